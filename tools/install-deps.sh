@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Runnel needs to build, run and test.
+# Usage: tools/install-deps.sh [--test]   (--test adds the real clients used by compat-tests)
+set -euo pipefail
+
+build_pkgs=(cmake make g++ pkg-config python3 libasio-dev libzstd-dev liblz4-dev zlib1g-dev
+            libsnappy-dev libssl-dev)
+test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev librdkafka-dev kcat python3-confluent-kafka
+           python3-kafka python3-snappy python3-lz4 python3-zstandard)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; fi
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
