@@ -12,7 +12,8 @@ T get(std::span<const uint8_t> d, size_t at) {
 template <typename T>
 void put(std::span<uint8_t> d, size_t at, T v) {
   for (size_t i = 0; i < sizeof(T); ++i)
-    d[at + i] = static_cast<uint8_t>(static_cast<std::make_unsigned_t<T>>(v) >> (8 * (sizeof(T) - 1 - i)));
+    d[at + i] =
+        static_cast<uint8_t>(static_cast<std::make_unsigned_t<T>>(v) >> (8 * (sizeof(T) - 1 - i)));
 }
 }  // namespace
 

@@ -24,6 +24,8 @@ uint32_t crc32c_portable(const void* data, size_t len, uint32_t crc) {
   return ~crc;
 }
 
-uint32_t crc32c(const void* data, size_t len, uint32_t crc) { return crc32c_portable(data, len, crc); }
+uint32_t crc32c(const void* data, size_t len, uint32_t crc) {
+  return crc32c_portable(data, len, crc);
+}
 
 }  // namespace runnel::protocol
