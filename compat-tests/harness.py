@@ -1,0 +1,375 @@
+"""Test harness for Runnel's compatibility tests (Python 3 standard library only).
+
+Starts the real `runnel` binary on a free 127.0.0.1 port with a fresh data
+directory, and runs a list of test functions with a time bound each. On a
+failure the broker's log is printed, the failing step is named, and the
+process exits non-zero. Every broker and temporary directory is cleaned up,
+also when a test fails or times out (try/finally plus atexit).
+
+Environment:
+  RUNNEL_BIN          path of the runnel executable (required)
+  RDKAFKA_ROUNDTRIP   path of the rdkafka_roundtrip helper (librdkafka tests)
+  RUNNEL_KEEP_DATA=1  keep data directories and logs after the run
+"""
+
+import atexit
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SKIP = 77  # ctest SKIP_RETURN_CODE
+
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+
+
+class TestFailure(Exception):
+    """A check failed; the message says what was expected and what was seen."""
+
+
+class TestTimeout(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def expect_eq(seen, expected, what):
+    if seen != expected:
+        raise TestFailure("%s: expected %r, seen %r" % (what, expected, seen))
+
+
+def skip(reason):
+    print("SKIP: %s" % reason, flush=True)
+    sys.exit(SKIP)
+
+
+_live_brokers = []
+_temp_dirs = []
+
+
+def _cleanup():
+    for b in list(_live_brokers):
+        try:
+            b.kill()
+        except Exception:
+            pass
+    if os.environ.get("RUNNEL_KEEP_DATA") == "1":
+        for d in _temp_dirs:
+            print("kept %s" % d, file=sys.stderr)
+        return
+    for d in _temp_dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_cleanup)
+
+
+def make_temp_dir(prefix="runnel-compat-"):
+    d = tempfile.mkdtemp(prefix=prefix)
+    _temp_dirs.append(d)
+    return d
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def runnel_bin():
+    path = os.environ.get("RUNNEL_BIN")
+    if not path:
+        print("FAIL: RUNNEL_BIN is not set; point it at the built runnel executable", file=sys.stderr)
+        sys.exit(2)
+    if not os.access(path, os.X_OK):
+        print("FAIL: RUNNEL_BIN=%s is not an executable file" % path, file=sys.stderr)
+        sys.exit(2)
+    return path
+
+
+class Broker:
+    """One runnel process on a fixed port and data directory."""
+
+    def __init__(self, bin=None, data_dir=None, overrides=None, name="broker"):
+        self.bin = bin or runnel_bin()
+        self.name = name
+        self.port = free_port()
+        self.work_dir = make_temp_dir()
+        self.data_dir = data_dir or os.path.join(self.work_dir, "data")
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.log_path = os.path.join(self.work_dir, "runnel.log")
+        self.overrides = dict(overrides or {})
+        self.proc = None
+        self.starts = 0
+        self._log_file = None
+        _all_brokers.append(self)
+
+    @property
+    def bootstrap(self):
+        return "127.0.0.1:%d" % self.port
+
+    def command(self):
+        args = [self.bin,
+                "--override", "listeners=PLAINTEXT://127.0.0.1:%d" % self.port,
+                "--override", "log.dirs=%s" % self.data_dir]
+        for k, v in self.overrides.items():
+            args += ["--override", "%s=%s" % (k, v)]
+        return args
+
+    def start(self):
+        check(self.proc is None, "%s: start() while already running" % self.name)
+        self.starts += 1
+        self._log_file = open(self.log_path, "ab")
+        self._log_file.write(("=== start #%d: %s\n" % (self.starts, " ".join(self.command()))).encode())
+        self._log_file.flush()
+        log_offset = self._log_file.tell()
+        self.proc = subprocess.Popen(self.command(), stdout=self._log_file, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, close_fds=True)
+        _live_brokers.append(self)
+        ready_line = ("runnel: listening on 127.0.0.1:%d" % self.port).encode()
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            rc = self.proc.poll()
+            if rc is not None:
+                self._reap()
+                raise TestFailure("%s exited with status %s during start-up (expected it to print %r)"
+                                  % (self.name, rc, ready_line.decode()))
+            with open(self.log_path, "rb") as f:
+                f.seek(log_offset)
+                if ready_line in f.read():
+                    break
+            if _can_connect(self.port):
+                break
+            if time.monotonic() > deadline:
+                raise TestFailure("%s did not print %r nor accept connections on port %d within %.0f s"
+                                  % (self.name, ready_line.decode(), self.port, START_TIMEOUT))
+            time.sleep(0.05)
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def check_alive(self, after):
+        if self.proc is None:
+            raise TestFailure("%s is not running (after %s)" % (self.name, after))
+        rc = self.proc.poll()
+        if rc is not None:
+            self._reap()
+            raise TestFailure("%s died after %s: exit status %s" % (self.name, after, _describe_rc(rc)))
+
+    def stop(self):
+        """SIGTERM, then wait; an exit other than status 0 (or a needed SIGKILL) is a failure."""
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=STOP_TIMEOUT)
+            self._reap()
+            raise TestFailure("%s did not exit within %.0f s of SIGTERM; killed" % (self.name, STOP_TIMEOUT))
+        self._reap()
+        if rc != 0:
+            raise TestFailure("%s exited uncleanly after SIGTERM: %s" % (self.name, _describe_rc(rc)))
+
+    def kill(self):
+        """SIGKILL, no questions asked."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=STOP_TIMEOUT)
+        finally:
+            self._reap()
+
+    def restart(self):
+        """Clean stop (checked) and start again on the same port and data directory."""
+        self.stop()
+        return self.start()
+
+    def _reap(self):
+        if self in _live_brokers:
+            _live_brokers.remove(self)
+        self.proc = None
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None
+
+    def log_tail(self, max_lines=150):
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return "(no log)"
+        if len(lines) > max_lines:
+            return "... (%d earlier lines)\n" % (len(lines) - max_lines) + "\n".join(lines[-max_lines:])
+        return "\n".join(lines)
+
+
+_all_brokers = []
+
+
+def _describe_rc(rc):
+    if rc < 0:
+        try:
+            return "killed by signal %s" % signal.Signals(-rc).name
+        except ValueError:
+            return "killed by signal %d" % -rc
+    return "status %d" % rc
+
+
+def _can_connect(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def run_command(args, timeout, what, env=None, input=None):
+    """Runs a helper program; a non-zero exit or a timeout is a test failure."""
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                           env=env, input=input, stdin=None if input is not None else subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        raise TestFailure("%s: no result within %.0f s\n  command: %s\n  stderr: %s"
+                          % (what, timeout, " ".join(args), _text(e.stderr)[-4000:]))
+    dt = time.monotonic() - t0
+    if p.returncode != 0:
+        raise TestFailure("%s failed (%s) after %.1f s\n  command: %s\n  stdout: %s\n  stderr: %s"
+                          % (what, _describe_rc(p.returncode), dt, " ".join(args),
+                             _text(p.stdout)[-4000:], _text(p.stderr)[-6000:]))
+    return p
+
+
+def _text(b):
+    if b is None:
+        return ""
+    return b.decode("utf-8", "replace") if isinstance(b, bytes) else b
+
+
+# ---- raw Kafka protocol bits shared by tests ----
+
+def api_versions_request(correlation_id=1, version=0, client_id="runnel-compat"):
+    """ApiVersions request (v0..v2 use request header v1 and an empty body)."""
+    cid = client_id.encode()
+    body = struct.pack(">hhih", 18, version, correlation_id, len(cid)) + cid
+    return struct.pack(">i", len(body)) + body
+
+
+def recv_exact(sock, n, deadline):
+    buf = b""
+    while len(buf) < n:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TestFailure("timed out waiting for %d bytes (got %d)" % (n, len(buf)))
+        sock.settimeout(remaining)
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise TestFailure("connection closed after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def recv_frame(sock, timeout=10.0, max_size=64 << 20):
+    deadline = time.monotonic() + timeout
+    (size,) = struct.unpack(">i", recv_exact(sock, 4, deadline))
+    check(0 <= size <= max_size, "response frame size %d out of range" % size)
+    return recv_exact(sock, size, deadline)
+
+
+def parse_api_versions_v0(payload):
+    """Parses an ApiVersions response in the v0 layout: returns (correlation_id, error, {key: (min, max)})."""
+    check(len(payload) >= 10, "ApiVersions response too short: %d bytes" % len(payload))
+    corr, err, n = struct.unpack(">ihi", payload[:10])
+    check(0 <= n <= 1000, "ApiVersions response: api count %d out of range" % n)
+    check(len(payload) >= 10 + 6 * n, "ApiVersions response: %d apis claimed, %d bytes present"
+          % (n, len(payload)))
+    apis = {}
+    for i in range(n):
+        k, lo, hi = struct.unpack(">hhh", payload[10 + 6 * i:16 + 6 * i])
+        apis[k] = (lo, hi)
+    return corr, err, apis
+
+
+def api_versions_probe(port, timeout=10.0):
+    """Opens a fresh connection and asks ApiVersions v0; returns the api map or raises."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(api_versions_request(correlation_id=4242, version=0))
+        corr, err, apis = parse_api_versions_v0(recv_frame(s, timeout))
+    expect_eq(corr, 4242, "ApiVersions correlation id")
+    expect_eq(err, 0, "ApiVersions error code")
+    check(18 in apis, "ApiVersions answer does not list ApiVersions (key 18): %r" % apis)
+    return apis
+
+
+# ---- the runner ----
+
+class _Alarm:
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __enter__(self):
+        def on_alarm(signum, frame):
+            raise TestTimeout("test exceeded its time limit of %d s" % self.seconds)
+        self.prev = signal.signal(signal.SIGALRM, on_alarm)
+        signal.alarm(self.seconds)
+
+    def __exit__(self, *exc):
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, self.prev)
+        return False
+
+
+def run_tests(tests, suite):
+    """tests: list of (name, function, timeout_seconds). Prints one line per test,
+    the broker logs of failed tests, and a closing 'N passed, N failed' line.
+    Exits 0 only if every test passed."""
+    passed = failed = 0
+    t_suite = time.monotonic()
+    for name, fn, limit in tests:
+        start_index = len(_all_brokers)
+        t0 = time.monotonic()
+        print("--- %s.%s" % (suite, name), flush=True)
+        ok = False
+        try:
+            with _Alarm(limit):
+                try:
+                    fn()
+                finally:
+                    for b in _all_brokers[start_index:]:
+                        if b.alive():
+                            b.kill()
+            ok = True
+        except (TestFailure, TestTimeout) as e:
+            print("FAIL %s.%s: %s" % (suite, name, e), flush=True)
+        except Exception:
+            print("FAIL %s.%s: unexpected exception\n%s" % (suite, name, traceback.format_exc()), flush=True)
+        dt = time.monotonic() - t0
+        if ok:
+            passed += 1
+            print("ok   %s.%s (%.1f s)" % (suite, name, dt), flush=True)
+        else:
+            failed += 1
+            for b in _all_brokers[start_index:]:
+                print("----- log of %s (port %d, %s) -----\n%s\n----- end of log -----"
+                      % (b.name, b.port, b.log_path, b.log_tail()), flush=True)
+    print("%s: %.1f s" % (suite, time.monotonic() - t_suite))
+    print("%d passed, %d failed" % (passed, failed), flush=True)
+    sys.exit(0 if failed == 0 else 1)
