@@ -125,7 +125,7 @@ class LogManager {
   Decompressor decompressor_;
   std::map<std::string, Topic> topics_;
   std::map<std::string, RecoveryResult> recovered_;
-  bool closed_ = false;
+  bool closed_ = true;  // until load() succeeds
 };
 
 }  // namespace runnel::storage

@@ -34,6 +34,8 @@
 namespace runnel::storage {
 
 class Segment;
+struct SegmentOptions;
+struct BatchPosition;
 
 struct AppendResult {
   protocol::ErrorCode error = protocol::ErrorCode::NONE;
@@ -164,9 +166,12 @@ class PartitionLog {
   Segment& active() const { return *segments_.back(); }
   bool roll(int64_t next_base, int64_t now_ms);
   bool delete_oldest_segment();
-  const Segment* segment_for(int64_t offset) const;
-  TimestampOffset exact_timestamp_offset(const Segment& seg, int64_t target_ts,
-                                         int64_t start_offset) const;
+  // Index of the segment that would hold `offset` (the last one whose base
+  // offset is <= offset; 0 when offset is below every segment).
+  size_t segment_index_for(int64_t offset) const;
+  TimestampOffset exact_timestamp_offset(const Segment& seg, const BatchPosition& batch,
+                                         int64_t target_ts) const;
+  SegmentOptions segment_options() const;
   bool write_log_start_offset();
 
   std::string dir_;

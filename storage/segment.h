@@ -115,7 +115,9 @@ class Segment {
 
  private:
   Segment() = default;
-  void track_batch(const protocol::BatchHeader& h, uint32_t position);
+  // Updates offsets and timestamps for a batch appended or scanned; true when
+  // an index entry is due for it.
+  bool track_batch(const protocol::BatchHeader& h);
 
   std::string dir_;
   int64_t base_offset_ = 0;

@@ -1,0 +1,385 @@
+#include "storage/log_manager.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+#include <system_error>
+
+#include "storage/io_util.h"
+
+namespace runnel::storage {
+
+namespace fs = std::filesystem;
+using protocol::ErrorCode;
+
+namespace {
+
+constexpr const char* kTopicsDir = ".runnel-topics";
+constexpr const char* kCleanShutdown = ".runnel-cleanshutdown";
+constexpr int32_t kMaxPartitions = 1 << 20;
+
+std::string escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%')
+      out += "%25";
+    else if (c == '\n')
+      out += "%0A";
+    else if (c == '\r')
+      out += "%0D";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      std::string_view code = s.substr(i + 1, 2);
+      if (code == "25")
+        out += '%';
+      else if (code == "0A")
+        out += '\n';
+      else if (code == "0D")
+        out += '\r';
+      else
+        out += s.substr(i, 3);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+bool parse_topic_file(const std::string& text, TopicInfo* info) {
+  std::istringstream in(text);
+  std::string line;
+  bool have_version = false, have_id = false, have_count = false;
+  while (std::getline(in, line)) {
+    size_t colon = line.find(": ");
+    if (colon == std::string::npos) continue;
+    std::string key = line.substr(0, colon), value = line.substr(colon + 2);
+    if (key == "version") {
+      if (value != "0") return false;
+      have_version = true;
+    } else if (key == "name") {
+      info->name = value;
+    } else if (key == "topic_id") {
+      auto id = protocol::Uuid::parse(value);
+      if (!id) return false;
+      info->topic_id = *id;
+      have_id = true;
+    } else if (key == "partitions") {
+      char* end = nullptr;
+      long n = std::strtol(value.c_str(), &end, 10);
+      if (end == value.c_str() || n < 1 || n > kMaxPartitions) return false;
+      info->partitions = static_cast<int32_t>(n);
+      have_count = true;
+    } else if (key == "config") {
+      size_t eq = value.find('=');
+      if (eq == std::string::npos) return false;
+      info->configs[unescape(value.substr(0, eq))] = unescape(value.substr(eq + 1));
+    }
+  }
+  return have_version && have_id && have_count && is_valid_topic_name(info->name);
+}
+
+}  // namespace
+
+LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig defaults, const Clock& clock)
+    : log_dir_(log_dirs.empty() ? std::string("/tmp/runnel-logs") : log_dirs.front()),
+      defaults_(std::move(defaults)),
+      clock_(clock) {
+  if (log_dirs.size() > 1)
+    io::log_line("only the first of " + std::to_string(log_dirs.size()) +
+                 " log.dirs is used: " + log_dir_);
+}
+
+LogManager::~LogManager() { close(); }
+
+std::string LogManager::partition_dir(const std::string& topic, int32_t partition) const {
+  return log_dir_ + "/" + topic + "-" + std::to_string(partition);
+}
+
+std::string LogManager::topic_file(const std::string& topic) const {
+  return log_dir_ + "/" + kTopicsDir + "/" + topic;
+}
+
+bool LogManager::write_topic_file(const TopicInfo& info, std::string* error) const {
+  std::string text = "version: 0\nname: " + info.name + "\ntopic_id: " + info.topic_id.to_string() +
+                     "\npartitions: " + std::to_string(info.partitions) + "\n";
+  for (const auto& [k, v] : info.configs) text += "config: " + escape(k) + "=" + escape(v) + "\n";
+  return io::write_file_atomic(topic_file(info.name), text, error);
+}
+
+bool LogManager::open_partition(Topic& t, int32_t partition, bool clean, std::string* error) {
+  std::string dir = partition_dir(t.info.name, partition);
+  std::error_code ec;
+  bool existed = fs::exists(dir, ec);
+  RecoveryResult rec;
+  auto log = PartitionLog::open(dir, t.info.name, partition, t.config, clock_, clean, &rec, error);
+  if (!log) return false;
+  if (decompressor_) log->set_decompressor(decompressor_);
+  std::string meta_path = dir + "/partition.metadata";
+  std::string meta = "version: 0\ntopic_id: " + t.info.topic_id.to_string() + "\n";
+  std::string current;
+  if (!existed || !io::read_file(meta_path, &current) || current != meta) {
+    if (existed && !current.empty())
+      io::log_line(meta_path + " did not match the topic's id; rewritten");
+    if (!io::write_file_atomic(meta_path, meta, error)) return false;
+  }
+  recovered_[t.info.name + "-" + std::to_string(partition)] = rec;
+  if (static_cast<size_t>(partition) >= t.partitions.size()) t.partitions.resize(partition + 1);
+  t.partitions[partition] = std::move(log);
+  return true;
+}
+
+bool LogManager::load(std::string* error) {
+  std::error_code ec;
+  fs::create_directories(log_dir_ + "/" + kTopicsDir, ec);
+  if (ec) {
+    if (error) *error = "create " + log_dir_ + ": " + ec.message();
+    return false;
+  }
+  std::string marker = log_dir_ + "/" + kCleanShutdown;
+  bool clean = fs::exists(marker, ec);
+  for (const auto& entry : fs::directory_iterator(log_dir_ + "/" + kTopicsDir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (entry.path().extension() == ".tmp") {
+      fs::remove(entry.path(), ec);
+      continue;
+    }
+    std::string text;
+    Topic t;
+    if (!io::read_file(entry.path().string(), &text) || !parse_topic_file(text, &t.info) ||
+        t.info.name != name) {
+      io::log_line("ignoring unreadable topic metadata " + entry.path().string());
+      continue;
+    }
+    std::string msg;
+    if (defaults_.with_overrides(t.info.configs, &t.config, &msg) != ErrorCode::NONE) {
+      io::log_line("topic " + name + ": " + msg + "; using broker defaults");
+      t.config = defaults_;
+    }
+    auto& slot = topics_[name] = std::move(t);
+    for (int32_t p = 0; p < slot.info.partitions; ++p)
+      if (!open_partition(slot, p, clean, error)) return false;
+  }
+  // Partition directories of topics that no longer exist (interrupted create/delete).
+  for (const auto& entry : fs::directory_iterator(log_dir_, ec)) {
+    if (!entry.is_directory()) continue;
+    std::string dir = entry.path().filename().string();
+    size_t dash = dir.rfind('-');
+    if (dash == std::string::npos || dash == 0 || dash + 1 == dir.size()) continue;
+    std::string topic = dir.substr(0, dash);
+    std::string num = dir.substr(dash + 1);
+    if (num.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto it = topics_.find(topic);
+    long p = std::strtol(num.c_str(), nullptr, 10);
+    if (it != topics_.end() && p < it->second.info.partitions) continue;
+    io::log_line("removing orphan partition directory " + entry.path().string());
+    fs::remove_all(entry.path(), ec);
+  }
+  fs::remove(marker, ec);
+  io::fsync_dir(log_dir_);
+  closed_ = false;
+  return true;
+}
+
+void LogManager::set_defaults(const LogConfig& defaults) {
+  defaults_ = defaults;
+  for (auto& [name, t] : topics_) {
+    std::string msg;
+    if (defaults_.with_overrides(t.info.configs, &t.config, &msg) != ErrorCode::NONE) continue;
+    for (auto& p : t.partitions) p->set_config(t.config);
+  }
+}
+
+void LogManager::set_decompressor(Decompressor d) {
+  decompressor_ = std::move(d);
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.partitions) p->set_decompressor(decompressor_);
+}
+
+TopicResult LogManager::create_topic(const std::string& name, int32_t partitions,
+                                     const ConfigMap& configs,
+                                     std::optional<protocol::Uuid> topic_id, bool validate_only) {
+  TopicResult r;
+  std::string reason;
+  if (!is_valid_topic_name(name, &reason)) return {ErrorCode::INVALID_TOPIC_EXCEPTION, reason};
+  if (topics_.count(name)) return {ErrorCode::TOPIC_ALREADY_EXISTS, "topic " + name + " exists"};
+  for (const auto& [other, t] : topics_)
+    if (topic_names_collide(name, other))
+      return {ErrorCode::INVALID_TOPIC_EXCEPTION, "topic " + name + " collides with " + other};
+  if (partitions < 1 || partitions > kMaxPartitions)
+    return {ErrorCode::INVALID_PARTITIONS, "partition count must be at least 1"};
+  Topic t;
+  if (defaults_.with_overrides(configs, &t.config, &r.message) != ErrorCode::NONE)
+    return {ErrorCode::INVALID_CONFIG, r.message};
+  if (validate_only) return r;
+  t.info.name = name;
+  t.info.topic_id = topic_id && !topic_id->is_zero() ? *topic_id : protocol::Uuid::random();
+  for (const auto& [id_name, other] : topics_)
+    if (other.info.topic_id == t.info.topic_id)
+      return {ErrorCode::TOPIC_ALREADY_EXISTS, "topic id in use by " + id_name};
+  t.info.partitions = partitions;
+  t.info.configs = configs;
+  std::string err;
+  for (int32_t p = 0; p < partitions; ++p) {
+    std::error_code ec;
+    fs::remove_all(partition_dir(name, p), ec);  // leftovers of an interrupted delete
+    if (!open_partition(t, p, true, &err)) {
+      for (auto& log : t.partitions)
+        if (log) log->remove_all();
+      return {ErrorCode::KAFKA_STORAGE_ERROR, err};
+    }
+  }
+  if (!write_topic_file(t.info, &err)) {
+    for (auto& log : t.partitions) log->remove_all();
+    return {ErrorCode::KAFKA_STORAGE_ERROR, err};
+  }
+  topics_[name] = std::move(t);
+  return r;
+}
+
+TopicResult LogManager::delete_topic(const std::string& name) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "unknown topic " + name};
+  if (::unlink(topic_file(name).c_str()) != 0)
+    return {ErrorCode::KAFKA_STORAGE_ERROR, io::errno_message("unlink", topic_file(name))};
+  io::fsync_dir(log_dir_ + "/" + kTopicsDir);
+  for (auto& p : it->second.partitions) p->remove_all();
+  for (int32_t p = 0; p < it->second.info.partitions; ++p)
+    recovered_.erase(name + "-" + std::to_string(p));
+  topics_.erase(it);
+  io::fsync_dir(log_dir_);
+  return {};
+}
+
+TopicResult LogManager::create_partitions(const std::string& name, int32_t new_total,
+                                          bool validate_only) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "unknown topic " + name};
+  Topic& t = it->second;
+  if (new_total <= t.info.partitions || new_total > kMaxPartitions)
+    return {ErrorCode::INVALID_PARTITIONS, "topic " + name + " has " +
+                                               std::to_string(t.info.partitions) +
+                                               " partitions; the new count must be larger"};
+  if (validate_only) return {};
+  std::string err;
+  int32_t old = t.info.partitions;
+  for (int32_t p = old; p < new_total; ++p) {
+    std::error_code ec;
+    fs::remove_all(partition_dir(name, p), ec);
+    if (!open_partition(t, p, true, &err)) {
+      for (int32_t q = old; q < static_cast<int32_t>(t.partitions.size()); ++q)
+        if (t.partitions[q]) t.partitions[q]->remove_all();
+      t.partitions.resize(old);
+      return {ErrorCode::KAFKA_STORAGE_ERROR, err};
+    }
+  }
+  TopicInfo info = t.info;
+  info.partitions = new_total;
+  if (!write_topic_file(info, &err)) {
+    for (int32_t q = old; q < new_total; ++q) t.partitions[q]->remove_all();
+    t.partitions.resize(old);
+    return {ErrorCode::KAFKA_STORAGE_ERROR, err};
+  }
+  t.info.partitions = new_total;
+  return {};
+}
+
+TopicResult LogManager::update_topic_config(const std::string& name, const ConfigMap& configs,
+                                            bool validate_only) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "unknown topic " + name};
+  TopicResult r;
+  LogConfig config;
+  if (defaults_.with_overrides(configs, &config, &r.message) != ErrorCode::NONE)
+    return {ErrorCode::INVALID_CONFIG, r.message};
+  if (validate_only) return r;
+  TopicInfo info = it->second.info;
+  info.configs = configs;
+  std::string err;
+  if (!write_topic_file(info, &err)) return {ErrorCode::KAFKA_STORAGE_ERROR, err};
+  it->second.info = std::move(info);
+  it->second.config = config;
+  for (auto& p : it->second.partitions) p->set_config(config);
+  return r;
+}
+
+PartitionLog* LogManager::get(const std::string& topic, int32_t partition) const {
+  auto it = topics_.find(topic);
+  if (it == topics_.end() || partition < 0 ||
+      static_cast<size_t>(partition) >= it->second.partitions.size())
+    return nullptr;
+  return it->second.partitions[partition].get();
+}
+
+const TopicInfo* LogManager::topic(const std::string& name) const {
+  auto it = topics_.find(name);
+  return it == topics_.end() ? nullptr : &it->second.info;
+}
+
+const TopicInfo* LogManager::topic_by_id(const protocol::Uuid& id) const {
+  for (const auto& [name, t] : topics_)
+    if (t.info.topic_id == id) return &t.info;
+  return nullptr;
+}
+
+std::vector<const TopicInfo*> LogManager::topics() const {
+  std::vector<const TopicInfo*> out;
+  for (const auto& [name, t] : topics_) out.push_back(&t.info);
+  return out;
+}
+
+const LogConfig* LogManager::topic_config(const std::string& name) const {
+  auto it = topics_.find(name);
+  return it == topics_.end() ? nullptr : &it->second.config;
+}
+
+int LogManager::apply_retention(int64_t now_ms) {
+  int n = 0;
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.partitions) n += p->apply_retention(now_ms);
+  return n;
+}
+
+void LogManager::maybe_roll_all(int64_t now_ms) {
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.partitions) p->maybe_roll(now_ms);
+}
+
+void LogManager::maybe_flush_all(int64_t now_ms) {
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.partitions) p->maybe_flush(now_ms);
+}
+
+bool LogManager::flush_all() {
+  bool ok = true;
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.partitions) ok = p->flush() && ok;
+  return ok;
+}
+
+bool LogManager::close() {
+  if (closed_) return true;
+  closed_ = true;
+  bool ok = flush_all();
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.partitions) p->close();
+  topics_.clear();
+  if (ok) {
+    std::string err;
+    ok = io::write_file_atomic(log_dir_ + "/" + kCleanShutdown, "", &err);
+    if (!ok) io::log_line(err);
+  }
+  return ok;
+}
+
+}  // namespace runnel::storage

@@ -1,0 +1,437 @@
+#include "storage/partition_log.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "protocol/records/crc32c.h"
+#include "protocol/wire.h"
+#include "storage/io_util.h"
+#include "storage/segment.h"
+
+namespace runnel::storage {
+
+using protocol::BatchHeader;
+using protocol::ErrorCode;
+
+namespace {
+constexpr const char* kLogStartFile = "log-start-offset";
+// Batches larger than this are not read into memory to find a record by
+// timestamp (the batch's own offset is answered instead).
+constexpr size_t kMaxBatchReadForTimestamp = 64u << 20;
+}  // namespace
+
+SegmentOptions PartitionLog::segment_options() const {
+  SegmentOptions o;
+  o.index_interval_bytes = static_cast<uint32_t>(std::max(0, config_.index_interval_bytes));
+  o.max_index_bytes = static_cast<uint32_t>(std::max(16, config_.segment_index_bytes));
+  return o;
+}
+
+std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::string topic,
+                                                 int32_t partition, const LogConfig& config,
+                                                 const Clock& clock, bool clean_shutdown,
+                                                 RecoveryResult* recovery, std::string* error) {
+  std::unique_ptr<PartitionLog> log(new PartitionLog());
+  log->dir_ = dir;
+  log->topic_ = std::move(topic);
+  log->partition_ = partition;
+  log->config_ = config;
+  log->clock_ = &clock;
+  RecoveryResult local;
+  if (!recovery) recovery = &local;
+  if (!load_segments(dir, log->segment_options(), clean_shutdown, 0, clock, &log->segments_,
+                     recovery, error))
+    return nullptr;
+  int64_t leo = log->log_end_offset();
+  log->log_start_offset_ = log->segments_.front()->base_offset();
+  std::string text;
+  if (io::read_file(dir + "/" + kLogStartFile, &text)) {
+    char* end = nullptr;
+    long long v = std::strtoll(text.c_str(), &end, 10);
+    if (end != text.c_str() && v > log->log_start_offset_)
+      log->log_start_offset_ = std::min<int64_t>(v, leo);
+  }
+  // A single replica: everything in the log is committed.
+  log->high_watermark_ = leo;
+  log->recovery_point_ = leo;
+  log->last_flush_ms_ = clock.now_ms();
+  if (leo > log->log_start_offset_)
+    log->latest_epoch_ = log->epoch_for_offset(leo - 1).value_or(-1);
+  return log;
+}
+
+PartitionLog::~PartitionLog() { close(); }
+
+void PartitionLog::set_config(const LogConfig& config) { config_ = config; }
+
+int64_t PartitionLog::log_end_offset() const { return active().next_offset(); }
+
+void PartitionLog::update_high_watermark(int64_t hw) {
+  high_watermark_ = std::clamp(hw, log_start_offset_, log_end_offset());
+}
+
+uint64_t PartitionLog::size_bytes() const {
+  uint64_t total = 0;
+  for (const auto& s : segments_) total += s->size();
+  return total;
+}
+
+std::vector<int64_t> PartitionLog::segment_base_offsets() const {
+  std::vector<int64_t> out;
+  for (const auto& s : segments_) out.push_back(s->base_offset());
+  return out;
+}
+
+size_t PartitionLog::segment_index_for(int64_t offset) const {
+  auto it = std::upper_bound(
+      segments_.begin(), segments_.end(), offset,
+      [](int64_t v, const std::unique_ptr<Segment>& s) { return v < s->base_offset(); });
+  if (it == segments_.begin()) return 0;
+  return static_cast<size_t>(it - segments_.begin()) - 1;
+}
+
+AppendResult PartitionLog::append(std::span<uint8_t> batches, int32_t leader_epoch,
+                                  int64_t now_ms) {
+  AppendResult r;
+  r.log_start_offset = log_start_offset_;
+  if (closed_) {
+    r.error = ErrorCode::KAFKA_STORAGE_ERROR;
+    return r;
+  }
+  if (batches.empty()) {
+    r.error = ErrorCode::CORRUPT_MESSAGE;
+    return r;
+  }
+  if (batches.size() > static_cast<size_t>(config_.segment_bytes)) {
+    r.error = ErrorCode::RECORD_LIST_TOO_LARGE;
+    return r;
+  }
+  const bool append_time = config_.message_timestamp_type == TimestampType::log_append_time;
+  // First pass: check the framing, count offsets.
+  int64_t offsets = 0;
+  int64_t incoming_max_ts = -1;
+  for (size_t off = 0; off < batches.size();) {
+    auto h = BatchHeader::parse(batches.subspan(off));
+    if (!h || h->magic != 2 ||
+        h->batch_length < static_cast<int32_t>(BatchHeader::kSize - BatchHeader::kLogOverhead) ||
+        h->total_size() > batches.size() - off || h->last_offset_delta < 0) {
+      r.error = ErrorCode::CORRUPT_MESSAGE;
+      return r;
+    }
+    offsets += int64_t{h->last_offset_delta} + 1;
+    r.records += static_cast<uint64_t>(std::max(0, h->record_count));
+    ++r.batches;
+    incoming_max_ts = std::max(incoming_max_ts, append_time ? now_ms : h->max_timestamp);
+    off += h->total_size();
+  }
+  const int64_t base = log_end_offset();
+  const int64_t last = base + offsets - 1;
+  Segment* seg = &active();
+  if (!seg->empty() &&
+      (seg->size() + batches.size() > static_cast<uint64_t>(config_.segment_bytes) ||
+       seg->time_waited_for_roll(now_ms, incoming_max_ts) > config_.segment_ms ||
+       seg->indexes_full() || !seg->can_hold_offset(last))) {
+    if (!roll(base, now_ms)) {
+      r.error = ErrorCode::KAFKA_STORAGE_ERROR;
+      return r;
+    }
+    seg = &active();
+  }
+  // Second pass: assign offsets and the leader epoch (both outside the CRC);
+  // LogAppendTime rewrites the timestamp and so the CRC.
+  int64_t next = base;
+  for (size_t off = 0; off < batches.size();) {
+    auto batch = batches.subspan(off);
+    auto h = BatchHeader::parse(batch);
+    batch = batch.first(h->total_size());
+    protocol::set_base_offset(batch, next);
+    protocol::set_partition_leader_epoch(batch, leader_epoch);
+    if (append_time) {
+      h->attributes = static_cast<int16_t>(h->attributes | 0x08);
+      h->max_timestamp = now_ms;
+      h->base_offset = next;
+      h->partition_leader_epoch = leader_epoch;
+      h->write(batch);
+      uint32_t crc = protocol::crc32c(batch.data() + BatchHeader::kAttributesOffset,
+                                      batch.size() - BatchHeader::kAttributesOffset);
+      io::put_u32(batch.data() + BatchHeader::kCrcOffset, crc);
+    }
+    next += int64_t{h->last_offset_delta} + 1;
+    off += h->total_size();
+  }
+  std::string err;
+  if (!seg->append(batches, &err)) {
+    io::log_line(err);
+    r.error = ErrorCode::KAFKA_STORAGE_ERROR;
+    return r;
+  }
+  latest_epoch_ = leader_epoch;
+  // A single replica: the high watermark follows the log end offset.
+  high_watermark_ = log_end_offset();
+  r.base_offset = base;
+  r.last_offset = last;
+  r.log_append_time = append_time ? now_ms : -1;
+  unflushed_messages_ += static_cast<int64_t>(r.records);
+  if (unflushed_messages_ >= config_.flush_messages && !flush()) {
+    r.error = ErrorCode::KAFKA_STORAGE_ERROR;
+    return r;
+  }
+  return r;
+}
+
+bool PartitionLog::roll(int64_t next_base, int64_t now_ms) {
+  std::string err;
+  active().on_become_inactive();
+  auto seg = Segment::open(dir_, next_base, segment_options(), true, now_ms, &err);
+  if (!seg) {
+    io::log_line("roll failed: " + err);
+    return false;
+  }
+  segments_.push_back(std::move(seg));
+  return true;
+}
+
+bool PartitionLog::maybe_roll(int64_t now_ms) {
+  if (closed_ || active().empty() ||
+      active().time_waited_for_roll(now_ms, now_ms) <= config_.segment_ms)
+    return false;
+  return roll(log_end_offset(), now_ms);
+}
+
+ReadResult PartitionLog::read(int64_t offset, size_t max_bytes, bool min_one_batch,
+                              FetchIsolation isolation) const {
+  ReadResult r;
+  r.high_watermark = high_watermark_;
+  r.last_stable_offset = last_stable_offset();
+  r.log_start_offset = log_start_offset_;
+  r.log_end_offset = log_end_offset();
+  if (offset < log_start_offset_ || offset > r.log_end_offset) {
+    r.error = ErrorCode::OFFSET_OUT_OF_RANGE;
+    return r;
+  }
+  int64_t limit = isolation == FetchIsolation::log_end          ? r.log_end_offset
+                  : isolation == FetchIsolation::high_watermark ? r.high_watermark
+                                                                : r.last_stable_offset;
+  if (offset >= limit) return r;
+  for (size_t i = segment_index_for(offset); i < segments_.size(); ++i) {
+    const Segment& seg = *segments_[i];
+    auto first = seg.find_batch(std::max(offset, seg.base_offset()));
+    if (!first) continue;
+    FileSlice slice{seg.log_file(), first->position, 0};
+    uint64_t pos = first->position;
+    std::optional<BatchHeader> h = first->header;
+    bool stop = false;
+    while (h) {
+      if (h->base_offset >= limit) {
+        stop = true;
+        break;
+      }
+      size_t size = h->total_size();
+      bool first_batch = r.slices.empty() && slice.length == 0;
+      if (r.bytes + size > max_bytes && !(min_one_batch && first_batch)) {
+        stop = true;
+        break;
+      }
+      if (first_batch) {
+        r.first_batch_base_offset = h->base_offset;
+        r.first_batch_last_offset = h->last_offset();
+      }
+      slice.length += static_cast<uint32_t>(size);
+      r.bytes += size;
+      pos += size;
+      h = seg.read_header(pos);
+    }
+    if (slice.length > 0) r.slices.push_back(std::move(slice));
+    if (stop) break;
+  }
+  return r;
+}
+
+TimestampOffset PartitionLog::exact_timestamp_offset(const Segment& seg, const BatchPosition& b,
+                                                     int64_t target_ts) const {
+  const BatchHeader& h = b.header;
+  TimestampOffset fallback{std::max(h.base_offset, log_start_offset_), h.max_timestamp,
+                           h.partition_leader_epoch};
+  if (h.log_append_time() || h.total_size() > kMaxBatchReadForTimestamp) return fallback;
+  std::vector<uint8_t> bytes(h.total_size());
+  if (!seg.read_bytes(b.position, bytes)) return fallback;
+  std::span<const uint8_t> records = std::span<const uint8_t>(bytes).subspan(BatchHeader::kSize);
+  std::vector<uint8_t> plain;
+  if (h.compression() != protocol::Compression::none) {
+    if (!decompressor_ || !decompressor_(h.compression(), records, &plain)) return fallback;
+    records = plain;
+  }
+  protocol::Reader rd(records);
+  for (int32_t i = 0; i < h.record_count && rd.ok(); ++i) {
+    int32_t len = rd.varint();
+    if (!rd.ok() || len < 0 || static_cast<size_t>(len) > rd.remaining()) break;
+    size_t end = rd.position() + static_cast<size_t>(len);
+    rd.i8();  // attributes
+    int64_t ts = h.base_timestamp + rd.varlong();
+    int64_t offset = h.base_offset + rd.varint();
+    if (!rd.ok()) break;
+    if (ts >= target_ts && offset >= log_start_offset_)
+      return {offset, ts, h.partition_leader_epoch};
+    rd.take(end - rd.position());
+  }
+  return fallback;
+}
+
+TimestampOffset PartitionLog::offset_for_timestamp(int64_t timestamp) const {
+  for (const auto& seg : segments_) {
+    if (seg->max_timestamp() < timestamp || seg->next_offset() <= log_start_offset_) continue;
+    auto b = seg->find_batch_by_timestamp(timestamp, log_start_offset_);
+    if (!b || b->header.base_offset >= high_watermark_) break;
+    return exact_timestamp_offset(*seg, *b, timestamp);
+  }
+  return {};
+}
+
+TimestampOffset PartitionLog::max_timestamp_offset() const {
+  int64_t max_ts = -1;
+  for (const auto& seg : segments_)
+    if (seg->next_offset() > log_start_offset_) max_ts = std::max(max_ts, seg->max_timestamp());
+  if (max_ts < 0) return {};
+  return offset_for_timestamp(max_ts);
+}
+
+std::optional<int32_t> PartitionLog::epoch_for_offset(int64_t offset) const {
+  int64_t leo = log_end_offset();
+  if (offset < log_start_offset_ || offset > leo) return std::nullopt;
+  if (offset == leo) return latest_epoch_;
+  for (size_t i = segment_index_for(offset); i < segments_.size(); ++i)
+    if (auto b = segments_[i]->find_batch(std::max(offset, segments_[i]->base_offset())))
+      return b->header.partition_leader_epoch;
+  return std::nullopt;
+}
+
+bool PartitionLog::delete_oldest_segment() {
+  if (segments_.size() <= 1) return false;
+  bool ok = segments_.front()->remove();
+  segments_.erase(segments_.begin());
+  log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset());
+  high_watermark_ = std::max(high_watermark_, log_start_offset_);
+  return ok;
+}
+
+int PartitionLog::apply_retention(int64_t now_ms) {
+  if (closed_) return 0;
+  int deleted = 0;
+  if (config_.cleanup_delete) {
+    if (config_.retention_ms >= 0) {
+      while (segments_.size() > 1) {
+        int64_t ts = segments_.front()->max_timestamp();
+        // A segment without timestamps is kept (nothing tells its age).
+        if (ts < 0 || now_ms - ts <= config_.retention_ms) break;
+        delete_oldest_segment();
+        ++deleted;
+      }
+    }
+    if (config_.retention_bytes >= 0) {
+      int64_t excess = static_cast<int64_t>(size_bytes()) - config_.retention_bytes;
+      while (segments_.size() > 1 &&
+             excess - static_cast<int64_t>(segments_.front()->size()) >= 0) {
+        excess -= static_cast<int64_t>(segments_.front()->size());
+        delete_oldest_segment();
+        ++deleted;
+      }
+    }
+  }
+  while (segments_.size() > 1 && segments_[1]->base_offset() <= log_start_offset_) {
+    delete_oldest_segment();
+    ++deleted;
+  }
+  if (deleted > 0)
+    io::log_line(dir_ + ": retention deleted " + std::to_string(deleted) +
+                 " segment(s), log start offset " + std::to_string(log_start_offset_));
+  return deleted;
+}
+
+bool PartitionLog::write_log_start_offset() {
+  std::string err;
+  if (!io::write_file_atomic(dir_ + "/" + kLogStartFile, std::to_string(log_start_offset_) + "\n",
+                             &err)) {
+    io::log_line(err);
+    return false;
+  }
+  return true;
+}
+
+ErrorCode PartitionLog::delete_records(int64_t offset) {
+  if (offset < 0 || offset > high_watermark_) return ErrorCode::OFFSET_OUT_OF_RANGE;
+  if (offset <= log_start_offset_) return ErrorCode::NONE;
+  log_start_offset_ = offset;
+  if (!write_log_start_offset()) return ErrorCode::KAFKA_STORAGE_ERROR;
+  while (segments_.size() > 1 && segments_[1]->base_offset() <= log_start_offset_)
+    delete_oldest_segment();
+  return ErrorCode::NONE;
+}
+
+bool PartitionLog::truncate_to(int64_t offset) {
+  if (closed_) return false;
+  if (offset >= log_end_offset()) return true;
+  bool ok = true;
+  while (segments_.size() > 1 && segments_.back()->base_offset() >= offset) {
+    ok = segments_.back()->remove() && ok;
+    segments_.pop_back();
+  }
+  if (segments_.back()->base_offset() >= offset) {
+    // Nothing below `offset` is left: start over, empty, at `offset`.
+    ok = segments_.back()->remove() && ok;
+    segments_.pop_back();
+    std::string err;
+    auto seg = Segment::open(dir_, offset, segment_options(), true, clock_->now_ms(), &err);
+    if (!seg) {
+      io::log_line(err);
+      return false;
+    }
+    segments_.push_back(std::move(seg));
+    log_start_offset_ = offset;
+    ok = write_log_start_offset() && ok;
+  } else {
+    ok = active().truncate_to(offset) && ok;
+  }
+  int64_t leo = log_end_offset();
+  high_watermark_ = std::min(high_watermark_, leo);
+  recovery_point_ = std::min(recovery_point_, leo);
+  latest_epoch_ = leo > log_start_offset_ ? epoch_for_offset(leo - 1).value_or(-1) : -1;
+  return ok;
+}
+
+bool PartitionLog::flush() {
+  if (closed_) return true;
+  bool ok = true;
+  for (const auto& seg : segments_)
+    if (seg->next_offset() > recovery_point_ || seg.get() == &active()) ok = seg->flush() && ok;
+  if (ok) {
+    recovery_point_ = log_end_offset();
+    unflushed_messages_ = 0;
+  }
+  last_flush_ms_ = clock_->now_ms();
+  ++flush_count_;
+  return ok;
+}
+
+bool PartitionLog::maybe_flush(int64_t now_ms) {
+  if (unflushed_messages_ == 0 || config_.flush_ms == LogConfig::kNever ||
+      now_ms - last_flush_ms_ < config_.flush_ms)
+    return true;
+  return flush();
+}
+
+void PartitionLog::close() {
+  if (closed_) return;
+  if (unflushed_messages_ > 0 || recovery_point_ < log_end_offset()) flush();
+  closed_ = true;
+}
+
+bool PartitionLog::remove_all() {
+  closed_ = true;
+  segments_.clear();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+  return !ec;
+}
+
+}  // namespace runnel::storage

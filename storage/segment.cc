@@ -1,0 +1,221 @@
+#include "storage/segment.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "storage/io_util.h"
+
+namespace runnel::storage {
+
+using protocol::BatchHeader;
+
+std::string Segment::file_name(int64_t base_offset, std::string_view ext) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%020" PRId64, base_offset);
+  return std::string(buf) + std::string(ext);
+}
+
+std::unique_ptr<Segment> Segment::open(const std::string& dir, int64_t base_offset,
+                                       const SegmentOptions& options, bool create,
+                                       int64_t created_ms, std::string* error) {
+  std::unique_ptr<Segment> s(new Segment());
+  s->dir_ = dir;
+  s->base_offset_ = base_offset;
+  s->next_offset_ = base_offset;
+  s->created_ms_ = created_ms;
+  s->options_ = options;
+  std::string log_path = dir + "/" + file_name(base_offset, ".log");
+  int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
+  int fd = ::open(log_path.c_str(), flags, 0644);
+  if (fd < 0) {
+    if (error) *error = io::errno_message("open", log_path);
+    return nullptr;
+  }
+  s->log_ = std::make_shared<FileHandle>(fd, log_path);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    if (error) *error = io::errno_message("stat", log_path);
+    return nullptr;
+  }
+  s->size_ = static_cast<uint64_t>(st.st_size);
+  bool offset_ok = false, time_ok = false;
+  if (!s->offset_index_.open(dir + "/" + file_name(base_offset, ".index"), options.max_index_bytes,
+                             &offset_ok, error) ||
+      !s->time_index_.open(dir + "/" + file_name(base_offset, ".timeindex"),
+                           options.max_index_bytes, &time_ok, error))
+    return nullptr;
+  s->indexes_need_rebuild_ =
+      s->size_ > 0 &&
+      (!offset_ok || !time_ok || !s->offset_index_.sane(s->size_) || s->size_ > UINT32_MAX);
+  // An empty log with non-empty indexes: the indexes are simply stale.
+  if (s->size_ == 0 && (s->offset_index_.size() > 0 || s->time_index_.size() > 0)) {
+    if (!s->offset_index_.rewrite({}) || !s->time_index_.rewrite({})) {
+      if (error) *error = io::errno_message("truncate index of", log_path);
+      return nullptr;
+    }
+  }
+  return s;
+}
+
+Segment::~Segment() = default;
+
+bool Segment::can_hold_offset(int64_t offset) const {
+  return offset >= base_offset_ && offset - base_offset_ <= INT32_MAX;
+}
+
+int64_t Segment::time_waited_for_roll(int64_t now_ms, int64_t incoming_max_timestamp) const {
+  if (first_batch_timestamp_ >= 0) return incoming_max_timestamp - first_batch_timestamp_;
+  return now_ms - created_ms_;
+}
+
+bool Segment::track_batch(const BatchHeader& h) {
+  if (first_batch_timestamp_ < 0 && next_offset_ == base_offset_)
+    first_batch_timestamp_ = h.max_timestamp;
+  if (h.max_timestamp > max_timestamp_) {
+    max_timestamp_ = h.max_timestamp;
+    offset_of_max_timestamp_ = h.last_offset();
+  }
+  next_offset_ = h.last_offset() + 1;
+  last_epoch_ = h.partition_leader_epoch;
+  bool due = bytes_since_index_entry_ > options_.index_interval_bytes;
+  if (due) bytes_since_index_entry_ = 0;
+  bytes_since_index_entry_ += h.total_size();
+  return due;
+}
+
+bool Segment::append(std::span<const uint8_t> batches, std::string* error) {
+  uint64_t start = size_;
+  if (!io::pwrite_all(log_->fd(), batches.data(), batches.size(), start)) {
+    if (error) *error = io::errno_message("write", log_->path());
+    // Do not leave a partial batch behind.
+    if (::ftruncate(log_->fd(), static_cast<off_t>(start)) != 0) {
+      // The scan at the next start will cut it.
+    }
+    return false;
+  }
+  size_t off = 0;
+  bool ok = true;
+  while (off + BatchHeader::kSize <= batches.size()) {
+    auto h = BatchHeader::parse(batches.subspan(off));
+    if (!h || h->total_size() > batches.size() - off) break;
+    uint32_t position = static_cast<uint32_t>(start + off);
+    if (track_batch(*h)) {
+      ok = offset_index_.append(static_cast<uint32_t>(h->last_offset() - base_offset_), position) &&
+           ok;
+      ok = time_index_.maybe_append(
+               max_timestamp_, static_cast<uint32_t>(offset_of_max_timestamp_ - base_offset_)) &&
+           ok;
+    }
+    off += h->total_size();
+  }
+  size_ = start + batches.size();
+  if (!ok && error) *error = io::errno_message("write index of", log_->path());
+  return ok;
+}
+
+bool Segment::flush() {
+  bool ok = ::fdatasync(log_->fd()) == 0;
+  ok = offset_index_.flush() && ok;
+  ok = time_index_.flush() && ok;
+  return ok;
+}
+
+void Segment::on_become_inactive() {
+  if (max_timestamp_ >= 0)
+    time_index_.maybe_append(max_timestamp_,
+                             static_cast<uint32_t>(offset_of_max_timestamp_ - base_offset_), true);
+}
+
+bool Segment::truncate_to(int64_t offset) {
+  if (offset >= next_offset_) return true;
+  uint64_t position = 0;
+  if (offset > base_offset_) {
+    auto b = find_batch(offset);
+    if (!b) return true;
+    position = b->position;
+  }
+  if (::ftruncate(log_->fd(), static_cast<off_t>(position)) != 0) return false;
+  size_ = position;
+  recover(false);
+  return true;
+}
+
+bool Segment::remove() {
+  offset_index_.close();
+  time_index_.close();
+  bool ok = true;
+  for (const char* ext : {".log", ".index", ".timeindex"}) {
+    std::string p = dir_ + "/" + file_name(base_offset_, ext);
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT) ok = false;
+  }
+  return ok;
+}
+
+std::optional<BatchHeader> Segment::read_header(uint64_t position) const {
+  if (position + BatchHeader::kSize > size_) return std::nullopt;
+  uint8_t buf[BatchHeader::kSize];
+  if (io::pread_full(log_->fd(), buf, sizeof buf, position) != static_cast<int64_t>(sizeof buf))
+    return std::nullopt;
+  auto h = BatchHeader::parse(buf);
+  if (!h ||
+      h->batch_length < static_cast<int32_t>(BatchHeader::kSize - BatchHeader::kLogOverhead) ||
+      position + h->total_size() > size_)
+    return std::nullopt;
+  return h;
+}
+
+bool Segment::read_bytes(uint64_t position, std::span<uint8_t> out) const {
+  return io::pread_full(log_->fd(), out.data(), out.size(), position) ==
+         static_cast<int64_t>(out.size());
+}
+
+std::optional<BatchPosition> Segment::find_batch(int64_t offset) const {
+  if (offset >= next_offset_) return std::nullopt;
+  uint32_t rel = offset > base_offset_ ? static_cast<uint32_t>(offset - base_offset_) : 0;
+  uint64_t pos = offset_index_.lookup(rel).position;
+  while (auto h = read_header(pos)) {
+    if (h->last_offset() >= offset) return BatchPosition{*h, static_cast<uint32_t>(pos)};
+    pos += h->total_size();
+  }
+  return std::nullopt;
+}
+
+std::optional<BatchPosition> Segment::find_batch_by_timestamp(int64_t ts,
+                                                              int64_t start_offset) const {
+  if (max_timestamp_ < ts || start_offset >= next_offset_) return std::nullopt;
+  int64_t from = base_offset_;
+  if (auto e = time_index_.lookup(ts)) from = base_offset_ + e->relative_offset;
+  from = std::max(from, start_offset);
+  uint32_t rel = from > base_offset_ ? static_cast<uint32_t>(from - base_offset_) : 0;
+  uint64_t pos = offset_index_.lookup(rel).position;
+  while (auto h = read_header(pos)) {
+    if (h->max_timestamp >= ts && h->last_offset() >= start_offset)
+      return BatchPosition{*h, static_cast<uint32_t>(pos)};
+    pos += h->total_size();
+  }
+  return std::nullopt;
+}
+
+void Segment::load_closed(int64_t next_segment_base) {
+  next_offset_ = next_segment_base;
+  if (auto e = time_index_.last()) {
+    max_timestamp_ = e->timestamp;
+    offset_of_max_timestamp_ = base_offset_ + e->relative_offset;
+  } else {
+    uint64_t pos = 0;
+    while (auto h = read_header(pos)) {
+      if (h->max_timestamp > max_timestamp_) {
+        max_timestamp_ = h->max_timestamp;
+        offset_of_max_timestamp_ = h->last_offset();
+      }
+      last_epoch_ = h->partition_leader_epoch;
+      pos += h->total_size();
+    }
+  }
+}
+
+}  // namespace runnel::storage

@@ -1,0 +1,104 @@
+#include "storage/time_index.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "storage/io_util.h"
+
+namespace runnel::storage {
+
+TimeIndex::~TimeIndex() { close(); }
+
+void TimeIndex::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool TimeIndex::open(const std::string& path, uint32_t max_index_bytes, bool* loaded_ok,
+                     std::string* error) {
+  close();
+  path_ = path;
+  max_entries_ = std::max<size_t>(1, max_index_bytes / kEntrySize);
+  entries_.clear();
+  *loaded_ok = false;
+  bool existed = ::access(path.c_str(), F_OK) == 0;
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    if (error) *error = io::errno_message("open", path);
+    return false;
+  }
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) {
+    if (error) *error = io::errno_message("stat", path);
+    return false;
+  }
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  // One entry more than the limit is allowed: the final entry of a rolled segment.
+  if (!existed || size % kEntrySize != 0 || size / kEntrySize > max_entries_ + 1) return true;
+  std::vector<uint8_t> buf(size);
+  if (io::pread_full(fd_, buf.data(), size, 0) != static_cast<int64_t>(size)) {
+    if (error) *error = io::errno_message("read", path);
+    return false;
+  }
+  entries_.reserve(size / kEntrySize);
+  for (size_t i = 0; i < size; i += kEntrySize)
+    entries_.push_back({static_cast<int64_t>(io::get_u64(&buf[i])), io::get_u32(&buf[i + 8])});
+  *loaded_ok = true;
+  return true;
+}
+
+bool TimeIndex::sane(uint64_t max_relative_offset) const {
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (entries_[i].relative_offset >= max_relative_offset) return false;
+    if (i > 0 && (entries_[i].timestamp <= entries_[i - 1].timestamp ||
+                  entries_[i].relative_offset < entries_[i - 1].relative_offset))
+      return false;
+  }
+  return true;
+}
+
+std::optional<TimeIndexEntry> TimeIndex::lookup(int64_t timestamp) const {
+  auto it = std::upper_bound(entries_.begin(), entries_.end(), timestamp,
+                             [](int64_t v, const TimeIndexEntry& e) { return v < e.timestamp; });
+  if (it == entries_.begin()) return std::nullopt;
+  return *std::prev(it);
+}
+
+bool TimeIndex::maybe_append(int64_t timestamp, uint32_t relative_offset, bool even_if_full) {
+  if (full() && !even_if_full) return true;
+  if (!entries_.empty() &&
+      (timestamp <= entries_.back().timestamp || relative_offset < entries_.back().relative_offset))
+    return true;
+  uint8_t buf[kEntrySize];
+  io::put_u64(buf, static_cast<uint64_t>(timestamp));
+  io::put_u32(buf + 8, relative_offset);
+  if (!io::pwrite_all(fd_, buf, kEntrySize, entries_.size() * kEntrySize)) return false;
+  entries_.push_back({timestamp, relative_offset});
+  return true;
+}
+
+bool TimeIndex::truncate_to_offset(uint32_t relative_offset) {
+  auto it =
+      std::lower_bound(entries_.begin(), entries_.end(), relative_offset,
+                       [](const TimeIndexEntry& e, uint32_t v) { return e.relative_offset < v; });
+  entries_.erase(it, entries_.end());
+  return ::ftruncate(fd_, static_cast<off_t>(entries_.size() * kEntrySize)) == 0;
+}
+
+bool TimeIndex::rewrite(std::vector<TimeIndexEntry> entries) {
+  entries_ = std::move(entries);
+  std::vector<uint8_t> buf(entries_.size() * kEntrySize);
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    io::put_u64(&buf[i * kEntrySize], static_cast<uint64_t>(entries_[i].timestamp));
+    io::put_u32(&buf[i * kEntrySize + 8], entries_[i].relative_offset);
+  }
+  if (::ftruncate(fd_, 0) != 0) return false;
+  return io::pwrite_all(fd_, buf.data(), buf.size(), 0);
+}
+
+bool TimeIndex::flush() { return fd_ < 0 || ::fdatasync(fd_) == 0; }
+
+}  // namespace runnel::storage
