@@ -337,25 +337,26 @@ class _Alarm:
         return False
 
 
-def run_tests(tests, suite):
-    """tests: list of (name, function, timeout_seconds). Prints one line per test,
-    the broker logs of failed tests, and a closing 'N passed, N failed' line.
-    Exits 0 only if every test passed."""
-    passed = failed = 0
+def run_tests(tests, suite, stop_on_failure=False):
+    """tests: list of (name, function, timeout_seconds), run in order. Brokers
+    live across tests (later steps may use what earlier ones wrote); the brokers
+    started by a failed test are killed and their logs printed. With
+    stop_on_failure the steps after the first failure are skipped. Ends with a
+    'N passed, N failed, N skipped' line; exits 0 only if nothing failed."""
+    passed = failed = skipped = 0
     t_suite = time.monotonic()
     for name, fn, limit in tests:
+        if failed and stop_on_failure:
+            skipped += 1
+            print("skip %s.%s (an earlier step failed)" % (suite, name), flush=True)
+            continue
         start_index = len(_all_brokers)
         t0 = time.monotonic()
         print("--- %s.%s" % (suite, name), flush=True)
         ok = False
         try:
             with _Alarm(limit):
-                try:
-                    fn()
-                finally:
-                    for b in _all_brokers[start_index:]:
-                        if b.alive():
-                            b.kill()
+                fn()
             ok = True
         except (TestFailure, TestTimeout) as e:
             print("FAIL %s.%s: %s" % (suite, name, e), flush=True)
@@ -365,11 +366,18 @@ def run_tests(tests, suite):
         if ok:
             passed += 1
             print("ok   %s.%s (%.1f s)" % (suite, name, dt), flush=True)
-        else:
-            failed += 1
-            for b in _all_brokers[start_index:]:
-                print("----- log of %s (port %d, %s) -----\n%s\n----- end of log -----"
-                      % (b.name, b.port, b.log_path, b.log_tail()), flush=True)
+            continue
+        failed += 1
+        # Print every broker that this test started or used (all of them, when unsure).
+        for b in _all_brokers[start_index:] or _all_brokers:
+            died = "" if b.proc is None or b.proc.poll() is None else " (exited: %s)" % _describe_rc(b.proc.poll())
+            print("----- log of %s (port %d, %s)%s -----\n%s\n----- end of log -----"
+                  % (b.name, b.port, b.log_path, died, b.log_tail()), flush=True)
+        for b in _all_brokers[start_index:]:
+            if b.alive():
+                b.kill()
+    for b in list(_live_brokers):
+        b.kill()
     print("%s: %.1f s" % (suite, time.monotonic() - t_suite))
-    print("%d passed, %d failed" % (passed, failed), flush=True)
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped), flush=True)
     sys.exit(0 if failed == 0 else 1)

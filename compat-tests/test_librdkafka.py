@@ -56,4 +56,4 @@ def test_roundtrip_restart_times_metadata():
 
 if __name__ == "__main__":
     run_tests([("roundtrip_restart_times_metadata", test_roundtrip_restart_times_metadata, 600)],
-              "librdkafka")
+              "librdkafka", stop_on_failure=True)
