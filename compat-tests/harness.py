@@ -10,6 +10,7 @@ Environment:
   RUNNEL_BIN          path of the runnel executable (required)
   RDKAFKA_ROUNDTRIP   path of the rdkafka_roundtrip helper (librdkafka tests)
   RUNNEL_KEEP_DATA=1  keep data directories and logs after the run
+  COMPAT_ONLY=a,b     run only the named steps of a suite (include the steps they build on)
 """
 
 import atexit
@@ -280,7 +281,12 @@ def recv_exact(sock, n, deadline):
         if remaining <= 0:
             raise TestFailure("timed out waiting for %d bytes (got %d)" % (n, len(buf)))
         sock.settimeout(remaining)
-        chunk = sock.recv(n - len(buf))
+        try:
+            chunk = sock.recv(n - len(buf))
+        except socket.timeout:
+            raise TestFailure("timed out waiting for %d bytes (got %d)" % (n, len(buf)))
+        except ConnectionResetError:
+            raise TestFailure("connection reset after %d of %d bytes" % (len(buf), n))
         if not chunk:
             raise TestFailure("connection closed after %d of %d bytes" % (len(buf), n))
         buf += chunk
@@ -345,7 +351,12 @@ def run_tests(tests, suite, stop_on_failure=False):
     'N passed, N failed, N skipped' line; exits 0 only if nothing failed."""
     passed = failed = skipped = 0
     t_suite = time.monotonic()
+    only = [n for n in os.environ.get("COMPAT_ONLY", "").split(",") if n]
     for name, fn, limit in tests:
+        if only and name not in only:
+            skipped += 1
+            print("skip %s.%s (not in COMPAT_ONLY)" % (suite, name), flush=True)
+            continue
         if failed and stop_on_failure:
             skipped += 1
             print("skip %s.%s (an earlier step failed)" % (suite, name), flush=True)
