@@ -170,9 +170,13 @@ def implied_kafka_python_version(apis):
 
 
 def kp_produce(topic, tag, compression):
-    p = KafkaProducer(bootstrap_servers=broker().bootstrap, acks="all", linger_ms=5,
-                      compression_type=compression, max_block_ms=20000, request_timeout_ms=20000,
-                      retries=0)
+    try:
+        p = KafkaProducer(bootstrap_servers=broker().bootstrap, acks="all", linger_ms=5,
+                          compression_type=compression, max_block_ms=20000, request_timeout_ms=20000,
+                          retries=0)
+    except Exception as e:
+        raise harness.TestFailure("KafkaProducer could not start (it probes the broker with ApiVersions v0 "
+                                  "and Metadata to pick api_version): %r" % (e,))
     try:
         detected = p.config["api_version"]
         print("kafka-python detected api_version %s" % (detected,))
