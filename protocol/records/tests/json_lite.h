@@ -2,6 +2,7 @@
 // \uXXXX escapes, numbers as int64/double, true/false/null).
 #pragma once
 
+#include <cctype>
 #include <cstdint>
 #include <map>
 #include <memory>
