@@ -1,0 +1,281 @@
+#include "server/connection.h"
+
+#include <sys/sendfile.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+#include "server/external_bytes.h"
+#include "server/log.h"
+
+namespace runnel::server {
+
+namespace {
+
+using asio::use_awaitable;
+
+constexpr auto kForever = std::chrono::steady_clock::time_point::max();
+
+// Errors that are a normal end of a connection, not worth a log line.
+bool is_normal_close(const std::error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::operation_aborted ||
+         ec == asio::error::bad_descriptor || ec == asio::error::not_connected ||
+         ec == asio::error::shut_down;
+}
+
+asio::awaitable<void> wait_on(asio::steady_timer& t) {
+  std::error_code ec;
+  co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+}
+
+}  // namespace
+
+Connection::Connection(asio::ip::tcp::socket socket, Broker& broker, ConnectionInfo info,
+                       ConnectionLimits limits)
+    : socket_(std::move(socket)),
+      broker_(broker),
+      info_(std::move(info)),
+      limits_(limits),
+      reader_wake_(socket_.get_executor(), kForever),
+      writer_wake_(socket_.get_executor(), kForever),
+      idle_timer_(socket_.get_executor()) {
+  touch();
+}
+
+void Connection::start() {
+  auto self = shared_from_this();
+  auto ex = socket_.get_executor();
+  std::error_code ec;
+  // sendfile(2) is called directly on the descriptor; it must not block.
+  socket_.native_non_blocking(true, ec);
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  asio::co_spawn(
+      ex, [self]() { return self->read_loop(); }, asio::detached);
+  asio::co_spawn(
+      ex, [self]() { return self->write_loop(); }, asio::detached);
+  asio::co_spawn(
+      ex, [self]() { return self->idle_loop(); }, asio::detached);
+}
+
+void Connection::stop_reading() {
+  if (reading_done_ || closed_) return;
+  reading_done_ = true;
+  std::error_code ec;
+  socket_.shutdown(asio::socket_base::shutdown_receive, ec);
+  reader_wake_.cancel();
+  writer_wake_.cancel();
+}
+
+void Connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  reading_done_ = true;
+  std::error_code ec;
+  socket_.shutdown(asio::socket_base::shutdown_both, ec);
+  socket_.close(ec);
+  reader_wake_.cancel();
+  writer_wake_.cancel();
+  idle_timer_.cancel();
+  if (on_closed) {
+    auto cb = std::move(on_closed);
+    on_closed = nullptr;
+    cb(info_.id);
+  }
+}
+
+void Connection::fail(const std::string& reason) {
+  log_warn("closing connection ", info_.id, " from ", info_.peer, ": ", reason);
+  close();
+}
+
+asio::awaitable<void> Connection::read_loop() {
+  try {
+    while (!reading_done_) {
+      uint8_t size_buf[4];
+      co_await asio::async_read(socket_, asio::buffer(size_buf), use_awaitable);
+      touch();
+      int32_t size =
+          static_cast<int32_t>((uint32_t{size_buf[0]} << 24) | (uint32_t{size_buf[1]} << 16) |
+                               (uint32_t{size_buf[2]} << 8) | uint32_t{size_buf[3]});
+      if (size < 0) {
+        fail("negative request size " + std::to_string(size));
+        co_return;
+      }
+      if (size > limits_.max_request_bytes) {
+        fail("request size " + std::to_string(size) + " exceeds socket.request.max.bytes (" +
+             std::to_string(limits_.max_request_bytes) + ")");
+        co_return;
+      }
+      // Back-pressure: wait for room before allocating the frame.
+      while (!closed_ && !slots_.empty() &&
+             (slots_.size() >= static_cast<size_t>(limits_.max_inflight_requests) ||
+              inflight_bytes_ + static_cast<size_t>(size) >
+                  static_cast<size_t>(limits_.max_inflight_bytes))) {
+        co_await wait_on(reader_wake_);
+      }
+      if (closed_) co_return;
+      auto frame = std::make_shared<protocol::Bytes>(static_cast<size_t>(size));
+      co_await asio::async_read(socket_, asio::buffer(*frame), use_awaitable);
+      touch();
+      if (!accept_frame(std::move(frame))) co_return;
+    }
+  } catch (const std::system_error& e) {
+    if (!closed_ && !is_normal_close(e.code()))
+      log_warn("connection ", info_.id, " from ", info_.peer, ": read failed: ", e.what());
+  }
+  // End of input: finish what is in flight, then close (see write_loop).
+  reading_done_ = true;
+  writer_wake_.cancel();
+}
+
+bool Connection::accept_frame(std::shared_ptr<const protocol::Bytes> frame) {
+  DecodedHeader d = decode_request_header(*frame, broker_.handlers);
+  if (!d.error.empty()) {
+    fail(d.error);
+    return false;
+  }
+  const int16_t key = d.header.request_api_key;
+  const int16_t version = d.header.request_api_version;
+  if (!d.version_supported) {
+    if (key == static_cast<int16_t>(protocol::ApiKey::ApiVersions) && d.handler) {
+      auto slot = std::make_shared<Slot>();
+      slot->ready = true;
+      slot->response = unsupported_api_versions_response(d.header.correlation_id, broker_.handlers);
+      slots_.push_back(std::move(slot));
+      writer_wake_.cancel();
+      return true;
+    }
+    fail(std::string(d.handler ? "unsupported version " + std::to_string(version) + " of "
+                               : "no handler for ") +
+         d.info->name + (d.handler ? "" : " v" + std::to_string(version)));
+    return false;
+  }
+  auto slot = std::make_shared<Slot>();
+  slot->request_bytes = frame->size();
+  inflight_bytes_ += frame->size();
+  slots_.push_back(slot);
+  asio::co_spawn(
+      socket_.get_executor(),
+      [self = shared_from_this(), slot, frame, d = std::move(d)]() mutable {
+        return self->run_handler(std::move(slot), std::move(frame), std::move(d));
+      },
+      asio::detached);
+  return true;
+}
+
+asio::awaitable<void> Connection::run_handler(std::shared_ptr<Slot> slot,
+                                              std::shared_ptr<const protocol::Bytes> frame,
+                                              DecodedHeader decoded) {
+  auto self = shared_from_this();
+  const auto& h = decoded.header;
+  RequestContext ctx{h,    h.request_api_version, h.client_id ? *h.client_id : "", info_, broker_,
+                     frame};
+  protocol::Reader body(std::span<const uint8_t>(*frame).subspan(decoded.body_offset));
+  std::string failure;
+  try {
+    slot->response = co_await decoded.handler->fn(ctx, body);
+  } catch (const MalformedRequest& e) {
+    failure = std::string("malformed request: ") + e.what();
+  } catch (const std::exception& e) {
+    failure = std::string("handler ") + std::string(decoded.handler->name) + " v" +
+              std::to_string(h.request_api_version) + " failed: " + e.what();
+  }
+  if (!failure.empty()) {
+    if (!closed_) fail(failure);
+    co_return;
+  }
+  slot->ready = true;
+  writer_wake_.cancel();
+}
+
+asio::awaitable<void> Connection::write_loop() {
+  try {
+    while (!closed_) {
+      if (slots_.empty() || !slots_.front()->ready) {
+        if (slots_.empty() && reading_done_) break;
+        co_await wait_on(writer_wake_);
+        continue;
+      }
+      std::shared_ptr<Slot> slot = slots_.front();
+      if (slot->response) co_await send(*slot->response);
+      if (closed_) co_return;
+      slots_.pop_front();
+      inflight_bytes_ -= slot->request_bytes;
+      reader_wake_.cancel();
+      touch();
+    }
+  } catch (const std::system_error& e) {
+    if (!closed_ && !is_normal_close(e.code()))
+      log_warn("connection ", info_.id, " from ", info_.peer, ": write failed: ", e.what());
+  } catch (const std::exception& e) {
+    if (!closed_) log_warn("connection ", info_.id, ": write failed: ", e.what());
+  }
+  close();
+}
+
+asio::awaitable<void> Connection::send(const Response& w) {
+  const auto& buf = w.buf();
+  std::vector<asio::const_buffer> pending;
+  size_t pos = 0;
+  for (const auto& splice : w.splices()) {
+    if (splice.at > pos) pending.emplace_back(buf.data() + pos, splice.at - pos);
+    pos = splice.at;
+    const protocol::ExternalBytes* piece = splice.bytes.get();
+    if (auto* mem = dynamic_cast<const MemoryBytes*>(piece)) {
+      if (!mem->bytes().empty()) pending.emplace_back(mem->bytes().data(), mem->bytes().size());
+    } else if (auto* file = dynamic_cast<const FileSlice*>(piece)) {
+      if (!pending.empty()) {
+        co_await asio::async_write(socket_, pending, use_awaitable);
+        pending.clear();
+      }
+      co_await send_file(*file);
+    } else {
+      throw std::runtime_error("response holds external bytes of an unknown kind");
+    }
+  }
+  if (pos < buf.size()) pending.emplace_back(buf.data() + pos, buf.size() - pos);
+  if (!pending.empty()) co_await asio::async_write(socket_, pending, use_awaitable);
+}
+
+asio::awaitable<void> Connection::send_file(const FileSlice& f) {
+  off_t offset = static_cast<off_t>(f.position());
+  size_t left = f.size();
+  while (left > 0) {
+    size_t chunk = std::min<size_t>(left, size_t{1} << 30);
+    ssize_t n = ::sendfile(socket_.native_handle(), f.fd(), &offset, chunk);
+    if (n > 0) {
+      left -= static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0) throw std::runtime_error("file slice extends past the end of its file");
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      co_await socket_.async_wait(asio::socket_base::wait_write, use_awaitable);
+      continue;
+    }
+    throw std::system_error(errno, asio::error::get_system_category(), "sendfile");
+  }
+}
+
+asio::awaitable<void> Connection::idle_loop() {
+  auto self = shared_from_this();
+  while (!closed_) {
+    idle_timer_.expires_at(last_activity_ + limits_.idle_timeout);
+    std::error_code ec;
+    co_await idle_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (closed_) break;
+    auto now = std::chrono::steady_clock::now();
+    if (now < last_activity_ + limits_.idle_timeout) continue;
+    if (!slots_.empty()) {
+      touch();  // a request in flight (a long poll) is not idleness
+      continue;
+    }
+    log_info("closing connection ", info_.id, " from ", info_.peer, ": idle for more than ",
+             limits_.idle_timeout.count(), " ms (connections.max.idle.ms)");
+    close();
+  }
+}
+
+}  // namespace runnel::server

@@ -1,0 +1,179 @@
+// The request handler framework.
+//
+// One handler per API, in server/handlers/<api_name>.cc. A handler file
+// declares its version range ONCE, in the handler's type, and registers it:
+//
+//   using HeartbeatHandler = ApiHandler<protocol::HeartbeatRequest, 0, 4>;
+//
+//   asio::awaitable<HandlerResult> handle_heartbeat(RequestContext& ctx, protocol::Reader& body) {
+//     auto req = decode_request<HeartbeatHandler>(ctx, body);
+//     protocol::HeartbeatResponse resp;
+//     ...
+//     co_return encode_response(ctx, resp);
+//   }
+//
+//   RUNNEL_REGISTER_HANDLER(heartbeat, HeartbeatHandler, handle_heartbeat)
+//
+// The first macro argument must be the file's stem: the build generates
+// register_all_handlers() calling runnel_register_handler_<stem>() for every
+// file in server/handlers/, so adding a handler is adding one file (a wrong
+// stem is a link error, never a silently missing API). Dispatch and the
+// ApiVersions answer both read the resulting HandlerRegistry.
+//
+// A handler runs as a coroutine on the broker's single event-loop thread; it
+// may suspend (a long-poll Fetch), and other requests on the same
+// connection keep being processed meanwhile — responses still leave in
+// request order. Returning std::nullopt means "send no response" (Produce
+// with acks=0). Throwing MalformedRequest (decode_request does it) closes the
+// connection with the reason logged, as Kafka does for a request it cannot
+// parse; any other exception is logged and closes the connection too.
+#pragma once
+
+#include <asio.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/messages/api_keys.h"
+#include "protocol/messages/headers.h"
+#include "protocol/wire.h"
+
+namespace runnel::storage {
+class LogManager;
+class Clock;
+}  // namespace runnel::storage
+
+namespace runnel::server {
+
+class Config;
+class FetchWaiters;
+class FetchSessionCache;
+class HandlerRegistry;
+
+// The services a handler may use. Each is a narrow, separately owned piece;
+// a handler takes the ones it needs.
+struct Broker {
+  const Config& config;
+  const HandlerRegistry& handlers;
+  FetchWaiters& waiters;
+  const storage::Clock& clock;
+  storage::LogManager* logs = nullptr;  // null when running without storage (tests)
+  std::string cluster_id;
+  int32_t node_id = 1;
+  FetchSessionCache* fetch_sessions = nullptr;  // null: no incremental fetch sessions
+  // Listener name → port actually bound (filled by Server::start; matters
+  // when the configured port is 0).
+  std::map<std::string, uint16_t, std::less<>> bound_ports;
+};
+
+struct ConnectionInfo {
+  uint64_t id = 0;
+  std::string listener;  // "PLAINTEXT"
+  std::string peer;      // "127.0.0.1:54321"
+};
+
+struct RequestContext {
+  const protocol::RequestHeader& header;
+  int16_t api_version;
+  std::string_view client_id;
+  const ConnectionInfo& connection;
+  Broker& broker;
+  // The whole request frame (without the size prefix). The body Reader and
+  // decoded `records` borrow from it; a handler that keeps such bytes past
+  // its return holds this pointer (e.g. as protocol::Records::owner).
+  std::shared_ptr<const protocol::Bytes> frame;
+};
+
+// A complete response frame: size prefix + response header + body (+ splices).
+using Response = protocol::Writer;
+using HandlerResult = std::optional<Response>;
+using HandlerFn = asio::awaitable<HandlerResult> (*)(RequestContext&, protocol::Reader&);
+
+// A request that cannot be parsed: the connection is closed with this reason.
+class MalformedRequest : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The one declaration of an API's handled version range.
+template <typename Request, int16_t MinVersion, int16_t MaxVersion>
+struct ApiHandler {
+  using request_type = Request;
+  static constexpr int16_t api_key = Request::kApiKey;
+  static constexpr int16_t min_version = MinVersion;
+  static constexpr int16_t max_version = MaxVersion;
+  static_assert(MinVersion >= Request::kMinVersion, "below the schema's versions");
+  static_assert(MaxVersion <= Request::kMaxVersion, "beyond the schema's versions");
+  static_assert(MinVersion <= MaxVersion);
+};
+
+struct HandlerEntry {
+  int16_t api_key = 0;
+  int16_t min_version = 0;
+  int16_t max_version = 0;
+  std::string_view name;
+  HandlerFn fn = nullptr;
+};
+
+class HandlerRegistry {
+ public:
+  // The registry of every handler file in server/handlers/.
+  static HandlerRegistry with_all_handlers();
+
+  template <typename H>
+  void add(std::string_view name, HandlerFn fn) {
+    add_entry({H::api_key, H::min_version, H::max_version, name, fn});
+  }
+  void add_entry(HandlerEntry e);  // throws std::logic_error on a duplicate key
+
+  const HandlerEntry* find(int16_t api_key) const;
+  // Ascending api key.
+  std::vector<HandlerEntry> all() const;
+
+ private:
+  std::map<int16_t, HandlerEntry> entries_;
+};
+
+// Decodes the body into H's request type at ctx.api_version; throws
+// MalformedRequest unless every byte was consumed and none was missing.
+template <typename H>
+typename H::request_type decode_request(const RequestContext& ctx, protocol::Reader& body) {
+  typename H::request_type req;
+  req.decode(body, ctx.api_version);
+  if (!body.done()) {
+    auto info = protocol::api_info(ctx.header.request_api_key);
+    throw MalformedRequest(std::string("cannot parse ") + (info ? info->name : "request") + " v" +
+                           std::to_string(ctx.api_version) + ": " +
+                           (body.ok() ? "bytes left over" : body.error()));
+  }
+  return req;
+}
+
+// Begins a response frame: size placeholder and response header.
+Response begin_response(int32_t correlation_id, int16_t header_version);
+// Patches the size prefix; throws std::length_error beyond 2 GiB.
+void finish_response(Response& w);
+
+// Encodes `resp` as the answer to ctx's request (header version chosen from
+// the api key and version).
+template <typename Resp>
+HandlerResult encode_response(const RequestContext& ctx, const Resp& resp) {
+  Response w = begin_response(
+      ctx.header.correlation_id,
+      protocol::response_header_version(ctx.header.request_api_key, ctx.api_version));
+  resp.encode(w, ctx.api_version);
+  finish_response(w);
+  return w;
+}
+
+}  // namespace runnel::server
+
+#define RUNNEL_REGISTER_HANDLER(stem, HandlerType, function)                         \
+  void runnel_register_handler_##stem(::runnel::server::HandlerRegistry& registry) { \
+    registry.add<HandlerType>(#stem, &function);                                     \
+  }

@@ -1,0 +1,63 @@
+// ApiVersions (key 18): the APIs this broker handles and their version
+// ranges, read from the handler registry.
+#include "protocol/messages/api_versions.h"
+
+#include "protocol/errors.h"
+#include "server/dispatch.h"
+#include "server/handler.h"
+
+namespace runnel::server {
+
+using ApiVersionsHandler = ApiHandler<protocol::ApiVersionsRequest, 0, 4>;
+
+namespace {
+
+protocol::ApiVersionsResponse supported_ranges(const HandlerRegistry& handlers) {
+  protocol::ApiVersionsResponse resp;
+  for (auto& e : handlers.all()) {
+    protocol::ApiVersionsResponse::ApiVersion v;
+    v.api_key = e.api_key;
+    v.min_version = e.min_version;
+    v.max_version = e.max_version;
+    resp.api_keys.push_back(std::move(v));
+  }
+  return resp;
+}
+
+// Kafka's rule for client_software_name / _version (KIP-511): letters,
+// digits, '-' and '.', starting and ending with a letter or digit.
+bool valid_software_field(std::string_view s) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (s.empty() || !alnum(s.front()) || !alnum(s.back())) return false;
+  for (char c : s)
+    if (!alnum(c) && c != '-' && c != '.') return false;
+  return true;
+}
+
+asio::awaitable<HandlerResult> handle_api_versions(RequestContext& ctx, protocol::Reader& body) {
+  auto req = decode_request<ApiVersionsHandler>(ctx, body);
+  auto resp = supported_ranges(ctx.broker.handlers);
+  if (ctx.api_version >= 3 && (!valid_software_field(req.client_software_name) ||
+                               !valid_software_field(req.client_software_version))) {
+    resp.error_code = static_cast<int16_t>(protocol::ErrorCode::INVALID_REQUEST);
+  }
+  co_return encode_response(ctx, resp);
+}
+
+}  // namespace
+
+Response unsupported_api_versions_response(int32_t correlation_id,
+                                           const HandlerRegistry& handlers) {
+  auto resp = supported_ranges(handlers);
+  resp.error_code = static_cast<int16_t>(protocol::ErrorCode::UNSUPPORTED_VERSION);
+  Response w = begin_response(correlation_id, 0);
+  resp.encode(w, 0);
+  finish_response(w);
+  return w;
+}
+
+RUNNEL_REGISTER_HANDLER(api_versions, ApiVersionsHandler, handle_api_versions)
+
+}  // namespace runnel::server

@@ -1,0 +1,375 @@
+// Starts the server in-process on 127.0.0.1:0 and talks to it over plain
+// sockets (blocking POSIX calls with a receive timeout, so a broken server
+// fails the test instead of hanging it).
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+#include "protocol/messages/api_versions.h"
+#include "server/waiters.h"
+#include "storage/clock.h"
+
+namespace runnel::server {
+namespace {
+
+using protocol::Bytes;
+
+class Client {
+ public:
+  explicit Client(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~Client() { ::close(fd_); }
+  bool connected() const { return connected_; }
+
+  void send_raw(const Bytes& b) {
+    size_t off = 0;
+    while (off < b.size()) {
+      ssize_t n = ::send(fd_, b.data() + off, b.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      off += static_cast<size_t>(n);
+    }
+  }
+  // One response frame (without the size); nullopt on EOF/error/timeout.
+  std::optional<Bytes> read_frame() {
+    uint8_t s[4];
+    if (!read_exact(s, 4)) return std::nullopt;
+    uint32_t size = (uint32_t{s[0]} << 24) | (uint32_t{s[1]} << 16) | (uint32_t{s[2]} << 8) | s[3];
+    if (size > (1u << 24)) return std::nullopt;
+    Bytes b(size);
+    if (!read_exact(b.data(), size)) return std::nullopt;
+    return b;
+  }
+  // True when the server closed the connection (EOF or reset).
+  bool closed_by_server() {
+    uint8_t c;
+    ssize_t n = ::recv(fd_, &c, 1, 0);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+
+ private:
+  bool read_exact(uint8_t* p, size_t n) {
+    while (n > 0) {
+      ssize_t r = ::recv(fd_, p, n, 0);
+      if (r <= 0) return false;
+      p += r;
+      n -= static_cast<size_t>(r);
+    }
+    return true;
+  }
+  int fd_;
+  bool connected_ = false;
+};
+
+// A request frame: size, header (v1 or v2 from the api key and version), body.
+Bytes request(int16_t key, int16_t version, int32_t correlation,
+              const std::function<void(protocol::Writer&)>& body = {},
+              int16_t header_version = -1) {
+  protocol::Writer w;
+  w.reserve_i32();
+  protocol::RequestHeader h;
+  h.request_api_key = key;
+  h.request_api_version = version;
+  h.correlation_id = correlation;
+  h.client_id = "server-test";
+  if (header_version < 0) header_version = protocol::request_header_version(key, version);
+  h.encode(w, header_version);
+  if (body) body(w);
+  w.patch_i32(0, static_cast<int32_t>(w.size() - 4));
+  return w.buf();
+}
+
+Bytes api_versions_request(int16_t version, int32_t correlation, std::string name = "runnel-test",
+                           std::string sw_version = "1.0") {
+  return request(18, version, correlation, [&](protocol::Writer& w) {
+    if (version >= 3) {
+      protocol::ApiVersionsRequest r;
+      r.client_software_name = name;
+      r.client_software_version = sw_version;
+      r.encode(w, version);
+    }
+  });
+}
+
+struct Decoded {
+  int32_t correlation = 0;
+  protocol::ApiVersionsResponse resp;
+  bool ok = false;
+};
+
+Decoded decode_api_versions(const Bytes& frame, int16_t version) {
+  Decoded d;
+  protocol::Reader r(frame);
+  d.correlation = r.i32();  // response header v0 at every version
+  d.resp.decode(r, version);
+  d.ok = r.done();
+  return d;
+}
+
+int32_t correlation_of(const Bytes& frame) {
+  protocol::Reader r(frame);
+  return r.i32();
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config = Config::from_text(
+        "listeners=PLAINTEXT://127.0.0.1:0\n"
+        "socket.request.max.bytes=100000\n");
+    handlers = HandlerRegistry::with_all_handlers();
+    add_test_handlers();
+    broker = std::make_unique<Broker>(
+        Broker{config, handlers, waiters, clock, nullptr, "test-cluster", 1});
+    server = std::make_unique<Server>(io, *broker);
+    server->start();
+    port = server->endpoints().at(0).port();
+    thread = std::thread([this] { io.run(); });
+  }
+  void TearDown() override {
+    asio::post(io, [this] {
+      server->abort();
+      waiters.notify_all();
+      work.reset();
+    });
+    thread.join();
+  }
+
+  // Test-only APIs: Fetch (1) waits for a notify of ("slow", 0);
+  // Metadata (3) answers at once and reports that it ran; Produce (0)
+  // answers nothing (like acks=0); ListOffsets (2) throws.
+  void add_test_handlers() {
+    static ServerTest* self;
+    self = this;
+    handlers.add_entry(
+        {1, 0, 17, "test_slow",
+         [](RequestContext& ctx, protocol::Reader&) -> asio::awaitable<HandlerResult> {
+           std::vector<PartitionKey> keys{{"slow", 0}};
+           co_await ctx.broker.waiters.wait_any(keys,
+                                                FetchWaiters::Clock::now() + std::chrono::hours(1));
+           Response w = begin_response(ctx.header.correlation_id, 0);
+           finish_response(w);
+           co_return w;
+         }});
+    handlers.add_entry(
+        {3, 0, 12, "test_fast",
+         [](RequestContext& ctx, protocol::Reader&) -> asio::awaitable<HandlerResult> {
+           self->fast_ran.set_value();
+           Response w = begin_response(ctx.header.correlation_id, 0);
+           finish_response(w);
+           co_return w;
+         }});
+    handlers.add_entry({0, 0, 11, "test_silent",
+                        [](RequestContext&, protocol::Reader&) -> asio::awaitable<HandlerResult> {
+                          co_return std::nullopt;
+                        }});
+    handlers.add_entry({2, 0, 9, "test_throws",
+                        [](RequestContext&, protocol::Reader&) -> asio::awaitable<HandlerResult> {
+                          throw std::runtime_error("boom");
+                          co_return std::nullopt;
+                        }});
+  }
+
+  void expect_api_versions_work(Client& c, int32_t correlation) {
+    c.send_raw(api_versions_request(0, correlation));
+    auto f = c.read_frame();
+    ASSERT_TRUE(f.has_value());
+    auto d = decode_api_versions(*f, 0);
+    EXPECT_TRUE(d.ok);
+    EXPECT_EQ(d.correlation, correlation);
+    EXPECT_EQ(d.resp.error_code, 0);
+  }
+
+  asio::io_context io{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
+  Config config;
+  HandlerRegistry handlers;
+  FetchWaiters waiters{io.get_executor()};
+  storage::ManualClock clock;
+  std::unique_ptr<Broker> broker;
+  std::unique_ptr<Server> server;
+  uint16_t port = 0;
+  std::thread thread;
+  std::promise<void> fast_ran;
+};
+
+const protocol::ApiVersionsResponse::ApiVersion* find_key(const protocol::ApiVersionsResponse& r,
+                                                          int16_t key) {
+  for (auto& k : r.api_keys)
+    if (k.api_key == key) return &k;
+  return nullptr;
+}
+
+TEST_F(ServerTest, ApiVersionsAtEveryVersion) {
+  Client c(port);
+  ASSERT_TRUE(c.connected());
+  for (int16_t v = 0; v <= 4; ++v) {
+    c.send_raw(api_versions_request(v, 100 + v));
+    auto f = c.read_frame();
+    ASSERT_TRUE(f.has_value()) << "v" << v;
+    auto d = decode_api_versions(*f, v);
+    EXPECT_TRUE(d.ok) << "v" << v;
+    EXPECT_EQ(d.correlation, 100 + v);
+    EXPECT_EQ(d.resp.error_code, 0);
+    auto* k = find_key(d.resp, 18);
+    ASSERT_NE(k, nullptr);
+    EXPECT_EQ(k->min_version, 0);
+    EXPECT_EQ(k->max_version, 4);
+    // Exactly the registered handlers, with their declared ranges.
+    EXPECT_EQ(d.resp.api_keys.size(), handlers.all().size());
+    for (auto& e : handlers.all()) {
+      auto* got = find_key(d.resp, e.api_key);
+      ASSERT_NE(got, nullptr) << e.api_key;
+      EXPECT_EQ(got->min_version, e.min_version);
+      EXPECT_EQ(got->max_version, e.max_version);
+    }
+  }
+}
+
+TEST_F(ServerTest, ApiVersionsUnsupportedVersionAnswersInV0Layout) {
+  Client c(port);
+  c.send_raw(request(18, 99, 5, [](protocol::Writer& w) {
+    w.uvarint(0);  // whatever a future version sends; not parsed
+  }));
+  auto f = c.read_frame();
+  ASSERT_TRUE(f.has_value());
+  auto d = decode_api_versions(*f, 0);
+  EXPECT_TRUE(d.ok);
+  EXPECT_EQ(d.correlation, 5);
+  EXPECT_EQ(d.resp.error_code, 35);
+  auto* k = find_key(d.resp, 18);
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->max_version, 4);
+  // The connection stays usable.
+  expect_api_versions_work(c, 6);
+}
+
+TEST_F(ServerTest, ApiVersionsInvalidSoftwareName) {
+  Client c(port);
+  c.send_raw(api_versions_request(3, 8, "bad name!", "1.0"));
+  auto f = c.read_frame();
+  ASSERT_TRUE(f.has_value());
+  auto d = decode_api_versions(*f, 3);
+  EXPECT_TRUE(d.ok);
+  EXPECT_EQ(d.resp.error_code, 42);
+}
+
+TEST_F(ServerTest, PipelinedResponsesKeepRequestOrder) {
+  Client c(port);
+  Bytes both = api_versions_request(0, 1);
+  Bytes second = api_versions_request(3, 2);
+  both.insert(both.end(), second.begin(), second.end());
+  c.send_raw(both);
+  auto f1 = c.read_frame();
+  auto f2 = c.read_frame();
+  ASSERT_TRUE(f1 && f2);
+  EXPECT_EQ(decode_api_versions(*f1, 0).correlation, 1);
+  EXPECT_EQ(decode_api_versions(*f2, 3).correlation, 2);
+}
+
+TEST_F(ServerTest, SlowRequestDoesNotBlockProcessingButOrderHolds) {
+  Client c(port);
+  c.send_raw(request(1, 4, 10));  // waits for a notify
+  c.send_raw(request(3, 1, 11));  // answers at once
+  // The second request is processed while the first one waits...
+  ASSERT_EQ(fast_ran.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  asio::post(io, [this] { waiters.notify("slow", 0); });
+  // ...but the responses leave in request order.
+  auto f1 = c.read_frame();
+  auto f2 = c.read_frame();
+  ASSERT_TRUE(f1 && f2);
+  EXPECT_EQ(correlation_of(*f1), 10);
+  EXPECT_EQ(correlation_of(*f2), 11);
+}
+
+TEST_F(ServerTest, NoResponseSlotIsSkippedInOrder) {
+  Client c(port);
+  c.send_raw(request(0, 3, 20));
+  c.send_raw(api_versions_request(1, 21));
+  auto f = c.read_frame();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(correlation_of(*f), 21);
+}
+
+TEST_F(ServerTest, NegativeAndOversizedFramesCloseOnlyThatConnection) {
+  Client bystander(port);
+  expect_api_versions_work(bystander, 1);
+
+  Client negative(port);
+  negative.send_raw({0xff, 0xff, 0xff, 0xfe});
+  EXPECT_TRUE(negative.closed_by_server());
+
+  Client oversized(port);
+  oversized.send_raw({0x00, 0x01, 0x86, 0xa1});  // 100001 > socket.request.max.bytes
+  EXPECT_TRUE(oversized.closed_by_server());
+
+  expect_api_versions_work(bystander, 2);
+  Client fresh(port);
+  expect_api_versions_work(fresh, 3);
+}
+
+TEST_F(ServerTest, BadRequestsCloseTheConnection) {
+  {
+    Client c(port);
+    c.send_raw(request(999, 0, 1, {}, 1));  // unknown api key
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  {
+    Client c(port);
+    c.send_raw(request(9, 0, 1));  // a known api without a handler here
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  {
+    Client c(port);
+    c.send_raw(request(1, 99, 1));  // unsupported version of another api
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  {
+    Client c(port);
+    c.send_raw(request(18, 3, 1, [](protocol::Writer& w) { w.uvarint(200); }));  // truncated
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  {
+    Client c(port);
+    c.send_raw(request(18, 0, 1, [](protocol::Writer& w) { w.i8(1); }));  // bytes left over
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  {
+    Client c(port);
+    c.send_raw(request(2, 1, 1));  // the handler throws
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  {
+    Client c(port);
+    c.send_raw({0, 0, 0, 2, 0, 18});  // shorter than a header
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  Client c(port);
+  expect_api_versions_work(c, 2);
+}
+
+TEST(HandlerRegistry, ApiVersionsIsRegisteredWithItsDeclaredRange) {
+  auto r = HandlerRegistry::with_all_handlers();
+  auto* e = r.find(18);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->min_version, 0);
+  EXPECT_EQ(e->max_version, 4);
+  EXPECT_THROW(r.add_entry(*e), std::logic_error);
+}
+
+}  // namespace
+}  // namespace runnel::server
