@@ -1,0 +1,163 @@
+// Metadata (key 3): this node as the only broker and controller, and the
+// requested topics (all of them for a null list, or an empty list in v0),
+// auto-creating unknown ones when allowed.
+#include "protocol/messages/metadata.h"
+
+#include <algorithm>
+#include <set>
+
+#include "protocol/errors.h"
+#include "server/config.h"
+#include "server/handler.h"
+#include "server/partition_leadership.h"
+#include "server/topic_admin.h"
+#include "storage/log_manager.h"
+#include "storage/topic_name.h"
+
+namespace runnel::server {
+
+using MetadataHandler = ApiHandler<protocol::MetadataRequest, 0, 12>;
+
+using protocol::ErrorCode;
+using Resp = protocol::MetadataResponse;
+
+namespace {
+
+Resp::MetadataResponseTopic topic_result(ErrorCode error, std::string name,
+                                         protocol::Uuid id = {}) {
+  Resp::MetadataResponseTopic t;
+  t.error_code = protocol::code(error);
+  t.is_internal = is_internal_topic(name);
+  t.name = std::move(name);
+  t.topic_id = id;
+  return t;
+}
+
+Resp::MetadataResponseTopic describe_topic(const Broker& broker, const storage::TopicInfo& info) {
+  auto t = topic_result(ErrorCode::NONE, info.name, info.topic_id);
+  t.partitions.reserve(static_cast<size_t>(std::max(info.partitions, 0)));
+  for (int32_t p = 0; p < info.partitions; ++p) {
+    Resp::MetadataResponsePartition part;
+    part.partition_index = p;
+    part.leader_id = broker.node_id;
+    int32_t epoch = kPartitionLeaderEpoch;
+    if (const storage::PartitionLog* log = broker.logs->get(info.name, p))
+      epoch = std::max(epoch, log->latest_epoch());
+    part.leader_epoch = epoch;
+    part.replica_nodes = {broker.node_id};
+    part.isr_nodes = {broker.node_id};
+    t.partitions.push_back(std::move(part));
+  }
+  return t;
+}
+
+// Kafka's answer to a request it rejects as a whole: every requested topic
+// with the error and no partitions.
+Resp whole_request_error(const protocol::MetadataRequest& req, ErrorCode error) {
+  Resp resp;
+  if (req.topics) {
+    for (const auto& rt : *req.topics) {
+      auto t = topic_result(error, rt.name.value_or(""), rt.topic_id);
+      t.is_internal = false;
+      resp.topics.push_back(std::move(t));
+    }
+  }
+  return resp;
+}
+
+}  // namespace
+
+protocol::MetadataResponse metadata(Broker& broker, const protocol::MetadataRequest& req,
+                                    int16_t version, std::string_view listener) {
+  // Topic ids in requests (and null names) exist from v12 on.
+  if (req.topics && version < 12) {
+    for (const auto& rt : *req.topics)
+      if (!rt.name || !rt.topic_id.is_zero())
+        return whole_request_error(req, ErrorCode::INVALID_REQUEST);
+  }
+
+  Resp resp;
+  auto ep = advertised_endpoint(broker, listener);
+  Resp::MetadataResponseBroker self;
+  self.node_id = broker.node_id;
+  self.host = ep.host;
+  self.port = ep.port;
+  resp.brokers.push_back(std::move(self));
+  resp.cluster_id = broker.cluster_id;
+  resp.controller_id = broker.node_id;
+
+  const bool all_topics = !req.topics || (version == 0 && req.topics->empty());
+  storage::LogManager* logs = broker.logs;
+
+  if (all_topics) {
+    if (logs)
+      for (const storage::TopicInfo* info : logs->topics())
+        resp.topics.push_back(describe_topic(broker, *info));
+  } else {
+    // By id (v12): unknown ids answer UNKNOWN_TOPIC_ID; names are then ignored.
+    std::vector<const storage::TopicInfo*> by_id;
+    bool use_ids = false;
+    for (const auto& rt : *req.topics) {
+      if (rt.topic_id.is_zero()) continue;
+      use_ids = true;
+      const storage::TopicInfo* info = logs ? logs->topic_by_id(rt.topic_id) : nullptr;
+      if (info) {
+        if (std::find(by_id.begin(), by_id.end(), info) == by_id.end()) by_id.push_back(info);
+      } else {
+        auto t = topic_result(ErrorCode::UNKNOWN_TOPIC_ID, "", rt.topic_id);
+        t.name = std::nullopt;
+        resp.topics.push_back(std::move(t));
+      }
+    }
+    if (use_ids) {
+      for (const auto* info : by_id) resp.topics.push_back(describe_topic(broker, *info));
+    } else {
+      const bool may_create = broker.config.get_bool("auto.create.topics.enable") &&
+                              (version < 4 || req.allow_auto_topic_creation);
+      std::set<std::string> seen;
+      for (const auto& rt : *req.topics) {
+        if (!rt.name || !seen.insert(*rt.name).second) continue;
+        const std::string& name = *rt.name;
+        if (const storage::TopicInfo* info = logs ? logs->topic(name) : nullptr) {
+          resp.topics.push_back(describe_topic(broker, *info));
+          continue;
+        }
+        if (!storage::is_valid_topic_name(name)) {
+          resp.topics.push_back(topic_result(ErrorCode::INVALID_TOPIC_EXCEPTION, name));
+          continue;
+        }
+        if (!may_create || !logs) {
+          resp.topics.push_back(topic_result(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, name));
+          continue;
+        }
+        // Kafka creates asynchronously and answers the creating request with
+        // LEADER_NOT_AVAILABLE; clients retry and then see the topic.
+        auto created = auto_create_topic(broker.config, *logs, name);
+        ErrorCode e = created.ok() || created.error == ErrorCode::TOPIC_ALREADY_EXISTS
+                          ? ErrorCode::LEADER_NOT_AVAILABLE
+                          : created.error;
+        resp.topics.push_back(topic_result(e, name));
+      }
+    }
+  }
+
+  if (version >= 8 && req.include_topic_authorized_operations)
+    for (auto& t : resp.topics) t.topic_authorized_operations = all_topic_operations();
+  if (version >= 8 && version <= 10 && req.include_cluster_authorized_operations)
+    resp.cluster_authorized_operations = all_cluster_operations();
+  return resp;
+}
+
+namespace {
+
+asio::awaitable<HandlerResult> handle_metadata(RequestContext& ctx, protocol::Reader& body) {
+  auto req = decode_request<MetadataHandler>(ctx, body);
+  auto resp = metadata(ctx.broker, req, ctx.api_version, ctx.connection.listener);
+  co_return encode_response(ctx, resp);
+}
+
+}  // namespace
+
+RUNNEL_REGISTER_HANDLER(metadata, MetadataHandler, handle_metadata)
+
+}  // namespace runnel::server
