@@ -1,0 +1,215 @@
+// Produce (key 0), v0-v11.
+//
+// Per partition: the topic must exist (Produce never creates topics); the
+// records are checked as Kafka's ProduceRequest.validateRecords and
+// LogValidator do, then appended with the partition's leader epoch, and
+// waiting fetches of the partition are woken.
+//
+//   v0-v2  magic 0/1 message sets (CRC-32 checked) are up-converted to one v2
+//          batch; a v2 batch is accepted too (Kafka never checked the magic
+//          of these versions).
+//   v3+    exactly one magic-2 batch, else INVALID_RECORD; zstd needs v7+
+//          (UNSUPPORTED_COMPRESSION_TYPE).
+//   every  CRC-32C, sizes and record framing (CORRUPT_MESSAGE / INVALID_RECORD,
+//          nothing written for that partition); a batch (or legacy entry)
+//          larger than max.message.bytes is MESSAGE_TOO_LARGE, one larger
+//          than segment.bytes RECORD_LIST_TOO_LARGE; CreateTime timestamps
+//          outside message.timestamp.before/after.max.ms are INVALID_TIMESTAMP.
+//
+// Producer ids: a non-transactional batch with a producer id (idempotent
+// producer) is appended as a plain batch; sequence numbers are not checked
+// yet. A transactional batch is refused with INVALID_TXN_STATE, Kafka's
+// answer to a transactional write to a partition that is not part of an
+// ongoing transaction — Runnel has no transaction coordinator yet, so none
+// can be ongoing.
+//
+// acks=0 sends no response; if a partition failed, the connection is closed
+// instead (as Kafka does) so that the producer notices.
+#include "protocol/messages/produce.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "protocol/errors.h"
+#include "protocol/records/batch_header.h"
+#include "protocol/records/legacy.h"
+#include "protocol/records/record_batch.h"
+#include "server/handler.h"
+#include "server/partition_leadership.h"
+#include "server/waiters.h"
+#include "storage/log_manager.h"
+
+namespace runnel::server {
+
+using ProduceHandler = ApiHandler<protocol::ProduceRequest, 0, 11>;
+
+namespace {
+
+using protocol::ErrorCode;
+using PartitionResponse = protocol::ProduceResponse::PartitionProduceResponse;
+
+constexpr size_t kMagicOffset = 16;  // of a log entry: baseOffset(8) length(4) epoch/crc(4)
+
+struct Prepared {
+  ErrorCode error = ErrorCode::NONE;
+  std::string message;
+  protocol::Bytes batch;  // one v2 batch, ready to append
+};
+
+Prepared fail(ErrorCode e, std::string message = {}) { return {e, std::move(message), {}}; }
+
+// Checks CreateTime timestamps against message.timestamp.before/after.max.ms.
+ErrorCode check_timestamps(std::span<const uint8_t> batch, const storage::LogConfig& config,
+                           int64_t now_ms) {
+  if (config.message_timestamp_type != storage::TimestampType::create_time) return ErrorCode::NONE;
+  if (config.message_timestamp_before_max_ms == storage::LogConfig::kNever &&
+      config.message_timestamp_after_max_ms == storage::LogConfig::kNever)
+    return ErrorCode::NONE;
+  auto view = protocol::RecordBatchView::open(batch);
+  if (!view) return ErrorCode::CORRUPT_MESSAGE;
+  auto cursor = view->cursor();
+  protocol::Record rec;
+  while (cursor.next(rec)) {
+    int64_t ts = view->header().base_timestamp + rec.timestamp_delta;
+    if (ts < 0) continue;  // no timestamp
+    if ((now_ms - ts) > config.message_timestamp_before_max_ms ||
+        (ts - now_ms) > config.message_timestamp_after_max_ms)
+      return ErrorCode::INVALID_TIMESTAMP;
+  }
+  return cursor.ok() ? ErrorCode::NONE : ErrorCode::CORRUPT_MESSAGE;
+}
+
+Prepared prepare(const protocol::Records& records, int16_t version,
+                 const storage::LogConfig& config, int64_t now_ms) {
+  auto bytes = records.inline_bytes;
+  if (records.is_null || bytes.empty())
+    return fail(ErrorCode::INVALID_RECORD,
+                "Produce requests must have at least one record batch per partition");
+  if (bytes.size() <= kMagicOffset) return fail(ErrorCode::CORRUPT_MESSAGE);
+  int8_t magic = static_cast<int8_t>(bytes[kMagicOffset]);
+  const auto max_size = static_cast<size_t>(std::max<int32_t>(config.max_message_bytes, 0));
+
+  Prepared out;
+  if (magic < 2) {
+    if (version >= 3)
+      return fail(ErrorCode::INVALID_RECORD, "Produce requests with version " +
+                                                 std::to_string(version) +
+                                                 " may only contain record batches with magic 2");
+    auto split = protocol::split_batches(bytes);
+    if (split.error != ErrorCode::NONE) return fail(split.error);
+    for (auto& entry : split.batches)
+      if (entry.size() > max_size)
+        return fail(ErrorCode::MESSAGE_TOO_LARGE, "Message size " + std::to_string(entry.size()) +
+                                                      " is larger than max.message.bytes " +
+                                                      std::to_string(max_size));
+    auto up = protocol::up_convert(bytes);
+    if (up.error != ErrorCode::NONE) return fail(up.error);
+    out.batch = std::move(up.batch);
+  } else {
+    if (magic > 2) return fail(ErrorCode::CORRUPT_MESSAGE, "unknown magic");
+    auto split = protocol::split_batches(bytes);
+    if (split.error != ErrorCode::NONE) return fail(split.error);
+    if (split.batches.size() != 1) {
+      if (version >= 3)
+        return fail(ErrorCode::INVALID_RECORD,
+                    "Produce requests with version " + std::to_string(version) +
+                        " may only contain exactly one record batch per partition");
+    }
+    for (auto& b : split.batches) {
+      if (b.size() > max_size)
+        return fail(ErrorCode::MESSAGE_TOO_LARGE, "Batch size " + std::to_string(b.size()) +
+                                                      " is larger than max.message.bytes " +
+                                                      std::to_string(max_size));
+      if (b.size() <= kMagicOffset || static_cast<int8_t>(b[kMagicOffset]) != 2)
+        return fail(ErrorCode::INVALID_RECORD, "mixed magic values in one produce request");
+      auto err = protocol::validate_batch(b);
+      if (err != ErrorCode::NONE) return fail(err);
+      auto header = protocol::BatchHeader::parse(b);
+      if (!header) return fail(ErrorCode::CORRUPT_MESSAGE);
+      if (header->compression() == protocol::Compression::zstd && version < 7)
+        return fail(ErrorCode::UNSUPPORTED_COMPRESSION_TYPE,
+                    "zstd compression needs Produce v7 or later");
+      if (header->is_transactional())
+        return fail(ErrorCode::INVALID_TXN_STATE,
+                    "transactional batch outside an ongoing transaction");
+    }
+    out.batch.assign(bytes.begin(), bytes.end());
+  }
+  if (out.batch.size() > static_cast<size_t>(std::max<int32_t>(config.segment_bytes, 0)))
+    return fail(ErrorCode::RECORD_LIST_TOO_LARGE);
+  // Every v2 batch in out.batch is validated; legacy ones were built by up_convert.
+  for (auto& b : protocol::split_batches(out.batch).batches) {
+    auto err = check_timestamps(b, config, now_ms);
+    if (err != ErrorCode::NONE)
+      return fail(err, "a record timestamp is outside the topic's accepted range");
+  }
+  return out;
+}
+
+PartitionResponse produce_partition(Broker& broker, const std::string& topic, int32_t partition,
+                                    const protocol::Records& records, int16_t version) {
+  PartitionResponse r;
+  r.index = partition;
+  r.base_offset = -1;
+  r.log_append_time_ms = -1;
+  r.log_start_offset = -1;
+  storage::PartitionLog* log = broker.logs ? broker.logs->get(topic, partition) : nullptr;
+  if (!log) {
+    r.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+    return r;
+  }
+  int64_t now_ms = broker.clock.now_ms();
+  Prepared p = prepare(records, version, log->config(), now_ms);
+  if (p.error == ErrorCode::NONE) {
+    auto res = log->append(p.batch, kPartitionLeaderEpoch, now_ms);
+    p.error = res.error;
+    if (res.error == ErrorCode::NONE) {
+      r.base_offset = res.base_offset;
+      r.log_append_time_ms = res.log_append_time;
+      r.log_start_offset = res.log_start_offset;
+      broker.waiters.notify(topic, partition);
+    }
+  }
+  r.error_code = static_cast<int16_t>(p.error);
+  if (p.error != ErrorCode::NONE && !p.message.empty()) r.error_message = std::move(p.message);
+  return r;
+}
+
+asio::awaitable<HandlerResult> handle_produce(RequestContext& ctx, protocol::Reader& body) {
+  auto req = decode_request<ProduceHandler>(ctx, body);
+  const bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
+  protocol::ProduceResponse resp;
+  bool any_error = false;
+  for (auto& t : req.topic_data) {
+    protocol::ProduceResponse::TopicProduceResponse tr;
+    tr.name = t.name;
+    for (auto& p : t.partition_data) {
+      PartitionResponse r;
+      if (!valid_acks) {
+        r.index = p.index;
+        r.error_code = static_cast<int16_t>(ErrorCode::INVALID_REQUIRED_ACKS);
+        r.base_offset = -1;
+        r.log_append_time_ms = -1;
+        r.log_start_offset = -1;
+      } else {
+        r = produce_partition(ctx.broker, t.name, p.index, p.records, ctx.api_version);
+      }
+      any_error = any_error || r.error_code != 0;
+      tr.partition_responses.push_back(std::move(r));
+    }
+    resp.responses.push_back(std::move(tr));
+  }
+  if (req.acks == 0) {
+    if (any_error)
+      throw std::runtime_error(
+          "Produce with acks=0 failed for a partition; closing the connection");
+    co_return std::nullopt;
+  }
+  co_return encode_response(ctx, resp);
+}
+
+}  // namespace
+
+RUNNEL_REGISTER_HANDLER(produce, ProduceHandler, handle_produce)
+
+}  // namespace runnel::server
