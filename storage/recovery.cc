@@ -168,7 +168,6 @@ bool load_segments(const std::string& dir, const SegmentOptions& options, bool c
   std::sort(bases.begin(), bases.end());
 
   *result = RecoveryResult{};
-  result->crc_checked = !clean_shutdown;
   segments->clear();
   if (bases.empty()) {
     auto seg = Segment::open(dir, initial_base_offset, options, true, clock.now_ms(), error);
@@ -187,7 +186,9 @@ bool load_segments(const std::string& dir, const SegmentOptions& options, bool c
         (!last && !seg->time_index().sane(static_cast<uint64_t>(next_base - bases[i])));
     ++result->segments_loaded;
     if (last || broken_index) {
-      SegmentScan scan = seg->recover(!clean_shutdown || broken_index);
+      bool verify_crc = !clean_shutdown || broken_index;
+      if (verify_crc) result->crc_checked = true;
+      SegmentScan scan = seg->recover(verify_crc);
       ++result->segments_scanned;
       result->bytes_truncated += scan.bytes_truncated;
       if (scan.indexes_rebuilt) ++result->indexes_rebuilt;

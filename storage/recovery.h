@@ -45,7 +45,7 @@ struct RecoveryResult {
   uint32_t segments_scanned = 0;
   uint32_t segments_deleted = 0;  // segments after a corrupt one, removed
   uint32_t indexes_rebuilt = 0;   // segments whose indexes were rewritten
-  bool crc_checked = false;
+  bool crc_checked = false;       // some segment was scanned with CRC checks
   std::string summary() const;
 };
 
