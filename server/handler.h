@@ -68,7 +68,7 @@ struct Broker {
   FetchSessionCache* fetch_sessions = nullptr;  // null: no incremental fetch sessions
   // Listener name → port actually bound (filled by Server::start; matters
   // when the configured port is 0).
-  std::map<std::string, uint16_t, std::less<>> bound_ports;
+  std::map<std::string, uint16_t, std::less<>> bound_ports = {};
 };
 
 struct ConnectionInfo {
