@@ -32,6 +32,9 @@ std::vector<HandlerEntry> HandlerRegistry::all() const {
 
 Response begin_response(int32_t correlation_id, int16_t header_version) {
   Response w;
+  // Room for the size and a header up front (this also keeps GCC 12 from a
+  // false -Wstringop-overflow on the first insert into an empty vector).
+  w.buf().reserve(64);
   w.reserve_i32();
   protocol::ResponseHeader h;
   h.correlation_id = correlation_id;

@@ -131,7 +131,9 @@ class ServerTest : public ::testing::Test {
     config = Config::from_text(
         "listeners=PLAINTEXT://127.0.0.1:0\n"
         "socket.request.max.bytes=100000\n");
-    handlers = HandlerRegistry::with_all_handlers();
+    // ApiVersions as registered, plus test-only handlers (below) so that the
+    // connection machinery is tested independently of the real APIs.
+    handlers.add_entry(*HandlerRegistry::with_all_handlers().find(18));
     add_test_handlers();
     broker = std::make_unique<Broker>(
         Broker{config, handlers, waiters, clock, nullptr, "test-cluster", 1});

@@ -1,0 +1,54 @@
+// The broker's storage: LogManager opened from the configuration, plus the
+// periodic work it needs on the event loop:
+//   every log.retention.check.interval.ms  apply_retention()
+//   every housekeeping tick                maybe_roll_all(), maybe_flush_all()
+// The housekeeping tick is min(1 s, log.flush.interval.ms) so that segment.ms
+// rolls and per-topic flush.ms are honoured within a second.
+#pragma once
+
+#include <asio.hpp>
+#include <memory>
+#include <string>
+
+#include "server/config.h"
+#include "storage/clock.h"
+#include "storage/log_config.h"
+#include "storage/log_manager.h"
+
+namespace runnel::server {
+
+// The topic-level defaults from the broker keys (log.segment.bytes →
+// segment.bytes, retention resolved ms > minutes > hours, ...). Throws
+// ConfigError when storage rejects a value.
+storage::LogConfig log_defaults(const Config& config);
+
+class LogService {
+ public:
+  LogService(asio::io_context& io, const Config& config, const storage::Clock& clock);
+  ~LogService();
+
+  // Opens and recovers every log; throws std::runtime_error on failure.
+  void open();
+  // Starts the periodic timers.
+  void start_timers();
+  // Stops the timers, flushes and closes every log. Returns false when a
+  // flush failed (logged).
+  bool close();
+
+  storage::LogManager& logs() { return *logs_; }
+
+ private:
+  asio::awaitable<void> retention_loop();
+  asio::awaitable<void> housekeeping_loop();
+
+  asio::io_context& io_;
+  const Config& config_;
+  const storage::Clock& clock_;
+  std::unique_ptr<storage::LogManager> logs_;
+  asio::steady_timer retention_timer_;
+  asio::steady_timer housekeeping_timer_;
+  bool running_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace runnel::server
