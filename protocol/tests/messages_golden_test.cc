@@ -1,0 +1,166 @@
+// Golden vectors made by the Java client (../shared/golden/): every line is
+// decoded at its version, must consume all bytes, must re-encode to the same
+// bytes, and its decoded values must match the line's JSON. Prefixes of a
+// sample of lines must be rejected cleanly.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "protocol/messages/testing.h"
+#include "protocol/tests/json_lite.h"
+
+namespace runnel::protocol {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Json;
+
+struct Decoded {
+  bool done = false;
+  std::string error;
+  Bytes reencoded;
+  std::string json;
+};
+
+struct MessageOps {
+  std::function<Decoded(std::span<const uint8_t>, int16_t)> decode;
+  std::function<bool(std::span<const uint8_t>, int16_t)> decode_done;
+};
+
+template <class T>
+MessageOps ops_for() {
+  MessageOps ops;
+  ops.decode = [](std::span<const uint8_t> in, int16_t v) {
+    Decoded d;
+    T m;
+    Reader r(in);
+    m.decode(r, v);
+    d.done = r.done();
+    if (!r.ok()) d.error = r.error();
+    Writer w;
+    m.encode(w, v);
+    d.reencoded = w.buf();
+    d.json = to_json(m, v);
+    return d;
+  };
+  ops.decode_done = [](std::span<const uint8_t> in, int16_t v) {
+    T m;
+    Reader r(in);
+    m.decode(r, v);
+    return r.done();
+  };
+  return ops;
+}
+
+const std::map<std::string, MessageOps>& registry() {
+  static const std::map<std::string, MessageOps> m = [] {
+    std::map<std::string, MessageOps> out;
+#define RUNNEL_ADD(T) out[#T] = ops_for<T>();
+    RUNNEL_FOR_EACH_MESSAGE(RUNNEL_ADD)
+#undef RUNNEL_ADD
+    return out;
+  }();
+  return m;
+}
+
+Bytes from_hex(const std::string& hex) {
+  Bytes out;
+  out.reserve(hex.size() / 2);
+  auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(nib(hex[i]) * 16 + nib(hex[i + 1])));
+  return out;
+}
+
+struct GoldenLine {
+  std::string file;
+  size_t line = 0;
+  Json j;
+};
+
+std::vector<GoldenLine> load_golden() {
+  std::vector<GoldenLine> out;
+  fs::path root = fs::path(RUNNEL_SHARED_DIR) / "golden";
+  for (const char* sub : {"messages", "headers"}) {
+    fs::path dir = root / sub;
+    if (!fs::is_directory(dir)) continue;
+    std::vector<fs::path> files;
+    for (auto& e : fs::directory_iterator(dir))
+      if (e.path().extension() == ".jsonl") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (auto& p : files) {
+      std::ifstream in(p);
+      std::string text;
+      size_t n = 0;
+      while (std::getline(in, text)) {
+        ++n;
+        if (text.empty()) continue;
+        GoldenLine g;
+        g.file = p.filename().string();
+        g.line = n;
+        EXPECT_TRUE(testing::parse_json(text, g.j)) << g.file << ":" << n;
+        out.push_back(std::move(g));
+      }
+    }
+  }
+  return out;
+}
+
+const std::vector<GoldenLine>& golden() {
+  static const std::vector<GoldenLine> lines = load_golden();
+  return lines;
+}
+
+TEST(Golden, EveryLineDecodesAndReencodesByteForByte) {
+  if (golden().empty()) GTEST_SKIP() << "no golden vectors under " << RUNNEL_SHARED_DIR;
+  size_t checked = 0, values_checked = 0;
+  for (const auto& g : golden()) {
+    const auto* msg = g.j.get("message");
+    const auto* ver = g.j.get("version");
+    const auto* hex = g.j.get("hex");
+    ASSERT_TRUE(msg && ver && hex) << g.file << ":" << g.line;
+    auto it = registry().find(msg->str);
+    ASSERT_NE(it, registry().end()) << "no codec for " << msg->str;
+    const auto version = static_cast<int16_t>(ver->num);
+    const Bytes bytes = from_hex(hex->str);
+    SCOPED_TRACE(g.file + ":" + std::to_string(g.line) + " " + msg->str + " v" +
+                 std::to_string(version));
+    Decoded d = it->second.decode(bytes, version);
+    EXPECT_TRUE(d.done) << d.error;
+    EXPECT_EQ(d.reencoded, bytes);
+    ++checked;
+    if (const auto* want = g.j.get("json")) {
+      Json got;
+      ASSERT_TRUE(testing::parse_json(d.json, got)) << d.json;
+      EXPECT_EQ(testing::json_diff(*want, got), "");
+      ++values_checked;
+    }
+  }
+  EXPECT_GE(checked, 1977u);
+  EXPECT_EQ(values_checked, checked);
+}
+
+TEST(Golden, EveryPrefixOfASampleIsRejected) {
+  if (golden().empty()) GTEST_SKIP() << "no golden vectors under " << RUNNEL_SHARED_DIR;
+  size_t sampled = 0;
+  for (size_t i = 0; i < golden().size(); i += 7) {
+    const auto& g = golden()[i];
+    const auto& ops = registry().at(g.j.get("message")->str);
+    const auto version = static_cast<int16_t>(g.j.get("version")->num);
+    const Bytes bytes = from_hex(g.j.get("hex")->str);
+    for (size_t n = 0; n < bytes.size(); ++n) {
+      std::span<const uint8_t> prefix(bytes.data(), n);
+      EXPECT_FALSE(ops.decode_done(prefix, version))
+          << g.file << ":" << g.line << " prefix of " << n << " bytes";
+    }
+    ++sampled;
+  }
+  EXPECT_GT(sampled, 200u);
+}
+
+}  // namespace
+}  // namespace runnel::protocol
