@@ -1,0 +1,184 @@
+#include <gtest/gtest.h>
+
+#include "protocol/records/legacy.h"
+#include "server/tests/data_plane_test_util.h"
+
+namespace runnel::server {
+namespace {
+
+using protocol::code;
+using protocol::ErrorCode;
+using testing::DataPlane;
+using testing::make_batch;
+
+const protocol::ProduceResponse::PartitionProduceResponse& only(
+    const protocol::ProduceResponse& r) {
+  static protocol::ProduceResponse::PartitionProduceResponse none;
+  if (r.responses.size() != 1 || r.responses[0].partition_responses.size() != 1) {
+    ADD_FAILURE() << "expected one partition response";
+    return none;
+  }
+  return r.responses[0].partition_responses[0];
+}
+
+TEST(Produce, AppendsAndAnswersOffsets) {
+  DataPlane dp;
+  dp.create_topic("t", 2);
+  auto r1 = dp.produce(9, "t", 1, make_batch(3));
+  EXPECT_EQ(only(r1).error_code, 0);
+  EXPECT_EQ(only(r1).base_offset, 0);
+  EXPECT_EQ(only(r1).log_append_time_ms, -1);
+  EXPECT_EQ(only(r1).log_start_offset, 0);
+  auto r2 = dp.produce(11, "t", 1, make_batch(2));
+  EXPECT_EQ(only(r2).base_offset, 3);
+  EXPECT_EQ(dp.logs().get("t", 1)->log_end_offset(), 5);
+  EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 0);
+}
+
+TEST(Produce, UnknownTopicOrPartitionIsNotCreated) {
+  DataPlane dp;
+  dp.create_topic("t", 1);
+  EXPECT_EQ(only(dp.produce(7, "nope", 0, make_batch(1))).error_code,
+            code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+  EXPECT_EQ(only(dp.produce(7, "t", 1, make_batch(1))).error_code,
+            code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+  EXPECT_EQ(dp.logs().topic("nope"), nullptr);
+}
+
+TEST(Produce, InvalidAcksForEveryPartition) {
+  DataPlane dp;
+  dp.create_topic("t", 1);
+  auto r = dp.produce(8, "t", 0, make_batch(1), 2);
+  EXPECT_EQ(only(r).error_code, code(ErrorCode::INVALID_REQUIRED_ACKS));
+  EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 0);
+}
+
+TEST(Produce, AcksZeroSendsNoResponseButAppends) {
+  DataPlane dp;
+  dp.create_topic("t", 1);
+  protocol::ProduceRequest req;
+  req.acks = 0;
+  protocol::ProduceRequest::TopicProduceData t;
+  t.name = "t";
+  protocol::ProduceRequest::PartitionProduceData p;
+  p.records = protocol::Records::from_bytes(make_batch(2));
+  t.partition_data.push_back(p);
+  req.topic_data.push_back(t);
+  auto d = dp.call<protocol::ProduceResponse>(9, req);
+  EXPECT_FALSE(d.sent);
+  EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 2);
+}
+
+TEST(Produce, BadCrcIsCorruptAndWritesNothing) {
+  DataPlane dp;
+  dp.create_topic("t", 1);
+  auto batch = make_batch(2);
+  batch.back() ^= 0x5a;
+  auto r = dp.produce(9, "t", 0, batch);
+  EXPECT_EQ(only(r).error_code, code(ErrorCode::CORRUPT_MESSAGE));
+  EXPECT_EQ(only(r).base_offset, -1);
+  EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 0);
+}
+
+TEST(Produce, V3PlusRequiresExactlyOneMagicTwoBatch) {
+  DataPlane dp;
+  dp.create_topic("t", 1);
+  auto two = make_batch(1);
+  auto second = make_batch(1);
+  two.insert(two.end(), second.begin(), second.end());
+  auto r = dp.produce(3, "t", 0, two);
+  EXPECT_EQ(only(r).error_code, code(ErrorCode::INVALID_RECORD));
+  protocol::Bytes legacy;
+  protocol::append_legacy_message(legacy, 1, 0, 0, 1000, std::nullopt, std::nullopt);
+  r = dp.produce(8, "t", 0, legacy);
+  EXPECT_EQ(only(r).error_code, code(ErrorCode::INVALID_RECORD));
+  ASSERT_TRUE(only(r).error_message.has_value());  // v8+ carries the reason
+  EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 0);
+}
+
+TEST(Produce, ZstdNeedsV7) {
+  DataPlane dp;
+  dp.create_topic("t", 1);
+  auto batch = make_batch(3, 1000, protocol::Compression::zstd);
+  EXPECT_EQ(only(dp.produce(6, "t", 0, batch)).error_code,
+            code(ErrorCode::UNSUPPORTED_COMPRESSION_TYPE));
+  EXPECT_EQ(only(dp.produce(7, "t", 0, batch)).error_code, 0);
+}
+
+TEST(Produce, TransactionalBatchRefused) {
+  DataPlane dp;
+  dp.create_topic("t", 1);
+  protocol::RecordBatchBuilder b;
+  b.producer(5, 0, 0).transactional(true).add(1000, std::nullopt, std::nullopt);
+  EXPECT_EQ(only(dp.produce(9, "t", 0, b.build())).error_code, code(ErrorCode::INVALID_TXN_STATE));
+  // An idempotent (non-transactional) batch is appended.
+  protocol::RecordBatchBuilder idem;
+  idem.producer(5, 0, 0).add(1000, std::nullopt, std::nullopt);
+  EXPECT_EQ(only(dp.produce(9, "t", 0, idem.build())).error_code, 0);
+}
+
+TEST(Produce, MessageTooLarge) {
+  DataPlane dp;
+  dp.create_topic("t", 1, {{"max.message.bytes", "100"}});
+  auto r = dp.produce(9, "t", 0, make_batch(20));
+  EXPECT_EQ(only(r).error_code, code(ErrorCode::MESSAGE_TOO_LARGE));
+  EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 0);
+  EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1))).error_code, 0);
+}
+
+TEST(Produce, LogAppendTimeTopicAnswersAppendTime) {
+  DataPlane dp;
+  dp.create_topic("t", 1, {{"message.timestamp.type", "LogAppendTime"}});
+  dp.clock().set(1'800'000'000'000);
+  auto r = dp.produce(9, "t", 0, make_batch(2, 5));
+  EXPECT_EQ(only(r).error_code, 0);
+  EXPECT_EQ(only(r).log_append_time_ms, 1'800'000'000'000);
+  auto found = dp.logs().get("t", 0)->max_timestamp_offset();
+  EXPECT_EQ(found.timestamp, 1'800'000'000'000);
+}
+
+TEST(Produce, TimestampOutsideAcceptedRangeIsInvalid) {
+  DataPlane dp;
+  dp.create_topic("t", 1, {{"message.timestamp.before.max.ms", "1000"}});
+  int64_t now = dp.clock().now_ms();
+  EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1, now - 5000))).error_code,
+            code(ErrorCode::INVALID_TIMESTAMP));
+  EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1, now - 10))).error_code, 0);
+}
+
+TEST(Produce, LegacyMagicZeroAndOneAreUpConverted) {
+  DataPlane dp;
+  dp.create_topic("t", 1);
+  protocol::Bytes m0;
+  std::string a = "a", b = "b";
+  auto span = [](const std::string& s) {
+    return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  };
+  protocol::append_legacy_message(m0, 0, 0, 0, -1, std::nullopt, span(a));
+  protocol::append_legacy_message(m0, 0, 1, 0, -1, std::nullopt, span(b));
+  auto r = dp.produce(0, "t", 0, m0);
+  EXPECT_EQ(only(r).error_code, 0);
+  EXPECT_EQ(only(r).base_offset, 0);
+  protocol::Bytes m1;
+  protocol::append_legacy_message(m1, 1, 0, 0, 1234, std::nullopt, span(a));
+  r = dp.produce(2, "t", 0, m1);
+  EXPECT_EQ(only(r).error_code, 0);
+  EXPECT_EQ(only(r).base_offset, 2);
+  EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 3);
+  EXPECT_EQ(dp.logs().get("t", 0)->offset_for_timestamp(1000).offset, 2);
+
+  // A bad CRC-32 in a legacy message: CORRUPT_MESSAGE, nothing written.
+  protocol::Bytes bad = m1;
+  bad.back() ^= 1;
+  EXPECT_EQ(only(dp.produce(1, "t", 0, bad)).error_code, code(ErrorCode::CORRUPT_MESSAGE));
+  EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 3);
+}
+
+TEST(Produce, EmptyRecordsAreInvalid) {
+  DataPlane dp;
+  dp.create_topic("t", 1);
+  EXPECT_EQ(only(dp.produce(9, "t", 0, {})).error_code, code(ErrorCode::INVALID_RECORD));
+}
+
+}  // namespace
+}  // namespace runnel::server
