@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "server/config.h"
+#include "server/fetch_sessions.h"
 #include "server/handler.h"
 #include "server/log.h"
 #include "server/log_service.h"
@@ -103,6 +104,9 @@ int run(int argc, char** argv) {
   HandlerRegistry handlers = HandlerRegistry::with_all_handlers();
   FetchWaiters waiters(io.get_executor());
   Broker broker{config, handlers, waiters, clock, &storage.logs(), meta.cluster_id, meta.node_id};
+  FetchSessionCache fetch_sessions(
+      static_cast<size_t>(config.get_int("max.incremental.fetch.session.cache.slots")));
+  broker.fetch_sessions = &fetch_sessions;
   Server server(io, broker);
   try {
     server.start();
