@@ -286,8 +286,10 @@ class Writer {
     uvarlong((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
   }
   void raw(const void* p, size_t n) {
-    auto b = static_cast<const uint8_t*>(p);
-    buf_.insert(buf_.end(), b, b + n);
+    if (n == 0) return;
+    size_t at = buf_.size();
+    buf_.resize(at + n);
+    std::memcpy(buf_.data() + at, p, n);
   }
   void raw(std::span<const uint8_t> s) { raw(s.data(), s.size()); }
 
@@ -365,7 +367,7 @@ class Writer {
     uint8_t tmp[sizeof(T)];
     for (size_t i = 0; i < sizeof(T); ++i)
       tmp[i] = static_cast<uint8_t>(v >> (8 * (sizeof(T) - 1 - i)));
-    buf_.insert(buf_.end(), tmp, tmp + sizeof(T));
+    raw(tmp, sizeof(T));
   }
 
   Bytes buf_;
