@@ -545,6 +545,7 @@ std::optional<SyncResponse> ClassicGroup::sync(const SyncRequest& req) {
       m.sync_token = req.token;
       m.last_heartbeat_ms = clock_.now_ms();
       pending_sync_members_.erase(m.member_id);
+      if (pending_sync_members_.empty()) sync_deadline_ms_.reset();
       if (m.member_id != leader_id_) return std::nullopt;
       // The leader's assignment goes to every member; members it does not name get an
       // empty one, names that are not members are ignored.
@@ -566,6 +567,7 @@ std::optional<SyncResponse> ClassicGroup::sync(const SyncRequest& req) {
     case GroupState::Stable: {
       m.last_heartbeat_ms = clock_.now_ms();
       pending_sync_members_.erase(m.member_id);
+      if (pending_sync_members_.empty()) sync_deadline_ms_.reset();
       SyncResponse r;
       r.protocol_type = protocol_type_;
       r.protocol_name = protocol_name_;
