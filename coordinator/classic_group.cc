@@ -731,14 +731,16 @@ ErrorCode ClassicGroup::validate_offset_commit(
     const std::string& member_id, int32_t generation_id,
     const std::optional<std::string>& group_instance_id) const {
   if (state_ == GroupState::Dead) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  if (generation_id < 0 && member_id.empty() && !group_instance_id) {
-    // A standalone consumer (or an admin) commits without membership: only when nobody
-    // owns the partitions.
-    return state_ == GroupState::Empty ? ErrorCode::NONE : ErrorCode::UNKNOWN_MEMBER_ID;
+  // A standalone consumer (or an admin) commits without membership: only when nobody owns
+  // the partitions.
+  if (generation_id < 0 && state_ == GroupState::Empty) return ErrorCode::NONE;
+  if (generation_id >= 0 || !member_id.empty() || group_instance_id) {
+    if (static_member_fenced(member_id, group_instance_id)) return ErrorCode::FENCED_INSTANCE_ID;
+    if (!members_.count(member_id)) return ErrorCode::UNKNOWN_MEMBER_ID;
+    if (generation_id != generation_id_) return ErrorCode::ILLEGAL_GENERATION;
+  } else {
+    return ErrorCode::UNKNOWN_MEMBER_ID;
   }
-  if (static_member_fenced(member_id, group_instance_id)) return ErrorCode::FENCED_INSTANCE_ID;
-  if (!members_.count(member_id)) return ErrorCode::UNKNOWN_MEMBER_ID;
-  if (generation_id != generation_id_) return ErrorCode::ILLEGAL_GENERATION;
   if (state_ == GroupState::CompletingRebalance) return ErrorCode::REBALANCE_IN_PROGRESS;
   return ErrorCode::NONE;
 }

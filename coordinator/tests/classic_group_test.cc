@@ -578,6 +578,51 @@ TEST_F(ClassicGroupTest, OffsetCommitValidation) {
   EXPECT_EQ(group->size(), 1u);
 }
 
+TEST_F(ClassicGroupTest, RejoinDuringCompletingRebalanceResendsTheJoinResponse) {
+  auto a = join(join_req("a"));
+  auto b = join(join_req("b"));
+  advance(6000);
+  ASSERT_EQ(group->state(), GroupState::CompletingRebalance);
+  auto a2 = join(join_req("a", joins[a].member_id));
+  auto b2 = join(join_req("b", joins[b].member_id));
+  ASSERT_TRUE(joins.count(a2) && joins.count(b2));
+  EXPECT_EQ(joins[a2].generation_id, 1);
+  EXPECT_EQ(joins[a2].members.size(), 2u);  // the leader gets the members again
+  EXPECT_TRUE(joins[b2].members.empty());
+  EXPECT_EQ(group->state(), GroupState::CompletingRebalance);
+  // Different metadata: a new rebalance.
+  auto b3 = join(join_req("b", joins[b].member_id, std::nullopt, {{"range", {8}}}));
+  EXPECT_FALSE(joins.count(b3));
+  EXPECT_EQ(group->state(), GroupState::PreparingRebalance);
+}
+
+TEST_F(ClassicGroupTest, StaticLeaderRejoinWithoutSkipAssignmentRebalances) {
+  auto a = join(join_req("a", "", "ia"));
+  advance(3000);
+  sync(joins[a].member_id, 1, {});
+  ASSERT_EQ(group->state(), GroupState::Stable);
+  auto a2 = join(join_req("a", "", "ia"));
+  // A rebalance ran: the only member (the replacement) has joined, so it completed at once
+  // with a new generation rather than answering with the current one.
+  EXPECT_EQ(group->state(), GroupState::CompletingRebalance);
+  EXPECT_EQ(group->size(), 1u);
+  ASSERT_TRUE(joins.count(a2));
+  EXPECT_EQ(joins[a2].generation_id, 2);
+  EXPECT_FALSE(joins[a2].skip_assignment);
+  EXPECT_NE(joins[a2].member_id, joins[a].member_id);
+  EXPECT_EQ(joins[a2].leader, joins[a2].member_id);
+}
+
+TEST_F(ClassicGroupTest, StandaloneCommitOnlyOnEmptyGroup) {
+  EXPECT_EQ(group->validate_offset_commit("", -1, std::nullopt), ErrorCode::NONE);
+  EXPECT_EQ(group->validate_offset_commit("someone", -1, std::nullopt), ErrorCode::NONE);
+  EXPECT_EQ(group->validate_offset_commit("someone", 3, std::nullopt),
+            ErrorCode::UNKNOWN_MEMBER_ID);
+  group->mark_dead();
+  EXPECT_EQ(group->validate_offset_commit("", -1, std::nullopt),
+            ErrorCode::COORDINATOR_NOT_AVAILABLE);
+}
+
 TEST_F(ClassicGroupTest, NextDeadlineFollowsTimers) {
   join(join_req("a"));
   EXPECT_EQ(group->next_deadline_ms(), 3000);
