@@ -757,8 +757,12 @@ void ClassicGroup::mark_dead(ErrorCode error) {
   }
   join_timer_.reset();
   sync_deadline_ms_.reset();
+  members_.clear();
+  static_members_.clear();
   pending_members_.clear();
   pending_sync_members_.clear();
+  leader_id_.clear();
+  protocol_name_.clear();
   transition_to(GroupState::Dead);
 }
 

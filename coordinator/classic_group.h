@@ -27,6 +27,10 @@
 // do not rejoin in time are dropped when the join phase ends, and members that do not sync
 // within the rebalance timeout after the join phase are removed and trigger a new rebalance.
 //
+// A ClassicGroup is not thread-safe: its owner serializes the calls for one group.
+// A join that supersedes the same member's still-waiting join answers the older one with
+// REBALANCE_IN_PROGRESS, so no request is left without a response.
+//
 // Persistence (group metadata records) and offsets are handled elsewhere; only the check
 // whether an offset commit is allowed lives here (validate_offset_commit).
 #pragma once

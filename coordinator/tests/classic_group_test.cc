@@ -256,6 +256,24 @@ TEST_F(ClassicGroupTest, PendingMemberExpiresAfterItsSessionTimeout) {
   EXPECT_EQ(joins[t2].error, ErrorCode::UNKNOWN_MEMBER_ID);
 }
 
+TEST_F(ClassicGroupTest, PendingMemberHoldsTheJoinPhaseUntilItExpires) {
+  auto ids = stable_group(1);  // stable at t=3000
+  auto r = join_req("late");
+  r.require_known_member_id = true;
+  auto t = join(r);  // pending until t=13000
+  ASSERT_EQ(joins[t].error, ErrorCode::MEMBER_ID_REQUIRED);
+  clock.advance(1000);
+  auto a = join(join_req("c0", ids[0], std::nullopt, {{"range", {4}}}));  // leader rejoins
+  EXPECT_EQ(group->state(), GroupState::PreparingRebalance);
+  EXPECT_FALSE(joins.count(a));  // waits for the pending member
+  advance(8999);
+  EXPECT_FALSE(joins.count(a));
+  advance(1);  // the pending member's session timeout
+  ASSERT_TRUE(joins.count(a));
+  EXPECT_EQ(joins[a].generation_id, 2);
+  EXPECT_EQ(joins[a].members.size(), 1u);
+}
+
 TEST_F(ClassicGroupTest, JoinDuringStableTriggersRebalance) {
   auto ids = stable_group(2);
   auto c = join(join_req("new"));
@@ -544,6 +562,10 @@ TEST_F(ClassicGroupTest, HeartbeatInEveryState) {
   group->mark_dead();
   EXPECT_EQ(heartbeat("a-1", 1), ErrorCode::COORDINATOR_NOT_AVAILABLE);
   EXPECT_EQ(group->describe().state, "Dead");
+  EXPECT_TRUE(group->describe().members.empty());
+  auto s = sync("a-1", 1);
+  EXPECT_EQ(syncs[s].error, ErrorCode::COORDINATOR_NOT_AVAILABLE);
+  EXPECT_EQ(group->leave({{"a-1", std::nullopt}}).error, ErrorCode::COORDINATOR_NOT_AVAILABLE);
   EXPECT_EQ(joins[join(join_req("late"))].error, ErrorCode::COORDINATOR_NOT_AVAILABLE);
 }
 
