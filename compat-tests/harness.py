@@ -387,8 +387,16 @@ def run_tests(tests, suite, stop_on_failure=False):
         for b in _all_brokers[start_index:]:
             if b.alive():
                 b.kill()
+    # Brokers still running after the last step are stopped cleanly and checked like
+    # any other stop: an unclean exit (a crash on shutdown, or a report printed at
+    # exit such as LeakSanitizer's in a sanitized build) fails the suite.
     for b in list(_live_brokers):
-        b.kill()
+        try:
+            b.stop()
+        except TestFailure as e:
+            failed += 1
+            print("FAIL %s.final_stop: %s\n----- log of %s (port %d, %s) -----\n%s\n----- end of log -----"
+                  % (suite, e, b.name, b.port, b.log_path, b.log_tail()), flush=True)
     print("%s: %.1f s" % (suite, time.monotonic() - t_suite))
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped), flush=True)
     sys.exit(0 if failed == 0 else 1)
