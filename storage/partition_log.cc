@@ -268,7 +268,7 @@ TimestampOffset PartitionLog::exact_timestamp_offset(const Segment& seg, const B
     if (!rd.ok() || len < 0 || static_cast<size_t>(len) > rd.remaining()) break;
     size_t end = rd.position() + static_cast<size_t>(len);
     rd.i8();  // attributes
-    int64_t ts = h.base_timestamp + rd.varlong();
+    int64_t ts = h.record_timestamp(rd.varlong());
     int64_t offset = h.base_offset + rd.varint();
     if (!rd.ok()) break;
     if (ts >= target_ts && offset >= log_start_offset_)

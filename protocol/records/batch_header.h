@@ -50,6 +50,12 @@ struct BatchHeader {
   bool is_transactional() const { return (attributes & 0x10) != 0; }
   bool is_control() const { return (attributes & 0x20) != 0; }
   int64_t last_offset() const { return base_offset + last_offset_delta; }
+  // A record's timestamp, base + delta. Both come from the client, so the sum may
+  // pass INT64_MAX; it wraps like Kafka's long arithmetic instead of being UB.
+  int64_t record_timestamp(int64_t timestamp_delta) const {
+    return static_cast<int64_t>(static_cast<uint64_t>(base_timestamp) +
+                                static_cast<uint64_t>(timestamp_delta));
+  }
   // Whole batch size on disk / on the wire.
   size_t total_size() const { return kLogOverhead + static_cast<size_t>(batch_length); }
 

@@ -175,7 +175,7 @@ DownConverted down_convert(std::span<const uint8_t> batches, int8_t magic,
     auto c = view->cursor();
     int8_t attributes = (magic == 1 && h.log_append_time()) ? kLogAppendTimeBit : 0;
     while (c.next(rec)) {
-      int64_t ts = h.log_append_time() ? h.max_timestamp : h.base_timestamp + rec.timestamp_delta;
+      int64_t ts = h.log_append_time() ? h.max_timestamp : h.record_timestamp(rec.timestamp_delta);
       append_legacy_message(out.message_set, magic, h.base_offset + rec.offset_delta, attributes,
                             ts, rec.key, rec.value);
     }

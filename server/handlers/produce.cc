@@ -70,7 +70,7 @@ ErrorCode check_timestamps(std::span<const uint8_t> batch, const storage::LogCon
   auto cursor = view->cursor();
   protocol::Record rec;
   while (cursor.next(rec)) {
-    int64_t ts = view->header().base_timestamp + rec.timestamp_delta;
+    int64_t ts = view->header().record_timestamp(rec.timestamp_delta);
     if (ts < 0) continue;  // no timestamp
     if ((now_ms - ts) > config.message_timestamp_before_max_ms ||
         (ts - now_ms) > config.message_timestamp_after_max_ms)

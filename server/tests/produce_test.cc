@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "protocol/records/crc32c.h"
 #include "protocol/records/legacy.h"
 #include "server/tests/data_plane_test_util.h"
 
@@ -144,6 +145,32 @@ TEST(Produce, TimestampOutsideAcceptedRangeIsInvalid) {
   EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1, now - 5000))).error_code,
             code(ErrorCode::INVALID_TIMESTAMP));
   EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1, now - 10))).error_code, 0);
+}
+
+// Base timestamp + delta past INT64_MAX (a crafted batch) wraps like Kafka's long
+// arithmetic, both when produce checks timestamps and when ListOffsets scans the
+// records of a batch for a timestamp.
+TEST(Produce, TimestampSumPastInt64MaxWraps) {
+  DataPlane dp;
+  dp.create_topic("t", 1, {{"message.timestamp.before.max.ms", "1000"}});
+  protocol::RecordBatchBuilder b;
+  b.add(0, std::nullopt, std::nullopt);
+  b.add(2, std::nullopt, std::nullopt);  // lands past INT64_MAX: wraps to INT64_MIN
+  b.add(1, std::nullopt, std::nullopt);  // exactly INT64_MAX
+  protocol::Bytes batch = b.build();
+  auto h = protocol::BatchHeader::parse(batch);
+  ASSERT_TRUE(h);
+  h->base_timestamp = INT64_MAX - 1;
+  h->max_timestamp = INT64_MAX;
+  h->write(batch);
+  h->crc = protocol::crc32c(batch.data() + protocol::BatchHeader::kAttributesOffset,
+                            batch.size() - protocol::BatchHeader::kAttributesOffset);
+  h->write(batch);
+  EXPECT_EQ(h->record_timestamp(2), INT64_MIN);
+  EXPECT_EQ(only(dp.produce(9, "t", 0, batch)).error_code, 0);
+  auto found = dp.logs().get("t", 0)->offset_for_timestamp(INT64_MAX);
+  EXPECT_EQ(found.offset, 2);
+  EXPECT_EQ(found.timestamp, INT64_MAX);
 }
 
 TEST(Produce, LegacyMagicZeroAndOneAreUpConverted) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "protocol/records/crc32c.h"
 #include "protocol/records/tests/json_lite.h"
 
 namespace runnel::protocol {
@@ -217,6 +218,31 @@ TEST(Legacy, DownConvertSkipsControlAndKeepsLogAppendTime) {
   auto p0 = parse_legacy(down0.message_set);
   ASSERT_EQ(p0.records.size(), 2u);
   EXPECT_EQ(p0.records[0].timestamp, -1);
+}
+
+// A batch whose base timestamp plus a record's delta passes INT64_MAX: the sum
+// wraps as Kafka's long addition does (no undefined behaviour), giving INT64_MIN + 1.
+TEST(Legacy, DownConvertWrapsTimestampOverflowLikeKafka) {
+  RecordBatchBuilder b;
+  b.base_offset(7);
+  b.add(0, std::nullopt, std::nullopt);
+  b.add(2, std::nullopt, std::nullopt);
+  Bytes batch = b.build();
+  auto h = BatchHeader::parse(batch);
+  ASSERT_TRUE(h);
+  h->base_timestamp = INT64_MAX;
+  h->max_timestamp = INT64_MAX;
+  h->write(batch);
+  h->crc = crc32c(batch.data() + BatchHeader::kAttributesOffset,
+                  batch.size() - BatchHeader::kAttributesOffset);
+  h->write(batch);
+  auto down = down_convert(batch, 1);
+  ASSERT_EQ(down.error, ErrorCode::NONE);
+  auto p = parse_legacy(down.message_set);
+  ASSERT_EQ(p.error, ErrorCode::NONE);
+  ASSERT_EQ(p.records.size(), 2u);
+  EXPECT_EQ(p.records[0].timestamp, INT64_MAX);
+  EXPECT_EQ(p.records[1].timestamp, INT64_MIN + 1);
 }
 
 }  // namespace
