@@ -45,6 +45,8 @@ void ClassicGroup::transition_to(GroupState to) {
   assert(can_transition(state_, to));
   if (!can_transition(state_, to)) return;
   state_ = to;
+  state_timestamp_ms_ = clock_.now_ms();
+  if (to == GroupState::Empty || to == GroupState::Stable) ++store_version_;
 }
 
 std::string ClassicGroup::static_member_id(const std::string& group_instance_id) const {
@@ -236,6 +238,7 @@ std::optional<JoinResponse> ClassicGroup::join_static_unknown_member(const JoinR
     // Same subscription: keep the current assignment, no rebalance.
     member.session_timeout_ms = req.session_timeout_ms;
     member.rebalance_timeout_ms = req.rebalance_timeout_ms;
+    ++store_version_;  // the stored record must name the new member id
     return current_join_response(new_id, is_leader, is_leader);
   }
   update_member_and_rebalance(member, req);
@@ -787,6 +790,63 @@ GroupDescription ClassicGroup::describe() const {
     d.members.push_back(std::move(md));
   }
   return d;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Persistence
+
+GroupMetadataValue ClassicGroup::snapshot() const {
+  GroupMetadataValue v;
+  v.protocol_type = protocol_type_;
+  v.generation = generation_id_;
+  if (!protocol_name_.empty()) v.protocol = protocol_name_;
+  if (!leader_id_.empty()) v.leader = leader_id_;
+  v.current_state_timestamp = state_timestamp_ms_;
+  for (const auto& [id, m] : members_) {
+    GroupMetadataMember gm;
+    gm.member_id = id;
+    gm.group_instance_id = m.group_instance_id;
+    gm.client_id = m.client_id;
+    gm.client_host = m.client_host;
+    gm.rebalance_timeout_ms = m.rebalance_timeout_ms;
+    gm.session_timeout_ms = m.session_timeout_ms;
+    if (const Bytes* meta = m.metadata(protocol_name_)) gm.subscription = *meta;
+    gm.assignment = m.assignment;
+    v.members.push_back(std::move(gm));
+  }
+  return v;
+}
+
+std::unique_ptr<ClassicGroup> ClassicGroup::restore(std::string group_id,
+                                                    const GroupMetadataValue& v, GroupConfig config,
+                                                    const storage::Clock& clock,
+                                                    MemberIdGenerator member_ids) {
+  auto g =
+      std::make_unique<ClassicGroup>(std::move(group_id), config, clock, std::move(member_ids));
+  const int64_t now = clock.now_ms();
+  g->protocol_type_ = v.protocol_type;
+  g->generation_id_ = v.generation;
+  g->state_timestamp_ms_ = v.current_state_timestamp;
+  if (v.members.empty()) return g;  // Empty
+  g->protocol_name_ = v.protocol.value_or(std::string());
+  for (const auto& gm : v.members) {
+    Member m;
+    m.member_id = gm.member_id;
+    m.group_instance_id = gm.group_instance_id;
+    m.client_id = gm.client_id;
+    m.client_host = gm.client_host;
+    m.rebalance_timeout_ms = gm.rebalance_timeout_ms;
+    m.session_timeout_ms = gm.session_timeout_ms;
+    m.protocol_type = v.protocol_type;
+    m.protocols.push_back({g->protocol_name_, gm.subscription});
+    m.assignment = gm.assignment;
+    m.last_heartbeat_ms = now;
+    if (gm.group_instance_id) g->static_members_[*gm.group_instance_id] = gm.member_id;
+    g->members_.emplace(gm.member_id, std::move(m));
+  }
+  g->leader_id_ = v.leader && g->members_.count(*v.leader) ? *v.leader : g->members_.begin()->first;
+  g->state_ = GroupState::Stable;
+  return g;
 }
 
 }  // namespace runnel::coordinator

@@ -31,13 +31,18 @@
 // A join that supersedes the same member's still-waiting join answers the older one with
 // REBALANCE_IN_PROGRESS, so no request is left without a response.
 //
-// Persistence (group metadata records) and offsets are handled elsewhere; only the check
-// whether an offset commit is allowed lives here (validate_offset_commit).
+// Persistence: snapshot() is the group as a GroupMetadata record of __consumer_offsets and
+// restore() rebuilds a group from one. store_version() changes whenever the group reaches a
+// state that must be stored (the leader's assignment completes a rebalance, the group becomes
+// Empty, a static member is replaced without a rebalance); the owner compares it after each
+// call and appends snapshot(). Offsets are handled elsewhere; only the check whether an offset
+// commit is allowed lives here (validate_offset_commit).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -45,6 +50,7 @@
 #include <vector>
 
 #include "coordinator/group_state.h"
+#include "coordinator/offsets_records.h"
 #include "protocol/errors.h"
 #include "storage/clock.h"
 
@@ -188,6 +194,15 @@ class ClassicGroup {
 
   GroupDescription describe() const;
 
+  // The group as its GroupMetadata record value.
+  GroupMetadataValue snapshot() const;
+  // A group rebuilt from its stored record: Stable with its members and their assignments
+  // (each member's session starts now) when the record has members, Empty otherwise.
+  static std::unique_ptr<ClassicGroup> restore(std::string group_id, const GroupMetadataValue& v,
+                                               GroupConfig config, const storage::Clock& clock,
+                                               MemberIdGenerator member_ids = {});
+  uint64_t store_version() const { return store_version_; }
+
   const std::string& group_id() const { return group_id_; }
   GroupState state() const { return state_; }
   int32_t generation_id() const { return generation_id_; }
@@ -275,6 +290,8 @@ class ClassicGroup {
   std::optional<JoinTimer> join_timer_;
   std::optional<int64_t> sync_deadline_ms_;
   ReadyResponses ready_;
+  int64_t state_timestamp_ms_ = -1;
+  uint64_t store_version_ = 0;
 };
 
 }  // namespace runnel::coordinator

@@ -123,6 +123,57 @@ std::optional<OffsetCommitValue> decode_offset_commit_value(std::span<const uint
   return v;
 }
 
+Bytes encode_group_metadata_value(const GroupMetadataValue& value, int16_t version) {
+  Writer w;
+  w.i16(version);
+  w.string(value.protocol_type, false);
+  w.i32(value.generation);
+  w.nullable_string(value.protocol, false);
+  w.nullable_string(value.leader, false);
+  if (version >= 2) w.i64(value.current_state_timestamp);
+  w.i32(static_cast<int32_t>(value.members.size()));
+  for (const auto& m : value.members) {
+    w.string(m.member_id, false);
+    if (version >= 3) w.nullable_string(m.group_instance_id, false);
+    w.string(m.client_id, false);
+    w.string(m.client_host, false);
+    if (version >= 1) w.i32(m.rebalance_timeout_ms);
+    w.i32(m.session_timeout_ms);
+    w.bytes(m.subscription, false);
+    w.bytes(m.assignment, false);
+  }
+  return std::move(w.buf());
+}
+
+std::optional<GroupMetadataValue> decode_group_metadata_value(std::span<const uint8_t> bytes) {
+  Reader r(bytes);
+  const int16_t version = r.i16();
+  if (!r.ok() || version < 0 || version > 3) return std::nullopt;
+  GroupMetadataValue v;
+  v.protocol_type = r.string(false);
+  v.generation = r.i32();
+  v.protocol = r.nullable_string(false);
+  v.leader = r.nullable_string(false);
+  if (version >= 2) v.current_state_timestamp = r.i64();
+  const int64_t count = r.array_length(false);
+  if (count < 0) return std::nullopt;
+  for (int64_t i = 0; i < count && r.ok(); ++i) {
+    GroupMetadataMember m;
+    m.member_id = r.string(false);
+    if (version >= 3) m.group_instance_id = r.nullable_string(false);
+    m.client_id = r.string(false);
+    m.client_host = r.string(false);
+    if (version >= 1) m.rebalance_timeout_ms = r.i32();
+    m.session_timeout_ms = r.i32();
+    if (version == 0) m.rebalance_timeout_ms = m.session_timeout_ms;
+    m.subscription = r.bytes(false);
+    m.assignment = r.bytes(false);
+    v.members.push_back(std::move(m));
+  }
+  if (!r.done()) return std::nullopt;
+  return v;
+}
+
 int32_t java_string_hash(std::string_view s) {
   uint32_t h = 0;
   for_each_utf16_unit(s, [&](uint16_t u) { h = 31u * h + u; });

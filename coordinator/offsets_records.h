@@ -18,6 +18,16 @@
 // Runnel writes v3. Versions without a leader epoch decode to leader_epoch = -1 ("none");
 // versions without an expire timestamp decode to expire_timestamp = -1 ("none").
 //
+// GroupMetadata values (a nullable string is an int16 length, -1 for null; bytes are an int32
+// length followed by the bytes):
+//   int16 version (0..3) | string protocol_type | int32 generation | nullable string protocol |
+//   nullable string leader | int64 current_state_timestamp (v2+) | int32 member count, then
+//   per member: string member_id | nullable string group_instance_id (v3+) | string client_id |
+//   string client_host | int32 rebalance_timeout (v1+) | int32 session_timeout |
+//   bytes subscription | bytes assignment
+// Runnel writes v3. Missing fields decode as: no instance id, rebalance timeout = session
+// timeout, state timestamp -1.
+//
 // A record whose value is null (a tombstone) deletes what its key names.
 //
 // Decoding requires every byte to be consumed: truncated or trailing bytes, negative string
@@ -30,6 +40,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "protocol/wire.h"
 
@@ -69,6 +80,31 @@ struct OffsetCommitValue {
   bool operator==(const OffsetCommitValue&) const = default;
 };
 
+// A classic group as of its last completed rebalance (or of becoming Empty).
+struct GroupMetadataMember {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::string client_id;
+  std::string client_host;
+  int32_t rebalance_timeout_ms = 0;
+  int32_t session_timeout_ms = 0;
+  protocol::Bytes subscription;  // the member's metadata for the selected protocol
+  protocol::Bytes assignment;
+  bool operator==(const GroupMetadataMember&) const = default;
+};
+
+struct GroupMetadataValue {
+  std::string protocol_type;
+  int32_t generation = 0;
+  std::optional<std::string> protocol;
+  std::optional<std::string> leader;
+  int64_t current_state_timestamp = -1;
+  std::vector<GroupMetadataMember> members;
+  bool operator==(const GroupMetadataValue&) const = default;
+};
+
+inline constexpr int16_t kGroupMetadataValueVersion = 3;
+
 protocol::Bytes encode_offset_commit_key(const OffsetCommitKey& key);
 protocol::Bytes encode_group_metadata_key(const GroupMetadataKey& key);
 // nullopt when the bytes are malformed (truncated, trailing bytes, negative lengths).
@@ -79,6 +115,13 @@ protocol::Bytes encode_offset_commit_value(const OffsetCommitValue& value,
                                            int16_t version = kOffsetCommitValueVersion);
 // nullopt when the bytes are malformed or the version is not 0..3.
 std::optional<OffsetCommitValue> decode_offset_commit_value(std::span<const uint8_t> bytes);
+
+// `version` must be 0..3.
+protocol::Bytes encode_group_metadata_value(const GroupMetadataValue& value,
+                                            int16_t version = kGroupMetadataValueVersion);
+// nullopt when the bytes are malformed or the version is not 0..3. Member counts and lengths
+// are checked against the bytes present before anything is allocated.
+std::optional<GroupMetadataValue> decode_group_metadata_value(std::span<const uint8_t> bytes);
 
 // Java's String.hashCode() of `s` read as UTF-8 and hashed over UTF-16 code units (code points
 // above U+FFFF count as a surrogate pair). A malformed UTF-8 byte counts as U+FFFD, as Java's

@@ -1,0 +1,452 @@
+#include "coordinator/group_coordinator.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace runnel::coordinator {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// What a failed append of coordinator records means to the client (Kafka's mapping of
+// storage errors for offset commits and group writes).
+ErrorCode map_append_error(ErrorCode e) {
+  switch (e) {
+    case ErrorCode::NONE:
+      return ErrorCode::NONE;
+    case ErrorCode::MESSAGE_TOO_LARGE:
+    case ErrorCode::RECORD_LIST_TOO_LARGE:
+    case ErrorCode::INVALID_FETCH_SIZE:
+      return ErrorCode::INVALID_COMMIT_OFFSET_SIZE;
+    case ErrorCode::NOT_LEADER_OR_FOLLOWER:
+      return ErrorCode::NOT_COORDINATOR;
+    default:
+      return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  }
+}
+
+std::optional<std::string> group_of(std::span<const uint8_t> key) {
+  auto k = decode_offsets_topic_key(key);
+  if (!k) return std::nullopt;
+  if (auto* c = std::get_if<OffsetCommitKey>(&*k)) return c->group;
+  if (auto* g = std::get_if<GroupMetadataKey>(&*k)) return g->group;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> subscribed_topics(std::span<const uint8_t> subscription) {
+  protocol::Reader r(subscription);
+  const int16_t version = r.i16();
+  if (!r.ok() || version < 0) return std::nullopt;
+  const int64_t n = r.array_length(false);
+  if (n < 0) return std::nullopt;
+  std::vector<std::string> topics;
+  for (int64_t i = 0; i < n && r.ok(); ++i) topics.push_back(r.string(false));
+  // Later fields (user data, owned partitions, generation, rack) do not matter here.
+  if (!r.ok()) return std::nullopt;
+  return topics;
+}
+
+GroupCoordinator::GroupCoordinator(CoordinatorConfig config, const storage::Clock& clock,
+                                   OffsetsTopic& topic, ClassicGroup::MemberIdGenerator member_ids)
+    : config_(config),
+      clock_(clock),
+      topic_(topic),
+      member_ids_(std::move(member_ids)),
+      offsets_(config.offset_metadata_max_bytes),
+      load_state_(static_cast<size_t>(std::max(config.offsets_partitions, 1)),
+                  LoadState::Unloaded) {}
+
+int32_t GroupCoordinator::partition_for(std::string_view group_id) const {
+  return partition_for_group(group_id, static_cast<int32_t>(load_state_.size()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+void GroupCoordinator::begin_load(int32_t partition) {
+  if (partition < 0 || static_cast<size_t>(partition) >= load_state_.size()) return;
+  load_state_[static_cast<size_t>(partition)] = LoadState::Loading;
+  loading_groups_.clear();
+}
+
+void GroupCoordinator::replay(int32_t partition, std::span<const uint8_t> key,
+                              std::optional<std::span<const uint8_t>> value) {
+  (void)partition;
+  auto k = decode_offsets_topic_key(key);
+  if (!k) {
+    ++skipped_records_;
+    return;
+  }
+  if (auto* gk = std::get_if<GroupMetadataKey>(&*k)) {
+    if (!value) {
+      loading_groups_[gk->group] = std::nullopt;
+      return;
+    }
+    auto v = decode_group_metadata_value(*value);
+    if (!v) {
+      ++skipped_records_;
+      return;
+    }
+    loading_groups_[gk->group] = std::move(*v);
+    return;
+  }
+  if (offsets_.replay(key, value) != ErrorCode::NONE) ++skipped_records_;
+}
+
+void GroupCoordinator::finish_load(int32_t partition) {
+  if (partition < 0 || static_cast<size_t>(partition) >= load_state_.size()) return;
+  for (auto& [id, value] : loading_groups_) {
+    if (!value) continue;
+    Entry e;
+    e.group = ClassicGroup::restore(id, *value, config_.group, clock_, member_ids_);
+    e.stored_version = e.group->store_version();
+    groups_[id] = std::move(e);
+  }
+  loading_groups_.clear();
+  // Groups that only commit offsets have no metadata record; they exist as Empty groups.
+  for (const auto& id : offsets_.groups()) {
+    if (partition_for(id) != partition || groups_.count(id)) continue;
+    Entry e;
+    e.group = std::make_unique<ClassicGroup>(id, config_.group, clock_, member_ids_);
+    e.stored_version = e.group->store_version();
+    groups_[id] = std::move(e);
+  }
+  load_state_[static_cast<size_t>(partition)] = LoadState::Loaded;
+}
+
+void GroupCoordinator::mark_all_loaded() {
+  std::fill(load_state_.begin(), load_state_.end(), LoadState::Loaded);
+}
+
+bool GroupCoordinator::loaded(int32_t partition) const {
+  return partition >= 0 && static_cast<size_t>(partition) < load_state_.size() &&
+         load_state_[static_cast<size_t>(partition)] == LoadState::Loaded;
+}
+
+ErrorCode GroupCoordinator::check_group(std::string_view group_id, bool allow_empty) const {
+  if (group_id.empty() && !allow_empty) return ErrorCode::INVALID_GROUP_ID;
+  if (!loaded(partition_for(group_id))) return ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+  return ErrorCode::NONE;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups and their records
+
+GroupCoordinator::Entry& GroupCoordinator::get_or_create(const std::string& group_id) {
+  auto it = groups_.find(group_id);
+  if (it != groups_.end()) return it->second;
+  Entry e;
+  e.group = std::make_unique<ClassicGroup>(group_id, config_.group, clock_, member_ids_);
+  e.stored_version = e.group->store_version();
+  return groups_.emplace(group_id, std::move(e)).first->second;
+}
+
+GroupCoordinator::Entry* GroupCoordinator::find(const std::string& group_id) {
+  auto it = groups_.find(group_id);
+  return it == groups_.end() ? nullptr : &it->second;
+}
+
+const GroupCoordinator::Entry* GroupCoordinator::find(const std::string& group_id) const {
+  auto it = groups_.find(group_id);
+  return it == groups_.end() ? nullptr : &it->second;
+}
+
+const ClassicGroup* GroupCoordinator::group(const std::string& group_id) const {
+  const Entry* e = find(group_id);
+  return e ? e->group.get() : nullptr;
+}
+
+ErrorCode GroupCoordinator::write(const std::string& group_id,
+                                  const std::vector<OffsetsTopicRecord>& records) {
+  if (records.empty()) return ErrorCode::NONE;
+  ErrorCode e = topic_.append(partition_for(group_id), records);
+  if (e != ErrorCode::NONE) return map_append_error(e);
+  for (const auto& r : records) {
+    std::optional<std::span<const uint8_t>> value;
+    if (r.value) value = std::span<const uint8_t>(*r.value);
+    offsets_.replay(r.key, value);
+  }
+  return ErrorCode::NONE;
+}
+
+void GroupCoordinator::collect_ready(ClassicGroup& g) {
+  auto r = g.take_ready_responses();
+  for (auto& j : r.joins) ready_.joins.push_back(std::move(j));
+  for (auto& s : r.syncs) ready_.syncs.push_back(std::move(s));
+}
+
+void GroupCoordinator::after_change(const std::string& group_id) {
+  Entry* e = find(group_id);
+  if (!e) return;
+  collect_ready(*e->group);
+  if (e->group->store_version() == e->stored_version) return;
+  e->stored_version = e->group->store_version();
+  // A failed write leaves the previous record as the truth; the group carries on in memory
+  // and the next state change writes again.
+  write(group_id, {{encode_group_metadata_key({group_id}),
+                    encode_group_metadata_value(e->group->snapshot())}});
+}
+
+ReadyResponses GroupCoordinator::take_ready_responses() { return std::exchange(ready_, {}); }
+
+// ---------------------------------------------------------------------------------------------
+// Membership
+
+std::optional<JoinResponse> GroupCoordinator::join(const std::string& group_id,
+                                                   const JoinRequest& req) {
+  Entry* e = find(group_id);
+  if (!e || e->group->state() == GroupState::Dead) {
+    if (!req.member_id.empty()) {
+      JoinResponse r;
+      r.error = ErrorCode::UNKNOWN_MEMBER_ID;
+      r.member_id = req.member_id;
+      return r;
+    }
+    if (e) groups_.erase(group_id);
+    e = &get_or_create(group_id);
+  }
+  auto out = e->group->join(req);
+  after_change(group_id);
+  return out;
+}
+
+std::optional<SyncResponse> GroupCoordinator::sync(const std::string& group_id,
+                                                   const SyncRequest& req) {
+  Entry* e = find(group_id);
+  if (!e) {
+    SyncResponse r;
+    r.error = ErrorCode::UNKNOWN_MEMBER_ID;
+    return r;
+  }
+  auto out = e->group->sync(req);
+  after_change(group_id);
+  return out;
+}
+
+ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, const HeartbeatRequest& req) {
+  Entry* e = find(group_id);
+  if (!e) return ErrorCode::UNKNOWN_MEMBER_ID;
+  auto out = e->group->heartbeat(req);
+  after_change(group_id);
+  return out;
+}
+
+LeaveResult GroupCoordinator::leave(const std::string& group_id,
+                                    const std::vector<LeaveMember>& members) {
+  Entry* e = find(group_id);
+  if (!e) {
+    LeaveResult r;
+    r.member_errors.assign(members.size(), ErrorCode::UNKNOWN_MEMBER_ID);
+    return r;
+  }
+  auto out = e->group->leave(members);
+  after_change(group_id);
+  return out;
+}
+
+void GroupCoordinator::tick() {
+  const int64_t now = clock_.now_ms();
+  std::vector<std::string> due;
+  for (const auto& [id, e] : groups_) {
+    auto d = e.group->next_deadline_ms();
+    if (d && *d <= now) due.push_back(id);
+  }
+  for (const auto& id : due) {
+    Entry* e = find(id);
+    if (!e) continue;
+    e->group->tick();
+    after_change(id);
+  }
+}
+
+std::optional<int64_t> GroupCoordinator::next_deadline_ms() const {
+  std::optional<int64_t> out;
+  for (const auto& [id, e] : groups_) {
+    auto d = e.group->next_deadline_ms();
+    if (d && (!out || *d < *out)) out = d;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offsets
+
+std::vector<ErrorCode> GroupCoordinator::commit_offsets(
+    const std::string& group_id, const std::string& member_id, int32_t generation_id,
+    const std::optional<std::string>& group_instance_id,
+    const std::vector<OffsetCommitPartition>& partitions) {
+  std::vector<ErrorCode> errors(partitions.size(), ErrorCode::NONE);
+  Entry* e = find(group_id);
+  if (!e || e->group->state() == GroupState::Dead) {
+    if (generation_id >= 0) {
+      // Not a standalone commit, and no such group: a member of a generation that is gone.
+      std::fill(errors.begin(), errors.end(), ErrorCode::ILLEGAL_GENERATION);
+      return errors;
+    }
+    if (e) groups_.erase(group_id);
+    e = &get_or_create(group_id);
+  }
+  ErrorCode v = e->group->validate_offset_commit(member_id, generation_id, group_instance_id);
+  if (v != ErrorCode::NONE) {
+    std::fill(errors.begin(), errors.end(), v);
+    return errors;
+  }
+  const int64_t now = clock_.now_ms();
+  std::vector<OffsetsTopicRecord> records;
+  std::vector<size_t> written;
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const auto& p = partitions[i];
+    auto prepared = offsets_.prepare_commit(group_id, p.topic, p.partition, p.offset,
+                                            p.leader_epoch, p.metadata, now);
+    if (prepared.error != ErrorCode::NONE) {
+      errors[i] = prepared.error;
+      continue;
+    }
+    for (auto& r : prepared.records) records.push_back(std::move(r));
+    written.push_back(i);
+  }
+  ErrorCode w = write(group_id, records);
+  if (w != ErrorCode::NONE)
+    for (size_t i : written) errors[i] = w;
+  return errors;
+}
+
+std::optional<CommittedOffset> GroupCoordinator::fetch_offset(std::string_view group_id,
+                                                              std::string_view topic,
+                                                              int32_t partition) const {
+  return offsets_.fetch(group_id, topic, partition);
+}
+
+std::vector<TopicPartitionOffset> GroupCoordinator::fetch_offsets(std::string_view group_id) const {
+  return offsets_.fetch_all(group_id);
+}
+
+size_t GroupCoordinator::expire_offsets() {
+  const int64_t now = clock_.now_ms();
+  auto tombstones = offsets_.expire(now, config_.offsets_retention_ms, [&](std::string_view group) {
+    auto it = groups_.find(group);
+    return it == groups_.end() || it->second.group->state() == GroupState::Empty;
+  });
+  // Each group's tombstones go to that group's partition.
+  std::map<std::string, std::vector<OffsetsTopicRecord>> by_group;
+  for (auto& t : tombstones) {
+    auto g = group_of(t.key);
+    if (g) by_group[*g].push_back(std::move(t));
+  }
+  size_t expired = 0;
+  for (const auto& [group, records] : by_group) {
+    if (!loaded(partition_for(group))) continue;
+    if (write(group, records) == ErrorCode::NONE) expired += records.size();
+  }
+  // Empty groups with no offsets left are gone (Kafka: Empty -> Dead, metadata tombstone).
+  std::vector<std::string> dead;
+  for (const auto& [id, e] : groups_) {
+    if (e.group->state() == GroupState::Empty && e.group->size() == 0 &&
+        !offsets_.has_offsets(id) && loaded(partition_for(id)))
+      dead.push_back(id);
+  }
+  for (const auto& id : dead) {
+    if (write(id, {{encode_group_metadata_key({id}), std::nullopt}}) != ErrorCode::NONE) continue;
+    groups_[id].group->mark_dead(ErrorCode::COORDINATOR_NOT_AVAILABLE);
+    collect_ready(*groups_[id].group);
+    groups_.erase(id);
+  }
+  return expired;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Administration
+
+GroupDescription GroupCoordinator::describe(const std::string& group_id) const {
+  const Entry* e = find(group_id);
+  if (!e) {
+    GroupDescription d;
+    d.group_id = group_id;
+    d.state = std::string(state_name(GroupState::Dead));
+    return d;
+  }
+  return e->group->describe();
+}
+
+std::vector<GroupListing> GroupCoordinator::list(const std::vector<std::string>& states) const {
+  std::set<std::string> wanted;
+  for (const auto& s : states) wanted.insert(lower(s));
+  std::vector<GroupListing> out;
+  for (const auto& [id, e] : groups_) {
+    if (e.group->state() == GroupState::Dead) continue;
+    std::string state(state_name(e.group->state()));
+    if (!wanted.empty() && !wanted.count(lower(state))) continue;
+    out.push_back({id, e.group->protocol_type(), state});
+  }
+  return out;
+}
+
+ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
+  Entry* e = find(group_id);
+  if (!e || e->group->state() == GroupState::Dead) return ErrorCode::GROUP_ID_NOT_FOUND;
+  if (e->group->state() != GroupState::Empty) return ErrorCode::NON_EMPTY_GROUP;
+  auto records = offsets_.prepare_delete_group(group_id);
+  records.push_back({encode_group_metadata_key({group_id}), std::nullopt});
+  ErrorCode w = write(group_id, records);
+  if (w != ErrorCode::NONE) return w;
+  e->group->mark_dead(ErrorCode::COORDINATOR_NOT_AVAILABLE);
+  collect_ready(*e->group);
+  groups_.erase(group_id);
+  return ErrorCode::NONE;
+}
+
+GroupCoordinator::OffsetDeleteResult GroupCoordinator::delete_offsets(
+    const std::string& group_id, const std::vector<std::pair<std::string, int32_t>>& partitions) {
+  OffsetDeleteResult out;
+  out.partition_errors.assign(partitions.size(), ErrorCode::NONE);
+  Entry* e = find(group_id);
+  if (!e || e->group->state() == GroupState::Dead) {
+    out.error = ErrorCode::GROUP_ID_NOT_FOUND;
+    out.partition_errors.clear();
+    return out;
+  }
+  const ClassicGroup& g = *e->group;
+  // Topics an active consumer group subscribes to keep their offsets.
+  std::set<std::string> subscribed;
+  bool subscribed_unknown = false;
+  if (g.state() != GroupState::Empty) {
+    if (g.protocol_type() != "consumer") {
+      out.error = ErrorCode::NON_EMPTY_GROUP;
+      out.partition_errors.clear();
+      return out;
+    }
+    for (const auto& m : g.snapshot().members) {
+      auto topics = subscribed_topics(m.subscription);
+      if (!topics) {
+        subscribed_unknown = true;
+        continue;
+      }
+      subscribed.insert(topics->begin(), topics->end());
+    }
+  }
+  std::vector<std::pair<std::string, int32_t>> deletable;
+  std::vector<size_t> idx;
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    if (g.state() != GroupState::Empty &&
+        (subscribed_unknown || subscribed.count(partitions[i].first))) {
+      out.partition_errors[i] = ErrorCode::GROUP_SUBSCRIBED_TO_TOPIC;
+      continue;
+    }
+    deletable.push_back(partitions[i]);
+    idx.push_back(i);
+  }
+  ErrorCode w = write(group_id, offsets_.prepare_delete_offsets(group_id, deletable));
+  if (w != ErrorCode::NONE)
+    for (size_t i : idx) out.partition_errors[i] = w;
+  return out;
+}
+
+}  // namespace runnel::coordinator

@@ -1,0 +1,172 @@
+// The group coordinator: every classic group of this broker and their committed offsets.
+//
+// Design
+// ------
+// A GroupCoordinator is pure like the pieces it is made of (ClassicGroup, OffsetStore): it
+// does no I/O of its own and reads time only from an injected Clock. Everything it must keep
+// goes through an OffsetsTopic, the owner's door to the __consumer_offsets partitions: a
+// change is first appended as records and only then applied, by replaying those same records,
+// so the state in memory is always what the log says. Appends are synchronous (the broker's
+// storage writes to the page cache on its one event-loop thread).
+//
+// Partitions of __consumer_offsets are loaded one by one at start-up: begin_load(p), then
+// replay() of every record of p in log order, then finish_load(p), which builds each group of
+// p from its latest GroupMetadata record. Until a group's partition is loaded, every request
+// for it is answered with COORDINATOR_LOAD_IN_PROGRESS, as Kafka does.
+//
+// JoinGroup and SyncGroup may complete later (see classic_group.h): their requests carry a
+// token chosen by the caller, and responses that become ready, whichever group they belong
+// to, are collected by take_ready_responses(). tick() fires the groups' timers;
+// next_deadline_ms() says when it is next needed.
+//
+// Group metadata is stored whenever a group reaches a state worth keeping (ClassicGroup's
+// store_version()), so a restarted broker knows its groups, their generation, members and
+// assignments. Deleting a group writes tombstones for its offsets and its metadata.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coordinator/classic_group.h"
+#include "coordinator/offsets.h"
+#include "protocol/errors.h"
+#include "storage/clock.h"
+
+namespace runnel::coordinator {
+
+// The owner's door to __consumer_offsets.
+class OffsetsTopic {
+ public:
+  virtual ~OffsetsTopic() = default;
+  // Appends the records, in order, to `partition`. NONE once they are stored.
+  virtual ErrorCode append(int32_t partition, const std::vector<OffsetsTopicRecord>& records) = 0;
+};
+
+struct CoordinatorConfig {
+  GroupConfig group;
+  int32_t offsets_partitions = 50;                        // offsets.topic.num.partitions
+  int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;  // offsets.retention.minutes
+  size_t offset_metadata_max_bytes = kDefaultOffsetMetadataMaxBytes;
+};
+
+struct OffsetCommitPartition {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int32_t leader_epoch = -1;
+  std::string metadata;
+};
+
+struct GroupListing {
+  std::string group_id;
+  std::string protocol_type;
+  std::string state;
+};
+
+class GroupCoordinator {
+ public:
+  GroupCoordinator(CoordinatorConfig config, const storage::Clock& clock, OffsetsTopic& topic,
+                   ClassicGroup::MemberIdGenerator member_ids = {});
+
+  const CoordinatorConfig& config() const { return config_; }
+  int32_t partition_for(std::string_view group_id) const;
+
+  // ---- Loading
+  void begin_load(int32_t partition);
+  // One record of `partition` (value null: tombstone). Malformed records are counted and
+  // skipped.
+  void replay(int32_t partition, std::span<const uint8_t> key,
+              std::optional<std::span<const uint8_t>> value);
+  void finish_load(int32_t partition);
+  // Marks every partition loaded (no __consumer_offsets topic yet: nothing to load).
+  void mark_all_loaded();
+  bool loaded(int32_t partition) const;
+  uint64_t skipped_records() const { return skipped_records_; }
+
+  // COORDINATOR_LOAD_IN_PROGRESS while the group's partition loads; INVALID_GROUP_ID for an
+  // empty id when `allow_empty` is false; NONE otherwise.
+  ErrorCode check_group(std::string_view group_id, bool allow_empty = false) const;
+
+  // ---- Membership (the group id must pass check_group first)
+  std::optional<JoinResponse> join(const std::string& group_id, const JoinRequest& req);
+  std::optional<SyncResponse> sync(const std::string& group_id, const SyncRequest& req);
+  ErrorCode heartbeat(const std::string& group_id, const HeartbeatRequest& req);
+  LeaveResult leave(const std::string& group_id, const std::vector<LeaveMember>& members);
+  ReadyResponses take_ready_responses();
+  void tick();
+  std::optional<int64_t> next_deadline_ms() const;
+
+  // ---- Offsets
+  // One error per partition, in order. A commit with generation < 0 and no member id is a
+  // standalone commit, allowed while the group has no members.
+  std::vector<ErrorCode> commit_offsets(const std::string& group_id, const std::string& member_id,
+                                        int32_t generation_id,
+                                        const std::optional<std::string>& group_instance_id,
+                                        const std::vector<OffsetCommitPartition>& partitions);
+  std::optional<CommittedOffset> fetch_offset(std::string_view group_id, std::string_view topic,
+                                              int32_t partition) const;
+  std::vector<TopicPartitionOffset> fetch_offsets(std::string_view group_id) const;
+  // Tombstones the offsets that expired (offsets.retention.minutes) and removes Empty groups
+  // that have no offsets left. Returns how many offsets expired.
+  size_t expire_offsets();
+
+  // ---- Administration
+  // describe() of an unknown group is state "Dead" with no members, as Kafka answers.
+  GroupDescription describe(const std::string& group_id) const;
+  // Every live group; `states` (Kafka's state names, case-insensitive) filters when non-empty.
+  std::vector<GroupListing> list(const std::vector<std::string>& states) const;
+  // GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP, or NONE once its offsets and metadata are deleted.
+  ErrorCode delete_group(const std::string& group_id);
+  struct OffsetDeleteResult {
+    ErrorCode error = ErrorCode::NONE;
+    std::vector<ErrorCode> partition_errors;  // one per requested partition
+  };
+  // Kafka's OffsetDelete: GROUP_ID_NOT_FOUND for an unknown group, NON_EMPTY_GROUP for an
+  // active group that is not a consumer group, GROUP_SUBSCRIBED_TO_TOPIC for partitions of
+  // topics an active consumer group subscribes to.
+  OffsetDeleteResult delete_offsets(const std::string& group_id,
+                                    const std::vector<std::pair<std::string, int32_t>>& partitions);
+
+  size_t group_count() const { return groups_.size(); }
+  const ClassicGroup* group(const std::string& group_id) const;
+
+ private:
+  struct Entry {
+    std::unique_ptr<ClassicGroup> group;
+    uint64_t stored_version = 0;
+  };
+  enum class LoadState : uint8_t { Unloaded, Loading, Loaded };
+
+  Entry& get_or_create(const std::string& group_id);
+  Entry* find(const std::string& group_id);
+  const Entry* find(const std::string& group_id) const;
+  // Appends and replays; NONE or the append's error.
+  ErrorCode write(const std::string& group_id, const std::vector<OffsetsTopicRecord>& records);
+  // Stores the group's metadata when its store_version moved; removes Dead groups.
+  void after_change(const std::string& group_id);
+  void collect_ready(ClassicGroup& g);
+
+  CoordinatorConfig config_;
+  const storage::Clock& clock_;
+  OffsetsTopic& topic_;
+  ClassicGroup::MemberIdGenerator member_ids_;
+  OffsetStore offsets_;
+  std::map<std::string, Entry, std::less<>> groups_;
+  std::vector<LoadState> load_state_;
+  // Latest GroupMetadata record per group of the partitions being loaded (null: tombstone).
+  std::map<std::string, std::optional<GroupMetadataValue>> loading_groups_;
+  ReadyResponses ready_;
+  uint64_t skipped_records_ = 0;
+};
+
+// The topics a consumer-protocol subscription (ConsumerProtocolSubscription, any version)
+// names; nullopt when the bytes are not one.
+std::optional<std::vector<std::string>> subscribed_topics(std::span<const uint8_t> subscription);
+
+}  // namespace runnel::coordinator

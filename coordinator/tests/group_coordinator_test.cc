@@ -1,0 +1,277 @@
+#include "coordinator/group_coordinator.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace runnel::coordinator {
+namespace {
+
+// __consumer_offsets in memory: each partition is its list of records.
+class MemoryTopic : public OffsetsTopic {
+ public:
+  ErrorCode append(int32_t partition, const std::vector<OffsetsTopicRecord>& records) override {
+    if (fail_next != ErrorCode::NONE) return std::exchange(fail_next, ErrorCode::NONE);
+    auto& log = partitions[partition];
+    log.insert(log.end(), records.begin(), records.end());
+    return ErrorCode::NONE;
+  }
+  std::map<int32_t, std::vector<OffsetsTopicRecord>> partitions;
+  ErrorCode fail_next = ErrorCode::NONE;
+};
+
+constexpr int32_t kPartitions = 5;
+
+class GroupCoordinatorTest : public ::testing::Test {
+ protected:
+  GroupCoordinatorTest() { coord = make(); }
+
+  std::unique_ptr<GroupCoordinator> make() {
+    CoordinatorConfig cfg;
+    cfg.offsets_partitions = kPartitions;
+    cfg.group.initial_rebalance_delay_ms = 0;
+    cfg.offsets_retention_ms = 60000;
+    return std::make_unique<GroupCoordinator>(cfg, clock, topic, [this](const std::string& c) {
+      return c + "-" + std::to_string(++ids);
+    });
+  }
+
+  // A new coordinator that loads every partition from the topic, as at start-up.
+  std::unique_ptr<GroupCoordinator> reload() {
+    auto c = make();
+    for (int32_t p = 0; p < kPartitions; ++p) {
+      c->begin_load(p);
+      for (const auto& r : topic.partitions[p]) {
+        std::optional<std::span<const uint8_t>> v;
+        if (r.value) v = std::span<const uint8_t>(*r.value);
+        c->replay(p, r.key, v);
+      }
+      c->finish_load(p);
+    }
+    return c;
+  }
+
+  JoinRequest join_req(const std::string& member_id = "") {
+    JoinRequest r;
+    r.token = ++tokens;
+    r.member_id = member_id;
+    r.client_id = "c";
+    r.client_host = "/127.0.0.1";
+    r.session_timeout_ms = 10000;
+    r.rebalance_timeout_ms = 10000;
+    r.protocol_type = "consumer";
+    // ConsumerProtocolSubscription v0 naming topic "t".
+    r.protocols = {{"range", {0, 0, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 0}}};
+    return r;
+  }
+
+  // One member joins and syncs; returns its member id.
+  std::string stable_member(const std::string& group) {
+    auto j = coord->join(group, join_req());
+    EXPECT_FALSE(j.has_value());
+    auto ready = coord->take_ready_responses();
+    EXPECT_EQ(ready.joins.size(), 1u);
+    std::string member = ready.joins.at(0).second.member_id;
+    SyncRequest s;
+    s.token = ++tokens;
+    s.member_id = member;
+    s.generation_id = ready.joins.at(0).second.generation_id;
+    s.assignments = {{member, {9, 9}}};
+    EXPECT_FALSE(coord->sync(group, s).has_value());
+    ready = coord->take_ready_responses();
+    EXPECT_EQ(ready.syncs.size(), 1u);
+    EXPECT_EQ(ready.syncs.at(0).second.error, ErrorCode::NONE);
+    return member;
+  }
+
+  storage::ManualClock clock{1'000'000};
+  MemoryTopic topic;
+  std::unique_ptr<GroupCoordinator> coord;
+  uint64_t tokens = 0;
+  int ids = 0;
+};
+
+TEST_F(GroupCoordinatorTest, LoadInProgressUntilThePartitionIsLoaded) {
+  EXPECT_EQ(coord->check_group("g"), ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  int32_t p = coord->partition_for("g");
+  coord->begin_load(p);
+  EXPECT_EQ(coord->check_group("g"), ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  coord->finish_load(p);
+  EXPECT_EQ(coord->check_group("g"), ErrorCode::NONE);
+  EXPECT_EQ(coord->check_group(""), ErrorCode::INVALID_GROUP_ID);
+}
+
+TEST_F(GroupCoordinatorTest, StableGroupAndOffsetsSurviveAReload) {
+  coord->mark_all_loaded();
+  std::string member = stable_member("g");
+  auto errors = coord->commit_offsets("g", member, 1, std::nullopt, {{"t", 0, 42, 3, "meta"}});
+  ASSERT_EQ(errors, std::vector<ErrorCode>{ErrorCode::NONE});
+  // Everything went to the group's partition: metadata, then the offset.
+  EXPECT_EQ(topic.partitions.size(), 1u);
+  EXPECT_EQ(topic.partitions.begin()->first, coord->partition_for("g"));
+
+  auto again = reload();
+  const ClassicGroup* g = again->group("g");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->state(), GroupState::Stable);
+  EXPECT_EQ(g->generation_id(), 1);
+  EXPECT_TRUE(g->has_member(member));
+  EXPECT_EQ(g->describe().members.at(0).assignment, (Bytes{9, 9}));
+  auto off = again->fetch_offset("g", "t", 0);
+  ASSERT_TRUE(off.has_value());
+  EXPECT_EQ(off->offset, 42);
+  EXPECT_EQ(off->leader_epoch, 3);
+  EXPECT_EQ(off->metadata, "meta");
+  // The restored member keeps heartbeating with its generation.
+  EXPECT_EQ(again->heartbeat("g", {member, std::nullopt, 1}), ErrorCode::NONE);
+  // ... and is removed when it stops.
+  clock.advance(10001);
+  again->tick();
+  EXPECT_EQ(again->group("g")->state(), GroupState::Empty);
+}
+
+TEST_F(GroupCoordinatorTest, StandaloneCommitsCreateAnEmptyGroup) {
+  coord->mark_all_loaded();
+  auto errors = coord->commit_offsets("solo", "", -1, std::nullopt, {{"t", 1, 7, -1, ""}});
+  EXPECT_EQ(errors, std::vector<ErrorCode>{ErrorCode::NONE});
+  auto listed = coord->list({});
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].group_id, "solo");
+  EXPECT_EQ(listed[0].state, "Empty");
+  EXPECT_TRUE(coord->list({"stable"}).empty());
+  EXPECT_EQ(coord->list({"EMPTY"}).size(), 1u);
+  // A generation without a group is a stale member.
+  EXPECT_EQ(coord->commit_offsets("nobody", "m", 3, std::nullopt, {{"t", 0, 1, -1, ""}}),
+            std::vector<ErrorCode>{ErrorCode::ILLEGAL_GENERATION});
+  // Reloaded, the offsets-only group is still listed.
+  auto again = reload();
+  EXPECT_EQ(again->list({}).size(), 1u);
+  EXPECT_EQ(again->fetch_offset("solo", "t", 1)->offset, 7);
+}
+
+TEST_F(GroupCoordinatorTest, StandaloneCommitRefusedWhileMembersOwnTheGroup) {
+  coord->mark_all_loaded();
+  stable_member("g");
+  EXPECT_EQ(coord->commit_offsets("g", "", -1, std::nullopt, {{"t", 0, 1, -1, ""}}),
+            std::vector<ErrorCode>{ErrorCode::UNKNOWN_MEMBER_ID});
+}
+
+TEST_F(GroupCoordinatorTest, FailedAppendChangesNothing) {
+  coord->mark_all_loaded();
+  topic.fail_next = ErrorCode::KAFKA_STORAGE_ERROR;
+  EXPECT_EQ(coord->commit_offsets("g", "", -1, std::nullopt, {{"t", 0, 5, -1, ""}}),
+            std::vector<ErrorCode>{ErrorCode::COORDINATOR_NOT_AVAILABLE});
+  EXPECT_FALSE(coord->fetch_offset("g", "t", 0).has_value());
+}
+
+TEST_F(GroupCoordinatorTest, MetadataTooLargeOnlyFailsItsPartition) {
+  coord->mark_all_loaded();
+  auto errors = coord->commit_offsets(
+      "g", "", -1, std::nullopt, {{"t", 0, 5, -1, std::string(5000, 'x')}, {"t", 1, 6, -1, ""}});
+  EXPECT_EQ(errors,
+            (std::vector<ErrorCode>{ErrorCode::OFFSET_METADATA_TOO_LARGE, ErrorCode::NONE}));
+  EXPECT_FALSE(coord->fetch_offset("g", "t", 0).has_value());
+  EXPECT_EQ(coord->fetch_offset("g", "t", 1)->offset, 6);
+}
+
+TEST_F(GroupCoordinatorTest, DeleteGroupRemovesOffsetsAndMetadata) {
+  coord->mark_all_loaded();
+  std::string member = stable_member("g");
+  coord->commit_offsets("g", member, 1, std::nullopt, {{"t", 0, 1, -1, ""}});
+  EXPECT_EQ(coord->delete_group("g"), ErrorCode::NON_EMPTY_GROUP);
+  EXPECT_EQ(coord->delete_group("missing"), ErrorCode::GROUP_ID_NOT_FOUND);
+  LeaveResult left = coord->leave("g", {{member, std::nullopt}});
+  EXPECT_EQ(left.member_errors, std::vector<ErrorCode>{ErrorCode::NONE});
+  EXPECT_EQ(coord->group("g")->state(), GroupState::Empty);
+  EXPECT_EQ(coord->delete_group("g"), ErrorCode::NONE);
+  EXPECT_EQ(coord->group("g"), nullptr);
+  EXPECT_EQ(coord->describe("g").state, "Dead");
+  EXPECT_FALSE(coord->fetch_offset("g", "t", 0).has_value());
+  auto again = reload();
+  EXPECT_EQ(again->group("g"), nullptr);
+  EXPECT_FALSE(again->fetch_offset("g", "t", 0).has_value());
+}
+
+TEST_F(GroupCoordinatorTest, OffsetDeleteRefusesSubscribedTopicsOfActiveGroups) {
+  coord->mark_all_loaded();
+  std::string member = stable_member("g");
+  coord->commit_offsets("g", member, 1, std::nullopt, {{"t", 0, 1, -1, ""}, {"u", 0, 2, -1, ""}});
+  auto r = coord->delete_offsets("g", {{"t", 0}, {"u", 0}});
+  EXPECT_EQ(r.error, ErrorCode::NONE);
+  EXPECT_EQ(r.partition_errors,
+            (std::vector<ErrorCode>{ErrorCode::GROUP_SUBSCRIBED_TO_TOPIC, ErrorCode::NONE}));
+  EXPECT_TRUE(coord->fetch_offset("g", "t", 0).has_value());
+  EXPECT_FALSE(coord->fetch_offset("g", "u", 0).has_value());
+  EXPECT_EQ(coord->delete_offsets("nope", {{"t", 0}}).error, ErrorCode::GROUP_ID_NOT_FOUND);
+}
+
+TEST_F(GroupCoordinatorTest, OffsetsOfEmptyGroupsExpireAndTheGroupGoes) {
+  coord->mark_all_loaded();
+  std::string member = stable_member("active");
+  coord->commit_offsets("active", member, 1, std::nullopt, {{"t", 0, 1, -1, ""}});
+  coord->commit_offsets("idle", "", -1, std::nullopt, {{"t", 0, 1, -1, ""}});
+  clock.advance(30000);
+  coord->heartbeat("active", {member, std::nullopt, 1});
+  EXPECT_EQ(coord->expire_offsets(), 0u);
+  clock.advance(30000);
+  coord->heartbeat("active", {member, std::nullopt, 1});
+  EXPECT_EQ(coord->expire_offsets(), 1u);  // only the idle group's offset
+  EXPECT_EQ(coord->group("idle"), nullptr);
+  EXPECT_TRUE(coord->fetch_offset("active", "t", 0).has_value());
+  auto again = reload();
+  EXPECT_EQ(again->group("idle"), nullptr);
+  EXPECT_FALSE(again->fetch_offset("idle", "t", 0).has_value());
+}
+
+TEST_F(GroupCoordinatorTest, UnknownGroupAnswers) {
+  coord->mark_all_loaded();
+  EXPECT_EQ(coord->heartbeat("x", {"m", std::nullopt, 1}), ErrorCode::UNKNOWN_MEMBER_ID);
+  SyncRequest s;
+  s.member_id = "m";
+  EXPECT_EQ(coord->sync("x", s)->error, ErrorCode::UNKNOWN_MEMBER_ID);
+  EXPECT_EQ(coord->join("x", join_req("m"))->error, ErrorCode::UNKNOWN_MEMBER_ID);
+  EXPECT_EQ(coord->leave("x", {{"m", std::nullopt}}).member_errors,
+            std::vector<ErrorCode>{ErrorCode::UNKNOWN_MEMBER_ID});
+}
+
+TEST(SubscribedTopics, DecodesConsumerProtocolSubscriptions) {
+  // v1: version, topics ["a","bc"], user data (null), owned partitions (empty).
+  Bytes v1 = {0, 1, 0, 0, 0, 2, 0, 1, 'a', 0, 2, 'b', 'c', 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};
+  auto t = subscribed_topics(v1);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(*t, (std::vector<std::string>{"a", "bc"}));
+  Bytes truncated = {0, 1, 0, 0, 0, 2, 0, 1, 'a'};
+  EXPECT_FALSE(subscribed_topics(truncated).has_value());
+  Bytes huge_count = {0, 0, 0x7f, 0xff, 0xff, 0xff};
+  EXPECT_FALSE(subscribed_topics(huge_count).has_value());
+}
+
+TEST(GroupMetadataValue, RoundTripsEveryVersion) {
+  GroupMetadataValue v;
+  v.protocol_type = "consumer";
+  v.generation = 7;
+  v.protocol = "range";
+  v.leader = "m1";
+  v.current_state_timestamp = 123;
+  v.members.push_back({"m1", "i1", "client", "/127.0.0.1", 30000, 10000, {1, 2}, {3}});
+  for (int16_t version = 0; version <= 3; ++version) {
+    auto bytes = encode_group_metadata_value(v, version);
+    auto back = decode_group_metadata_value(bytes);
+    ASSERT_TRUE(back.has_value()) << version;
+    GroupMetadataValue want = v;
+    if (version < 3) want.members[0].group_instance_id.reset();
+    if (version < 2) want.current_state_timestamp = -1;
+    if (version < 1) want.members[0].rebalance_timeout_ms = want.members[0].session_timeout_ms;
+    EXPECT_EQ(*back, want) << version;
+    bytes.pop_back();
+    EXPECT_FALSE(decode_group_metadata_value(bytes).has_value()) << version;
+  }
+  Bytes v9 = {0, 9};
+  EXPECT_FALSE(decode_group_metadata_value(v9).has_value());
+}
+
+}  // namespace
+}  // namespace runnel::coordinator
