@@ -400,3 +400,148 @@ def run_tests(tests, suite, stop_on_failure=False):
     print("%s: %.1f s" % (suite, time.monotonic() - t_suite))
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped), flush=True)
     sys.exit(0 if failed == 0 else 1)
+
+
+# ---- helper programs that report JSON lines (added for the consumer group tests) ----
+
+import json  # noqa: E402
+import threading  # noqa: E402
+
+_live_procs = []
+
+
+class JsonLinesProcess:
+    """A helper program that prints one JSON object a line on stdout and reads
+    commands, one a line, on stdin. A thread collects the events into .events
+    (in order, each with "_t", its monotonic arrival time); stderr goes to a
+    file. Killed at exit if still running."""
+
+    def __init__(self, args, name, env=None):
+        self.args = list(args)
+        self.name = name
+        self.stderr_path = os.path.join(make_temp_dir("runnel-proc-"), "%s.stderr" % name)
+        self._stderr = open(self.stderr_path, "wb")
+        self.events = []
+        self._cond = threading.Condition()
+        self._eof = False
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._stderr, env=env, close_fds=True)
+        _live_procs.append(self)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                ev = json.loads(line)
+                if not isinstance(ev, dict):
+                    raise ValueError("not an object")
+            except ValueError:
+                ev = {"event": "unparsed", "line": line.decode("utf-8", "replace")}
+            ev["_t"] = time.monotonic()
+            with self._cond:
+                self.events.append(ev)
+                self._cond.notify_all()
+        with self._cond:
+            self._eof = True
+            self._cond.notify_all()
+
+    def snapshot(self):
+        with self._cond:
+            return list(self.events)
+
+    def send(self, line):
+        try:
+            self.proc.stdin.write((line + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            raise TestFailure("%s: cannot send %r, it has exited (%s)\n%s"
+                              % (self.name, line, self.proc.poll(), self.describe()))
+
+    def wait_for(self, pred, timeout, what, start=0):
+        """Waits for an event (at index >= start) for which pred(event) is true;
+        returns (index, event). Fails on timeout or when the program ends first."""
+        deadline = time.monotonic() + timeout
+        i = start
+        with self._cond:
+            while True:
+                while i < len(self.events):
+                    if pred(self.events[i]):
+                        return i, self.events[i]
+                    i += 1
+                if self._eof:
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(min(remaining, 0.2))
+        self.proc.poll()
+        raise TestFailure("%s: no %s within %.1f s%s\n%s"
+                          % (self.name, what, timeout,
+                             " (it exited: %s)" % _describe_rc(self.proc.returncode)
+                             if self.proc.returncode is not None else "", self.describe()))
+
+    def wait_exit(self, timeout, what="exit"):
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("%s: did not %s within %.1f s\n%s" % (self.name, what, timeout, self.describe()))
+        self._thread.join(timeout=5)
+        self._finish()
+        return rc
+
+    def kill(self):
+        """SIGKILL (a crash, as far as anyone else can tell)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=STOP_TIMEOUT)
+        self._thread.join(timeout=5)
+        self._finish()
+
+    def _finish(self):
+        if self in _live_procs:
+            _live_procs.remove(self)
+        for f in (self.proc.stdin, self._stderr):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+    def stderr_tail(self, max_lines=40):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return "(no stderr)"
+        return "\n".join(lines[-max_lines:])
+
+    def describe(self, max_events=25):
+        evs = self.snapshot()
+        shown = [json.dumps({k: v for k, v in e.items() if k != "_t"}) for e in evs[-max_events:]]
+        return ("  --- %s: %d events, last %d:\n    %s\n  --- %s stderr (%s):\n%s"
+                % (self.name, len(evs), len(shown), "\n    ".join(shown), self.name,
+                   self.stderr_path, self.stderr_tail()))
+
+
+def wait_until(cond, timeout, what, interval=0.05, describe=None):
+    """Polls cond() until it returns a true value (returned) or the timeout passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TestFailure("%s: not reached within %.1f s%s"
+                              % (what, timeout, "\n" + describe() if describe else ""))
+        time.sleep(interval)
+
+
+def _kill_live_procs():
+    for p in list(_live_procs):
+        try:
+            p.kill()
+        except Exception:
+            pass
+
+
+atexit.register(_kill_live_procs)
