@@ -545,3 +545,113 @@ def _kill_live_procs():
 
 
 atexit.register(_kill_live_procs)
+
+
+# ---- helper processes that run alongside a test (clients that keep running) ----
+
+class Spawned:
+    """A helper program whose stdout lines are collected by a thread while it runs.
+    lines() returns what it printed so far; wait_for() polls for a condition with a bound;
+    finish() waits for its exit (non-zero or a timeout is a failure). Killed at exit if
+    still running."""
+
+    def __init__(self, args, what, env=None, stdin_pipe=False):
+        import threading
+        self.what = what
+        self.args = list(args)
+        self._lines = []
+        self._err = []
+        self._lock = threading.Lock()
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
+                                     env=env, close_fds=True)
+        _spawned.append(self)
+        self._threads = [threading.Thread(target=self._pump, args=(self.proc.stdout, self._lines), daemon=True),
+                         threading.Thread(target=self._pump, args=(self.proc.stderr, self._err), daemon=True)]
+        for t in self._threads:
+            t.start()
+
+    def _pump(self, stream, into):
+        for line in iter(stream.readline, b""):
+            with self._lock:
+                into.append(line.decode("utf-8", "replace").rstrip("\n"))
+        stream.close()
+
+    def lines(self):
+        with self._lock:
+            return list(self._lines)
+
+    def stderr_tail(self, n=4000):
+        with self._lock:
+            return "\n".join(self._err)[-n:]
+
+    def wait_for(self, pred, timeout, what):
+        """Polls pred(lines) until it is true; a timeout or an early exit is a failure."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.lines()
+            if pred(lines):
+                return lines
+            rc = self.proc.poll()
+            if rc is not None:
+                for t in self._threads:
+                    t.join(timeout=2)
+                lines = self.lines()
+                if pred(lines):
+                    return lines
+                raise TestFailure("%s: %s exited (%s) before %s\n  stdout tail: %s\n  stderr: %s"
+                                  % (self.what, self.args[0], _describe_rc(rc), what,
+                                     "\n".join(lines[-10:]), self.stderr_tail()))
+            if time.monotonic() > deadline:
+                raise TestFailure("%s: no %s within %.0f s\n  stdout tail: %s\n  stderr: %s"
+                                  % (self.what, what, timeout, "\n".join(lines[-10:]), self.stderr_tail()))
+            time.sleep(0.05)
+
+    def close_stdin(self):
+        if self.proc.stdin:
+            self.proc.stdin.close()
+
+    def terminate(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def finish(self, timeout, ok_codes=(0,)):
+        """Waits for the exit; returns all stdout lines."""
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise TestFailure("%s: did not exit within %.0f s\n  stderr: %s" % (self.what, timeout, self.stderr_tail()))
+        for t in self._threads:
+            t.join(timeout=5)
+        if self in _spawned:
+            _spawned.remove(self)
+        if rc not in ok_codes:
+            raise TestFailure("%s failed (%s)\n  command: %s\n  stdout tail: %s\n  stderr: %s"
+                              % (self.what, _describe_rc(rc), " ".join(self.args),
+                                 "\n".join(self.lines()[-10:]), self.stderr_tail()))
+        return self.lines()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
+        if self in _spawned:
+            _spawned.remove(self)
+
+
+_spawned = []
+
+
+def _kill_spawned():
+    for s in list(_spawned):
+        try:
+            s.kill()
+        except Exception:
+            pass
+
+
+atexit.register(_kill_spawned)

@@ -22,3 +22,23 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# kafkajs for compat-tests/test_kafkajs.py comes from the npm registry (pinned in
+# compat-tests/js/package-lock.json). Debian's nodejs and npm are installed only when no node
+# is present: a node from elsewhere may conflict with Debian's npm package.
+if [[ "${1:-}" == "--test" ]]; then
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if command -v node >/dev/null; then
+      echo "install-deps: node is present but npm is not; install npm for kafkajs" >&2
+    else
+      SUDO=""
+      if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; fi
+      echo "installing: nodejs npm"
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+    fi
+  fi
+  if command -v npm >/dev/null; then
+    (cd "$(dirname "${BASH_SOURCE[0]}")/../compat-tests/js" && npm ci --quiet --no-audit --no-fund)
+  fi
+fi
