@@ -53,6 +53,7 @@ namespace runnel::server {
 class Config;
 class FetchWaiters;
 class FetchSessionCache;
+class GroupService;
 class HandlerRegistry;
 
 // The services a handler may use. Each is a narrow, separately owned piece;
@@ -66,6 +67,7 @@ struct Broker {
   std::string cluster_id;
   int32_t node_id = 1;
   FetchSessionCache* fetch_sessions = nullptr;  // null: no incremental fetch sessions
+  GroupService* groups = nullptr;               // null: no group coordinator (tests)
   // Listener name → port actually bound (filled by Server::start; matters
   // when the configured port is 0).
   std::map<std::string, uint16_t, std::less<>> bound_ports = {};

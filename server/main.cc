@@ -11,6 +11,7 @@
 
 #include "server/config.h"
 #include "server/fetch_sessions.h"
+#include "server/group_service.h"
 #include "server/handler.h"
 #include "server/log.h"
 #include "server/log_service.h"
@@ -107,6 +108,8 @@ int run(int argc, char** argv) {
   FetchSessionCache fetch_sessions(
       static_cast<size_t>(config.get_int("max.incremental.fetch.session.cache.slots")));
   broker.fetch_sessions = &fetch_sessions;
+  GroupService groups(io, config, clock, &storage.logs(), &waiters);
+  broker.groups = &groups;
   Server server(io, broker);
   try {
     server.start();
@@ -116,6 +119,7 @@ int run(int argc, char** argv) {
     return 1;
   }
   storage.start_timers();
+  groups.start();
   log_info("node ", meta.node_id, " of cluster ", meta.cluster_id, " serving from ",
            config.log_dir());
 
@@ -128,6 +132,7 @@ int run(int argc, char** argv) {
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
+          groups.stop();  // answers waiting joins and syncs
           co_await server.shutdown(kShutdownGrace);
           storage.close();
           io.stop();

@@ -1,0 +1,296 @@
+#include "server/group_service.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "protocol/records/record_batch.h"
+#include "server/log.h"
+#include "server/topic_admin.h"
+#include "server/waiters.h"
+#include "storage/io_util.h"
+#include "storage/partition_log.h"
+
+namespace runnel::server {
+
+using protocol::ErrorCode;
+
+namespace {
+
+// Bytes read from a partition at a time while loading.
+constexpr size_t kLoadChunkBytes = size_t{1} << 20;
+// The leader epoch of this single broker's partitions (as Produce writes).
+constexpr int32_t kLeaderEpoch = 0;
+
+}  // namespace
+
+struct GroupService::Waiting {
+  explicit Waiting(asio::io_context& io) : timer(io) {}
+  asio::steady_timer timer;
+  std::optional<coordinator::JoinResponse> join;
+  std::optional<coordinator::SyncResponse> sync;
+  bool done = false;
+};
+
+coordinator::CoordinatorConfig coordinator_config(const Config& config) {
+  coordinator::CoordinatorConfig c;
+  c.group.min_session_timeout_ms = config.get_int("group.min.session.timeout.ms");
+  c.group.max_session_timeout_ms = config.get_int("group.max.session.timeout.ms");
+  c.group.max_size = config.get_int("group.max.size");
+  c.group.initial_rebalance_delay_ms = config.get_int("group.initial.rebalance.delay.ms");
+  c.offsets_partitions = config.get_int("offsets.topic.num.partitions");
+  c.offsets_retention_ms = int64_t{config.get_int("offsets.retention.minutes")} * 60 * 1000;
+  c.offset_metadata_max_bytes =
+      static_cast<size_t>(std::max(config.get_int("offset.metadata.max.bytes"), 0));
+  return c;
+}
+
+GroupService::GroupService(asio::io_context& io, const Config& config, const storage::Clock& clock,
+                           storage::LogManager* logs, FetchWaiters* waiters)
+    : io_(io),
+      config_(config),
+      clock_(clock),
+      logs_(logs),
+      waiters_(waiters),
+      timer_(io),
+      retention_timer_(io) {
+  auto cfg = coordinator_config(config);
+  if (logs_) {
+    if (const auto* t = logs_->topic(std::string(kOffsetsTopic)))
+      cfg.offsets_partitions = static_cast<int32_t>(t->partitions);
+  }
+  coordinator_ = std::make_unique<coordinator::GroupCoordinator>(cfg, clock_, *this);
+}
+
+GroupService::~GroupService() { stop(); }
+
+int32_t GroupService::partition_count() const { return coordinator_->config().offsets_partitions; }
+
+void GroupService::start() {
+  running_ = true;
+  asio::co_spawn(io_, load(), asio::detached);
+  asio::co_spawn(io_, timer_loop(), asio::detached);
+  asio::co_spawn(io_, retention_loop(), asio::detached);
+}
+
+void GroupService::stop() {
+  if (!running_) return;
+  running_ = false;
+  timer_.cancel();
+  retention_timer_.cancel();
+  for (auto& [token, w] : waiting_) {
+    coordinator::JoinResponse j;
+    j.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    coordinator::SyncResponse s;
+    s.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    w->join = j;
+    w->sync = s;
+    w->done = true;
+    w->timer.cancel();
+  }
+}
+
+ErrorCode GroupService::ensure_offsets_topic() {
+  if (!logs_) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  if (logs_->topic(std::string(kOffsetsTopic))) return ErrorCode::NONE;
+  auto r = auto_create_topic(config_, *logs_, std::string(kOffsetsTopic));
+  if (!r.ok() && r.error != ErrorCode::TOPIC_ALREADY_EXISTS) {
+    log_error("cannot create ", kOffsetsTopic, ": ", r.message);
+    return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  }
+  log_info("created ", kOffsetsTopic, " with ", partition_count(), " partitions");
+  return ErrorCode::NONE;
+}
+
+ErrorCode GroupService::append(int32_t partition,
+                               const std::vector<coordinator::OffsetsTopicRecord>& records) {
+  if (!logs_) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  if (ensure_offsets_topic() != ErrorCode::NONE) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  storage::PartitionLog* log = logs_->get(std::string(kOffsetsTopic), partition);
+  if (!log) return ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+  const int64_t now = clock_.now_ms();
+  protocol::RecordBatchBuilder builder;
+  for (const auto& r : records) {
+    std::optional<std::span<const uint8_t>> value;
+    if (r.value) value = std::span<const uint8_t>(*r.value);
+    builder.add(now, std::span<const uint8_t>(r.key), value);
+  }
+  protocol::Bytes batch = builder.build();
+  if (batch.size() > static_cast<size_t>(std::max(log->config().max_message_bytes, 0)))
+    return ErrorCode::RECORD_LIST_TOO_LARGE;
+  auto res = log->append(batch, kLeaderEpoch, now);
+  if (res.error != ErrorCode::NONE) {
+    log_error("cannot append to ", kOffsetsTopic, "-", partition, ": error ",
+              static_cast<int>(res.error));
+    return res.error;
+  }
+  if (waiters_) waiters_->notify(kOffsetsTopic, partition);
+  return ErrorCode::NONE;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+asio::awaitable<void> GroupService::load() {
+  const auto* topic = logs_ ? logs_->topic(std::string(kOffsetsTopic)) : nullptr;
+  if (!topic) {
+    coordinator_->mark_all_loaded();
+    loaded_ = true;
+    co_return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<uint8_t> buf;
+  uint64_t records = 0;
+  for (int32_t p = 0; p < partition_count() && running_; ++p) {
+    coordinator_->begin_load(p);
+    storage::PartitionLog* log = logs_->get(std::string(kOffsetsTopic), p);
+    int64_t offset = log ? log->log_start_offset() : 0;
+    while (log && running_ && offset < log->high_watermark()) {
+      auto rr = log->read(offset, kLoadChunkBytes, true);
+      if (rr.error != ErrorCode::NONE || rr.slices.empty()) break;
+      int64_t next = offset;
+      for (const auto& slice : rr.slices) {
+        buf.resize(slice.length);
+        if (storage::io::pread_full(slice.file->fd(), buf.data(), slice.length,
+                                    slice.file_position) != static_cast<int64_t>(slice.length)) {
+          log_error("cannot read ", kOffsetsTopic, "-", p, " at offset ", offset);
+          next = log->high_watermark();
+          break;
+        }
+        auto split = protocol::split_batches(buf, true);
+        for (auto batch : split.batches) {
+          auto view = protocol::RecordBatchView::open(batch);
+          if (!view) continue;
+          const auto& h = view->header();
+          next = std::max(next, h.base_offset + h.last_offset_delta + 1);
+          if (h.is_control()) continue;
+          auto cursor = view->cursor();
+          protocol::Record rec;
+          while (cursor.next(rec)) {
+            if (!rec.key) continue;
+            coordinator_->replay(p, *rec.key, rec.value);
+            ++records;
+          }
+        }
+      }
+      if (next <= offset) break;  // no progress: stop rather than spin
+      offset = next;
+      // Let requests in between; they see LOAD_IN_PROGRESS for this partition.
+      co_await asio::post(io_, asio::use_awaitable);
+    }
+    coordinator_->finish_load(p);
+  }
+  loaded_ = running_;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count();
+  log_info("loaded ", kOffsetsTopic, ": ", records, " records, ", coordinator_->group_count(),
+           " groups in ", ms, " ms",
+           coordinator_->skipped_records()
+               ? " (" + std::to_string(coordinator_->skipped_records()) + " malformed skipped)"
+               : std::string());
+  changed();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting requests and timers
+
+asio::awaitable<coordinator::JoinResponse> GroupService::join(const std::string& group_id,
+                                                              coordinator::JoinRequest req) {
+  Waiting w(io_);
+  req.token = next_token_++;
+  waiting_[req.token] = &w;
+  auto now = coordinator_->join(group_id, req);
+  changed();
+  if (!now && !w.done && running_) {
+    w.timer.expires_at(asio::steady_timer::time_point::max());
+    std::error_code ec;
+    co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  waiting_.erase(req.token);
+  if (now) co_return *now;
+  if (w.join) co_return *w.join;
+  coordinator::JoinResponse r;
+  r.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  r.member_id = req.member_id;
+  co_return r;
+}
+
+asio::awaitable<coordinator::SyncResponse> GroupService::sync(const std::string& group_id,
+                                                              coordinator::SyncRequest req) {
+  Waiting w(io_);
+  req.token = next_token_++;
+  waiting_[req.token] = &w;
+  auto now = coordinator_->sync(group_id, req);
+  changed();
+  if (!now && !w.done && running_) {
+    w.timer.expires_at(asio::steady_timer::time_point::max());
+    std::error_code ec;
+    co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  waiting_.erase(req.token);
+  if (now) co_return *now;
+  if (w.sync) co_return *w.sync;
+  coordinator::SyncResponse r;
+  r.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  co_return r;
+}
+
+void GroupService::deliver() {
+  auto ready = coordinator_->take_ready_responses();
+  for (auto& [token, resp] : ready.joins) {
+    auto it = waiting_.find(token);
+    if (it == waiting_.end()) continue;
+    it->second->join = std::move(resp);
+    it->second->done = true;
+    it->second->timer.cancel();
+  }
+  for (auto& [token, resp] : ready.syncs) {
+    auto it = waiting_.find(token);
+    if (it == waiting_.end()) continue;
+    it->second->sync = std::move(resp);
+    it->second->done = true;
+    it->second->timer.cancel();
+  }
+}
+
+void GroupService::changed() {
+  deliver();
+  if (!running_) return;
+  auto d = coordinator_->next_deadline_ms();
+  // Wake the timer loop only when a deadline comes before the one it sleeps until.
+  if (d && (!scheduled_ms_ || *d < *scheduled_ms_)) timer_.cancel();
+}
+
+asio::awaitable<void> GroupService::timer_loop() {
+  while (running_) {
+    auto d = coordinator_->next_deadline_ms();
+    scheduled_ms_ = d;
+    if (d) {
+      timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(*d - clock_.now_ms(), 0)));
+    } else {
+      timer_.expires_at(asio::steady_timer::time_point::max());
+    }
+    std::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!running_) break;
+    coordinator_->tick();
+    deliver();
+  }
+}
+
+asio::awaitable<void> GroupService::retention_loop() {
+  const auto interval =
+      std::chrono::milliseconds(config_.get_long("offsets.retention.check.interval.ms"));
+  while (running_) {
+    retention_timer_.expires_after(interval);
+    std::error_code ec;
+    co_await retention_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!running_) break;
+    if (!loaded_) continue;
+    size_t expired = coordinator_->expire_offsets();
+    if (expired) log_info("expired ", expired, " committed offsets");
+    changed();
+  }
+}
+
+}  // namespace runnel::server

@@ -1,0 +1,35 @@
+// DeleteGroups (key 42), v0-2: deletes groups without members, with their committed offsets.
+#include "protocol/messages/delete_groups.h"
+
+#include "server/group_handlers.h"
+
+namespace runnel::server {
+
+using DeleteGroupsHandler = ApiHandler<protocol::DeleteGroupsRequest, 0, 2>;
+
+namespace {
+
+using protocol::ErrorCode;
+
+asio::awaitable<HandlerResult> handle_delete_groups(RequestContext& ctx, protocol::Reader& body) {
+  auto req = decode_request<DeleteGroupsHandler>(ctx, body);
+  protocol::DeleteGroupsResponse resp;
+  for (const auto& id : req.groups_names) {
+    protocol::DeleteGroupsResponse::DeletableGroupResult r;
+    r.group_id = id;
+    ErrorCode e = group_status(ctx.broker, id, true);
+    if (e == ErrorCode::NONE) {
+      e = ctx.broker.groups->coordinator().delete_group(id);
+      ctx.broker.groups->changed();
+    }
+    r.error_code = code(e);
+    resp.results.push_back(std::move(r));
+  }
+  co_return encode_response(ctx, resp);
+}
+
+}  // namespace
+
+RUNNEL_REGISTER_HANDLER(delete_groups, DeleteGroupsHandler, handle_delete_groups)
+
+}  // namespace runnel::server

@@ -1,0 +1,55 @@
+// DescribeGroups (key 15), v0-5. An unknown group is described as Dead with no members and
+// no error, as Kafka answers. Member metadata and assignments are given only when Stable.
+#include "protocol/messages/describe_groups.h"
+
+#include "server/group_handlers.h"
+
+namespace runnel::server {
+
+using DescribeGroupsHandler = ApiHandler<protocol::DescribeGroupsRequest, 0, 5>;
+
+namespace {
+
+using protocol::ErrorCode;
+using Resp = protocol::DescribeGroupsResponse;
+
+// Kafka's group operations (AclOperation codes as bits): READ 3, DELETE 6, DESCRIBE 8.
+constexpr int32_t kGroupOperations = (1 << 3) | (1 << 6) | (1 << 8);
+
+asio::awaitable<HandlerResult> handle_describe_groups(RequestContext& ctx, protocol::Reader& body) {
+  auto req = decode_request<DescribeGroupsHandler>(ctx, body);
+  Resp resp;
+  for (const auto& id : req.groups) {
+    Resp::DescribedGroup g;
+    g.group_id = id;
+    if (req.include_authorized_operations) g.authorized_operations = kGroupOperations;
+    ErrorCode e = group_status(ctx.broker, id, true);
+    if (e != ErrorCode::NONE) {
+      g.error_code = code(e);
+      resp.groups.push_back(std::move(g));
+      continue;
+    }
+    auto d = ctx.broker.groups->coordinator().describe(id);
+    g.group_state = d.state;
+    g.protocol_type = d.protocol_type;
+    g.protocol_data = d.protocol;
+    for (auto& m : d.members) {
+      Resp::DescribedGroupMember rm;
+      rm.member_id = std::move(m.member_id);
+      rm.group_instance_id = std::move(m.group_instance_id);
+      rm.client_id = std::move(m.client_id);
+      rm.client_host = std::move(m.client_host);
+      rm.member_metadata = std::move(m.metadata);
+      rm.member_assignment = std::move(m.assignment);
+      g.members.push_back(std::move(rm));
+    }
+    resp.groups.push_back(std::move(g));
+  }
+  co_return encode_response(ctx, resp);
+}
+
+}  // namespace
+
+RUNNEL_REGISTER_HANDLER(describe_groups, DescribeGroupsHandler, handle_describe_groups)
+
+}  // namespace runnel::server

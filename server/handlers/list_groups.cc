@@ -1,0 +1,52 @@
+// ListGroups (key 16), v0-5. v4+ filters by state (case-insensitive), v5+ by group type:
+// every Runnel group is "classic".
+#include "protocol/messages/list_groups.h"
+
+#include <cctype>
+
+#include "server/group_handlers.h"
+
+namespace runnel::server {
+
+using ListGroupsHandler = ApiHandler<protocol::ListGroupsRequest, 0, 5>;
+
+namespace {
+
+using protocol::ErrorCode;
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+asio::awaitable<HandlerResult> handle_list_groups(RequestContext& ctx, protocol::Reader& body) {
+  auto req = decode_request<ListGroupsHandler>(ctx, body);
+  protocol::ListGroupsResponse resp;
+  if (!ctx.broker.groups) {
+    resp.error_code = code(ErrorCode::COORDINATOR_NOT_AVAILABLE);
+    co_return encode_response(ctx, resp);
+  }
+  if (!ctx.broker.groups->loaded()) resp.error_code = code(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  bool classic_wanted = req.types_filter.empty();
+  for (const auto& t : req.types_filter) classic_wanted |= equals_ignore_case(t, "classic");
+  if (!classic_wanted) co_return encode_response(ctx, resp);
+  for (auto& g : ctx.broker.groups->coordinator().list(req.states_filter)) {
+    protocol::ListGroupsResponse::ListedGroup lg;
+    lg.group_id = std::move(g.group_id);
+    lg.protocol_type = std::move(g.protocol_type);
+    lg.group_state = std::move(g.state);
+    lg.group_type = "classic";
+    resp.groups.push_back(std::move(lg));
+  }
+  co_return encode_response(ctx, resp);
+}
+
+}  // namespace
+
+RUNNEL_REGISTER_HANDLER(list_groups, ListGroupsHandler, handle_list_groups)
+
+}  // namespace runnel::server

@@ -1,0 +1,68 @@
+// OffsetCommit (key 8), v0-9. A commit with generation -1 and no member id is a standalone
+// commit (allowed while the group has no members); otherwise the member and generation must
+// be current. Partitions of topics that do not exist get UNKNOWN_TOPIC_OR_PARTITION; the
+// others are written to __consumer_offsets in one batch. v2-4's retention_time_ms is
+// accepted; offsets.retention.minutes applies.
+#include "protocol/messages/offset_commit.h"
+
+#include "server/group_handlers.h"
+
+namespace runnel::server {
+
+using OffsetCommitHandler = ApiHandler<protocol::OffsetCommitRequest, 0, 9>;
+
+namespace {
+
+using protocol::ErrorCode;
+using Resp = protocol::OffsetCommitResponse;
+
+asio::awaitable<HandlerResult> handle_offset_commit(RequestContext& ctx, protocol::Reader& body) {
+  auto req = decode_request<OffsetCommitHandler>(ctx, body);
+  Resp resp;
+  ErrorCode group_error = group_status(ctx.broker, req.group_id, true);
+  // Partitions to commit, and where each one's answer goes.
+  std::vector<coordinator::OffsetCommitPartition> commits;
+  std::vector<Resp::OffsetCommitResponsePartition*> answers;
+  for (auto& t : req.topics) {
+    Resp::OffsetCommitResponseTopic rt;
+    rt.name = t.name;
+    rt.partitions.reserve(t.partitions.size());
+    for (auto& p : t.partitions) {
+      Resp::OffsetCommitResponsePartition rp;
+      rp.partition_index = p.partition_index;
+      if (group_error != ErrorCode::NONE) {
+        rp.error_code = code(group_error);
+      } else if (!partition_exists(ctx.broker, t.name, p.partition_index)) {
+        rp.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+      }
+      rt.partitions.push_back(rp);
+    }
+    resp.topics.push_back(std::move(rt));
+  }
+  for (size_t ti = 0; ti < req.topics.size(); ++ti) {
+    auto& t = req.topics[ti];
+    for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
+      auto& rp = resp.topics[ti].partitions[pi];
+      if (rp.error_code != 0) continue;
+      auto& p = t.partitions[pi];
+      commits.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
+                         p.committed_metadata.value_or(std::string())});
+      answers.push_back(&rp);
+    }
+  }
+  if (!commits.empty()) {
+    auto errors = ctx.broker.groups->coordinator().commit_offsets(req.group_id, req.member_id,
+                                                                  req.generation_id_or_member_epoch,
+                                                                  req.group_instance_id, commits);
+    ctx.broker.groups->changed();
+    for (size_t i = 0; i < answers.size() && i < errors.size(); ++i)
+      answers[i]->error_code = code(errors[i]);
+  }
+  co_return encode_response(ctx, resp);
+}
+
+}  // namespace
+
+RUNNEL_REGISTER_HANDLER(offset_commit, OffsetCommitHandler, handle_offset_commit)
+
+}  // namespace runnel::server

@@ -1,0 +1,130 @@
+// OffsetFetch (key 9), v0-9. v0-7 ask for one group, v8+ for several. A null topic list
+// (v2+) asks for every committed offset of the group. A partition without a commit answers
+// offset -1. Errors of the group are per partition in v0-1 and top-level (per group in v8+)
+// later. require_stable (v7+) waits on nothing here: Runnel has no pending transactional
+// offsets.
+#include "protocol/messages/offset_fetch.h"
+
+#include <map>
+
+#include "server/group_handlers.h"
+
+namespace runnel::server {
+
+using OffsetFetchHandler = ApiHandler<protocol::OffsetFetchRequest, 0, 9>;
+
+namespace {
+
+using protocol::ErrorCode;
+using Resp = protocol::OffsetFetchResponse;
+
+struct PartitionAnswer {
+  int32_t partition = 0;
+  int64_t offset = -1;
+  int32_t leader_epoch = -1;
+  std::string metadata;
+  ErrorCode error = ErrorCode::NONE;
+};
+using TopicAnswers = std::vector<std::pair<std::string, std::vector<PartitionAnswer>>>;
+
+// The offsets of one group; nullopt topics means all of them.
+ErrorCode fetch_group(
+    Broker& broker, const std::string& group,
+    const std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>& topics,
+    TopicAnswers& out) {
+  ErrorCode e = group_status(broker, group, true);
+  if (e != ErrorCode::NONE) return e;
+  auto& coord = broker.groups->coordinator();
+  if (!topics) {
+    std::map<std::string, std::vector<PartitionAnswer>> by_topic;
+    for (const auto& o : coord.fetch_offsets(group))
+      by_topic[o.topic].push_back({o.partition, o.committed.offset, o.committed.leader_epoch,
+                                   o.committed.metadata, ErrorCode::NONE});
+    for (auto& [t, ps] : by_topic) out.emplace_back(t, std::move(ps));
+    return ErrorCode::NONE;
+  }
+  for (const auto& [topic, partitions] : *topics) {
+    std::vector<PartitionAnswer> ps;
+    for (int32_t p : partitions) {
+      PartitionAnswer a;
+      a.partition = p;
+      if (auto c = coord.fetch_offset(group, topic, p)) {
+        a.offset = c->offset;
+        a.leader_epoch = c->leader_epoch;
+        a.metadata = c->metadata;
+      }
+      ps.push_back(std::move(a));
+    }
+    out.emplace_back(topic, std::move(ps));
+  }
+  return ErrorCode::NONE;
+}
+
+template <typename Topic, typename Partition, typename TopicOut>
+void fill(const TopicAnswers& answers, std::vector<TopicOut>& out) {
+  for (const auto& [name, ps] : answers) {
+    TopicOut t;
+    t.name = name;
+    for (const auto& a : ps) {
+      Partition p;
+      p.partition_index = a.partition;
+      p.committed_offset = a.offset;
+      p.committed_leader_epoch = a.leader_epoch;
+      p.metadata = a.metadata;
+      p.error_code = code(a.error);
+      t.partitions.push_back(std::move(p));
+    }
+    out.push_back(std::move(t));
+  }
+}
+
+asio::awaitable<HandlerResult> handle_offset_fetch(RequestContext& ctx, protocol::Reader& body) {
+  auto req = decode_request<OffsetFetchHandler>(ctx, body);
+  const int16_t v = ctx.api_version;
+  Resp resp;
+  if (v >= 8) {
+    for (const auto& g : req.groups) {
+      std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> topics;
+      if (g.topics) {
+        topics.emplace();
+        for (const auto& t : *g.topics) topics->emplace_back(t.name, t.partition_indexes);
+      }
+      TopicAnswers answers;
+      Resp::OffsetFetchResponseGroup rg;
+      rg.group_id = g.group_id;
+      rg.error_code = code(fetch_group(ctx.broker, g.group_id, topics, answers));
+      fill<Resp::OffsetFetchResponseTopics, Resp::OffsetFetchResponsePartitions>(answers,
+                                                                                 rg.topics);
+      resp.groups.push_back(std::move(rg));
+    }
+    co_return encode_response(ctx, resp);
+  }
+  std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> topics;
+  if (req.topics || v < 2) {
+    topics.emplace();
+    if (req.topics)
+      for (const auto& t : *req.topics) topics->emplace_back(t.name, t.partition_indexes);
+  }
+  TopicAnswers answers;
+  ErrorCode e = fetch_group(ctx.broker, req.group_id, topics, answers);
+  if (e != ErrorCode::NONE) {
+    if (v >= 2) {
+      resp.error_code = code(e);
+    } else {
+      // v0-1 have no top-level error: every partition asked for carries it.
+      for (const auto& [name, ps] : *topics) {
+        std::vector<PartitionAnswer> out;
+        for (int32_t p : ps) out.push_back({p, -1, -1, "", e});
+        answers.emplace_back(name, std::move(out));
+      }
+    }
+  }
+  fill<Resp::OffsetFetchResponseTopic, Resp::OffsetFetchResponsePartition>(answers, resp.topics);
+  co_return encode_response(ctx, resp);
+}
+
+}  // namespace
+
+RUNNEL_REGISTER_HANDLER(offset_fetch, OffsetFetchHandler, handle_offset_fetch)
+
+}  // namespace runnel::server
