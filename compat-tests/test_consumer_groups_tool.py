@@ -115,7 +115,8 @@ def new_consumer(reset="error"):
 
 
 def wait_assigned(c, what):
-    assigned = []
+    """Subscribes and polls until the assignment arrives; returns the records polled meanwhile."""
+    assigned, records = [], []
     c.subscribe([TOPIC], on_assign=lambda cons, parts: assigned.extend(parts))
     deadline = time.monotonic() + 30
     while not assigned:
@@ -123,7 +124,10 @@ def wait_assigned(c, what):
         m = c.poll(0.2)
         if m is not None and m.error():
             raise harness.TestFailure("%s: consumer error %s" % (what, m.error()))
+        if m is not None:
+            records.append(m)
     expect_eq(sorted(tp.partition for tp in assigned), list(range(PARTITIONS)), what + ": assignment")
+    return records
 
 
 # ---- steps ----
@@ -146,7 +150,7 @@ def test_setup():
 
 def test_commit_while_member():
     global _active
-    _active = new_consumer()
+    _active = new_consumer(reset="earliest")  # nothing is committed yet
     wait_assigned(_active, "first consumer")
     _active.commit(offsets=[TopicPartition(TOPIC, p, o) for p, o in COMMITTED.items()],
                    asynchronous=False)
@@ -251,8 +255,10 @@ def test_fresh_consumer_starts_at_reset_offsets():
     want_start = {0: 10, 1: 15, 2: 12}
     c = new_consumer()
     try:
-        wait_assigned(c, "fresh consumer")
+        early = wait_assigned(c, "fresh consumer")
         seen = {p: [] for p in range(PARTITIONS)}
+        for m in early:
+            seen[m.partition()].append((m.offset(), m.value()))
         total = sum(PER_PARTITION - o for o in want_start.values())
         deadline = time.monotonic() + 30
         while sum(len(v) for v in seen.values()) < total:
