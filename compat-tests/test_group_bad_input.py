@@ -152,7 +152,7 @@ class Reader:
 
     def string(self):
         n = self.i16()
-        return None if n < 0 else self.take(n).decode()
+        return None if n < 0 else self.take(n).decode("utf-8", "backslashreplace")
 
     def cstring(self):
         n = self.uvarint()
@@ -335,6 +335,9 @@ def test_join_and_sync():
     expect_eq(first["error"], MEMBER_ID_REQUIRED, "JoinGroup v5 without a member id: error")
     member = first["member_id"]
     check(member, "MEMBER_ID_REQUIRED answer carries no member id")
+    # Kafka names a new member "<client id>-<UUID>".
+    check(member.startswith("runnel-group-bad-") and len(member) == len("runnel-group-bad-") + 36,
+          "member id %r: expected the client id 'runnel-group-bad', '-' and a UUID" % member)
     got = join_v5(GROUP, member, PROTOCOLS, "JoinGroup v5 (with the member id)")
     expect_eq((got["error"], got["generation"], got["protocol"], got["leader"], got["member_id"]),
               (NONE, 1, "range", member, member), "JoinGroup v5 (error, generation, protocol, leader, member)")
