@@ -335,9 +335,6 @@ def test_join_and_sync():
     expect_eq(first["error"], MEMBER_ID_REQUIRED, "JoinGroup v5 without a member id: error")
     member = first["member_id"]
     check(member, "MEMBER_ID_REQUIRED answer carries no member id")
-    # Kafka names a new member "<client id>-<UUID>".
-    check(member.startswith("runnel-group-bad-") and len(member) == len("runnel-group-bad-") + 36,
-          "member id %r: expected the client id 'runnel-group-bad', '-' and a UUID" % member)
     got = join_v5(GROUP, member, PROTOCOLS, "JoinGroup v5 (with the member id)")
     expect_eq((got["error"], got["generation"], got["protocol"], got["leader"], got["member_id"]),
               (NONE, 1, "range", member, member), "JoinGroup v5 (error, generation, protocol, leader, member)")
@@ -349,6 +346,9 @@ def test_join_and_sync():
     expect_eq(heartbeat_v3(GROUP, 1, member, "Heartbeat v3 (current generation)"), NONE,
               "Heartbeat with the current generation")
     _member["id"] = member
+    # Kafka names a new member "<client id>-<UUID>".
+    check(member.startswith("runnel-group-bad-") and len(member) == len("runnel-group-bad-") + 36,
+          "member id %r: expected the client id 'runnel-group-bad', '-' and a UUID" % member)
 
 
 def test_sync_unknown_member():
