@@ -748,6 +748,12 @@ ErrorCode ClassicGroup::validate_offset_commit(
   return ErrorCode::NONE;
 }
 
+void ClassicGroup::touch(const std::string& member_id) {
+  auto it = members_.find(member_id);
+  if (it != members_.end() && state_ == GroupState::Stable)
+    it->second.last_heartbeat_ms = clock_.now_ms();
+}
+
 void ClassicGroup::mark_dead(ErrorCode error) {
   for (auto& [id, m] : members_) {
     JoinResponse jr;

@@ -189,6 +189,9 @@ class ClassicGroup {
   ErrorCode validate_offset_commit(const std::string& member_id, int32_t generation_id,
                                    const std::optional<std::string>& group_instance_id) const;
 
+  // A member's successful offset commit counts as a heartbeat (as in Kafka).
+  void touch(const std::string& member_id);
+
   // Marks the group Dead; waiting requests are answered with `error`.
   void mark_dead(ErrorCode error = ErrorCode::COORDINATOR_NOT_AVAILABLE);
 
@@ -202,6 +205,8 @@ class ClassicGroup {
                                                GroupConfig config, const storage::Clock& clock,
                                                MemberIdGenerator member_ids = {});
   uint64_t store_version() const { return store_version_; }
+  // When the group entered its current state (-1: unknown).
+  int64_t state_timestamp_ms() const { return state_timestamp_ms_; }
 
   const std::string& group_id() const { return group_id_; }
   GroupState state() const { return state_; }

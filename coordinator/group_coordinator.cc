@@ -299,13 +299,15 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(
     std::fill(errors.begin(), errors.end(), v);
     return errors;
   }
+  e->group->touch(member_id);
   const int64_t now = clock_.now_ms();
   std::vector<OffsetsTopicRecord> records;
   std::vector<size_t> written;
   for (size_t i = 0; i < partitions.size(); ++i) {
     const auto& p = partitions[i];
+    const int64_t expire = p.retention_ms >= 0 ? now + p.retention_ms : -1;
     auto prepared = offsets_.prepare_commit(group_id, p.topic, p.partition, p.offset,
-                                            p.leader_epoch, p.metadata, now);
+                                            p.leader_epoch, p.metadata, now, expire);
     if (prepared.error != ErrorCode::NONE) {
       errors[i] = prepared.error;
       continue;
@@ -331,10 +333,18 @@ std::vector<TopicPartitionOffset> GroupCoordinator::fetch_offsets(std::string_vi
 
 size_t GroupCoordinator::expire_offsets() {
   const int64_t now = clock_.now_ms();
-  auto tombstones = offsets_.expire(now, config_.offsets_retention_ms, [&](std::string_view group) {
-    auto it = groups_.find(group);
-    return it == groups_.end() || it->second.group->state() == GroupState::Empty;
-  });
+  // As Kafka: offsets of a group with members never expire; those of an Empty group that
+  // had members count from when it became Empty; those of a group that only commits
+  // (no protocol type) count from each commit.
+  auto tombstones = offsets_.expire_from(now, config_.offsets_retention_ms,
+                                         [&](std::string_view group) -> std::optional<int64_t> {
+                                           auto it = groups_.find(group);
+                                           if (it == groups_.end()) return -1;
+                                           const ClassicGroup& g = *it->second.group;
+                                           if (g.state() != GroupState::Empty) return std::nullopt;
+                                           if (g.protocol_type().empty()) return -1;
+                                           return g.state_timestamp_ms();
+                                         });
   // Each group's tombstones go to that group's partition.
   std::map<std::string, std::vector<OffsetsTopicRecord>> by_group;
   for (auto& t : tombstones) {

@@ -61,6 +61,7 @@ struct OffsetCommitPartition {
   int64_t offset = 0;
   int32_t leader_epoch = -1;
   std::string metadata;
+  int64_t retention_ms = -1;  // OffsetCommit v2-4: expires this long after the commit
 };
 
 struct GroupListing {

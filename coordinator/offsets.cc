@@ -46,7 +46,8 @@ ErrorCode OffsetStore::replay(std::span<const uint8_t> key,
 
 PreparedCommit OffsetStore::prepare_commit(std::string_view group, std::string_view topic,
                                            int32_t partition, int64_t offset, int32_t leader_epoch,
-                                           std::string_view metadata, int64_t now_ms) const {
+                                           std::string_view metadata, int64_t now_ms,
+                                           int64_t expire_timestamp) const {
   PreparedCommit out;
   out.error = check_offset_metadata_size(metadata, metadata_max_bytes_);
   if (out.error != ErrorCode::NONE) return out;
@@ -55,9 +56,10 @@ PreparedCommit OffsetStore::prepare_commit(std::string_view group, std::string_v
   v.leader_epoch = leader_epoch;
   v.metadata = std::string(metadata);
   v.commit_timestamp = now_ms;
+  v.expire_timestamp = expire_timestamp;
   out.records.push_back(
       {encode_offset_commit_key({std::string(group), std::string(topic), partition}),
-       encode_offset_commit_value(v)});
+       encode_offset_commit_value(v, expire_timestamp >= 0 ? 1 : kOffsetCommitValueVersion)});
   return out;
 }
 
@@ -113,14 +115,25 @@ std::vector<OffsetsTopicRecord> OffsetStore::prepare_delete_offsets(
 std::vector<OffsetsTopicRecord> OffsetStore::expire(
     int64_t now_ms, int64_t retention_ms,
     const std::function<bool(std::string_view group)>& group_is_empty) const {
+  return expire_from(now_ms, retention_ms, [&](std::string_view group) -> std::optional<int64_t> {
+    if (!group_is_empty(group)) return std::nullopt;
+    return -1;
+  });
+}
+
+std::vector<OffsetsTopicRecord> OffsetStore::expire_from(
+    int64_t now_ms, int64_t retention_ms,
+    const std::function<std::optional<int64_t>(std::string_view group)>& expiry_base) const {
   std::vector<OffsetsTopicRecord> out;
   for (const auto& [group, offsets] : groups_) {
-    if (!group_is_empty(group)) continue;
+    const std::optional<int64_t> base = expiry_base(group);
+    if (!base) continue;
     for (const auto& [tp, c] : offsets) {
       // Written as subtractions and comparisons as Kafka does; a timestamp difference does
       // not overflow for any realistic clock value.
-      const bool expired = c.expire_timestamp >= 0 ? now_ms >= c.expire_timestamp
-                                                   : now_ms - c.commit_timestamp >= retention_ms;
+      const int64_t from = *base >= 0 ? *base : c.commit_timestamp;
+      const bool expired =
+          c.expire_timestamp >= 0 ? now_ms >= c.expire_timestamp : now_ms - from >= retention_ms;
       if (expired) out.push_back(tombstone(group, tp.first, tp.second));
     }
   }

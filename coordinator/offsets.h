@@ -79,11 +79,12 @@ class OffsetStore {
   protocol::ErrorCode replay(std::span<const uint8_t> key,
                              std::optional<std::span<const uint8_t>> value);
 
-  // The record that commits `offset` (value v3). OFFSET_METADATA_TOO_LARGE and no records
-  // when the metadata is too long.
+  // The record that commits `offset`: value v3, or v1 when the commit carries its own
+  // expire timestamp (OffsetCommit v2-4's retention time), as Kafka writes them.
+  // OFFSET_METADATA_TOO_LARGE and no records when the metadata is too long.
   PreparedCommit prepare_commit(std::string_view group, std::string_view topic, int32_t partition,
                                 int64_t offset, int32_t leader_epoch, std::string_view metadata,
-                                int64_t now_ms) const;
+                                int64_t now_ms, int64_t expire_timestamp = -1) const;
 
   std::optional<CommittedOffset> fetch(std::string_view group, std::string_view topic,
                                        int32_t partition) const;
@@ -102,6 +103,13 @@ class OffsetStore {
   std::vector<OffsetsTopicRecord> expire(
       int64_t now_ms, int64_t retention_ms,
       const std::function<bool(std::string_view group)>& group_is_empty) const;
+  // The same with the time retention counts from chosen per group: `expiry_base` returns
+  // nullopt when the group's offsets do not expire (it has members), -1 to count from each
+  // offset's commit timestamp, or the time to count from (Kafka: when a consumer group
+  // became Empty). An explicit expire timestamp still wins.
+  std::vector<OffsetsTopicRecord> expire_from(
+      int64_t now_ms, int64_t retention_ms,
+      const std::function<std::optional<int64_t>(std::string_view group)>& expiry_base) const;
 
  private:
   using PartitionKey = std::pair<std::string, int32_t>;

@@ -161,8 +161,14 @@ class Reader {
   }
 
   // Length of a string/bytes field: -1 for null. Checked against the bytes left.
+  // Strings hold at most 32767 bytes in both encodings (Kafka rejects a
+  // longer compact string as a malformed request).
   int64_t string_length(bool flexible) {
     int64_t n = flexible ? static_cast<int64_t>(uvarint()) - 1 : i16();
+    if (n > 0x7fff) {
+      fail("string longer than 32767 bytes");
+      return -1;
+    }
     return checked_length(n);
   }
   int64_t bytes_length(bool flexible) {

@@ -170,8 +170,10 @@ asio::awaitable<void> Connection::run_handler(std::shared_ptr<Slot> slot,
                                               DecodedHeader decoded) {
   auto self = shared_from_this();
   const auto& h = decoded.header;
-  RequestContext ctx{h,    h.request_api_version, h.client_id ? *h.client_id : "", info_, broker_,
-                     frame};
+  // A view of the header's own string (a conditional with "" would make a temporary copy).
+  const std::string_view client_id =
+      h.client_id ? std::string_view(*h.client_id) : std::string_view();
+  RequestContext ctx{h, h.request_api_version, client_id, info_, broker_, frame};
   protocol::Reader body(std::span<const uint8_t>(*frame).subspan(decoded.body_offset));
   std::string failure;
   try {

@@ -661,3 +661,42 @@ TEST_F(ClassicGroupTest, NextDeadlineFollowsTimers) {
 
 }  // namespace
 }  // namespace runnel::coordinator
+
+namespace runnel::coordinator {
+namespace {
+
+TEST(ClassicGroupCommit, ACommitKeepsTheMemberAlive) {
+  storage::ManualClock clock(0);
+  GroupConfig cfg;
+  cfg.initial_rebalance_delay_ms = 0;
+  ClassicGroup g("g", cfg, clock, [](const std::string& c) { return c + "-1"; });
+  JoinRequest j;
+  j.token = 1;
+  j.client_id = "c";
+  j.session_timeout_ms = 10000;
+  j.rebalance_timeout_ms = 10000;
+  j.protocol_type = "consumer";
+  j.protocols = {{"range", {1}}};
+  EXPECT_FALSE(g.join(j).has_value());
+  SyncRequest s;
+  s.token = 2;
+  s.member_id = "c-1";
+  s.generation_id = 1;
+  EXPECT_FALSE(g.sync(s).has_value());
+  ASSERT_EQ(g.state(), GroupState::Stable);
+  const uint64_t stored = g.store_version();
+  clock.advance(9000);
+  ASSERT_EQ(g.validate_offset_commit("c-1", 1, std::nullopt), ErrorCode::NONE);
+  g.touch("c-1");
+  clock.advance(9000);
+  g.tick();
+  EXPECT_TRUE(g.has_member("c-1"));
+  clock.advance(1000);
+  g.tick();
+  EXPECT_FALSE(g.has_member("c-1"));
+  EXPECT_EQ(g.state(), GroupState::Empty);
+  EXPECT_GT(g.store_version(), stored);  // Empty must be stored
+}
+
+}  // namespace
+}  // namespace runnel::coordinator

@@ -275,3 +275,49 @@ TEST(GroupMetadataValue, RoundTripsEveryVersion) {
 
 }  // namespace
 }  // namespace runnel::coordinator
+
+namespace runnel::coordinator {
+namespace {
+
+TEST_F(GroupCoordinatorTest, RetentionOfAConsumerGroupCountsFromWhenItBecameEmpty) {
+  coord->mark_all_loaded();
+  std::string member = stable_member("g");
+  coord->commit_offsets("g", member, 1, std::nullopt, {{"t", 0, 1, -1, ""}});
+  // Active for longer than the retention: nothing expires while it has members.
+  for (int i = 0; i < 8; ++i) {
+    clock.advance(9000);
+    EXPECT_EQ(coord->heartbeat("g", {member, std::nullopt, 1}), ErrorCode::NONE);
+  }
+  EXPECT_EQ(coord->expire_offsets(), 0u);
+  coord->leave("g", {{member, std::nullopt}});
+  ASSERT_EQ(coord->group("g")->state(), GroupState::Empty);
+  // The commit is 72 s old, but the group has been Empty for less than the 60 s retention.
+  clock.advance(59999);
+  EXPECT_EQ(coord->expire_offsets(), 0u);
+  clock.advance(1);
+  EXPECT_EQ(coord->expire_offsets(), 1u);
+  EXPECT_EQ(coord->group("g"), nullptr);
+}
+
+}  // namespace
+}  // namespace runnel::coordinator
+
+namespace runnel::coordinator {
+namespace {
+
+TEST_F(GroupCoordinatorTest, ExplicitRetentionOfACommitWins) {
+  coord->mark_all_loaded();
+  OffsetCommitPartition p{"t", 0, 5, -1, "", 1000};
+  EXPECT_EQ(coord->commit_offsets("solo", "", -1, std::nullopt, {p}),
+            std::vector<ErrorCode>{ErrorCode::NONE});
+  EXPECT_EQ(coord->fetch_offset("solo", "t", 0)->expire_timestamp, clock.now_ms() + 1000);
+  auto again = reload();  // written as value v1, read back with its expire timestamp
+  EXPECT_EQ(again->fetch_offset("solo", "t", 0)->expire_timestamp, clock.now_ms() + 1000);
+  clock.advance(999);
+  EXPECT_EQ(coord->expire_offsets(), 0u);
+  clock.advance(1);
+  EXPECT_EQ(coord->expire_offsets(), 1u);
+}
+
+}  // namespace
+}  // namespace runnel::coordinator

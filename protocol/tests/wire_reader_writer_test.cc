@@ -168,3 +168,25 @@ TEST(Wire, FloatAndUnsigned) {
 
 }  // namespace
 }  // namespace runnel::protocol
+
+namespace runnel::protocol {
+namespace {
+
+TEST(Wire, CompactStringsLongerThan32767BytesAreRejected) {
+  for (size_t len : {size_t{0x7fff}, size_t{0x8000}, size_t{300 * 1024}}) {
+    Writer w;
+    w.uvarint(static_cast<uint32_t>(len + 1));
+    w.raw(Bytes(len, 'g'));
+    Reader r(w.buf());
+    std::string s = r.string(true);
+    if (len <= 0x7fff) {
+      EXPECT_TRUE(r.done()) << len;
+      EXPECT_EQ(s.size(), len);
+    } else {
+      EXPECT_FALSE(r.ok()) << len;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace runnel::protocol

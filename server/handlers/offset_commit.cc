@@ -1,8 +1,8 @@
 // OffsetCommit (key 8), v0-9. A commit with generation -1 and no member id is a standalone
 // commit (allowed while the group has no members); otherwise the member and generation must
 // be current. Partitions of topics that do not exist get UNKNOWN_TOPIC_OR_PARTITION; the
-// others are written to __consumer_offsets in one batch. v2-4's retention_time_ms is
-// accepted; offsets.retention.minutes applies.
+// others are written to __consumer_offsets in one batch. v2-4's retention_time_ms, when
+// set, makes those offsets expire that long after the commit (value v1, as Kafka writes).
 #include "protocol/messages/offset_commit.h"
 
 #include "server/group_handlers.h"
@@ -45,8 +45,11 @@ asio::awaitable<HandlerResult> handle_offset_commit(RequestContext& ctx, protoco
       auto& rp = resp.topics[ti].partitions[pi];
       if (rp.error_code != 0) continue;
       auto& p = t.partitions[pi];
+      const bool has_retention =
+          ctx.api_version >= 2 && ctx.api_version <= 4 && req.retention_time_ms >= 0;
       commits.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
-                         p.committed_metadata.value_or(std::string())});
+                         p.committed_metadata.value_or(std::string()),
+                         has_retention ? req.retention_time_ms : -1});
       answers.push_back(&rp);
     }
   }
