@@ -194,45 +194,48 @@ asio::awaitable<void> GroupService::load() {
 // ---------------------------------------------------------------------------------------------
 // Waiting requests and timers
 
-asio::awaitable<coordinator::JoinResponse> GroupService::join(const std::string& group_id,
-                                                              coordinator::JoinRequest req) {
+template <typename Resp, typename Call>
+asio::awaitable<Resp> GroupService::call_and_wait(Call call, std::optional<Resp> Waiting::*answer,
+                                                  Resp if_stopped) {
   Waiting w(io_);
-  req.token = next_token_++;
-  waiting_[req.token] = &w;
-  auto now = coordinator_->join(group_id, req);
+  const uint64_t token = next_token_++;
+  waiting_[token] = &w;
+  std::optional<Resp> now = call(token);
   changed();
   if (!now && !w.done && running_) {
     w.timer.expires_at(asio::steady_timer::time_point::max());
     std::error_code ec;
     co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  waiting_.erase(req.token);
-  if (now) co_return *now;
-  if (w.join) co_return *w.join;
-  coordinator::JoinResponse r;
-  r.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  r.member_id = req.member_id;
-  co_return r;
+  waiting_.erase(token);
+  if (now) co_return std::move(*now);
+  if (w.*answer) co_return std::move(*(w.*answer));
+  co_return if_stopped;
+}
+
+asio::awaitable<coordinator::JoinResponse> GroupService::join(const std::string& group_id,
+                                                              coordinator::JoinRequest req) {
+  coordinator::JoinResponse stopped;
+  stopped.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  stopped.member_id = req.member_id;
+  co_return co_await call_and_wait<coordinator::JoinResponse>(
+      [&](uint64_t token) {
+        req.token = token;
+        return coordinator_->join(group_id, req);
+      },
+      &Waiting::join, std::move(stopped));
 }
 
 asio::awaitable<coordinator::SyncResponse> GroupService::sync(const std::string& group_id,
                                                               coordinator::SyncRequest req) {
-  Waiting w(io_);
-  req.token = next_token_++;
-  waiting_[req.token] = &w;
-  auto now = coordinator_->sync(group_id, req);
-  changed();
-  if (!now && !w.done && running_) {
-    w.timer.expires_at(asio::steady_timer::time_point::max());
-    std::error_code ec;
-    co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-  waiting_.erase(req.token);
-  if (now) co_return *now;
-  if (w.sync) co_return *w.sync;
-  coordinator::SyncResponse r;
-  r.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  co_return r;
+  coordinator::SyncResponse stopped;
+  stopped.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  co_return co_await call_and_wait<coordinator::SyncResponse>(
+      [&](uint64_t token) {
+        req.token = token;
+        return coordinator_->sync(group_id, req);
+      },
+      &Waiting::sync, std::move(stopped));
 }
 
 void GroupService::deliver() {

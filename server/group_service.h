@@ -71,6 +71,11 @@ class GroupService final : public coordinator::OffsetsTopic {
 
  private:
   struct Waiting;
+  // Calls `call(token)`; when it gives no answer, suspends until the coordinator hands one
+  // out under that token (stored in Waiting::*answer), or the service stops (`if_stopped`).
+  template <typename Resp, typename Call>
+  asio::awaitable<Resp> call_and_wait(Call call, std::optional<Resp> Waiting::*answer,
+                                      Resp if_stopped);
   asio::awaitable<void> load();
   asio::awaitable<void> timer_loop();
   asio::awaitable<void> retention_loop();
