@@ -109,6 +109,7 @@ void GroupCoordinator::finish_load(int32_t partition) {
     e.group = ClassicGroup::restore(id, *value, config_.group, clock_, member_ids_);
     e.stored_version = e.group->store_version();
     groups_[id] = std::move(e);
+    refresh_deadline(id);  // restored members' sessions run from now
   }
   loading_groups_.clear();
   // Groups that only commit offsets have no metadata record; they exist as Empty groups.
@@ -183,9 +184,27 @@ void GroupCoordinator::collect_ready(ClassicGroup& g) {
   for (auto& s : r.syncs) ready_.syncs.push_back(std::move(s));
 }
 
+void GroupCoordinator::refresh_deadline(const std::string& group_id) {
+  Entry* e = find(group_id);
+  if (!e) return;
+  std::optional<int64_t> next = e->group->next_deadline_ms();
+  if (next == e->deadline) return;
+  if (e->deadline) deadlines_.erase({*e->deadline, group_id});
+  e->deadline = next;
+  if (next) deadlines_.emplace(*next, group_id);
+}
+
+void GroupCoordinator::erase_group(const std::string& group_id) {
+  auto it = groups_.find(group_id);
+  if (it == groups_.end()) return;
+  if (it->second.deadline) deadlines_.erase({*it->second.deadline, group_id});
+  groups_.erase(it);
+}
+
 void GroupCoordinator::after_change(const std::string& group_id) {
   Entry* e = find(group_id);
   if (!e) return;
+  refresh_deadline(group_id);
   collect_ready(*e->group);
   if (e->group->store_version() == e->stored_version) return;
   e->stored_version = e->group->store_version();
@@ -210,7 +229,7 @@ std::optional<JoinResponse> GroupCoordinator::join(const std::string& group_id,
       r.member_id = req.member_id;
       return r;
     }
-    if (e) groups_.erase(group_id);
+    if (e) erase_group(group_id);
     e = &get_or_create(group_id);
   }
   auto out = e->group->join(req);
@@ -255,10 +274,8 @@ LeaveResult GroupCoordinator::leave(const std::string& group_id,
 void GroupCoordinator::tick() {
   const int64_t now = clock_.now_ms();
   std::vector<std::string> due;
-  for (const auto& [id, e] : groups_) {
-    auto d = e.group->next_deadline_ms();
-    if (d && *d <= now) due.push_back(id);
-  }
+  for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now; ++it)
+    due.push_back(it->second);
   for (const auto& id : due) {
     Entry* e = find(id);
     if (!e) continue;
@@ -268,12 +285,8 @@ void GroupCoordinator::tick() {
 }
 
 std::optional<int64_t> GroupCoordinator::next_deadline_ms() const {
-  std::optional<int64_t> out;
-  for (const auto& [id, e] : groups_) {
-    auto d = e.group->next_deadline_ms();
-    if (d && (!out || *d < *out)) out = d;
-  }
-  return out;
+  if (deadlines_.empty()) return std::nullopt;
+  return deadlines_.begin()->first;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,7 +304,7 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(
       std::fill(errors.begin(), errors.end(), ErrorCode::ILLEGAL_GENERATION);
       return errors;
     }
-    if (e) groups_.erase(group_id);
+    if (e) erase_group(group_id);
     e = &get_or_create(group_id);
   }
   ErrorCode v = e->group->validate_offset_commit(member_id, generation_id, group_instance_id);
@@ -318,6 +331,7 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(
   ErrorCode w = write(group_id, records);
   if (w != ErrorCode::NONE)
     for (size_t i : written) errors[i] = w;
+  after_change(group_id);  // the commit moved the member's session deadline
   return errors;
 }
 
@@ -367,7 +381,7 @@ size_t GroupCoordinator::expire_offsets() {
     if (write(id, {{encode_group_metadata_key({id}), std::nullopt}}) != ErrorCode::NONE) continue;
     groups_[id].group->mark_dead(ErrorCode::COORDINATOR_NOT_AVAILABLE);
     collect_ready(*groups_[id].group);
-    groups_.erase(id);
+    erase_group(id);
   }
   return expired;
 }
@@ -409,7 +423,7 @@ ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
   if (w != ErrorCode::NONE) return w;
   e->group->mark_dead(ErrorCode::COORDINATOR_NOT_AVAILABLE);
   collect_ready(*e->group);
-  groups_.erase(group_id);
+  erase_group(group_id);
   return ErrorCode::NONE;
 }
 

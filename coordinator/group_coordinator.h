@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -141,6 +142,7 @@ class GroupCoordinator {
   struct Entry {
     std::unique_ptr<ClassicGroup> group;
     uint64_t stored_version = 0;
+    std::optional<int64_t> deadline;  // as filed in deadlines_
   };
   enum class LoadState : uint8_t { Unloaded, Loading, Loaded };
 
@@ -152,6 +154,9 @@ class GroupCoordinator {
   // Stores the group's metadata when its store_version moved; removes Dead groups.
   void after_change(const std::string& group_id);
   void collect_ready(ClassicGroup& g);
+  // Re-files the group's next deadline; called after every change to a group.
+  void refresh_deadline(const std::string& group_id);
+  void erase_group(const std::string& group_id);
 
   CoordinatorConfig config_;
   const storage::Clock& clock_;
@@ -163,6 +168,9 @@ class GroupCoordinator {
   // Latest GroupMetadata record per group of the partitions being loaded (null: tombstone).
   std::map<std::string, std::optional<GroupMetadataValue>> loading_groups_;
   ReadyResponses ready_;
+  // Every group's next timer, earliest first, so that a tick or a deadline query costs
+  // O(log groups) rather than a walk over all groups.
+  std::set<std::pair<int64_t, std::string>> deadlines_;
   uint64_t skipped_records_ = 0;
 };
 

@@ -321,3 +321,32 @@ TEST_F(GroupCoordinatorTest, ExplicitRetentionOfACommitWins) {
 
 }  // namespace
 }  // namespace runnel::coordinator
+
+namespace runnel::coordinator {
+namespace {
+
+TEST_F(GroupCoordinatorTest, NextDeadlineIsTheEarliestOfAllGroups) {
+  coord->mark_all_loaded();
+  EXPECT_FALSE(coord->next_deadline_ms().has_value());
+  const int64_t t0 = clock.now_ms();
+  std::string a = stable_member("a");  // session 10 s
+  EXPECT_EQ(coord->next_deadline_ms(), t0 + 10000);
+  clock.advance(4000);
+  std::string b = stable_member("b");
+  EXPECT_EQ(coord->next_deadline_ms(), t0 + 10000);
+  clock.advance(1000);
+  EXPECT_EQ(coord->heartbeat("a", {a, std::nullopt, 1}), ErrorCode::NONE);
+  EXPECT_EQ(coord->next_deadline_ms(), t0 + 14000);  // b's, now the earliest
+  // A commit is a heartbeat too.
+  coord->commit_offsets("b", b, 1, std::nullopt, {{"t", 0, 1, -1, ""}});
+  EXPECT_EQ(coord->next_deadline_ms(), t0 + 15000);
+  clock.set(t0 + 15000);
+  coord->tick();  // both sessions end at 15 s
+  EXPECT_EQ(coord->group("a")->state(), GroupState::Empty);
+  EXPECT_EQ(coord->group("b")->state(), GroupState::Empty);
+  EXPECT_FALSE(coord->next_deadline_ms().has_value());
+  EXPECT_EQ(coord->delete_group("a"), ErrorCode::NONE);
+}
+
+}  // namespace
+}  // namespace runnel::coordinator
