@@ -11,6 +11,13 @@
   read once, by the member that owns its partition.
 - `kcat -G group topic` consumes as a group until the end, commits on exit, and a
   second run resumes from its commits.
+- once a group has committed, `__consumer_offsets` is in Metadata as an internal
+  topic with 50 partitions (kafka-python's describe_topics, confluent-kafka's
+  list_topics), and kafka-python's consumer leaves it out of topics().
+- group metadata survives a broker restart: an Empty group (protocol type
+  "consumer") and a standalone group (assign + commit, no protocol type) are
+  listed by ListGroups with their committed offsets; DeleteGroups of the Empty one
+  after the restart removes it and its offsets, also across another restart.
 """
 import os
 import shutil
@@ -28,7 +35,7 @@ try:
 except ImportError as e:
     harness.skip("confluent-kafka-python is not installed (%s)" % e)
 try:
-    from kafka import KafkaConsumer, KafkaProducer
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
     from kafka import TopicPartition as KTP
 except ImportError as e:
     harness.skip("kafka-python is not installed (%s)" % e)
@@ -234,6 +241,134 @@ def test_confluent_commit_and_resume():
     check_exact(seen, CK_TOPIC, rest, "confluent consumer #2 (resumed from the commits)")
 
 
+# ---- __consumer_offsets in Metadata ----
+
+OFFSETS_TOPIC = "__consumer_offsets"
+
+
+def kp_admin():
+    return KafkaAdminClient(bootstrap_servers=broker().bootstrap, request_timeout_ms=20000,
+                            client_id="runnel-compat-admin")
+
+
+def test_consumer_offsets_internal_topic():
+    # Runs after test_confluent_commit_and_resume: a group has committed.
+    admin = kp_admin()
+    try:
+        described = admin.describe_topics([OFFSETS_TOPIC])
+        all_topics = admin.list_topics()
+    finally:
+        admin.close()
+    expect_eq(len(described), 1, "describe_topics([%s]) entries" % OFFSETS_TOPIC)
+    t = described[0]
+    expect_eq((t["topic"], t["error_code"], t["is_internal"]), (OFFSETS_TOPIC, 0, True),
+              "Metadata for %s: name, error code, is_internal" % OFFSETS_TOPIC)
+    expect_eq(sorted(p["partition"] for p in t["partitions"]), list(range(50)),
+              "partitions of %s (offsets.topic.num.partitions defaults to 50)" % OFFSETS_TOPIC)
+    for p in t["partitions"]:
+        expect_eq(p["error_code"], 0, "%s[%d] error code" % (OFFSETS_TOPIC, p["partition"]))
+    check(OFFSETS_TOPIC in all_topics and CK_TOPIC in all_topics,
+          "Metadata for all topics (KafkaAdminClient.list_topics) lists %s and %s: %r"
+          % (OFFSETS_TOPIC, CK_TOPIC, sorted(all_topics)))
+    # The internal flag of the all-topics answer: kafka-python's consumer leaves such topics out.
+    c = KafkaConsumer(bootstrap_servers=broker().bootstrap)
+    try:
+        plain = c.topics()
+    finally:
+        c.close()
+    check(CK_TOPIC in plain and OFFSETS_TOPIC not in plain,
+          "KafkaConsumer.topics() (exclude_internal_topics=True) should list %s and not %s: %r"
+          % (CK_TOPIC, OFFSETS_TOPIC, sorted(plain)))
+    # librdkafka lists every topic the broker returns, internal ones included.
+    md = AdminClient({"bootstrap.servers": broker().bootstrap}).list_topics(timeout=15)
+    check(OFFSETS_TOPIC in md.topics, "confluent-kafka list_topics() misses %s" % OFFSETS_TOPIC)
+    expect_eq(len(md.topics[OFFSETS_TOPIC].partitions), 50,
+              "partitions of %s in confluent-kafka's list_topics" % OFFSETS_TOPIC)
+
+
+# ---- group metadata across restarts ----
+
+RS_TOPIC = "grp-restart"
+RS_EMPTY = "grp-restart-empty"
+RS_STANDALONE = "grp-restart-standalone"
+
+
+def groups_listed():
+    admin = kp_admin()
+    try:
+        return {g: ptype for g, ptype in admin.list_consumer_groups()}
+    finally:
+        admin.close()
+
+
+def group_offsets(group):
+    admin = kp_admin()
+    try:
+        got = admin.list_consumer_group_offsets(group)
+    finally:
+        admin.close()
+    return {(tp.topic, tp.partition): om.offset for tp, om in got.items()}
+
+
+def test_group_metadata_survives_restart():
+    create_topic(RS_TOPIC)
+    produce(RS_TOPIC, 0, 30)
+    # A subscribed consumer commits and closes: the group is Empty, protocol type "consumer".
+    empty_offsets = {(RS_TOPIC, p): 3 + p for p in range(PARTITIONS)}
+    c = ck_consumer(RS_EMPTY)
+    try:
+        c.subscribe([RS_TOPIC])
+        ck_read_until_eof(c, "consumer of %s" % RS_EMPTY)
+        got = c.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in empty_offsets.items()],
+                       asynchronous=False)
+        for tp in got:
+            check(tp.error is None, "%s: commit of partition %d: %s" % (RS_EMPTY, tp.partition, tp.error))
+    finally:
+        c.close()
+    # assign() + commit(): a standalone group, never joined, no protocol type.
+    standalone_offsets = {(RS_TOPIC, p): 7 + p for p in range(PARTITIONS)}
+    c = ck_consumer(RS_STANDALONE)
+    try:
+        c.assign([TopicPartition(RS_TOPIC, p, 0) for p in range(PARTITIONS)])
+        got = c.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in standalone_offsets.items()],
+                       asynchronous=False)
+        for tp in got:
+            check(tp.error is None, "%s: commit of partition %d: %s" % (RS_STANDALONE, tp.partition, tp.error))
+    finally:
+        c.close()
+
+    def check_both(when):
+        listed = groups_listed()
+        expect_eq((listed.get(RS_EMPTY), listed.get(RS_STANDALONE)), ("consumer", ""),
+                  "%s: ListGroups protocol types of %s and %s (all: %r)" % (when, RS_EMPTY, RS_STANDALONE, listed))
+        expect_eq(group_offsets(RS_EMPTY), empty_offsets, "%s: committed offsets of %s" % (when, RS_EMPTY))
+        expect_eq(group_offsets(RS_STANDALONE), standalone_offsets,
+                  "%s: committed offsets of %s" % (when, RS_STANDALONE))
+
+    check_both("before the restart")
+    broker().restart()
+    check_both("after the restart")
+
+    admin = kp_admin()
+    try:
+        res = admin.delete_consumer_groups([RS_EMPTY])
+    finally:
+        admin.close()
+    expect_eq([(g, e.errno) for g, e in res], [(RS_EMPTY, 0)], "DeleteGroups [%s] after the restart" % RS_EMPTY)
+
+    def check_deleted(when):
+        listed = groups_listed()
+        check(RS_EMPTY not in listed, "%s: ListGroups still lists the deleted %s: %r" % (when, RS_EMPTY, listed))
+        expect_eq(listed.get(RS_STANDALONE), "", "%s: ListGroups protocol type of %s" % (when, RS_STANDALONE))
+        expect_eq(group_offsets(RS_EMPTY), {}, "%s: committed offsets of the deleted %s" % (when, RS_EMPTY))
+        expect_eq(group_offsets(RS_STANDALONE), standalone_offsets,
+                  "%s: committed offsets of %s" % (when, RS_STANDALONE))
+
+    check_deleted("after DeleteGroups")
+    broker().restart()
+    check_deleted("after DeleteGroups and another restart")
+
+
 # ---- two kafka-python consumers in one group ----
 
 SPLIT_TOPIC = "grp-split"
@@ -351,6 +486,8 @@ def test_clean_shutdown():
 if __name__ == "__main__":
     run_tests([("kafka_python_group_commit", test_kafka_python_group_commit, 120),
                ("confluent_commit_and_resume", test_confluent_commit_and_resume, 120),
+               ("consumer_offsets_internal_topic", test_consumer_offsets_internal_topic, 60),
+               ("group_metadata_survives_restart", test_group_metadata_survives_restart, 90),
                ("two_kafka_python_consumers_split", test_two_kafka_python_consumers_split, 150),
                ("kcat_group", test_kcat_group, 150),
                ("clean_shutdown", test_clean_shutdown, 30)], "group_clients")

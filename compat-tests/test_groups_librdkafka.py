@@ -16,10 +16,19 @@ against Runnel, driven through the rdkafka_group helper.
    from the start, latest only what is produced after the position was set,
    and error (librdkafka's name for Kafka's `none`) reports _AUTO_OFFSET_RESET
    "no previously committed offset available".
+4. Static membership (KIP-345): two members with group.instance.id share a
+   4-partition topic; one is killed and started again with the same instance id
+   well within its session timeout: it gets back exactly its partitions and the
+   other member sees no rebalance (DescribeGroups: still the two instance ids,
+   Stable). Killed again and not restarted, its partitions move only once its
+   session timed out. A clean close of a static member: librdkafka sends no
+   LeaveGroup (as Kafka's Java client), so the member stays in the group.
 
 Needs RUNNEL_BIN and RDKAFKA_GROUP.
 """
 import os
+import socket
+import struct
 import sys
 import time
 
@@ -426,10 +435,199 @@ def test_auto_offset_reset():
         kill_all(procs)
 
 
+# ---- 4. static membership ----
+
+STATIC_SESSION_MS = 10000
+
+
+def describe_group_v4(broker, group):
+    """Raw DescribeGroups v4 (the single broker is every group's coordinator):
+    returns (error, state, protocol_type, protocol, [(member_id, group_instance_id, client_id)])."""
+    def s16(b):
+        return struct.pack(">h", len(b)) + b
+    cid, g = b"runnel-compat", group.encode()
+    body = struct.pack(">hhi", 15, 4, 77) + s16(cid) + struct.pack(">i", 1) + s16(g) + b"\x00"
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=10) as sock:
+        sock.sendall(struct.pack(">i", len(body)) + body)
+        payload = harness.recv_frame(sock, 10)
+    pos = [0]
+
+    def take(fmt):
+        v = struct.unpack_from(fmt, payload, pos[0])
+        pos[0] += struct.calcsize(fmt)
+        return v[0]
+
+    def string(nullable=False):
+        n = take(">h")
+        if n < 0:
+            check(nullable, "DescribeGroups v4: null in a non-nullable string")
+            return None
+        v = payload[pos[0]:pos[0] + n].decode()
+        pos[0] += n
+        return v
+
+    def blob():
+        n = take(">i")
+        pos[0] += max(n, 0)
+
+    expect_eq(take(">i"), 77, "DescribeGroups correlation id")
+    take(">i")  # throttle_time_ms
+    expect_eq(take(">i"), 1, "DescribeGroups: number of groups answered")
+    err = take(">h")
+    expect_eq(string(), group, "DescribeGroups: group id")
+    state, ptype, proto = string(), string(), string()
+    members = []
+    for _ in range(take(">i")):
+        mid, iid, client = string(), string(nullable=True), string()
+        string()  # client_host
+        blob()  # member_metadata
+        blob()  # member_assignment
+        members.append((mid, iid, client))
+    take(">i")  # authorized_operations
+    expect_eq(pos[0], len(payload), "DescribeGroups v4: bytes parsed of the answer")
+    return err, state, ptype, proto, members
+
+
+def rebalance_events(c, start=0):
+    return [e for e in c.snapshot()[start:] if e["event"] in ("assigned", "revoked")]
+
+
+def test_static_membership():
+    topic, group, partitions = "static", "g-static", 4
+    all_tps = {(topic, p) for p in range(partitions)}
+    broker = new_broker()
+    create_topic(broker, topic, partitions)
+    procs = []
+    differences = []  # checks that fail, reported at the end so the later steps still run
+
+    def static_consumer(name, instance, debug=None):
+        args = [tool, "consume", broker.bootstrap, group, "range", topic,
+                "--session-timeout-ms", str(STATIC_SESSION_MS), "--heartbeat-interval-ms", str(HEARTBEAT_MS),
+                "--auto-offset-reset", "earliest", "-X", "group.instance.id=" + instance]
+        c = JsonLinesProcess(args, name, env=dict(os.environ, RDKAFKA_DEBUG=debug) if debug else None)
+        procs.append(c)
+        return c
+
+    def split(x, y):
+        ax, ay = assignment(x), assignment(y)
+        return len(ax) == 2 and len(ay) == 2 and ax | ay == all_tps
+
+    def described():
+        err, state, ptype, proto, members = describe_group_v4(broker, group)
+        expect_eq((err, ptype, proto), (0, "consumer", "range"),
+                  "DescribeGroups %s: error, protocol type, protocol" % group)
+        return state, sorted((iid, mid) for mid, iid, _ in members)
+
+    def member_id(c):
+        return rebalance_events(c)[-1]["member"]
+
+    def restart_static(old, instance, other, role):
+        """Kills `old` and starts `instance` again; returns the new consumer. Kafka hands the
+        rejoining static member its partitions and the other member sees no rebalance."""
+        old_tps, other_tps, old_member = assignment(old), assignment(other), member_id(old)
+        mark = len(other.snapshot())
+        old.kill()
+        t = time.monotonic()
+        new = static_consumer(old.name + "'", instance)
+        _, ev = new.wait_for(lambda e: e["event"] == "assigned", 15, "assignment of the restarted " + instance)
+        dt = time.monotonic() - t
+        expect_eq(set(tuple(tp) for tp in ev["assignment"]), old_tps,
+                  "partitions of %s (the %s) after it came back with the same group.instance.id"
+                  % (instance, role))
+        time.sleep(4 * HEARTBEAT_MS / 1000.0)  # a rebalance reaches the other member at a heartbeat
+        seen = rebalance_events(other, mark)
+        print("  static: %s (the %s) back with its partitions after %.2f s; %s saw %d rebalance events"
+              % (instance, role, dt, other.name, len(seen)))
+        if seen:
+            # Kafka answers a known static member's JoinGroup (member id "", same protocols,
+            # group Stable) at once with the current generation, also when it led the group
+            # (before JoinGroup v9 the answer names the old leader id, so it only follows).
+            differences.append(
+                "%s (the %s) came back with the same group.instance.id and unchanged subscription "
+                "while the group was Stable: %s saw a rebalance (Kafka: none, the member gets its "
+                "assignment back): %r" % (instance, role, other.name,
+                                          [(e["event"], e["partitions"]) for e in seen]))
+            wait_until(lambda: split(new, other), 15, "the two members owning 2 partitions each again",
+                       describe=lambda: describe_all(procs))
+        else:
+            expect_eq(assignment(other), other_tps, "%s's partitions after %s came back" % (other.name, instance))
+            expect_eq(len(rebalance_events(new)), 1, "rebalance events of the restarted %s\n%s"
+                      % (instance, new.describe()))
+        state, members = described()
+        expect_eq(sorted(iid for iid, _ in members), ["static-a", "static-b"],
+                  "DescribeGroups instance ids after %s came back" % instance)
+        expect_eq(dict(members)[instance], member_id(new), "member id of %s in DescribeGroups" % instance)
+        check(member_id(new) != old_member, "%s kept its old member id %r" % (instance, old_member))
+        expect_eq(state, "Stable", "group state after %s came back" % instance)
+        return new
+
+    try:
+        # a joins first and so leads the group.
+        a = static_consumer("static-a", "static-a")
+        wait_until(lambda: len(assignment(a)) == 4, 20, "static-a owning every partition", describe=a.describe)
+        b = static_consumer("static-b", "static-b")
+        t0 = time.monotonic()
+        wait_until(lambda: split(a, b), 30, "static-a and static-b owning 2 partitions each",
+                   describe=lambda: describe_all(procs))
+        state, members = wait_until(lambda: (lambda d: d[0] == "Stable" and d)(described()), 10,
+                                    "group %s Stable" % group)
+        expect_eq(members, [("static-a", member_id(a)), ("static-b", member_id(b))],
+                  "DescribeGroups members (instance id, member id) after the first rebalance")
+        print("  static: a=%s b=%s after %.1f s" % (sorted(p for _, p in assignment(a)),
+                                                   sorted(p for _, p in assignment(b)), time.monotonic() - t0))
+
+        # Crash and come back within the session timeout: same partitions, no rebalance.
+        b = restart_static(b, "static-b", a, "follower")
+        a = restart_static(a, "static-a", b, "leader")
+
+        # Crash and stay away: the partitions move when the session expires, not before.
+        a.kill()
+        t_kill = time.monotonic()
+        wait_until(lambda: assignment(b) == all_tps, STATIC_SESSION_MS / 1000.0 + 6,
+                   "static-b owning every partition after static-a's session expired",
+                   describe=lambda: describe_all(procs))
+        dt_kill = time.monotonic() - t_kill
+        check(dt_kill >= (STATIC_SESSION_MS - HEARTBEAT_MS) / 1000.0 - 0.3,
+              "the killed static member's partitions moved after %.2f s, before its %d ms session "
+              "could have expired" % (dt_kill, STATIC_SESSION_MS))
+        state, members = described()
+        expect_eq((state, members), ("Stable", [("static-b", member_id(b))]),
+                  "DescribeGroups after static-a's session expired")
+        print("  static: the killed static member's partitions moved after %.2f s" % dt_kill)
+
+        # A clean close: librdkafka sends no LeaveGroup for a static member (KIP-345, as
+        # Kafka's own client), so the member stays until its session expires and static-b
+        # keeps its partitions meanwhile.
+        a = static_consumer("static-a3", "static-a", debug="protocol")
+        wait_until(lambda: split(a, b), 20, "static-a3 and static-b owning 2 partitions each",
+                   describe=lambda: describe_all(procs))
+        a_member, b_tps = member_id(a), assignment(b)
+        mark = len(b.snapshot())
+        close_consumer(a)
+        with open(a.stderr_path, errors="replace") as f:
+            leaves = [ln.strip() for ln in f if "LeaveGroupRequest" in ln]
+        expect_eq(leaves, [], "LeaveGroup requests librdkafka sent on the clean close of a static member")
+        time.sleep(4 * HEARTBEAT_MS / 1000.0)
+        expect_eq(rebalance_events(b, mark), [], "static-b's rebalance events after static-a3 closed")
+        expect_eq(assignment(b), b_tps, "static-b's partitions after static-a3 closed")
+        expect_eq(described(), ("Stable", [("static-a", a_member), ("static-b", member_id(b))]),
+                  "DescribeGroups after static-a3 closed (no LeaveGroup: still a member)")
+        print("  static: clean close of a static member: no LeaveGroup, the group keeps it")
+        close_consumer(b)
+        for c in procs:
+            check_no_errors(c)
+        broker.check_alive("static membership")
+        broker.stop()
+        check(not differences, "\n".join(differences))
+    finally:
+        kill_all(procs)
+
+
 if __name__ == "__main__":
     run_tests([("range", test_range, 60),
                ("roundrobin", test_roundrobin, 60),
                ("cooperative_sticky", test_cooperative_sticky, 60),
                ("commit_resume_restart", test_commit_resume_restart, 45),
-               ("auto_offset_reset", test_auto_offset_reset, 45)],
+               ("auto_offset_reset", test_auto_offset_reset, 45),
+               ("static_membership", test_static_membership, 60)],
               "groups_librdkafka")
