@@ -222,7 +222,7 @@ std::optional<JoinResponse> ClassicGroup::join_static_unknown_member(const JoinR
     ready_.syncs.emplace_back(*m.sync_token, std::move(f));
     m.sync_token.reset();
   }
-  bool unchanged = m.protocols == req.protocols && m.protocol_type == req.protocol_type;
+  const std::string current_leader = leader_id_;
   m.member_id = new_id;
   node.key() = new_id;
   Member& member = members_.insert(std::move(node)).position->second;
@@ -233,13 +233,31 @@ std::optional<JoinResponse> ClassicGroup::join_static_unknown_member(const JoinR
   member.client_host = req.client_host;
   member.last_heartbeat_ms = clock_.now_ms();
 
-  bool is_leader = leader_id_ == new_id;
-  if (state_ == GroupState::Stable && unchanged && (!is_leader || req.supports_skip_assignment)) {
-    // Same subscription: keep the current assignment, no rebalance.
+  if (state_ == GroupState::Stable) {
+    // The replacement's protocols are taken; unless they change the protocol the group would
+    // select, the group keeps its assignment and does not rebalance (only the new member id
+    // is stored).
+    member.protocols = req.protocols;
+    member.protocol_type = req.protocol_type;
     member.session_timeout_ms = req.session_timeout_ms;
     member.rebalance_timeout_ms = req.rebalance_timeout_ms;
-    ++store_version_;  // the stored record must name the new member id
-    return current_join_response(new_id, is_leader, is_leader);
+    if (select_protocol() == protocol_name_) {
+      ++store_version_;
+      const bool is_leader = leader_id_ == new_id;
+      if (req.supports_skip_assignment) {
+        // v9+: the leader learns it leads (and the members) but skips the assignment.
+        return current_join_response(new_id, is_leader, is_leader);
+      }
+      // Older clients would run the assignor as leader, and a Stable group would not hand
+      // out its result: naming the previous leader id makes the member act as a follower.
+      JoinResponse r = current_join_response(new_id, false, false);
+      r.leader = current_leader;
+      return r;
+    }
+    member.join_token = req.token;
+    prepare_rebalance();
+    try_complete_join();
+    return std::nullopt;
   }
   update_member_and_rebalance(member, req);
   return std::nullopt;
@@ -391,26 +409,36 @@ void ClassicGroup::try_complete_join() {
   if (all_members_joined()) complete_join();
 }
 
-void ClassicGroup::maybe_elect_joined_leader() {
+bool ClassicGroup::maybe_elect_joined_leader() {
   auto it = members_.find(leader_id_);
-  if (it != members_.end() && it->second.join_token) return;
+  if (it != members_.end() && it->second.join_token) return true;
   for (const auto& [id, m] : members_) {
     if (m.join_token) {
       leader_id_ = id;
-      return;
+      return true;
     }
   }
+  return false;
 }
 
 void ClassicGroup::complete_join() {
   join_timer_.reset();
-  maybe_elect_joined_leader();
+  // Dynamic members that did not rejoin are dropped; static members stay until their
+  // session times out.
   std::vector<std::string> gone;
   for (const auto& [id, m] : members_) {
-    if (!m.join_token) gone.push_back(id);
+    if (!m.join_token && !m.group_instance_id) gone.push_back(id);
   }
   for (const auto& id : gone) remove_member(id, ErrorCode::UNKNOWN_MEMBER_ID);
   if (state_ == GroupState::Dead) return;
+  if (!members_.empty() && !maybe_elect_joined_leader()) {
+    // Only static members are left and none rejoined: wait another rebalance timeout, until
+    // one rejoins or the session timeouts remove them.
+    JoinTimer t;
+    t.deadline_ms = clock_.now_ms() + rebalance_timeout_ms();
+    join_timer_ = t;
+    return;
+  }
 
   ++generation_id_;
   if (members_.empty()) {

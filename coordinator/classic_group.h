@@ -266,7 +266,9 @@ class ClassicGroup {
   void prepare_rebalance();
   void try_complete_join();
   void complete_join();
-  void maybe_elect_joined_leader();
+  // Makes a rejoined member the leader when the current one did not rejoin; false when no
+  // member rejoined.
+  bool maybe_elect_joined_leader();
   void reset_assignments_and_answer_syncs(ErrorCode error);
   void remove_member(const std::string& member_id, ErrorCode pending_error);
   void remove_member_and_update_group(const std::string& member_id);

@@ -453,10 +453,11 @@ TEST_F(ClassicGroupTest, StaticMemberRejoinKeepsAssignmentWithoutRebalance) {
   EXPECT_EQ(group->leader_id(), joins[a2].member_id);
   EXPECT_EQ(group->state(), GroupState::Stable);
 
-  // Changed metadata: the group rebalances.
+  // Changed metadata that leaves the selected protocol as it is: stored, no rebalance.
   auto b3 = join(join_req("b", "", "instance-b", {{"range", {9}}}));
-  EXPECT_FALSE(joins.count(b3));
-  EXPECT_EQ(group->state(), GroupState::PreparingRebalance);
+  ASSERT_TRUE(joins.count(b3));
+  EXPECT_EQ(joins[b3].generation_id, 1);
+  EXPECT_EQ(group->state(), GroupState::Stable);
 }
 
 TEST_F(ClassicGroupTest, LeaveByInstanceId) {
@@ -618,21 +619,61 @@ TEST_F(ClassicGroupTest, RejoinDuringCompletingRebalanceResendsTheJoinResponse) 
   EXPECT_EQ(group->state(), GroupState::PreparingRebalance);
 }
 
-TEST_F(ClassicGroupTest, StaticLeaderRejoinWithoutSkipAssignmentRebalances) {
+TEST_F(ClassicGroupTest, StaticLeaderRejoinWithoutSkipAssignmentActsAsFollower) {
   auto a = join(join_req("a", "", "ia"));
   advance(3000);
-  sync(joins[a].member_id, 1, {});
+  sync(joins[a].member_id, 1, {{joins[a].member_id, Bytes{7}}});
   ASSERT_EQ(group->state(), GroupState::Stable);
   auto a2 = join(join_req("a", "", "ia"));
-  // A rebalance ran: the only member (the replacement) has joined, so it completed at once
-  // with a new generation rather than answering with the current one.
-  EXPECT_EQ(group->state(), GroupState::CompletingRebalance);
-  EXPECT_EQ(group->size(), 1u);
+  // No rebalance: the current generation, and the previous leader id in the answer so that a
+  // client older than JoinGroup v9 does not run the assignor.
+  EXPECT_EQ(group->state(), GroupState::Stable);
+  ASSERT_TRUE(joins.count(a2));
+  EXPECT_EQ(joins[a2].error, ErrorCode::NONE);
+  EXPECT_EQ(joins[a2].generation_id, 1);
+  EXPECT_FALSE(joins[a2].skip_assignment);
+  EXPECT_TRUE(joins[a2].members.empty());
+  EXPECT_NE(joins[a2].member_id, joins[a].member_id);
+  EXPECT_EQ(joins[a2].leader, joins[a].member_id);
+  EXPECT_EQ(group->leader_id(), joins[a2].member_id);
+  auto s = sync(joins[a2].member_id, 1);
+  EXPECT_EQ(syncs[s].assignment, Bytes{7});
+}
+
+TEST_F(ClassicGroupTest, StaticRejoinThatChangesTheSelectedProtocolRebalances) {
+  auto a = join(join_req("a", "", "ia", {{"range", {1}}, {"roundrobin", {1}}}));
+  advance(3000);
+  sync(joins[a].member_id, 1, {});
+  ASSERT_EQ(group->protocol_name(), "range");
+  auto a2 = join(join_req("a", "", "ia", {{"roundrobin", {1}}, {"range", {1}}}));
+  // The only member rejoined at once, so the rebalance completed with the new protocol.
   ASSERT_TRUE(joins.count(a2));
   EXPECT_EQ(joins[a2].generation_id, 2);
-  EXPECT_FALSE(joins[a2].skip_assignment);
-  EXPECT_NE(joins[a2].member_id, joins[a].member_id);
-  EXPECT_EQ(joins[a2].leader, joins[a2].member_id);
+  EXPECT_EQ(joins[a2].protocol_name, "roundrobin");
+  EXPECT_EQ(group->state(), GroupState::CompletingRebalance);
+}
+
+TEST_F(ClassicGroupTest, StaticMembersThatDoNotRejoinStayUntilTheirSessionEnds) {
+  auto a = join(join_req("a", "", "ia"));
+  auto b = join(join_req("b", "", "ib"));
+  advance(6000);  // the initial delay, extended once for the second member
+  std::string ma = joins[a].member_id, mb = joins[b].member_id;
+  sync(mb, 1);
+  sync(ma, 1, {});
+  ASSERT_EQ(group->state(), GroupState::Stable);
+  // A dynamic member joins; only a rejoins in time; b (static) is kept into generation 2.
+  auto c = join(join_req("c"));
+  auto a2 = join(join_req("a", ma, "ia"));
+  // b is alive (it heartbeats) but does not rejoin before the rebalance timeout.
+  for (int i = 0; i < 2; ++i) {
+    clock.advance(kRebalance / 2 - 1000);
+    EXPECT_EQ(heartbeat(mb, 1), ErrorCode::REBALANCE_IN_PROGRESS);
+  }
+  advance(2000);
+  ASSERT_TRUE(joins.count(a2));
+  EXPECT_EQ(joins[a2].generation_id, 2);
+  EXPECT_TRUE(group->has_member(mb));
+  (void)c;
 }
 
 TEST_F(ClassicGroupTest, StandaloneCommitOnlyOnEmptyGroup) {
