@@ -391,6 +391,46 @@ def test_offset_commit_unknown_topic():
     still_serving("OffsetCommit for a topic that does not exist")
 
 
+def test_offset_fetch_several_groups():
+    """OffsetFetch v8 asks for several groups at once: a group with a commit, one without, a
+    null topic list (every offset of the group) and an empty group id (allowed, nothing)."""
+    def group(gid, topics):
+        t = uvarint(0) if topics is None else carray(
+            [cstring(n) + carray([i32(p) for p in ps]) + b"\x00" for n, ps in topics])
+        return cstring(gid) + t + b"\x00"
+    body = carray([group("grp-bad-commit", [(SEED_TOPIC, [0, 1])]),
+                   group("grp-never-committed", [(SEED_TOPIC, [0])]),
+                   group("grp-bad-commit", None),
+                   group("", [(SEED_TOPIC, [0])])]) + b"\x00" + b"\x00"  # require_stable, tags
+    r = call(OFFSET_FETCH, 8, body, "OffsetFetch v8", flexible=True)
+    r.i32()  # throttle
+
+    def partition():
+        out = (r.i32(), r.i64(), r.i32(), r.cstring(), r.i16())
+        r.tags()
+        return out
+
+    def topic():
+        out = (r.cstring(), r.carray(partition))
+        r.tags()
+        return out
+
+    def one_group():
+        out = (r.cstring(), r.carray(topic), r.i16())
+        r.tags()
+        return out
+    groups = r.carray(one_group)
+    r.tags()
+    r.end()
+    expect_eq(groups, [
+        ("grp-bad-commit", [(SEED_TOPIC, [(0, 5, -1, "m", NONE), (1, -1, -1, "", NONE)])], NONE),
+        ("grp-never-committed", [(SEED_TOPIC, [(0, -1, -1, "", NONE)])], NONE),
+        ("grp-bad-commit", [(SEED_TOPIC, [(0, 5, -1, "m", NONE)])], NONE),
+        ("", [(SEED_TOPIC, [(0, -1, -1, "", NONE)])], NONE)],
+        "OffsetFetch v8 groups (group, [(topic, [(partition, offset, epoch, metadata, error)])], error)")
+    still_serving("OffsetFetch v8 with several groups")
+
+
 def test_huge_group_id():
     big = "g" * (300 * 1024)
     body = (cstring(big) + i32(6000) + i32(10000) + cstring("") + cstring(None) + cstring("consumer")
@@ -478,6 +518,7 @@ if __name__ == "__main__":
                ("sync_unknown_member", test_sync_unknown_member, 30),
                ("heartbeat_stale_generation", test_heartbeat_stale_generation, 30),
                ("offset_commit_unknown_topic", test_offset_commit_unknown_topic, 30),
+               ("offset_fetch_several_groups", test_offset_fetch_several_groups, 30),
                ("huge_group_id", test_huge_group_id, 30),
                ("empty_group_id", test_empty_group_id, 30),
                ("group_consumer_still_works", test_group_consumer_still_works, 90),
