@@ -108,6 +108,8 @@ void GroupCoordinator::finish_load(int32_t partition) {
     Entry e;
     e.group = ClassicGroup::restore(id, *value, config_.group, clock_, member_ids_);
     e.stored_version = e.group->store_version();
+    e.logged_state = e.group->state();
+    e.logged_generation = e.group->generation_id();
     groups_[id] = std::move(e);
     refresh_deadline(id);  // restored members' sessions run from now
   }
@@ -206,6 +208,17 @@ void GroupCoordinator::after_change(const std::string& group_id) {
   if (!e) return;
   refresh_deadline(group_id);
   collect_ready(*e->group);
+  const ClassicGroup& g = *e->group;
+  if (event_log_ && (g.state() != e->logged_state || g.generation_id() != e->logged_generation)) {
+    std::string line = "group " + group_id + ": " + std::string(state_name(g.state())) +
+                       ", generation " + std::to_string(g.generation_id()) + ", " +
+                       std::to_string(g.size()) + (g.size() == 1 ? " member" : " members");
+    if (g.state() == GroupState::Stable || g.state() == GroupState::CompletingRebalance)
+      line += ", protocol " + g.protocol_name() + ", leader " + g.leader_id();
+    event_log_(line);
+  }
+  e->logged_state = g.state();
+  e->logged_generation = g.generation_id();
   if (e->group->store_version() == e->stored_version) return;
   e->stored_version = e->group->store_version();
   // A failed write leaves the previous record as the truth; the group carries on in memory

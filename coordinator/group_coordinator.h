@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -75,6 +76,10 @@ class GroupCoordinator {
  public:
   GroupCoordinator(CoordinatorConfig config, const storage::Clock& clock, OffsetsTopic& topic,
                    ClassicGroup::MemberIdGenerator member_ids = {});
+
+  // Receives one line whenever a group changes state ("group g: Stable, generation 3, ...").
+  using EventLog = std::function<void(const std::string& line)>;
+  void set_event_log(EventLog log) { event_log_ = std::move(log); }
 
   const CoordinatorConfig& config() const { return config_; }
   int32_t partition_for(std::string_view group_id) const;
@@ -143,6 +148,8 @@ class GroupCoordinator {
     std::unique_ptr<ClassicGroup> group;
     uint64_t stored_version = 0;
     std::optional<int64_t> deadline;  // as filed in deadlines_
+    GroupState logged_state = GroupState::Empty;
+    int32_t logged_generation = 0;
   };
   enum class LoadState : uint8_t { Unloaded, Loading, Loaded };
 
@@ -172,6 +179,7 @@ class GroupCoordinator {
   // O(log groups) rather than a walk over all groups.
   std::set<std::pair<int64_t, std::string>> deadlines_;
   uint64_t skipped_records_ = 0;
+  EventLog event_log_;
 };
 
 // The topics a consumer-protocol subscription (ConsumerProtocolSubscription, any version)

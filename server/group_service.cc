@@ -59,6 +59,7 @@ GroupService::GroupService(asio::io_context& io, const Config& config, const sto
       cfg.offsets_partitions = static_cast<int32_t>(t->partitions);
   }
   coordinator_ = std::make_unique<coordinator::GroupCoordinator>(cfg, clock_, *this);
+  coordinator_->set_event_log([](const std::string& line) { log_info(line); });
 }
 
 GroupService::~GroupService() { stop(); }

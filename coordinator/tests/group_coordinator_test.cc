@@ -350,3 +350,24 @@ TEST_F(GroupCoordinatorTest, NextDeadlineIsTheEarliestOfAllGroups) {
 
 }  // namespace
 }  // namespace runnel::coordinator
+
+namespace runnel::coordinator {
+namespace {
+
+TEST_F(GroupCoordinatorTest, StateChangesAreLogged) {
+  std::vector<std::string> lines;
+  coord->set_event_log([&](const std::string& l) { lines.push_back(l); });
+  coord->mark_all_loaded();
+  std::string m = stable_member("g");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0],
+            "group g: CompletingRebalance, generation 1, 1 member, protocol range, leader " + m);
+  EXPECT_EQ(lines[1], "group g: Stable, generation 1, 1 member, protocol range, leader " + m);
+  EXPECT_EQ(coord->heartbeat("g", {m, std::nullopt, 1}), ErrorCode::NONE);
+  EXPECT_EQ(lines.size(), 2u);  // nothing changed
+  coord->leave("g", {{m, std::nullopt}});
+  EXPECT_EQ(lines.back(), "group g: Empty, generation 2, 0 members");
+}
+
+}  // namespace
+}  // namespace runnel::coordinator
