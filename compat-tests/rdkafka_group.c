@@ -294,13 +294,26 @@ static int do_produce(const char* bootstrap, const char* topic, long first, long
 
 /* ---- consume ---- */
 
-static void emit_rebalance(rd_kafka_t* rk, const char* what,
+/* Set before rd_kafka_consumer_close. From then on the rebalance callback must not ask the
+ * group handler anything after changing the assignment (rd_kafka_assignment, rd_kafka_memberid,
+ * rd_kafka_rebalance_protocol wait for its reply): once the final unassign is done it terminates
+ * (at once for a static member, which sends no LeaveGroup) and a question asked after the assign
+ * call may never be answered. */
+static int g_closing = 0;
+
+static void emit_rebalance(rd_kafka_t* rk, const char* what, const char* protocol,
                            const rd_kafka_topic_partition_list_t* parts, int lost) {
   rd_kafka_topic_partition_list_t* now = NULL;
-  rd_kafka_resp_err_t aerr = rd_kafka_assignment(rk, &now);
-  char* member = rd_kafka_memberid(rk);
+  rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+  char* member = NULL;
+  if (g_closing) {
+    now = rd_kafka_topic_partition_list_new(0); /* closing: everything is revoked */
+  } else {
+    aerr = rd_kafka_assignment(rk, &now);
+    member = rd_kafka_memberid(rk);
+  }
   printf("{\"event\":\"%s\",\"protocol\":", what);
-  json_cstr(rd_kafka_rebalance_protocol(rk));
+  json_cstr(protocol);
   fputs(",\"member\":", stdout);
   json_cstr(member);
   fputs(",\"partitions\":", stdout);
@@ -327,7 +340,9 @@ static void report_error_obj(rd_kafka_error_t* e, const char* what) {
 static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t* parts, void* opaque) {
   (void)opaque;
-  int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  /* Asked before the assignment changes, while the group handler waits for this call. */
+  const char* protocol = rd_kafka_rebalance_protocol(rk);
+  int cooperative = strcmp(protocol, "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     if (cooperative) {
       report_error_obj(rd_kafka_incremental_assign(rk, parts), "incremental_assign");
@@ -335,7 +350,7 @@ static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
       rd_kafka_resp_err_t aerr = rd_kafka_assign(rk, parts);
       if (aerr) emit_error(rd_kafka_err2name(aerr), "assign", 0, NULL, 0);
     }
-    emit_rebalance(rk, "assigned", parts, -1);
+    emit_rebalance(rk, "assigned", protocol, parts, -1);
   } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     int lost = rd_kafka_assignment_lost(rk);
     if (cooperative) {
@@ -344,7 +359,7 @@ static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
       rd_kafka_resp_err_t aerr = rd_kafka_assign(rk, NULL);
       if (aerr) emit_error(rd_kafka_err2name(aerr), "unassign", 0, NULL, 0);
     }
-    emit_rebalance(rk, "revoked", parts, lost);
+    emit_rebalance(rk, "revoked", protocol, parts, lost);
   } else {
     emit_error(rd_kafka_err2name(err), "rebalance callback", 0, NULL, 0);
     rd_kafka_assign(rk, NULL);
@@ -530,6 +545,7 @@ static int do_consume(const char* bootstrap, const char* group, const char* assi
     }
     rd_kafka_message_destroy(m);
   }
+  g_closing = 1;
   rd_kafka_resp_err_t cerr = rd_kafka_consumer_close(rk);
   fputs("{\"event\":\"closed\",\"error\":", stdout);
   json_err(cerr);
