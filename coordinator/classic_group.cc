@@ -209,19 +209,13 @@ std::optional<JoinResponse> ClassicGroup::join_static_unknown_member(const JoinR
   std::string old_id = sit->second;
   auto node = members_.extract(old_id);
   Member& m = node.mapped();
-  if (m.join_token) {
-    JoinResponse f;
-    f.error = ErrorCode::FENCED_INSTANCE_ID;
-    f.member_id = old_id;
-    ready_.joins.emplace_back(*m.join_token, std::move(f));
-    m.join_token.reset();
-  }
-  if (m.sync_token) {
-    SyncResponse f;
-    f.error = ErrorCode::FENCED_INSTANCE_ID;
-    ready_.syncs.emplace_back(*m.sync_token, std::move(f));
-    m.sync_token.reset();
-  }
+  JoinResponse fenced_join;
+  fenced_join.error = ErrorCode::FENCED_INSTANCE_ID;
+  fenced_join.member_id = old_id;
+  answer_join(m, std::move(fenced_join));
+  SyncResponse fenced_sync;
+  fenced_sync.error = ErrorCode::FENCED_INSTANCE_ID;
+  answer_sync(m, std::move(fenced_sync));
   const std::string current_leader = leader_id_;
   m.member_id = new_id;
   node.key() = new_id;
