@@ -348,6 +348,100 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(
   return errors;
 }
 
+std::vector<ErrorCode> GroupCoordinator::commit_txn_offsets(
+    const std::string& group_id, int64_t producer_id, int16_t producer_epoch,
+    const std::string& member_id, int32_t generation_id,
+    const std::optional<std::string>& group_instance_id,
+    const std::vector<OffsetCommitPartition>& partitions) {
+  std::vector<ErrorCode> errors(partitions.size(), ErrorCode::NONE);
+  Entry* e = find(group_id);
+  if (e && e->group->state() != GroupState::Dead) {
+    // Kafka checks the member only when the request names one (TxnOffsetCommit v3+ from a
+    // group member); older producers send no member, and their commits are accepted.
+    if (!member_id.empty() || generation_id >= 0 || group_instance_id) {
+      ErrorCode v = e->group->validate_offset_commit(member_id, generation_id, group_instance_id);
+      if (v != ErrorCode::NONE) {
+        std::fill(errors.begin(), errors.end(), v);
+        return errors;
+      }
+    }
+  } else if (generation_id >= 0) {
+    std::fill(errors.begin(), errors.end(), ErrorCode::ILLEGAL_GENERATION);
+    return errors;
+  }
+  const int64_t now = clock_.now_ms();
+  std::vector<OffsetsTopicRecord> records;
+  std::vector<size_t> written;
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const auto& p = partitions[i];
+    auto prepared = offsets_.prepare_commit(group_id, p.topic, p.partition, p.offset,
+                                            p.leader_epoch, p.metadata, now);
+    if (prepared.error != ErrorCode::NONE) {
+      errors[i] = prepared.error;
+      continue;
+    }
+    for (auto& r : prepared.records) records.push_back(std::move(r));
+    written.push_back(i);
+  }
+  if (records.empty()) return errors;
+  const int32_t partition = partition_for(group_id);
+  ErrorCode w = topic_.append_transactional(partition, records, producer_id, producer_epoch);
+  if (w != ErrorCode::NONE) {
+    w = map_append_error(w);
+    for (size_t i : written) errors[i] = w;
+    return errors;
+  }
+  if (!e || e->group->state() == GroupState::Dead) {
+    if (e) erase_group(group_id);
+    get_or_create(group_id);
+  }
+  auto& held = pending_txn_[producer_id][partition];
+  for (auto& r : records) held.push_back(std::move(r));
+  return errors;
+}
+
+void GroupCoordinator::complete_txn(int32_t partition, int64_t producer_id, bool commit) {
+  auto it = pending_txn_.find(producer_id);
+  if (it == pending_txn_.end()) return;
+  auto pit = it->second.find(partition);
+  if (pit != it->second.end()) {
+    if (commit) {
+      for (const auto& r : pit->second) {
+        std::optional<std::span<const uint8_t>> value;
+        if (r.value) value = std::span<const uint8_t>(*r.value);
+        if (offsets_.replay(r.key, value) != ErrorCode::NONE) ++skipped_records_;
+      }
+    }
+    it->second.erase(pit);
+  }
+  if (it->second.empty()) pending_txn_.erase(it);
+}
+
+void GroupCoordinator::replay_transactional(int32_t partition, int64_t producer_id,
+                                            std::span<const uint8_t> key,
+                                            std::optional<std::span<const uint8_t>> value) {
+  OffsetsTopicRecord r;
+  r.key.assign(key.begin(), key.end());
+  if (value) r.value = protocol::Bytes(value->begin(), value->end());
+  pending_txn_[producer_id][partition].push_back(std::move(r));
+}
+
+bool GroupCoordinator::has_pending_offset(std::string_view group_id, std::string_view topic,
+                                          int32_t partition) const {
+  const int32_t p = partition_for(group_id);
+  for (const auto& [producer, by_partition] : pending_txn_) {
+    auto it = by_partition.find(p);
+    if (it == by_partition.end()) continue;
+    for (const auto& r : it->second) {
+      auto k = decode_offsets_topic_key(r.key);
+      if (!k) continue;
+      if (auto* ok = std::get_if<OffsetCommitKey>(&*k))
+        if (ok->group == group_id && ok->topic == topic && ok->partition == partition) return true;
+    }
+  }
+  return false;
+}
+
 std::optional<CommittedOffset> GroupCoordinator::fetch_offset(std::string_view group_id,
                                                               std::string_view topic,
                                                               int32_t partition) const {

@@ -48,6 +48,11 @@ class OffsetsTopic {
   virtual ~OffsetsTopic() = default;
   // Appends the records, in order, to `partition`. NONE once they are stored.
   virtual ErrorCode append(int32_t partition, const std::vector<OffsetsTopicRecord>& records) = 0;
+  // Appends the records as one transactional batch of the producer (TxnOffsetCommit). They
+  // take effect only when the producer's COMMIT marker reaches the partition.
+  virtual ErrorCode append_transactional(int32_t partition,
+                                         const std::vector<OffsetsTopicRecord>& records,
+                                         int64_t producer_id, int16_t producer_epoch) = 0;
 };
 
 struct CoordinatorConfig {
@@ -118,6 +123,28 @@ class GroupCoordinator {
                                         const std::vector<OffsetCommitPartition>& partitions);
   std::optional<CommittedOffset> fetch_offset(std::string_view group_id, std::string_view topic,
                                               int32_t partition) const;
+
+  // ---- Transactional offsets (TxnOffsetCommit, KIP-98)
+  // Validates as Kafka does (a member id or generation given must match the group; no group
+  // is created for a commit of generation -1 until it succeeds), appends the offsets as a
+  // transactional batch of the producer and keeps them pending: they become committed
+  // offsets only when complete_txn() (the COMMIT marker) arrives, and are dropped on ABORT.
+  std::vector<ErrorCode> commit_txn_offsets(const std::string& group_id, int64_t producer_id,
+                                            int16_t producer_epoch, const std::string& member_id,
+                                            int32_t generation_id,
+                                            const std::optional<std::string>& group_instance_id,
+                                            const std::vector<OffsetCommitPartition>& partitions);
+  // The producer's transaction marker was written to `partition` of __consumer_offsets:
+  // its pending offsets there are applied (commit) or dropped.
+  void complete_txn(int32_t partition, int64_t producer_id, bool commit);
+  // Loading: a record of a transactional batch of `producer_id` (held until its marker).
+  void replay_transactional(int32_t partition, int64_t producer_id, std::span<const uint8_t> key,
+                            std::optional<std::span<const uint8_t>> value);
+  // True while a transaction holds an offset for the partition not yet committed or aborted
+  // (OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT then).
+  bool has_pending_offset(std::string_view group_id, std::string_view topic,
+                          int32_t partition) const;
+  size_t pending_txn_count() const { return pending_txn_.size(); }
   std::vector<TopicPartitionOffset> fetch_offsets(std::string_view group_id) const;
   // Tombstones the offsets that expired (offsets.retention.minutes) and removes Empty groups
   // that have no offsets left. Returns how many offsets expired.
@@ -180,6 +207,8 @@ class GroupCoordinator {
   std::set<std::pair<int64_t, std::string>> deadlines_;
   uint64_t skipped_records_ = 0;
   EventLog event_log_;
+  // Offsets written by open transactions: producer id -> offsets partition -> records.
+  std::map<int64_t, std::map<int32_t, std::vector<OffsetsTopicRecord>>> pending_txn_;
 };
 
 // The topics a consumer-protocol subscription (ConsumerProtocolSubscription, any version)

@@ -16,10 +16,26 @@ class MemoryTopic : public OffsetsTopic {
   ErrorCode append(int32_t partition, const std::vector<OffsetsTopicRecord>& records) override {
     if (fail_next != ErrorCode::NONE) return std::exchange(fail_next, ErrorCode::NONE);
     auto& log = partitions[partition];
-    log.insert(log.end(), records.begin(), records.end());
+    for (const auto& r : records) log.push_back({r, -1, std::nullopt});
     return ErrorCode::NONE;
   }
-  std::map<int32_t, std::vector<OffsetsTopicRecord>> partitions;
+  ErrorCode append_transactional(int32_t partition, const std::vector<OffsetsTopicRecord>& records,
+                                 int64_t producer_id, int16_t) override {
+    if (fail_next != ErrorCode::NONE) return std::exchange(fail_next, ErrorCode::NONE);
+    auto& log = partitions[partition];
+    for (const auto& r : records) log.push_back({r, producer_id, std::nullopt});
+    return ErrorCode::NONE;
+  }
+  // What the transaction coordinator does at the end of a transaction.
+  void write_marker(int32_t partition, int64_t producer_id, bool commit) {
+    partitions[partition].push_back({{}, producer_id, commit});
+  }
+  struct Stored {
+    OffsetsTopicRecord record;
+    int64_t producer_id = -1;    // >= 0: transactional
+    std::optional<bool> marker;  // a COMMIT (true) or ABORT (false) marker
+  };
+  std::map<int32_t, std::vector<Stored>> partitions;
   ErrorCode fail_next = ErrorCode::NONE;
 };
 
@@ -44,10 +60,18 @@ class GroupCoordinatorTest : public ::testing::Test {
     auto c = make();
     for (int32_t p = 0; p < kPartitions; ++p) {
       c->begin_load(p);
-      for (const auto& r : topic.partitions[p]) {
+      for (const auto& s : topic.partitions[p]) {
+        if (s.marker) {
+          c->complete_txn(p, s.producer_id, *s.marker);
+          continue;
+        }
+        const auto& r = s.record;
         std::optional<std::span<const uint8_t>> v;
         if (r.value) v = std::span<const uint8_t>(*r.value);
-        c->replay(p, r.key, v);
+        if (s.producer_id >= 0)
+          c->replay_transactional(p, s.producer_id, r.key, v);
+        else
+          c->replay(p, r.key, v);
       }
       c->finish_load(p);
     }
@@ -367,6 +391,72 @@ TEST_F(GroupCoordinatorTest, StateChangesAreLogged) {
   EXPECT_EQ(lines.size(), 2u);  // nothing changed
   coord->leave("g", {{m, std::nullopt}});
   EXPECT_EQ(lines.back(), "group g: Empty, generation 2, 0 members");
+}
+
+TEST_F(GroupCoordinatorTest, TransactionalOffsetsApplyOnlyOnCommit) {
+  coord->mark_all_loaded();
+  const int32_t p = coord->partition_for("txg");
+  auto errors = coord->commit_txn_offsets("txg", 7, 0, "", -1, std::nullopt,
+                                          {{"t", 0, 10, -1, "m"}, {"t", 1, 20, -1, ""}});
+  EXPECT_EQ(errors, (std::vector<ErrorCode>{ErrorCode::NONE, ErrorCode::NONE}));
+  EXPECT_FALSE(coord->fetch_offset("txg", "t", 0));
+  EXPECT_TRUE(coord->has_pending_offset("txg", "t", 0));
+  EXPECT_FALSE(coord->has_pending_offset("txg", "t", 2));
+  coord->complete_txn(p, 7, true);
+  topic.write_marker(p, 7, true);
+  ASSERT_TRUE(coord->fetch_offset("txg", "t", 0));
+  EXPECT_EQ(coord->fetch_offset("txg", "t", 0)->offset, 10);
+  EXPECT_EQ(coord->fetch_offset("txg", "t", 1)->offset, 20);
+  EXPECT_FALSE(coord->has_pending_offset("txg", "t", 0));
+  EXPECT_EQ(coord->pending_txn_count(), 0u);
+
+  // An aborted transaction leaves the committed offsets alone.
+  coord->commit_txn_offsets("txg", 7, 1, "", -1, std::nullopt, {{"t", 0, 99, -1, ""}});
+  coord->complete_txn(p, 7, false);
+  topic.write_marker(p, 7, false);
+  EXPECT_EQ(coord->fetch_offset("txg", "t", 0)->offset, 10);
+
+  // A reload replays the same outcome from the log.
+  auto again = reload();
+  EXPECT_EQ(again->fetch_offset("txg", "t", 0)->offset, 10);
+  EXPECT_EQ(again->fetch_offset("txg", "t", 1)->offset, 20);
+  EXPECT_EQ(again->pending_txn_count(), 0u);
+}
+
+TEST_F(GroupCoordinatorTest, OpenTransactionalOffsetsStayPendingAcrossAReload) {
+  coord->mark_all_loaded();
+  const int32_t p = coord->partition_for("txg");
+  coord->commit_txn_offsets("txg", 3, 0, "", -1, std::nullopt, {{"t", 0, 5, -1, ""}});
+  auto again = reload();
+  EXPECT_FALSE(again->fetch_offset("txg", "t", 0));
+  EXPECT_TRUE(again->has_pending_offset("txg", "t", 0));
+  again->complete_txn(p, 3, true);
+  EXPECT_EQ(again->fetch_offset("txg", "t", 0)->offset, 5);
+}
+
+TEST_F(GroupCoordinatorTest, TransactionalCommitChecksAGivenMember) {
+  coord->mark_all_loaded();
+  std::string member = stable_member("g");
+  const int32_t generation = 1;
+  // A wrong generation from a named member is refused; nothing is written.
+  EXPECT_EQ(coord->commit_txn_offsets("g", 1, 0, member, generation + 5, std::nullopt,
+                                      {{"t", 0, 1, -1, ""}}),
+            std::vector<ErrorCode>{ErrorCode::ILLEGAL_GENERATION});
+  EXPECT_EQ(coord->commit_txn_offsets("g", 1, 0, "stranger", generation, std::nullopt,
+                                      {{"t", 0, 1, -1, ""}}),
+            std::vector<ErrorCode>{ErrorCode::UNKNOWN_MEMBER_ID});
+  EXPECT_EQ(coord->pending_txn_count(), 0u);
+  // Without a member (an older producer) the commit is accepted.
+  EXPECT_EQ(coord->commit_txn_offsets("g", 1, 0, "", -1, std::nullopt, {{"t", 0, 1, -1, ""}}),
+            std::vector<ErrorCode>{ErrorCode::NONE});
+}
+
+TEST_F(GroupCoordinatorTest, FailedTransactionalAppendKeepsNothingPending) {
+  coord->mark_all_loaded();
+  topic.fail_next = ErrorCode::KAFKA_STORAGE_ERROR;
+  auto errors = coord->commit_txn_offsets("txg", 9, 0, "", -1, std::nullopt, {{"t", 0, 1, -1, ""}});
+  EXPECT_NE(errors[0], ErrorCode::NONE);
+  EXPECT_EQ(coord->pending_txn_count(), 0u);
 }
 
 }  // namespace
