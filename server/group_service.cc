@@ -104,6 +104,19 @@ ErrorCode GroupService::ensure_offsets_topic() {
 
 ErrorCode GroupService::append(int32_t partition,
                                const std::vector<coordinator::OffsetsTopicRecord>& records) {
+  return append_batch(partition, records, nullptr);
+}
+
+ErrorCode GroupService::append_transactional(
+    int32_t partition, const std::vector<coordinator::OffsetsTopicRecord>& records,
+    int64_t producer_id, int16_t producer_epoch) {
+  const std::pair<int64_t, int16_t> producer{producer_id, producer_epoch};
+  return append_batch(partition, records, &producer);
+}
+
+ErrorCode GroupService::append_batch(int32_t partition,
+                                     const std::vector<coordinator::OffsetsTopicRecord>& records,
+                                     const std::pair<int64_t, int16_t>* producer) {
   if (!logs_) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
   if (ensure_offsets_topic() != ErrorCode::NONE) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
   storage::PartitionLog* log = logs_->get(std::string(kOffsetsTopic), partition);
@@ -115,6 +128,9 @@ ErrorCode GroupService::append(int32_t partition,
     if (r.value) value = std::span<const uint8_t>(*r.value);
     builder.add(now, std::span<const uint8_t>(r.key), value);
   }
+  // A transactional batch of the producer; the coordinator's own appends are not
+  // sequence-checked (Kafka's AppendOrigin.COORDINATOR), so the sequence is 0.
+  if (producer) builder.producer(producer->first, producer->second, 0).transactional(true);
   protocol::Bytes batch = builder.build();
   if (batch.size() > static_cast<size_t>(std::max(log->config().max_message_bytes, 0)))
     return ErrorCode::RECORD_LIST_TOO_LARGE;
@@ -163,12 +179,24 @@ asio::awaitable<void> GroupService::load() {
           if (!view) continue;
           const auto& h = view->header();
           next = std::max(next, h.base_offset + h.last_offset_delta + 1);
-          if (h.is_control()) continue;
           auto cursor = view->cursor();
           protocol::Record rec;
+          if (h.is_control()) {
+            // A transaction marker: offsets the producer committed in its transaction take
+            // effect here (or are dropped).
+            if (h.is_transactional() && cursor.next(rec)) {
+              auto marker = protocol::parse_control_record(rec);
+              if (marker && (marker->type == 0 || marker->type == 1))  // ABORT, COMMIT
+                coordinator_->complete_txn(p, h.producer_id, marker->type == 1);
+            }
+            continue;
+          }
           while (cursor.next(rec)) {
             if (!rec.key) continue;
-            coordinator_->replay(p, *rec.key, rec.value);
+            if (h.is_transactional())
+              coordinator_->replay_transactional(p, h.producer_id, *rec.key, rec.value);
+            else
+              coordinator_->replay(p, *rec.key, rec.value);
             ++records;
           }
         }

@@ -68,6 +68,9 @@ class GroupService final : public coordinator::OffsetsTopic {
   // coordinator::OffsetsTopic
   protocol::ErrorCode append(int32_t partition,
                              const std::vector<coordinator::OffsetsTopicRecord>& records) override;
+  protocol::ErrorCode append_transactional(
+      int32_t partition, const std::vector<coordinator::OffsetsTopicRecord>& records,
+      int64_t producer_id, int16_t producer_epoch) override;
 
  private:
   struct Waiting;
@@ -76,6 +79,9 @@ class GroupService final : public coordinator::OffsetsTopic {
   template <typename Resp, typename Call>
   asio::awaitable<Resp> call_and_wait(Call call, std::optional<Resp> Waiting::*answer,
                                       Resp if_stopped);
+  protocol::ErrorCode append_batch(int32_t partition,
+                                   const std::vector<coordinator::OffsetsTopicRecord>& records,
+                                   const std::pair<int64_t, int16_t>* producer);
   asio::awaitable<void> load();
   asio::awaitable<void> timer_loop();
   asio::awaitable<void> retention_loop();

@@ -54,6 +54,7 @@ class Config;
 class FetchWaiters;
 class FetchSessionCache;
 class GroupService;
+class TxnService;
 class HandlerRegistry;
 
 // The services a handler may use. Each is a narrow, separately owned piece;
@@ -68,6 +69,7 @@ struct Broker {
   int32_t node_id = 1;
   FetchSessionCache* fetch_sessions = nullptr;  // null: no incremental fetch sessions
   GroupService* groups = nullptr;               // null: no group coordinator (tests)
+  TxnService* txns = nullptr;                   // null: no transaction coordinator (tests)
   // Listener name → port actually bound (filled by Server::start; matters
   // when the configured port is 0).
   std::map<std::string, uint16_t, std::less<>> bound_ports = {};

@@ -12,6 +12,7 @@
 #include "server/config.h"
 #include "server/fetch_sessions.h"
 #include "server/group_service.h"
+#include "server/txn_service.h"
 #include "server/handler.h"
 #include "server/log.h"
 #include "server/log_service.h"
@@ -110,6 +111,16 @@ int run(int argc, char** argv) {
   broker.fetch_sessions = &fetch_sessions;
   GroupService groups(io, config, clock, &storage.logs(), &waiters);
   broker.groups = &groups;
+  TxnService txns(io, config, clock, &storage.logs(), &waiters, &groups);
+  {
+    std::string error;
+    if (!txns.init(&error)) {
+      std::fprintf(stderr, "runnel: %s\n", error.c_str());
+      storage.close();
+      return 1;
+    }
+  }
+  broker.txns = &txns;
   Server server(io, broker);
   try {
     server.start();
@@ -120,6 +131,7 @@ int run(int argc, char** argv) {
   }
   storage.start_timers();
   groups.start();
+  txns.start();
   log_info("node ", meta.node_id, " of cluster ", meta.cluster_id, " serving from ",
            config.log_dir());
 
@@ -133,6 +145,7 @@ int run(int argc, char** argv) {
         io,
         [&]() -> asio::awaitable<void> {
           groups.stop();  // answers waiting joins and syncs
+          txns.stop();
           co_await server.shutdown(kShutdownGrace);
           storage.close();
           io.stop();

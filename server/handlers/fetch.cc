@@ -16,6 +16,9 @@
 // memory, without the records before the fetch offset, trimmed to whole
 // messages within the limit.
 //
+// read_committed (v4+): reads stop at the last stable offset, and each partition lists the
+// aborted transactions of the range it returns.
+//
 // Long poll: when fewer than min_bytes are available and max_wait_ms > 0 (and
 // no partition has an error), the request waits on the fetch waiters of its
 // partitions until an append wakes it or the deadline passes, then reads
@@ -70,6 +73,7 @@ struct PartitionRead {
   int64_t log_start_offset = -1;
   protocol::Records records;
   size_t bytes = 0;
+  std::vector<storage::AbortedTxn> aborted;  // read_committed: aborted transactions in range
 };
 
 protocol::Records empty_records() {
@@ -164,6 +168,7 @@ PartitionRead read_partition(const storage::LogManager* logs, const Target& t, i
     return out;
   }
   if (rr.slices.empty()) return out;
+  out.aborted = std::move(rr.aborted_transactions);
   if (version >= 4) {
     for (auto& s : rr.slices) {
       auto owner = std::shared_ptr<const void>(s.file);
@@ -329,10 +334,19 @@ asio::awaitable<HandlerResult> handle_fetch(RequestContext& ctx, protocol::Reade
     pd.high_watermark = r.high_watermark;
     pd.last_stable_offset = r.last_stable_offset;
     pd.log_start_offset = r.log_start_offset;
-    if (read_committed)
+    if (read_committed) {
+      // The aborted transactions in the returned range, so that the client drops their
+      // records (Kafka's FetchResponse.abortedTransactions).
       pd.aborted_transactions.emplace();
-    else
+      for (const auto& a : r.aborted) {
+        protocol::FetchResponse::AbortedTransaction at;
+        at.producer_id = a.producer_id;
+        at.first_offset = a.first_offset;
+        pd.aborted_transactions->push_back(at);
+      }
+    } else {
       pd.aborted_transactions.reset();
+    }
     pd.preferred_read_replica = -1;
     pd.records = std::move(r.records);
     resp.responses.back().partitions.push_back(std::move(pd));

@@ -1,8 +1,10 @@
-// FindCoordinator (key 10), v0-6: this broker coordinates every group. v4+ asks for several
-// keys at once. Transaction coordinators are not offered yet.
+// FindCoordinator (key 10), v0-6: this broker coordinates every group and every transactional
+// id; the internal topic behind it (__consumer_offsets, __transaction_state) is created on the
+// first request. v4+ asks for several keys at once.
 #include "protocol/messages/find_coordinator.h"
 
 #include "server/group_handlers.h"
+#include "server/txn_handlers.h"
 #include "server/topic_admin.h"
 
 namespace runnel::server {
@@ -28,8 +30,7 @@ Coordinator find(Broker& broker, std::string_view listener, const std::string& k
     e = broker.groups ? broker.groups->ensure_offsets_topic()
                       : ErrorCode::COORDINATOR_NOT_AVAILABLE;
   } else if (key_type == kTransactionKey) {
-    e = ErrorCode::COORDINATOR_NOT_AVAILABLE;
-    c.error_message = "Runnel has no transaction coordinator yet";
+    e = broker.txns ? broker.txns->ensure_state_topic() : ErrorCode::COORDINATOR_NOT_AVAILABLE;
   } else {
     e = ErrorCode::INVALID_REQUEST;
     c.error_message = "unknown coordinator key type " + std::to_string(key_type);

@@ -1,8 +1,9 @@
 // OffsetFetch (key 9), v0-9. v0-7 ask for one group, v8+ for several. A null topic list
 // (v2+) asks for every committed offset of the group. A partition without a commit answers
 // offset -1. Errors of the group are per partition in v0-1 and top-level (per group in v8+)
-// later. require_stable (v7+) waits on nothing here: Runnel has no pending transactional
-// offsets.
+// later. With require_stable (v7+), a partition for which an open transaction holds an offset
+// (TxnOffsetCommit not yet committed or aborted) answers UNSTABLE_OFFSET_COMMIT and offset -1,
+// as Kafka does; the client retries.
 #include "protocol/messages/offset_fetch.h"
 
 #include <map>
@@ -31,15 +32,19 @@ using TopicAnswers = std::vector<std::pair<std::string, std::vector<PartitionAns
 ErrorCode fetch_group(
     Broker& broker, const std::string& group,
     const std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>& topics,
-    TopicAnswers& out) {
+    bool require_stable, TopicAnswers& out) {
   ErrorCode e = group_status(broker, group, true);
   if (e != ErrorCode::NONE) return e;
   auto& coord = broker.groups->coordinator();
   if (!topics) {
     std::map<std::string, std::vector<PartitionAnswer>> by_topic;
-    for (const auto& o : coord.fetch_offsets(group))
-      by_topic[o.topic].push_back({o.partition, o.committed.offset, o.committed.leader_epoch,
-                                   o.committed.metadata, ErrorCode::NONE});
+    for (const auto& o : coord.fetch_offsets(group)) {
+      if (require_stable && coord.has_pending_offset(group, o.topic, o.partition))
+        by_topic[o.topic].push_back({o.partition, -1, -1, "", ErrorCode::UNSTABLE_OFFSET_COMMIT});
+      else
+        by_topic[o.topic].push_back({o.partition, o.committed.offset, o.committed.leader_epoch,
+                                     o.committed.metadata, ErrorCode::NONE});
+    }
     for (auto& [t, ps] : by_topic) out.emplace_back(t, std::move(ps));
     return ErrorCode::NONE;
   }
@@ -48,7 +53,9 @@ ErrorCode fetch_group(
     for (int32_t p : partitions) {
       PartitionAnswer a;
       a.partition = p;
-      if (auto c = coord.fetch_offset(group, topic, p)) {
+      if (require_stable && coord.has_pending_offset(group, topic, p)) {
+        a.error = ErrorCode::UNSTABLE_OFFSET_COMMIT;
+      } else if (auto c = coord.fetch_offset(group, topic, p)) {
         a.offset = c->offset;
         a.leader_epoch = c->leader_epoch;
         a.metadata = c->metadata;
@@ -92,7 +99,8 @@ asio::awaitable<HandlerResult> handle_offset_fetch(RequestContext& ctx, protocol
       TopicAnswers answers;
       Resp::OffsetFetchResponseGroup rg;
       rg.group_id = g.group_id;
-      rg.error_code = code(fetch_group(ctx.broker, g.group_id, topics, answers));
+      rg.error_code =
+          code(fetch_group(ctx.broker, g.group_id, topics, req.require_stable, answers));
       fill<Resp::OffsetFetchResponseTopics, Resp::OffsetFetchResponsePartitions>(answers,
                                                                                  rg.topics);
       resp.groups.push_back(std::move(rg));
@@ -106,7 +114,8 @@ asio::awaitable<HandlerResult> handle_offset_fetch(RequestContext& ctx, protocol
       for (const auto& t : *req.topics) topics->emplace_back(t.name, t.partition_indexes);
   }
   TopicAnswers answers;
-  ErrorCode e = fetch_group(ctx.broker, req.group_id, topics, answers);
+  ErrorCode e = fetch_group(ctx.broker, req.group_id, topics, v >= 7 && req.require_stable,
+                            answers);
   if (e != ErrorCode::NONE) {
     if (v >= 2) {
       resp.error_code = code(e);

@@ -16,12 +16,12 @@
 //          than segment.bytes RECORD_LIST_TOO_LARGE; CreateTime timestamps
 //          outside message.timestamp.before/after.max.ms are INVALID_TIMESTAMP.
 //
-// Producer ids: a non-transactional batch with a producer id (idempotent
-// producer) is appended as a plain batch; sequence numbers are not checked
-// yet. A transactional batch is refused with INVALID_TXN_STATE, Kafka's
-// answer to a transactional write to a partition that is not part of an
-// ongoing transaction — Runnel has no transaction coordinator yet, so none
-// can be ongoing.
+// Producer ids: batches with a producer id are checked against the
+// partition's producer state by PartitionLog::append (epoch, sequence, the
+// last five batches: a retried batch already written is answered with its
+// original offsets and not written again). A transactional batch must also
+// belong to a partition of the producer's ongoing transaction
+// (check_transaction below).
 //
 // acks=0 sends no response; if a partition failed, the connection is closed
 // instead (as Kafka does) so that the producer notices.
@@ -35,6 +35,7 @@
 #include "protocol/records/legacy.h"
 #include "protocol/records/record_batch.h"
 #include "server/handler.h"
+#include "server/txn_handlers.h"
 #include "server/partition_leadership.h"
 #include "server/waiters.h"
 #include "storage/log_manager.h"
@@ -129,9 +130,6 @@ Prepared prepare(const protocol::Records& records, int16_t version,
       if (header->compression() == protocol::Compression::zstd && version < 7)
         return fail(ErrorCode::UNSUPPORTED_COMPRESSION_TYPE,
                     "zstd compression needs Produce v7 or later");
-      if (header->is_transactional())
-        return fail(ErrorCode::INVALID_TXN_STATE,
-                    "transactional batch outside an ongoing transaction");
     }
     out.batch.assign(bytes.begin(), bytes.end());
   }
@@ -144,6 +142,29 @@ Prepared prepare(const protocol::Records& records, int16_t version,
       return fail(err, "a record timestamp is outside the topic's accepted range");
   }
   return out;
+}
+
+// A transactional batch is accepted only when its partition is part of the producer's
+// ongoing transaction (AddPartitionsToTxn first), as Kafka's partition verification (KIP-890)
+// checks; else INVALID_TXN_STATE, or the coordinator's epoch error, and nothing is written.
+Prepared check_transaction(Broker& broker, const std::string& topic, int32_t partition,
+                           int16_t version, Prepared p) {
+  for (auto& b : protocol::split_batches(p.batch).batches) {
+    auto header = protocol::BatchHeader::parse(b);
+    if (!header || !header->is_transactional()) continue;
+    if (!broker.txns)
+      return fail(ErrorCode::INVALID_TXN_STATE, "no transaction coordinator on this broker");
+    ErrorCode e = broker.txns->coordinator().check_transactional_produce(
+        header->producer_id, header->producer_epoch, coordinator::TopicPartition{topic, partition});
+    if (e == ErrorCode::PRODUCER_FENCED) e = ErrorCode::INVALID_PRODUCER_EPOCH;
+    // Produce v11 clients (KIP-890) are told the transaction must abort.
+    if (e == ErrorCode::INVALID_TXN_STATE && version >= 11) e = ErrorCode::TRANSACTION_ABORTABLE;
+    if (e != ErrorCode::NONE)
+      return fail(e, e != ErrorCode::INVALID_PRODUCER_EPOCH
+                         ? "the partition is not part of the producer's ongoing transaction"
+                         : std::string());
+  }
+  return p;
 }
 
 PartitionResponse produce_partition(Broker& broker, const std::string& topic, int32_t partition,
@@ -160,6 +181,7 @@ PartitionResponse produce_partition(Broker& broker, const std::string& topic, in
   }
   int64_t now_ms = broker.clock.now_ms();
   Prepared p = prepare(records, version, log->config(), now_ms);
+  if (p.error == ErrorCode::NONE) p = check_transaction(broker, topic, partition, version, std::move(p));
   if (p.error == ErrorCode::NONE) {
     auto res = log->append(p.batch, kPartitionLeaderEpoch, now_ms);
     p.error = res.error;

@@ -1,0 +1,225 @@
+#include "server/txn_service.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "protocol/records/record_batch.h"
+#include "server/group_service.h"
+#include "server/log.h"
+#include "server/topic_admin.h"
+#include "server/waiters.h"
+#include "storage/io_util.h"
+#include "storage/partition_log.h"
+
+namespace runnel::server {
+
+using protocol::ErrorCode;
+
+namespace {
+
+constexpr size_t kLoadChunkBytes = size_t{1} << 20;
+constexpr int32_t kLeaderEpoch = 0;
+
+}  // namespace
+
+coordinator::TxnConfig txn_config(const Config& config) {
+  coordinator::TxnConfig c;
+  c.log_partitions = config.get_int("transaction.state.log.num.partitions");
+  c.max_timeout_ms = config.get_int("transaction.max.timeout.ms");
+  c.id_expiration_ms = config.get_long("transactional.id.expiration.ms");
+  c.abort_check_interval_ms =
+      config.get_long("transaction.abort.timed.out.transaction.cleanup.interval.ms");
+  c.remove_expired_interval_ms =
+      config.get_long("transaction.remove.expired.transaction.cleanup.interval.ms");
+  return c;
+}
+
+TxnService::TxnService(asio::io_context& io, const Config& config, const storage::Clock& clock,
+                       storage::LogManager* logs, FetchWaiters* waiters, GroupService* groups)
+    : io_(io),
+      config_(config),
+      clock_(clock),
+      logs_(logs),
+      waiters_(waiters),
+      groups_(groups),
+      producer_ids_(logs ? logs->log_dir() : std::string()),
+      abort_timer_(io),
+      expiry_timer_(io) {
+  auto cfg = txn_config(config);
+  if (logs_) {
+    // A changed transaction.state.log.num.partitions must not move transactional ids.
+    if (const auto* t = logs_->topic(std::string(kTransactionStateTopic)))
+      cfg.log_partitions = static_cast<int32_t>(t->partitions);
+  }
+  coordinator_ =
+      std::make_unique<coordinator::TransactionCoordinator>(cfg, clock_, *this, *this, *this);
+  coordinator_->set_event_log([](const std::string& line) { log_info(line); });
+}
+
+TxnService::~TxnService() { stop(); }
+
+bool TxnService::init(std::string* error) { return producer_ids_.load(error); }
+
+int32_t TxnService::partition_count() const { return txn_config(config_).log_partitions; }
+
+void TxnService::start() {
+  running_ = true;
+  asio::co_spawn(io_, load(), asio::detached);
+  asio::co_spawn(io_, abort_loop(), asio::detached);
+  asio::co_spawn(io_, producer_expiry_loop(), asio::detached);
+}
+
+void TxnService::stop() {
+  if (!running_) return;
+  running_ = false;
+  abort_timer_.cancel();
+  expiry_timer_.cancel();
+}
+
+ErrorCode TxnService::ensure_state_topic() {
+  if (!logs_) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  if (logs_->topic(std::string(kTransactionStateTopic))) return ErrorCode::NONE;
+  auto r = auto_create_topic(config_, *logs_, std::string(kTransactionStateTopic));
+  if (!r.ok() && r.error != ErrorCode::TOPIC_ALREADY_EXISTS) {
+    log_error("cannot create ", kTransactionStateTopic, ": ", r.message);
+    return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  }
+  log_info("created ", kTransactionStateTopic, " with ",
+           logs_->topic(std::string(kTransactionStateTopic))->partitions, " partitions");
+  return ErrorCode::NONE;
+}
+
+ErrorCode TxnService::append(int32_t partition,
+                             const std::vector<coordinator::TxnLogRecord>& records) {
+  if (!logs_) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  if (ensure_state_topic() != ErrorCode::NONE) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  storage::PartitionLog* log = logs_->get(std::string(kTransactionStateTopic), partition);
+  if (!log) return ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+  const int64_t now = clock_.now_ms();
+  protocol::RecordBatchBuilder builder;
+  for (const auto& r : records) {
+    std::optional<std::span<const uint8_t>> value;
+    if (r.value) value = std::span<const uint8_t>(*r.value);
+    builder.add(now, std::span<const uint8_t>(r.key), value);
+  }
+  protocol::Bytes batch = builder.build();
+  if (batch.size() > static_cast<size_t>(std::max(log->config().max_message_bytes, 0)))
+    return ErrorCode::RECORD_LIST_TOO_LARGE;
+  auto res = log->append(batch, kLeaderEpoch, now);
+  if (res.error != ErrorCode::NONE) {
+    log_error("cannot append to ", kTransactionStateTopic, "-", partition, ": error ",
+              static_cast<int>(res.error));
+    return res.error;
+  }
+  if (waiters_) waiters_->notify(kTransactionStateTopic, partition);
+  return ErrorCode::NONE;
+}
+
+ErrorCode TxnService::write_marker(const coordinator::TopicPartition& tp, int64_t producer_id,
+                                   int16_t producer_epoch, int32_t coordinator_epoch,
+                                   bool commit) {
+  storage::PartitionLog* log = logs_ ? logs_->get(tp.topic, tp.partition) : nullptr;
+  if (!log) return ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+  auto res = log->append_control(producer_id, producer_epoch, coordinator_epoch, commit,
+                                 kLeaderEpoch, clock_.now_ms());
+  if (res.error != ErrorCode::NONE) {
+    log_error("cannot write the ", commit ? "COMMIT" : "ABORT", " marker of producer ",
+              producer_id, " to ", tp.topic, "-", tp.partition, ": error ",
+              static_cast<int>(res.error));
+    return res.error;
+  }
+  if (groups_ && tp.topic == kOffsetsTopic) {
+    groups_->coordinator().complete_txn(tp.partition, producer_id, commit);
+    groups_->changed();
+  }
+  if (waiters_) waiters_->notify(tp.topic, tp.partition);
+  return ErrorCode::NONE;
+}
+
+std::optional<int64_t> TxnService::next_producer_id() { return producer_ids_.next(); }
+
+asio::awaitable<void> TxnService::load() {
+  const auto* topic = logs_ ? logs_->topic(std::string(kTransactionStateTopic)) : nullptr;
+  if (!topic) {
+    coordinator_->mark_all_loaded();
+    loaded_ = true;
+    co_return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const int32_t partitions = static_cast<int32_t>(topic->partitions);
+  std::vector<uint8_t> buf;
+  uint64_t records = 0;
+  for (int32_t p = 0; p < partitions && running_; ++p) {
+    coordinator_->begin_load(p);
+    storage::PartitionLog* log = logs_->get(std::string(kTransactionStateTopic), p);
+    int64_t offset = log ? log->log_start_offset() : 0;
+    while (log && running_ && offset < log->high_watermark()) {
+      auto rr = log->read(offset, kLoadChunkBytes, true);
+      if (rr.error != ErrorCode::NONE || rr.slices.empty()) break;
+      int64_t next = offset;
+      for (const auto& slice : rr.slices) {
+        buf.resize(slice.length);
+        if (storage::io::pread_full(slice.file->fd(), buf.data(), slice.length,
+                                    slice.file_position) != static_cast<int64_t>(slice.length)) {
+          log_error("cannot read ", kTransactionStateTopic, "-", p, " at offset ", offset);
+          next = log->high_watermark();
+          break;
+        }
+        auto split = protocol::split_batches(buf, true);
+        for (auto batch : split.batches) {
+          auto view = protocol::RecordBatchView::open(batch);
+          if (!view) continue;
+          const auto& h = view->header();
+          next = std::max(next, h.base_offset + h.last_offset_delta + 1);
+          if (h.is_control()) continue;
+          auto cursor = view->cursor();
+          protocol::Record rec;
+          while (cursor.next(rec)) {
+            if (!rec.key) continue;
+            coordinator_->replay(p, *rec.key, rec.value);
+            ++records;
+          }
+        }
+      }
+      if (next <= offset) break;
+      offset = next;
+      co_await asio::post(io_, asio::use_awaitable);
+    }
+    coordinator_->finish_load(p);
+  }
+  loaded_ = running_;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count();
+  log_info("loaded ", kTransactionStateTopic, ": ", records, " records in ", ms, " ms");
+}
+
+asio::awaitable<void> TxnService::abort_loop() {
+  const auto interval = std::chrono::milliseconds(
+      config_.get_long("transaction.abort.timed.out.transaction.cleanup.interval.ms"));
+  while (running_) {
+    abort_timer_.expires_after(interval);
+    std::error_code ec;
+    co_await abort_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!running_) break;
+    if (!loaded_) continue;
+    coordinator_->tick();
+  }
+}
+
+asio::awaitable<void> TxnService::producer_expiry_loop() {
+  const auto interval =
+      std::chrono::milliseconds(config_.get_long("producer.id.expiration.check.interval.ms"));
+  const int64_t expiration_ms = config_.get_long("producer.id.expiration.ms");
+  while (running_) {
+    expiry_timer_.expires_after(interval);
+    std::error_code ec;
+    co_await expiry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!running_) break;
+    if (!logs_) continue;
+    size_t n = logs_->expire_producers(clock_.now_ms(), expiration_ms);
+    if (n) log_info("expired ", n, " idle producer ids");
+  }
+}
+
+}  // namespace runnel::server
