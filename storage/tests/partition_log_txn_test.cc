@@ -121,9 +121,9 @@ TEST_F(PartitionLogTxnTest, SequenceGapsEpochsAndWrap) {
   EXPECT_EQ(append(*log, pbatch(1, 0, 1, 1)).error, ErrorCode::INVALID_PRODUCER_EPOCH);
   // Unknown producer: any sequence (Kafka 3.9 after KIP-360).
   ASSERT_EQ(append(*log, pbatch(2, 0, INT32_MAX - 1, 3)).error, ErrorCode::NONE);
-  EXPECT_EQ(log->producer_state().get(2)->last_seq(), 1);  // wrapped
+  EXPECT_EQ(log->producer_state().get(2)->last_seq(), 0);  // MAX-1, MAX, 0
   EXPECT_EQ(append(*log, pbatch(2, 0, 0, 1)).error, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
-  ASSERT_EQ(append(*log, pbatch(2, 0, 2, 1)).error, ErrorCode::NONE);
+  ASSERT_EQ(append(*log, pbatch(2, 0, 1, 1)).error, ErrorCode::NONE);
   ASSERT_EQ(append(*log, pbatch(3, 0, INT32_MAX, 1)).error, ErrorCode::NONE);
   EXPECT_EQ(append(*log, pbatch(3, 0, 0, 1)).error, ErrorCode::NONE);
   EXPECT_EQ(log->log_end_offset(), 8);
@@ -247,7 +247,9 @@ TEST_F(PartitionLogTxnTest, StateSurvivesRestartsWithAndWithoutSnapshots) {
     EXPECT_TRUE(r.duplicate);
     EXPECT_EQ(r.base_offset, 7);
     EXPECT_EQ(append(log, pbatch(1, 0, 5, 1)).error, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
-    EXPECT_EQ(append(log, pbatch(3, 0, 1, 1)).error, ErrorCode::NONE);  // still in its txn
+    // Still inside its transaction.
+    EXPECT_EQ(append(log, pbatch(3, 0, 1, 1)).error, ErrorCode::INVALID_TXN_STATE);
+    EXPECT_EQ(append(log, pbatch(3, 0, 1, 1, true)).error, ErrorCode::NONE);
   };
   {
     auto log = open();
