@@ -355,6 +355,13 @@ void LogManager::maybe_roll_all(int64_t now_ms) {
     for (auto& p : t.partitions) p->maybe_roll(now_ms);
 }
 
+size_t LogManager::expire_producers(int64_t now_ms, int64_t expiration_ms) {
+  size_t removed = 0;
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.partitions) removed += p->expire_producers(now_ms, expiration_ms);
+  return removed;
+}
+
 void LogManager::maybe_flush_all(int64_t now_ms) {
   for (auto& [name, t] : topics_)
     for (auto& p : t.partitions) p->maybe_flush(now_ms);

@@ -104,6 +104,9 @@ class LogManager {
   int apply_retention(int64_t now_ms);
   void maybe_roll_all(int64_t now_ms);
   void maybe_flush_all(int64_t now_ms);
+  // Producer expiry over every partition (producer.id.expiration.ms, a
+  // broker setting, default 86400000). Returns how many producers went.
+  size_t expire_producers(int64_t now_ms, int64_t expiration_ms);
   bool flush_all();
   // Flushes and closes every log, then writes the clean-shutdown marker.
   bool close();

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "protocol/records/crc32c.h"
+#include "protocol/records/record_batch.h"
 #include "protocol/wire.h"
 #include "storage/io_util.h"
 #include "storage/segment.h"
@@ -19,6 +20,21 @@ constexpr const char* kLogStartFile = "log-start-offset";
 // Batches larger than this are not read into memory to find a record by
 // timestamp (the batch's own offset is answered instead).
 constexpr size_t kMaxBatchReadForTimestamp = 64u << 20;
+// A control batch holds one small record; anything larger is not a marker.
+constexpr size_t kMaxControlBatch = 1u << 20;
+constexpr size_t kSnapshotsToKeep = 2;
+
+// The COMMIT / ABORT record of a control batch (the whole batch in `batch`).
+std::optional<protocol::ControlRecord> parse_marker(std::span<const uint8_t> batch) {
+  auto view = protocol::RecordBatchView::open(batch, kMaxControlBatch);
+  if (!view) return std::nullopt;
+  auto cursor = view->cursor();
+  protocol::Record rec;
+  if (!cursor.next(rec)) return std::nullopt;
+  auto c = protocol::parse_control_record(rec);
+  if (!c || (c->type != 0 && c->type != 1)) return std::nullopt;
+  return c;
+}
 }  // namespace
 
 SegmentOptions PartitionLog::segment_options() const {
@@ -58,6 +74,7 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::st
   log->last_flush_ms_ = clock.now_ms();
   if (leo > log->log_start_offset_)
     log->latest_epoch_ = log->epoch_for_offset(leo - 1).value_or(-1);
+  log->load_producer_state();
   return log;
 }
 
@@ -93,6 +110,27 @@ size_t PartitionLog::segment_index_for(int64_t offset) const {
 
 AppendResult PartitionLog::append(std::span<uint8_t> batches, int32_t leader_epoch,
                                   int64_t now_ms) {
+  return append_impl(batches, leader_epoch, now_ms, AppendOrigin::client);
+}
+
+AppendResult PartitionLog::append_control(int64_t producer_id, int16_t producer_epoch,
+                                          int32_t coordinator_epoch, bool commit,
+                                          int32_t leader_epoch, int64_t now_ms) {
+  if (producer_id < 0) {
+    AppendResult r;
+    r.log_start_offset = log_start_offset_;
+    r.error = ErrorCode::INVALID_PRODUCER_ID_MAPPING;
+    return r;
+  }
+  protocol::RecordBatchBuilder b;
+  b.producer(producer_id, producer_epoch, -1).transactional(true);
+  b.add_control(now_ms, commit ? 1 : 0, coordinator_epoch);
+  auto bytes = b.build();
+  return append_impl(bytes, leader_epoch, now_ms, AppendOrigin::coordinator);
+}
+
+AppendResult PartitionLog::append_impl(std::span<uint8_t> batches, int32_t leader_epoch,
+                                       int64_t now_ms, AppendOrigin origin) {
   AppendResult r;
   r.log_start_offset = log_start_offset_;
   if (closed_) {
@@ -127,6 +165,53 @@ AppendResult PartitionLog::append(std::span<uint8_t> batches, int32_t leader_epo
   }
   const int64_t base = log_end_offset();
   const int64_t last = base + offsets - 1;
+  // Producer state: every batch is checked (on copies) before any is written.
+  ProducerStateManager::Update update;
+  std::vector<CompletedTxn> completed;
+  bool has_producers = false;
+  {
+    int64_t next = base;
+    for (size_t off = 0; off < batches.size();) {
+      auto h = BatchHeader::parse(batches.subspan(off));
+      std::span<const uint8_t> batch = batches.subspan(off, h->total_size());
+      off += h->total_size();
+      h->base_offset = next;
+      next += int64_t{h->last_offset_delta} + 1;
+      if (h->producer_id < 0) continue;
+      has_producers = true;
+      const int64_t ts = append_time ? now_ms : h->max_timestamp;
+      ErrorCode e = ErrorCode::NONE;
+      if (h->is_control()) {
+        auto marker = parse_marker(batch);
+        if (!marker) {
+          r.error = ErrorCode::INVALID_RECORD;
+          return r;
+        }
+        std::optional<CompletedTxn> done;
+        e = producer_state_.append_marker(update, h->producer_id, h->producer_epoch,
+                                          marker->coordinator_epoch, marker->type == 1,
+                                          h->base_offset, ts, origin, &done);
+        if (done) completed.push_back(*done);
+      } else {
+        if (origin == AppendOrigin::client) {
+          if (const BatchMetadata* d = producer_state_.find_duplicate(*h)) {
+            r.duplicate = true;
+            r.base_offset = d->first_offset();
+            r.last_offset = d->last_offset;
+            r.log_append_time = append_time ? d->timestamp : -1;
+            r.batches = 0;
+            r.records = 0;
+            return r;
+          }
+        }
+        e = producer_state_.append_data(update, *h, ts, origin);
+      }
+      if (e != ErrorCode::NONE) {
+        r.error = e;
+        return r;
+      }
+    }
+  }
   Segment* seg = &active();
   if (!seg->empty() &&
       (seg->size() + batches.size() > static_cast<uint64_t>(config_.segment_bytes) ||
@@ -167,6 +252,18 @@ AppendResult PartitionLog::append(std::span<uint8_t> batches, int32_t leader_epo
     return r;
   }
   latest_epoch_ = leader_epoch;
+  if (has_producers) {
+    producer_state_.commit(std::move(update));
+    for (const CompletedTxn& txn : completed) {
+      if (!txn.aborted) continue;
+      TxnIndexEntry entry{txn.producer_id, txn.first_offset, txn.last_offset,
+                          producer_state_.last_stable_offset_after(txn)};
+      if (!seg->txn_index().append(entry)) {
+        r.error = ErrorCode::KAFKA_STORAGE_ERROR;
+        return r;
+      }
+    }
+  }
   // A single replica: the high watermark follows the log end offset.
   high_watermark_ = log_end_offset();
   r.base_offset = base;
@@ -183,6 +280,9 @@ AppendResult PartitionLog::append(std::span<uint8_t> batches, int32_t leader_epo
 bool PartitionLog::roll(int64_t next_base, int64_t now_ms) {
   std::string err;
   active().on_become_inactive();
+  // The snapshot must not claim txn index entries that a crash could lose.
+  active().txn_index().flush();
+  write_producer_snapshot(next_base);
   auto seg = Segment::open(dir_, next_base, segment_options(), true, now_ms, &err);
   if (!seg) {
     io::log_line("roll failed: " + err);
@@ -214,6 +314,7 @@ ReadResult PartitionLog::read(int64_t offset, size_t max_bytes, bool min_one_bat
                   : isolation == FetchIsolation::high_watermark ? r.high_watermark
                                                                 : r.last_stable_offset;
   if (offset >= limit) return r;
+  int64_t end_of_read = -1;  // offset after the last returned batch
   for (size_t i = segment_index_for(offset); i < segments_.size(); ++i) {
     const Segment& seg = *segments_[i];
     auto first = seg.find_batch(std::max(offset, seg.base_offset()));
@@ -239,11 +340,16 @@ ReadResult PartitionLog::read(int64_t offset, size_t max_bytes, bool min_one_bat
       }
       slice.length += static_cast<uint32_t>(size);
       r.bytes += size;
+      end_of_read = h->last_offset() + 1;
       pos += size;
       h = seg.read_header(pos);
     }
     if (slice.length > 0) r.slices.push_back(std::move(slice));
     if (stop) break;
+  }
+  if (isolation == FetchIsolation::committed && end_of_read >= 0) {
+    for (size_t i = segment_index_for(offset); i < segments_.size(); ++i)
+      if (segments_[i]->txn_index().collect(offset, end_of_read, &r.aborted_transactions)) break;
   }
   return r;
 }
@@ -396,6 +502,8 @@ bool PartitionLog::truncate_to(int64_t offset) {
   high_watermark_ = std::min(high_watermark_, leo);
   recovery_point_ = std::min(recovery_point_, leo);
   latest_epoch_ = leo > log_start_offset_ ? epoch_for_offset(leo - 1).value_or(-1) : -1;
+  // Snapshots above the new end are stale; rebuild from the newest one left.
+  load_producer_state();
   return ok;
 }
 
@@ -422,8 +530,122 @@ bool PartitionLog::maybe_flush(int64_t now_ms) {
 
 void PartitionLog::close() {
   if (closed_) return;
-  if (unflushed_messages_ > 0 || recovery_point_ < log_end_offset()) flush();
+  bool flushed = true;
+  if (unflushed_messages_ > 0 || recovery_point_ < log_end_offset()) flushed = flush();
+  // Only a durable log may be described by a snapshot at its end.
+  if (flushed) write_producer_snapshot(log_end_offset());
   closed_ = true;
+}
+
+int64_t PartitionLog::last_stable_offset() const {
+  auto f = first_unstable_offset();
+  return f ? std::min(*f, high_watermark_) : high_watermark_;
+}
+
+std::optional<int64_t> PartitionLog::first_unstable_offset() const {
+  int64_t f = producer_state_.first_unstable_offset();
+  if (f < 0) return std::nullopt;
+  return std::max(f, log_start_offset_);
+}
+
+std::vector<ProducerInfo> PartitionLog::producers() const {
+  std::vector<ProducerInfo> out;
+  for (const auto& [pid, e] : producer_state_.entries())
+    out.push_back({pid, e.epoch, e.last_seq(), e.last_timestamp, e.coordinator_epoch,
+                   e.current_txn_first_offset});
+  return out;
+}
+
+std::vector<TxnIndexEntry> PartitionLog::txn_index_entries() const {
+  std::vector<TxnIndexEntry> out;
+  for (const auto& seg : segments_) {
+    const auto& e = seg->txn_index().entries();
+    out.insert(out.end(), e.begin(), e.end());
+  }
+  return out;
+}
+
+size_t PartitionLog::expire_producers(int64_t now_ms, int64_t expiration_ms) {
+  return producer_state_.expire(now_ms, expiration_ms);
+}
+
+bool PartitionLog::snapshot_producer_state() {
+  if (closed_) return false;
+  if (!flush()) return false;
+  return write_producer_snapshot(log_end_offset());
+}
+
+bool PartitionLog::write_producer_snapshot(int64_t offset) {
+  std::string err;
+  bool ok = producer_state_.write_snapshot(dir_, offset, &err);
+  if (!ok) io::log_line(err);
+  auto offsets = ProducerStateManager::list_snapshots(dir_);
+  for (size_t i = 0; i + kSnapshotsToKeep < offsets.size(); ++i)
+    std::filesystem::remove(dir_ + "/" + ProducerStateManager::snapshot_file_name(offsets[i]));
+  return ok;
+}
+
+void PartitionLog::load_producer_state() {
+  producer_state_.clear();
+  const int64_t leo = log_end_offset();
+  int64_t start = -1;
+  auto offsets = ProducerStateManager::list_snapshots(dir_);
+  std::error_code ec;
+  for (auto it = offsets.rbegin(); it != offsets.rend(); ++it) {
+    std::string path = dir_ + "/" + ProducerStateManager::snapshot_file_name(*it);
+    if (*it > leo) {
+      std::filesystem::remove(path, ec);
+      continue;
+    }
+    if (start >= 0) continue;
+    if (producer_state_.load_snapshot(dir_, *it)) {
+      start = *it;
+    } else {
+      io::log_line(path + ": not a valid producer state snapshot, ignored");
+      std::filesystem::remove(path, ec);
+    }
+  }
+  if (start < 0) {
+    producer_state_.clear();
+    start = segments_.front()->base_offset();
+  }
+  // The replay rewrites every txn index entry from `start` on.
+  for (auto& seg : segments_) seg->txn_index().truncate_to(start);
+  replay_producer_state(start);
+}
+
+void PartitionLog::replay_producer_state(int64_t from_offset) {
+  std::vector<uint8_t> buf;
+  for (size_t i = segment_index_for(from_offset); i < segments_.size(); ++i) {
+    Segment& seg = *segments_[i];
+    auto first = seg.find_batch(std::max(from_offset, seg.base_offset()));
+    if (!first) continue;
+    uint64_t pos = first->position;
+    for (std::optional<BatchHeader> h = first->header; h; h = seg.read_header(pos)) {
+      const uint64_t at = pos;
+      pos += h->total_size();
+      if (h->base_offset < from_offset || h->producer_id < 0) continue;
+      ProducerStateManager::Update update;
+      if (h->is_control()) {
+        if (h->total_size() > kMaxControlBatch) continue;
+        buf.resize(h->total_size());
+        if (!seg.read_bytes(at, buf)) continue;
+        auto marker = parse_marker(buf);
+        if (!marker) continue;
+        std::optional<CompletedTxn> done;
+        producer_state_.append_marker(update, h->producer_id, h->producer_epoch,
+                                      marker->coordinator_epoch, marker->type == 1, h->base_offset,
+                                      h->max_timestamp, AppendOrigin::replay, &done);
+        producer_state_.commit(std::move(update));
+        if (done && done->aborted)
+          seg.txn_index().append({done->producer_id, done->first_offset, done->last_offset,
+                                  producer_state_.last_stable_offset_after(*done)});
+      } else {
+        producer_state_.append_data(update, *h, h->max_timestamp, AppendOrigin::replay);
+        producer_state_.commit(std::move(update));
+      }
+    }
+  }
 }
 
 bool PartitionLog::remove_all() {

@@ -8,12 +8,29 @@
 //                        delete_records moves the log start offset inside a
 //                        segment; otherwise the log start offset is the first
 //                        segment's base offset.
+//   <offset>.snapshot    producer state as of that offset (producer_state.h),
+//                        written when a segment rolls (at the new segment's
+//                        base) and at close(); the newest 2 are kept.
+//
+// Producer state (idempotence and transactions, Kafka's ProducerStateManager):
+// every batch with a producer id is checked against it before anything is
+// written (see append()). At open, after the segments are recovered, the
+// newest valid snapshot at or below the log end offset is loaded (snapshots
+// above it are deleted, a corrupt one is skipped and deleted) and every batch
+// after it is replayed (headers, plus the control record of markers). With no
+// snapshot the whole log is replayed. The `.txnindex` entries whose marker is
+// at or after the replay start are dropped and rebuilt by the replay, so the
+// log stays the truth and a snapshot only saves work. truncate_to() deletes
+// the snapshots above the new log end and reloads the same way. Deleting
+// segments (retention, delete_records) drops their `.txnindex` but keeps the
+// producers, which leave only by expire_producers().
 //
 // Offsets: log_start_offset <= last_stable_offset <= high_watermark <=
 // log_end_offset. On one node the high watermark follows the log end offset
 // on every append, but it is kept as its own field so that replication can
-// move it separately. The last stable offset equals the high watermark until
-// transactions exist.
+// move it separately. The last stable offset is the first offset of the
+// earliest open transaction (not below the log start), capped by the high
+// watermark.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +46,9 @@
 #include "storage/clock.h"
 #include "storage/file_handle.h"
 #include "storage/log_config.h"
+#include "storage/producer_state.h"
 #include "storage/recovery.h"
+#include "storage/txn_index.h"
 
 namespace runnel::storage {
 
@@ -45,6 +64,9 @@ struct AppendResult {
   int64_t log_start_offset = 0;
   uint32_t batches = 0;
   uint64_t records = 0;
+  // The batch repeats one of the producer's last 5: nothing was written and
+  // base_offset / last_offset are those of the original.
+  bool duplicate = false;
 };
 
 // Up to where a read may go.
@@ -60,6 +82,19 @@ struct ReadResult {
   int64_t last_stable_offset = 0;
   int64_t log_start_offset = 0;
   int64_t log_end_offset = 0;
+  // FetchIsolation::committed only: the aborted transactions that overlap
+  // the returned batches (Kafka's collectAbortedTransactions).
+  std::vector<AbortedTxn> aborted_transactions;
+};
+
+// One producer's state in this partition (DescribeProducers).
+struct ProducerInfo {
+  int64_t producer_id = -1;
+  int16_t epoch = -1;
+  int32_t last_sequence = -1;
+  int64_t last_timestamp = -1;
+  int32_t coordinator_epoch = -1;
+  int64_t current_txn_start_offset = -1;
 };
 
 // Offset of a record found by timestamp; offset -1 when there is none.
@@ -101,19 +136,51 @@ class PartitionLog {
   // bit and maxTimestamp = now_ms (recomputing the CRC). May roll first.
   // KAFKA_STORAGE_ERROR on I/O error, CORRUPT_MESSAGE if the bytes are not
   // whole batches.
+  //
+  // Every batch with a producer id is checked first, all of them before any
+  // is written (Kafka's analyzeAndValidateProducerState):
+  //  - a batch equal (epoch, first and last sequence) to one of the
+  //    producer's last 5 is a duplicate: nothing is written, NONE, and
+  //    base_offset / last_offset are the original ones (duplicate = true);
+  //  - epoch below the producer's: INVALID_PRODUCER_EPOCH;
+  //  - sequence out of order: OUT_OF_ORDER_SEQUENCE_NUMBER (see
+  //    ProducerStateManager::append_data; an unknown producer is accepted
+  //    with any sequence, as Kafka 3.9 does since KIP-360);
+  //  - a non-transactional batch while the producer's transaction is open
+  //    here: INVALID_TXN_STATE. A transactional batch opens the producer's
+  //    transaction at its base offset when none is open.
   AppendResult append(std::span<uint8_t> batches, int32_t leader_epoch, int64_t now_ms);
+  // Writes a COMMIT (`commit`) or ABORT marker for the producer: one control
+  // batch (transactional | control, baseSequence -1, one record with key
+  // {version 0, type} and value {version 0, coordinator_epoch}, timestamp
+  // now_ms) and ends its open transaction here. INVALID_PRODUCER_EPOCH when
+  // `producer_epoch` is below the producer's, TRANSACTION_COORDINATOR_FENCED
+  // when `coordinator_epoch` is below the last one seen. A marker for a
+  // producer without an open transaction is written too. An ABORT that ends
+  // an open transaction adds an entry to the txn index of the segment that
+  // holds the marker.
+  AppendResult append_control(int64_t producer_id, int16_t producer_epoch,
+                              int32_t coordinator_epoch, bool commit, int32_t leader_epoch,
+                              int64_t now_ms);
 
   int64_t log_start_offset() const { return log_start_offset_; }
   int64_t log_end_offset() const;
   int64_t high_watermark() const { return high_watermark_; }
-  int64_t last_stable_offset() const { return high_watermark_; }
+  // min(first offset of the earliest open transaction, high watermark).
+  int64_t last_stable_offset() const;
+  // First offset of the earliest open transaction (not below the log
+  // start); nullopt when none is open.
+  std::optional<int64_t> first_unstable_offset() const;
   // Moves the high watermark (clamped to [log start, log end]).
   void update_high_watermark(int64_t hw);
 
   // Whole batches starting with the one that holds `offset`, up to
   // `max_bytes` in total; with `min_one_batch` the first batch is returned
   // even when larger. OFFSET_OUT_OF_RANGE when offset < log start or
-  // offset > log end; empty (NONE) at the end.
+  // offset > log end; empty (NONE) at the end. `committed` reads stop at the
+  // last stable offset and list the aborted transactions whose marker is at
+  // or after `offset` and that start below the offset after the last
+  // returned batch (none when nothing is returned, as Kafka).
   ReadResult read(int64_t offset, size_t max_bytes, bool min_one_batch,
                   FetchIsolation isolation = FetchIsolation::high_watermark) const;
 
@@ -156,7 +223,19 @@ class PartitionLog {
   // Base offsets of the segments, oldest first.
   std::vector<int64_t> segment_base_offsets() const;
 
-  // Flushes and closes the files. The object is unusable afterwards.
+  // Producers known in this partition, by id.
+  std::vector<ProducerInfo> producers() const;
+  const ProducerStateManager& producer_state() const { return producer_state_; }
+  // The txn index entries of every segment, oldest first.
+  std::vector<TxnIndexEntry> txn_index_entries() const;
+  // Removes producers without an open transaction whose last append is at
+  // least `expiration_ms` (producer.id.expiration.ms) before now_ms.
+  size_t expire_producers(int64_t now_ms, int64_t expiration_ms);
+  // Writes the producer state snapshot at the log end offset.
+  bool snapshot_producer_state();
+
+  // Flushes, writes a producer state snapshot and closes the files. The
+  // object is unusable afterwards.
   void close();
   // Closes and deletes the directory with everything in it.
   bool remove_all();
@@ -173,6 +252,12 @@ class PartitionLog {
                                          int64_t target_ts) const;
   SegmentOptions segment_options() const;
   bool write_log_start_offset();
+  AppendResult append_impl(std::span<uint8_t> batches, int32_t leader_epoch, int64_t now_ms,
+                           AppendOrigin origin);
+  // Loads the newest usable snapshot and replays the log after it.
+  void load_producer_state();
+  void replay_producer_state(int64_t from_offset);
+  bool write_producer_snapshot(int64_t offset);
 
   std::string dir_;
   std::string topic_;
@@ -188,6 +273,7 @@ class PartitionLog {
   int64_t last_flush_ms_ = 0;
   uint64_t flush_count_ = 0;
   int64_t recovery_point_ = 0;  // every offset below it has been flushed
+  ProducerStateManager producer_state_;
   bool closed_ = false;
 };
 

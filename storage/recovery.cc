@@ -154,7 +154,7 @@ bool load_segments(const std::string& dir, const SegmentOptions& options, bool c
     int64_t base = parse_base(p.stem().string());
     if (ext == ".log" && base >= 0) {
       bases.push_back(base);
-    } else if ((ext == ".index" || ext == ".timeindex") && base >= 0) {
+    } else if ((ext == ".index" || ext == ".timeindex" || ext == ".txnindex") && base >= 0) {
       if (!fs::exists(fs::path(dir) / Segment::file_name(base, ".log"))) strays.push_back(p);
     } else if (ext == ".tmp") {
       strays.push_back(p);

@@ -13,7 +13,9 @@
 //    to the end of the batch). The log is cut (ftruncate) at the first torn or
 //    corrupt batch; if that happens in a segment that is not the last, every
 //    later segment is deleted too.
-// Stray index files without a `.log` are deleted.
+// Stray index files (`.index`, `.timeindex`, `.txnindex`) without a `.log`
+// are deleted. Producer state and the `.txnindex` entries are rebuilt after
+// this by PartitionLog (snapshot + replay, see partition_log.h).
 #pragma once
 
 #include <cstdint>

@@ -46,7 +46,8 @@ std::unique_ptr<Segment> Segment::open(const std::string& dir, int64_t base_offs
   if (!s->offset_index_.open(dir + "/" + file_name(base_offset, ".index"), options.max_index_bytes,
                              &offset_ok, error) ||
       !s->time_index_.open(dir + "/" + file_name(base_offset, ".timeindex"),
-                           options.max_index_bytes, &time_ok, error))
+                           options.max_index_bytes, &time_ok, error) ||
+      !s->txn_index_.open(dir + "/" + file_name(base_offset, ".txnindex"), error))
     return nullptr;
   s->indexes_need_rebuild_ =
       s->size_ > 0 &&
@@ -121,6 +122,7 @@ bool Segment::flush() {
   bool ok = ::fdatasync(log_->fd()) == 0;
   ok = offset_index_.flush() && ok;
   ok = time_index_.flush() && ok;
+  ok = txn_index_.flush() && ok;
   return ok;
 }
 
@@ -131,6 +133,7 @@ void Segment::on_become_inactive() {
 }
 
 bool Segment::truncate_to(int64_t offset) {
+  if (!txn_index_.truncate_to(offset)) return false;
   if (offset >= next_offset_) return true;
   uint64_t position = 0;
   if (offset > base_offset_) {
@@ -147,7 +150,7 @@ bool Segment::truncate_to(int64_t offset) {
 bool Segment::remove() {
   offset_index_.close();
   time_index_.close();
-  bool ok = true;
+  bool ok = txn_index_.remove();
   for (const char* ext : {".log", ".index", ".timeindex"}) {
     std::string p = dir_ + "/" + file_name(base_offset_, ext);
     if (::unlink(p.c_str()) != 0 && errno != ENOENT) ok = false;

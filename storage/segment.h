@@ -1,5 +1,6 @@
-// One segment of a partition log: `<base>.log` plus its `.index` and
-// `.timeindex` (layouts in offset_index.h and time_index.h). File names are
+// One segment of a partition log: `<base>.log` plus its `.index`,
+// `.timeindex` and, once a transaction aborted in it, `.txnindex` (layouts in
+// offset_index.h, time_index.h and txn_index.h). File names are
 // the base offset as 20 zero-padded decimal digits.
 //
 // `.log` layout: record batches of magic 2 back to back, byte for byte as the
@@ -24,6 +25,7 @@
 #include "storage/offset_index.h"
 #include "storage/recovery.h"
 #include "storage/time_index.h"
+#include "storage/txn_index.h"
 
 namespace runnel::storage {
 
@@ -67,6 +69,9 @@ class Segment {
   const std::string& log_path() const { return log_->path(); }
   const OffsetIndex& offset_index() const { return offset_index_; }
   const TimeIndex& time_index() const { return time_index_; }
+  // Aborted transactions whose ABORT marker is in this segment.
+  const TxnIndex& txn_index() const { return txn_index_; }
+  TxnIndex& txn_index() { return txn_index_; }
   // True when the index files were missing or inconsistent at open.
   bool indexes_need_rebuild() const { return indexes_need_rebuild_; }
 
@@ -82,14 +87,15 @@ class Segment {
   // Appends `batches` (whole magic-2 batches with final offsets, already
   // validated) with one pwrite and updates the indexes. False on I/O error.
   bool append(std::span<const uint8_t> batches, std::string* error);
-  // fdatasync of the log and both indexes.
+  // fdatasync of the log and the indexes.
   bool flush();
   // Called when a newer segment becomes active: adds the final time index entry.
   void on_become_inactive();
   // Removes every batch whose last offset is >= `offset` (the whole batch
-  // holding `offset` goes), rebuilding indexes. False on I/O error.
+  // holding `offset` goes), rebuilding indexes; txn index entries whose
+  // marker is at or after `offset` go too. False on I/O error.
   bool truncate_to(int64_t offset);
-  // Closes and unlinks the three files (open FileHandles stay readable).
+  // Closes and unlinks the files (open FileHandles stay readable).
   bool remove();
 
   // --- reading ---
@@ -134,6 +140,7 @@ class Segment {
   std::shared_ptr<FileHandle> log_;
   OffsetIndex offset_index_;
   TimeIndex time_index_;
+  TxnIndex txn_index_;
 };
 
 }  // namespace runnel::storage
