@@ -111,7 +111,7 @@ void TransactionCoordinator::log_event(const TransactionMetadata& m) {
              std::to_string(n) + (n == 1 ? " partition" : " partitions"));
 }
 
-void TransactionCoordinator::install(const TransactionMetadata& m) {
+void TransactionCoordinator::install(const TransactionMetadata& m, bool log_change) {
   auto [it, inserted] = txns_.try_emplace(m.transactional_id);
   Entry& e = it->second;
   const bool changed = inserted || e.meta.state != m.state || e.meta.producer_id != m.producer_id ||
@@ -134,7 +134,7 @@ void TransactionCoordinator::install(const TransactionMetadata& m) {
     e.markers_left.clear();
     incomplete_.erase(m.transactional_id);
   }
-  if (changed) log_event(m);
+  if (changed && log_change) log_event(m);
 }
 
 void TransactionCoordinator::erase(const std::string& id) {
@@ -212,7 +212,7 @@ void TransactionCoordinator::finish_load(int32_t partition) {
   std::vector<std::string> to_complete;
   for (auto& [id, m] : staged) {
     if (!m) continue;
-    install(*m);
+    install(*m, /*log_change=*/false);
     if (is_prepare(m->state)) to_complete.push_back(id);
   }
   // Transactions whose outcome was decided but not completed before the restart: their

@@ -222,8 +222,9 @@ class TransactionCoordinator {
   const Entry* find(const std::string& id) const;
   // Appends the record of `target` for its id and installs it; NONE or the mapped append error.
   ErrorCode transit(const TransactionMetadata& target);
-  // Installs `m` as the metadata of its id (after its append, or when loading).
-  void install(const TransactionMetadata& m);
+  // Installs `m` as the metadata of its id (after its append, or when loading, which is no
+  // state change and so is not logged).
+  void install(const TransactionMetadata& m, bool log_change = true);
   void erase(const std::string& id);
   ErrorCode check_producer(const Entry* e, int64_t pid, int16_t epoch) const;
   // Ongoing -> (PrepareEpochFence) -> PrepareAbort with the epoch bumped, then the markers.
