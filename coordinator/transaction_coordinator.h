@@ -1,0 +1,259 @@
+// The transaction coordinator: every transactional id of this broker and its transaction
+// (Kafka's TransactionCoordinator, TransactionStateManager and TransactionMetadata).
+//
+// Design
+// ------
+// Pure, like the group coordinator: no I/O of its own, time only from an injected Clock.
+// Three doors lead out:
+//   TransactionLog    appends records to a __transaction_state partition;
+//   TxnMarkerWriter   writes a COMMIT or ABORT control batch to a data partition;
+//   ProducerIdSource  hands out producer ids.
+// Every change goes prepare -> append -> complete: the target metadata is computed and
+// checked against the transition table (transaction_state.h), its record is appended, and
+// only once the append succeeded is the target installed. A failed append changes nothing.
+//
+// Ending a transaction: EndTxn stores PrepareCommit/PrepareAbort, writes the markers to every
+// partition of the transaction (those of AddOffsets included) and stores
+// CompleteCommit/CompleteAbort. Markers are written synchronously on this single-node broker.
+// EndTxn answers NONE once the Prepare record is stored, as Kafka does; a marker that cannot be
+// written (other than for a partition that no longer exists, which Kafka skips) leaves the
+// transaction in its Prepare state, and tick() tries the remaining markers again.
+//
+// Fencing: InitProducerId for a transactional id whose transaction is Ongoing bumps the epoch
+// (the zombie is fenced) and aborts that transaction with the bumped epoch. Kafka answers
+// CONCURRENT_TRANSACTIONS and lets the client retry, which bumps the epoch once more. Runnel
+// writes the markers synchronously, so it completes the abort at once and carries on with that
+// same second bump in the same call: the client gets the epoch Kafka's retry would have given
+// it, in one round trip. Only when the abort cannot complete (a marker failed) does it answer
+// CONCURRENT_TRANSACTIONS, as Kafka.
+//
+// Loading: as the group coordinator, begin_load(p), replay() of every record of p in log
+// order, finish_load(p). Until its partition is loaded, a transactional id is answered with
+// COORDINATOR_LOAD_IN_PROGRESS. finish_load() writes the markers of transactions found in
+// PrepareCommit/PrepareAbort again and completes them, as Kafka does after a failover.
+//
+// Error codes: the coordinator returns PRODUCER_FENCED where Kafka's coordinator does. Older
+// request versions know only INVALID_PRODUCER_EPOCH; the server maps PRODUCER_FENCED to it for
+// InitProducerId v0-3, AddPartitionsToTxn v0-1, AddOffsetsToTxn v0-1 and EndTxn v0-1 (KIP-588).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coordinator/transaction_records.h"
+#include "coordinator/transaction_state.h"
+#include "protocol/errors.h"
+#include "storage/clock.h"
+
+namespace runnel::coordinator {
+
+using protocol::ErrorCode;
+
+inline constexpr std::string_view kConsumerOffsetsTopic = "__consumer_offsets";
+
+// The owner's door to __transaction_state.
+class TransactionLog {
+ public:
+  virtual ~TransactionLog() = default;
+  // Appends the records, in order, to `partition`. NONE once they are stored.
+  virtual ErrorCode append(int32_t partition, const std::vector<TxnLogRecord>& records) = 0;
+};
+
+// Writes COMMIT/ABORT control batches; synchronous on this single-node broker.
+class TxnMarkerWriter {
+ public:
+  virtual ~TxnMarkerWriter() = default;
+  // NONE once written; UNKNOWN_TOPIC_OR_PARTITION when the partition no longer exists (the
+  // coordinator then skips it, as Kafka does); any other error: tried again later.
+  virtual ErrorCode write_marker(const TopicPartition& tp, int64_t producer_id,
+                                 int16_t producer_epoch, int32_t coordinator_epoch,
+                                 bool commit) = 0;
+};
+
+class ProducerIdSource {
+ public:
+  virtual ~ProducerIdSource() = default;
+  // nullopt when no id can be allocated now: the request is answered with
+  // COORDINATOR_LOAD_IN_PROGRESS, the retriable error Kafka gives while it waits for a
+  // producer id block.
+  virtual std::optional<int64_t> next_producer_id() = 0;
+};
+
+struct TxnConfig {
+  int32_t log_partitions = 50;           // transaction.state.log.num.partitions
+  int32_t max_timeout_ms = 900000;       // transaction.max.timeout.ms
+  int64_t id_expiration_ms = 604800000;  // transactional.id.expiration.ms
+  int64_t abort_check_interval_ms =
+      10000;  // transaction.abort.timed.out.transaction.cleanup.interval.ms
+  int64_t remove_expired_interval_ms =
+      3600000;  // transaction.remove.expired.transaction.cleanup.interval.ms
+};
+
+class TransactionCoordinator {
+ public:
+  TransactionCoordinator(TxnConfig config, const storage::Clock& clock, TransactionLog& log,
+                         TxnMarkerWriter& markers, ProducerIdSource& producer_ids);
+
+  const TxnConfig& config() const { return config_; }
+  // Kafka: Utils.abs(transactionalId.hashCode) % transaction.state.log.num.partitions.
+  int32_t partition_for(std::string_view transactional_id) const;
+  // COORDINATOR_LOAD_IN_PROGRESS while the id's partition is not loaded, else NONE.
+  ErrorCode check_id(std::string_view transactional_id) const;
+
+  // ---- Producer ids
+  struct InitPidResult {
+    ErrorCode error = ErrorCode::NONE;
+    int64_t producer_id = kNoProducerId;
+    int16_t producer_epoch = kNoProducerEpoch;
+  };
+  // No id (null): a fresh producer id at epoch 0, nothing stored. An empty id:
+  // INVALID_REQUEST. A timeout <= 0 or above transaction.max.timeout.ms:
+  // INVALID_TRANSACTION_TIMEOUT. Otherwise Kafka's handleInitProducerId: a new id starts at
+  // epoch 0; an existing one gets its epoch bumped (a new producer id once the epoch is
+  // exhausted); an Ongoing transaction is fenced and aborted first (see the header comment).
+  // `expected_pid`/`expected_epoch` (InitProducerId v3+, KIP-360; -1 when absent) let a producer
+  // recover: PRODUCER_FENCED when they name neither the current producer nor a retry of the
+  // last bump. CONCURRENT_TRANSACTIONS while a commit or abort is being completed.
+  InitPidResult init_producer_id(const std::optional<std::string>& transactional_id,
+                                 int32_t txn_timeout_ms, int64_t expected_pid = kNoProducerId,
+                                 int16_t expected_epoch = kNoProducerEpoch);
+
+  // ---- Transactions
+  // One error per partition (Kafka answers every partition with the same one):
+  // INVALID_REQUEST for an empty id, INVALID_PRODUCER_ID_MAPPING for an unknown id or another
+  // producer id, PRODUCER_FENCED for another epoch, CONCURRENT_TRANSACTIONS while a commit or
+  // abort completes, COORDINATOR_LOAD_IN_PROGRESS while loading, or the append's error.
+  std::vector<ErrorCode> add_partitions(const std::string& id, int64_t pid, int16_t epoch,
+                                        const std::vector<TopicPartition>& tps);
+  // AddPartitionsToTxn v4+ verify_only: the same checks, then per partition NONE when it is
+  // part of the open transaction, TRANSACTION_ABORTABLE when it is not (Kafka 3.8+).
+  std::vector<ErrorCode> verify_partitions(const std::string& id, int64_t pid, int16_t epoch,
+                                           const std::vector<TopicPartition>& tps) const;
+  // Adds __consumer_offsets-<offsets_partition> to the transaction (Kafka's AddOffsetsToTxn).
+  ErrorCode add_offsets(const std::string& id, int64_t pid, int16_t epoch,
+                        int32_t offsets_partition);
+  // Kafka's handleEndTransaction. A retried EndTxn of a completed commit (abort) answers NONE;
+  // one of the other outcome, or any EndTxn with no open transaction, INVALID_TXN_STATE; a
+  // retry while the same outcome is still being completed, CONCURRENT_TRANSACTIONS.
+  ErrorCode end_txn(const std::string& id, int64_t pid, int16_t epoch, bool commit);
+
+  // For the broker's Produce check (KIP-890 verification): NONE when `tp` is part of the open
+  // transaction of producer `pid` at `epoch`; otherwise the error Kafka's Produce answers after
+  // verification: INVALID_PRODUCER_ID_MAPPING (unknown producer), INVALID_PRODUCER_EPOCH (the
+  // coordinator's PRODUCER_FENCED, mapped as Kafka's AddPartitionsToTxnManager does),
+  // NOT_ENOUGH_REPLICAS while the transaction completes (Kafka's mapping of
+  // CONCURRENT_TRANSACTIONS and coordinator loading), and for a partition not in the
+  // transaction INVALID_TXN_STATE, or TRANSACTION_ABORTABLE when `abortable_supported` (Produce
+  // v11+ in Kafka 3.9).
+  ErrorCode check_transactional_produce(int64_t pid, int16_t epoch, const TopicPartition& tp,
+                                        bool abortable_supported = false) const;
+
+  // Aborts transactions Ongoing for longer than their timeout (bumping the epoch, so the
+  // zombie is fenced, as Kafka does), writes markers that failed earlier again, and every
+  // remove_expired_interval_ms removes transactional ids idle for transactional.id.expiration.ms.
+  // Call it every abort_check_interval_ms (or at next_deadline_ms()).
+  void tick();
+  // When tick() next has something to do; nullopt: nothing pending.
+  std::optional<int64_t> next_deadline_ms() const;
+
+  // ---- Loading
+  // `coordinator_epoch` is the epoch the markers of this partition's transactions carry.
+  void begin_load(int32_t partition, int32_t coordinator_epoch = 0);
+  // One record of `partition` (value null: tombstone). Malformed records are counted and
+  // skipped; keys of other versions are ignored.
+  void replay(int32_t partition, std::span<const uint8_t> key,
+              std::optional<std::span<const uint8_t>> value);
+  void finish_load(int32_t partition);
+  // Marks every partition loaded (no __transaction_state topic yet: nothing to load).
+  void mark_all_loaded();
+  bool loaded(int32_t partition) const;
+  uint64_t skipped_records() const { return skipped_records_; }
+
+  // ---- Administration
+  struct TxnDescription {
+    ErrorCode error = ErrorCode::NONE;
+    std::string transactional_id;
+    std::string state;
+    int32_t timeout_ms = 0;
+    int64_t start_time_ms = -1;
+    int64_t producer_id = kNoProducerId;
+    int16_t producer_epoch = kNoProducerEpoch;
+    std::vector<TopicPartition> partitions;
+  };
+  // INVALID_REQUEST for an empty id, COORDINATOR_LOAD_IN_PROGRESS while loading,
+  // TRANSACTIONAL_ID_NOT_FOUND for an unknown id.
+  TxnDescription describe(const std::string& id) const;
+  // Every transactional id (Dead ones excepted) whose state is one of `states` (Kafka's names,
+  // case-sensitive; empty: any), whose producer id is one of `pids` (empty: any) and, when
+  // `min_duration_ms` >= 0, whose transaction started more than `min_duration_ms` ago (as Kafka,
+  // an id with no open transaction has start time -1 and so passes). Names that are no state go
+  // to `unknown_states` when given.
+  std::vector<TxnDescription> list(const std::vector<std::string>& states,
+                                   const std::vector<int64_t>& pids, int64_t min_duration_ms,
+                                   std::vector<std::string>* unknown_states) const;
+  // COORDINATOR_LOAD_IN_PROGRESS while some partition is not loaded (Kafka's ListTransactions
+  // error), else NONE.
+  ErrorCode check_list() const;
+
+  // Receives one line per state change ("transaction t: Ongoing, producer id 4, epoch 0, ...").
+  using EventLog = std::function<void(const std::string& line)>;
+  void set_event_log(EventLog log) { event_log_ = std::move(log); }
+
+  // The metadata of `id`, or null.
+  const TransactionMetadata* metadata(const std::string& id) const;
+  size_t size() const { return txns_.size(); }
+
+ private:
+  struct Entry {
+    TransactionMetadata meta;
+    // Partitions still waiting for their marker while Prepare{Commit,Abort}.
+    std::set<TopicPartition> markers_left;
+  };
+  enum class LoadState : uint8_t { Unloaded, Loading, Loaded };
+
+  Entry* find(const std::string& id);
+  const Entry* find(const std::string& id) const;
+  // Appends the record of `target` for its id and installs it; NONE or the mapped append error.
+  ErrorCode transit(const TransactionMetadata& target);
+  // Installs `m` as the metadata of its id (after its append, or when loading, which is no
+  // state change and so is not logged).
+  void install(const TransactionMetadata& m, bool log_change = true);
+  void erase(const std::string& id);
+  ErrorCode check_producer(const Entry* e, int64_t pid, int16_t epoch) const;
+  // Ongoing -> (PrepareEpochFence) -> PrepareAbort with the epoch bumped, then the markers.
+  ErrorCode fence_and_abort(Entry& e);
+  // Writes the markers left of a Prepare state and stores the Complete state when none is
+  // left. NONE when completed.
+  ErrorCode complete_transaction(const std::string& id);
+  std::optional<int64_t> new_producer_id();
+  void log_event(const TransactionMetadata& m);
+  int32_t coordinator_epoch(const std::string& id) const;
+
+  TxnConfig config_;
+  const storage::Clock& clock_;
+  TransactionLog& log_;
+  TxnMarkerWriter& markers_;
+  ProducerIdSource& producer_ids_;
+  std::map<std::string, Entry, std::less<>> txns_;
+  std::map<int64_t, std::string> by_producer_id_;
+  // Ongoing transactions by the time they time out (start + timeout), earliest first.
+  std::set<std::pair<int64_t, std::string>> timeouts_;
+  // Transactions in a Prepare state whose markers or completion failed and wait for tick().
+  std::set<std::string> incomplete_;
+  std::vector<LoadState> load_state_;
+  std::vector<int32_t> coordinator_epochs_;
+  // Latest metadata per id of the partitions being loaded (nullopt: tombstone).
+  std::map<int32_t, std::map<std::string, std::optional<TransactionMetadata>>> loading_;
+  int64_t next_expiration_check_ms_;
+  uint64_t skipped_records_ = 0;
+  EventLog event_log_;
+};
+
+}  // namespace runnel::coordinator
