@@ -134,7 +134,7 @@ ErrorCode GroupService::append_batch(int32_t partition,
   protocol::Bytes batch = builder.build();
   if (batch.size() > static_cast<size_t>(std::max(log->config().max_message_bytes, 0)))
     return ErrorCode::RECORD_LIST_TOO_LARGE;
-  auto res = log->append(batch, kLeaderEpoch, now);
+  auto res = log->append_as_coordinator(batch, kLeaderEpoch, now);
   if (res.error != ErrorCode::NONE) {
     log_error("cannot append to ", kOffsetsTopic, "-", partition, ": error ",
               static_cast<int>(res.error));

@@ -12,12 +12,12 @@
 #include "server/config.h"
 #include "server/fetch_sessions.h"
 #include "server/group_service.h"
-#include "server/txn_service.h"
 #include "server/handler.h"
 #include "server/log.h"
 #include "server/log_service.h"
 #include "server/meta_properties.h"
 #include "server/server.h"
+#include "server/txn_service.h"
 #include "server/waiters.h"
 #include "storage/clock.h"
 

@@ -116,16 +116,14 @@ ErrorCode TxnService::append(int32_t partition,
 }
 
 ErrorCode TxnService::write_marker(const coordinator::TopicPartition& tp, int64_t producer_id,
-                                   int16_t producer_epoch, int32_t coordinator_epoch,
-                                   bool commit) {
+                                   int16_t producer_epoch, int32_t coordinator_epoch, bool commit) {
   storage::PartitionLog* log = logs_ ? logs_->get(tp.topic, tp.partition) : nullptr;
   if (!log) return ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
   auto res = log->append_control(producer_id, producer_epoch, coordinator_epoch, commit,
                                  kLeaderEpoch, clock_.now_ms());
   if (res.error != ErrorCode::NONE) {
-    log_error("cannot write the ", commit ? "COMMIT" : "ABORT", " marker of producer ",
-              producer_id, " to ", tp.topic, "-", tp.partition, ": error ",
-              static_cast<int>(res.error));
+    log_error("cannot write the ", commit ? "COMMIT" : "ABORT", " marker of producer ", producer_id,
+              " to ", tp.topic, "-", tp.partition, ": error ", static_cast<int>(res.error));
     return res.error;
   }
   if (groups_ && tp.topic == kOffsetsTopic) {

@@ -113,6 +113,11 @@ AppendResult PartitionLog::append(std::span<uint8_t> batches, int32_t leader_epo
   return append_impl(batches, leader_epoch, now_ms, AppendOrigin::client);
 }
 
+AppendResult PartitionLog::append_as_coordinator(std::span<uint8_t> batches, int32_t leader_epoch,
+                                                 int64_t now_ms) {
+  return append_impl(batches, leader_epoch, now_ms, AppendOrigin::coordinator);
+}
+
 AppendResult PartitionLog::append_control(int64_t producer_id, int16_t producer_epoch,
                                           int32_t coordinator_epoch, bool commit,
                                           int32_t leader_epoch, int64_t now_ms) {

@@ -150,6 +150,11 @@ class PartitionLog {
   //    here: INVALID_TXN_STATE. A transactional batch opens the producer's
   //    transaction at its base offset when none is open.
   AppendResult append(std::span<uint8_t> batches, int32_t leader_epoch, int64_t now_ms);
+  // The same for the broker's own coordinators (Kafka's AppendOrigin.COORDINATOR): the epoch
+  // and open-transaction rules apply, sequences are neither checked nor deduplicated (the
+  // group coordinator writes transactional offset commits with the producer's id and epoch).
+  AppendResult append_as_coordinator(std::span<uint8_t> batches, int32_t leader_epoch,
+                                     int64_t now_ms);
   // Writes a COMMIT (`commit`) or ABORT marker for the producer: one control
   // batch (transactional | control, baseSequence -1, one record with key
   // {version 0, type} and value {version 0, coordinator_epoch}, timestamp

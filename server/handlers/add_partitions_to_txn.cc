@@ -22,9 +22,8 @@ using Topic = protocol::AddPartitionsToTxnRequest::AddPartitionsToTxnTopic;
 
 // The per-topic results of one transaction.
 std::vector<Resp::AddPartitionsToTxnTopicResult> add_one(const Broker& broker, int16_t version,
-                                                         const std::string& id,
-                                                         int64_t producer_id, int16_t epoch,
-                                                         bool verify_only,
+                                                         const std::string& id, int64_t producer_id,
+                                                         int16_t epoch, bool verify_only,
                                                          const std::vector<Topic>& topics) {
   std::vector<coordinator::TopicPartition> tps;
   for (const auto& t : topics)

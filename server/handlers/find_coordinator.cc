@@ -4,8 +4,8 @@
 #include "protocol/messages/find_coordinator.h"
 
 #include "server/group_handlers.h"
-#include "server/txn_handlers.h"
 #include "server/topic_admin.h"
+#include "server/txn_handlers.h"
 
 namespace runnel::server {
 

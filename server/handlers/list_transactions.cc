@@ -23,9 +23,9 @@ asio::awaitable<HandlerResult> handle_list_transactions(RequestContext& ctx,
     co_return encode_response(ctx, resp);
   }
   std::vector<std::string> unknown;
-  auto listed = ctx.broker.txns->coordinator().list(
-      req.state_filters, req.producer_id_filters,
-      ctx.api_version >= 1 ? req.duration_filter : -1, &unknown);
+  auto listed = ctx.broker.txns->coordinator().list(req.state_filters, req.producer_id_filters,
+                                                    ctx.api_version >= 1 ? req.duration_filter : -1,
+                                                    &unknown);
   resp.unknown_state_filters = std::move(unknown);
   for (const auto& d : listed) {
     Resp::TransactionState s;

@@ -114,8 +114,8 @@ asio::awaitable<HandlerResult> handle_offset_fetch(RequestContext& ctx, protocol
       for (const auto& t : *req.topics) topics->emplace_back(t.name, t.partition_indexes);
   }
   TopicAnswers answers;
-  ErrorCode e = fetch_group(ctx.broker, req.group_id, topics, v >= 7 && req.require_stable,
-                            answers);
+  ErrorCode e =
+      fetch_group(ctx.broker, req.group_id, topics, v >= 7 && req.require_stable, answers);
   if (e != ErrorCode::NONE) {
     if (v >= 2) {
       resp.error_code = code(e);

@@ -35,8 +35,8 @@
 #include "protocol/records/legacy.h"
 #include "protocol/records/record_batch.h"
 #include "server/handler.h"
-#include "server/txn_handlers.h"
 #include "server/partition_leadership.h"
+#include "server/txn_handlers.h"
 #include "server/waiters.h"
 #include "storage/log_manager.h"
 
@@ -154,13 +154,12 @@ Prepared check_transaction(Broker& broker, const std::string& topic, int32_t par
     if (!header || !header->is_transactional()) continue;
     if (!broker.txns)
       return fail(ErrorCode::INVALID_TXN_STATE, "no transaction coordinator on this broker");
+    // Produce v11 clients (KIP-890) are told TRANSACTION_ABORTABLE instead of INVALID_TXN_STATE.
     ErrorCode e = broker.txns->coordinator().check_transactional_produce(
-        header->producer_id, header->producer_epoch, coordinator::TopicPartition{topic, partition});
-    if (e == ErrorCode::PRODUCER_FENCED) e = ErrorCode::INVALID_PRODUCER_EPOCH;
-    // Produce v11 clients (KIP-890) are told the transaction must abort.
-    if (e == ErrorCode::INVALID_TXN_STATE && version >= 11) e = ErrorCode::TRANSACTION_ABORTABLE;
+        header->producer_id, header->producer_epoch, coordinator::TopicPartition{topic, partition},
+        version >= 11);
     if (e != ErrorCode::NONE)
-      return fail(e, e != ErrorCode::INVALID_PRODUCER_EPOCH
+      return fail(e, e == ErrorCode::INVALID_TXN_STATE || e == ErrorCode::TRANSACTION_ABORTABLE
                          ? "the partition is not part of the producer's ongoing transaction"
                          : std::string());
   }
@@ -181,7 +180,8 @@ PartitionResponse produce_partition(Broker& broker, const std::string& topic, in
   }
   int64_t now_ms = broker.clock.now_ms();
   Prepared p = prepare(records, version, log->config(), now_ms);
-  if (p.error == ErrorCode::NONE) p = check_transaction(broker, topic, partition, version, std::move(p));
+  if (p.error == ErrorCode::NONE)
+    p = check_transaction(broker, topic, partition, version, std::move(p));
   if (p.error == ErrorCode::NONE) {
     auto res = log->append(p.batch, kPartitionLeaderEpoch, now_ms);
     p.error = res.error;
