@@ -20,9 +20,9 @@
  *   {"event":"done","delivered":N,"failed":N,"fatal":ERR}
  * Exit status 0 when flush completed and no fatal error was raised.
  *
- * consume: assigns partitions 0..P-1 from the beginning (no group) with the given
- * isolation.level and enable.partition.eof, prints every record and exits once every partition
- * reached its end (the high watermark, or the last stable offset with read_committed):
+ * consume: assigns partitions 0..P-1 from the beginning (a group id is set, never joined) with
+ * the given isolation.level and enable.partition.eof, prints every record and exits once every
+ * partition reached its end (the high watermark, or the last stable offset with read_committed):
  *   {"event":"record","partition":P,"offset":O,"key":K}
  *   {"event":"eof","partition":P,"offset":O}
  *   {"event":"done","records":N}
@@ -366,6 +366,10 @@ static int do_idempotent(const char* bootstrap, const char* topic, long partitio
 static int do_consume(const char* bootstrap, const char* topic, long partitions,
                       const char* isolation, long timeout_ms) {
   rd_kafka_conf_t* conf = base_conf(bootstrap);
+  /* librdkafka needs a group for rd_kafka_assign; it is never joined and nothing is committed. */
+  char group[64];
+  snprintf(group, sizeof group, "rdkafka-txn-reader-%ld", (long)getpid());
+  conf_set(conf, "group.id", group);
   conf_set(conf, "isolation.level", isolation);
   conf_set(conf, "enable.partition.eof", "true");
   conf_set(conf, "enable.auto.commit", "false");
