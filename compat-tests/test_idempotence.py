@@ -165,12 +165,20 @@ def restarts():
                                  "--rate", str(RATE)], "idempotent-producer")
 
     def after_reports(n, what):
-        # Waits for the n-th event; fails if the producer ends first.
-        producer.wait_for(lambda e: True, 60, what, start=n - 1)
-        evs = producer.snapshot()
-        check(not any(e["event"] == "done" for e in evs),
+        # Waits for the n-th delivery report; fails if the producer ends or fails first.
+        reports = [0]
+
+        def pred(e):
+            if e["event"] in ("delivered", "failed"):
+                reports[0] += 1
+            return reports[0] >= n or e["event"] == "done" or (e["event"] == "error" and e.get("fatal"))
+
+        _, ev = producer.wait_for(pred, 60, what)
+        check(ev["event"] != "error", "the idempotent producer raised a fatal error before %s: %s: %s"
+              % (what, ev["code"], ev["reason"]))
+        check(ev["event"] != "done",
               "the producer finished before %s; it must still be running\n%s" % (what, producer.describe()))
-        return sum(1 for e in evs if e["event"] == "delivered")
+        return sum(1 for e in producer.snapshot() if e["event"] == "delivered")
 
     acked = after_reports(RECORDS // 3, "a third of the records reported")
     print("  %d records acknowledged after %.1f s: SIGTERM" % (acked, time.monotonic() - t0), flush=True)
