@@ -10,9 +10,9 @@
 - confluent-kafka-python: init_transactions, commit and abort; a consumer with
   isolation.level=read_committed sees exactly the committed records;
   send_offsets_to_transaction with a consumer's group metadata commits the
-  group's offsets with the output. The AdminClient's list_transactions,
-  describe_transactions and describe_producers are checked when this
-  confluent-kafka version has them (the output says when it does not).
+  group's offsets with the output. Whether this confluent-kafka version's
+  AdminClient has list_transactions, describe_transactions and
+  describe_producers is printed; they are not checked here.
 - kafka-python: reads the topic the confluent-kafka producer wrote. With
   isolation_level='read_committed' (when this kafka-python has the option) it
   sees exactly the committed records; kafka-python 2.0.x only reads uncommitted
@@ -304,8 +304,13 @@ def test_confluent_send_offsets():
         for part, _, v in read:
             p.produce(CK_OUT_TOPIC, value=b"out-" + v, partition=part)
         positions = c.position(c.assignment())
-        want = {p_: max(o for q, o in committed if q == p_) + 1 for p_ in range(PARTITIONS)}
-        expect_eq({tp.partition: tp.offset for tp in positions}, want, "consumer positions after the committed records")
+        want = {tp.partition: tp.offset for tp in positions}
+        expect_eq(sorted(want), list(range(PARTITIONS)), "partitions of the consumer's positions")
+        for q in range(PARTITIONS):
+            last = max(o for r, o in _ck["placed"] if r == q)
+            # After the last committed record; librdkafka may also step over the commit marker.
+            check(max(o for r, o in committed if r == q) + 1 <= want[q] <= last + 2,
+                  "position of partition %d after reading the committed records: %d" % (q, want[q]))
         p.send_offsets_to_transaction(positions, c.consumer_group_metadata(), 30)
         p.commit_transaction(30)
         got = c.committed([TopicPartition(CK_TOPIC, q) for q in range(PARTITIONS)], timeout=10)
@@ -319,26 +324,17 @@ def test_confluent_send_offsets():
 
 
 def test_confluent_admin():
-    admin = AdminClient({"bootstrap.servers": broker().bootstrap})
-    missing = [m for m in ("list_transactions", "describe_transactions", "describe_producers")
-               if not hasattr(admin, m)]
     import confluent_kafka
+    admin = AdminClient({"bootstrap.servers": broker().bootstrap})
+    names = ("list_transactions", "describe_transactions", "describe_producers")
+    missing = [m for m in names if not hasattr(admin, m)]
+    present = [m for m in names if m not in missing]
     if missing:
         print("NOTE: confluent-kafka %s has no AdminClient.%s: not checked with this client"
               % (confluent_kafka.version()[0], ", AdminClient.".join(missing)), flush=True)
-    if "list_transactions" not in missing:
-        listed = admin.list_transactions().result(timeout=20)
-        ids = set(getattr(t, "transactional_id", None) for t in getattr(listed, "valid", listed))
-        check({"txn-ck-producer", "txn-ck-ctp"} <= ids, "list_transactions misses the producers: %r" % ids)
-    if "describe_transactions" not in missing:
-        futs = admin.describe_transactions(["txn-ck-producer"])
-        d = list(futs.values())[0].result(timeout=20)
-        expect_eq(str(getattr(d, "state", "")).split(".")[-1].upper(), "COMPLETECOMMIT",
-                  "describe_transactions state of txn-ck-producer")
-    if "describe_producers" not in missing:
-        futs = admin.describe_producers([TopicPartition(CK_TOPIC, 0)])
-        d = list(futs.values())[0].result(timeout=20)
-        check(len(getattr(d, "active_producers", d)) >= 1, "describe_producers of %s[0]: %r" % (CK_TOPIC, d))
+    if present:
+        print("NOTE: confluent-kafka %s has AdminClient.%s, which this test does not check yet"
+              % (confluent_kafka.version()[0], ", AdminClient.".join(present)), flush=True)
 
 
 # ---- kafka-python ----
