@@ -174,10 +174,12 @@ def restarts():
             return reports[0] >= n or e["event"] == "done" or (e["event"] == "error" and e.get("fatal"))
 
         _, ev = producer.wait_for(pred, 60, what)
-        check(ev["event"] != "error", "the idempotent producer raised a fatal error before %s: %s: %s"
-              % (what, ev["code"], ev["reason"]))
+        if ev["event"] == "error":
+            raise TestFailure("the idempotent producer raised a fatal error before %s: %s: %s"
+                              % (what, ev.get("code"), ev.get("reason")))
         check(ev["event"] != "done",
-              "the producer finished before %s; it must still be running\n%s" % (what, producer.describe()))
+              "the producer finished before %s; it must still be running: %s\n%s"
+              % (what, ev, producer.describe()))
         return sum(1 for e in producer.snapshot() if e["event"] == "delivered")
 
     acked = after_reports(RECORDS // 3, "a third of the records reported")

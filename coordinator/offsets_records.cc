@@ -188,7 +188,10 @@ size_t java_string_length(std::string_view s) {
 
 int32_t partition_for_group(std::string_view group_id, int32_t num_partitions) {
   if (num_partitions <= 0) return 0;
-  return (java_string_hash(group_id) & 0x7fffffff) % num_partitions;
+  // Kafka: Utils.abs(groupId.hashCode) % partitions, where Utils.abs(Integer.MIN_VALUE) is 0.
+  const int32_t h = java_string_hash(group_id);
+  const int32_t abs = h == INT32_MIN ? 0 : (h < 0 ? -h : h);
+  return abs % num_partitions;
 }
 
 }  // namespace runnel::coordinator

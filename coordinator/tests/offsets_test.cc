@@ -5,6 +5,7 @@
 #include <string>
 
 #include "coordinator/offsets_records.h"
+#include "coordinator/transaction_records.h"
 
 namespace runnel::coordinator {
 namespace {
@@ -126,6 +127,9 @@ TEST(OffsetsRecords, MalformedBytesRejected) {
   EXPECT_FALSE(decode_offsets_topic_key(garbage));  // version 0xA5A5 is negative
 }
 
+// Kafka's Utils.abs.
+int32_t kafka_abs(int32_t h) { return h == INT32_MIN ? 0 : (h < 0 ? -h : h); }
+
 TEST(OffsetsRecords, PartitionForGroupAscii) {
   EXPECT_EQ(java_string_hash(""), 0);
   EXPECT_EQ(java_string_hash("a"), 97);
@@ -133,14 +137,18 @@ TEST(OffsetsRecords, PartitionForGroupAscii) {
   EXPECT_EQ(java_string_hash("hello"), 99162322);
   EXPECT_EQ(partition_for_group("", 50), 0);
   EXPECT_EQ(partition_for_group("hello", 50), 99162322 % 50);
-  // "polygenelubricants".hashCode() is Integer.MIN_VALUE: masking gives 0, not a negative
-  // number (as Math.abs would).
+  // "polygenelubricants".hashCode() is Integer.MIN_VALUE: Kafka's Utils.abs gives 0 for it,
+  // not a negative number (as Math.abs would).
   EXPECT_EQ(java_string_hash("polygenelubricants"), INT32_MIN);
   EXPECT_EQ(partition_for_group("polygenelubricants", 50), 0);
+  // A negative hash: the absolute value, as Kafka (not the low 31 bits).
+  EXPECT_EQ(java_string_hash("my-txn"), -1061187895);
+  EXPECT_EQ(partition_for_group("my-txn", 50), 1061187895 % 50);
   for (std::u16string_view id : {u"my-group", u"console-consumer-12345", u"g"}) {
     std::string utf8(id.begin(), id.end());  // ASCII: one byte per unit
     EXPECT_EQ(java_string_hash(utf8), reference_hash(id));
-    EXPECT_EQ(partition_for_group(utf8, 50), (reference_hash(id) & 0x7fffffff) % 50);
+    EXPECT_EQ(partition_for_group(utf8, 50), partition_for_transactional_id(utf8, 50));
+    EXPECT_EQ(partition_for_group(utf8, 50), kafka_abs(reference_hash(id)) % 50);
   }
 }
 
@@ -152,7 +160,7 @@ TEST(OffsetsRecords, PartitionForGroupNonAscii) {
   EXPECT_EQ(java_string_length(utf8), 11u);
   EXPECT_EQ(java_string_hash(utf8), reference_hash(utf16));
   for (int32_t n : {1, 7, 50})
-    EXPECT_EQ(partition_for_group(utf8, n), (reference_hash(utf16) & 0x7fffffff) % n);
+    EXPECT_EQ(partition_for_group(utf8, n), kafka_abs(reference_hash(utf16)) % n);
   // A malformed byte counts as U+FFFD.
   EXPECT_EQ(java_string_hash("\xff"), 0xFFFD);
   EXPECT_EQ(java_string_hash("a\xc3"), 97 * 31 + 0xFFFD);
