@@ -51,9 +51,11 @@ INVALID_PRODUCER_ID_MAPPING = 49
 INVALID_TRANSACTION_TIMEOUT = 50
 OPERATION_NOT_ATTEMPTED = 55
 PRODUCER_FENCED = 90
+TRANSACTIONAL_ID_NOT_FOUND = 105
 
 PRODUCE, LIST_OFFSETS, FIND_COORDINATOR = 0, 2, 10
 INIT_PRODUCER_ID, ADD_PARTITIONS_TO_TXN, END_TXN = 22, 24, 26
+DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS = 61, 65, 66
 
 _broker = None
 _corr = [1000]
@@ -542,6 +544,122 @@ def test_idempotent_produce():
     still_serving("idempotent Produce errors")
 
 
+def describe_transactions(ids, what):
+    """DescribeTransactions v0 (flexible); returns {id: (error, state, timeout, pid, epoch, {topic: [parts]})}."""
+    r = call(DESCRIBE_TRANSACTIONS, 0, carray([cstring(i) for i in ids]) + b"\x00", what, flexible=True)
+    r.i32()
+    out = {}
+
+    def topic():
+        t = r.cstring()
+        parts = r.carray(r.i32)
+        r.tags()
+        return t, sorted(parts)
+
+    def state():
+        err, tid, st, timeout = r.i16(), r.cstring(), r.cstring(), r.i32()
+        r.i64()  # start time
+        pid, epoch = r.i64(), r.i16()
+        topics = dict(r.carray(topic))
+        r.tags()
+        out[tid] = (err, st, timeout, pid, epoch, topics)
+    r.carray(state)
+    r.tags()
+    r.end()
+    return out
+
+
+def list_transactions(states, pids, what):
+    """ListTransactions v1; returns (error, unknown state filters, {id: (pid, state)})."""
+    body = carray([cstring(x) for x in states]) + carray([i64(x) for x in pids]) + i64(-1) + b"\x00"
+    r = call(LIST_TRANSACTIONS, 1, body, what, flexible=True)
+    r.i32()
+    err = r.i16()
+    unknown = r.carray(r.cstring)
+    out = {}
+
+    def state():
+        tid, pid, st = r.cstring(), r.i64(), r.cstring()
+        r.tags()
+        out[tid] = (pid, st)
+    r.carray(state)
+    r.tags()
+    r.end()
+    return err, unknown, out
+
+
+def describe_producers(topic, partition, what):
+    """DescribeProducers v0; returns (error, {pid: (epoch, last sequence, current txn start offset)})."""
+    body = carray([cstring(topic) + carray([i32(partition)]) + b"\x00"]) + b"\x00"
+    r = call(DESCRIBE_PRODUCERS, 0, body, what, flexible=True)
+    r.i32()
+    result = {}
+
+    def producer(into):
+        pid, epoch, last_seq = r.i64(), r.i32(), r.i32()
+        r.i64()  # last timestamp
+        r.i32()  # coordinator epoch
+        into[pid] = (epoch, last_seq, r.i64())
+        r.tags()
+
+    def part():
+        r.i32()
+        err = r.i16()
+        r.cstring()  # error message
+        producers = {}
+        r.carray(lambda: producer(producers))
+        r.tags()
+        result["p"] = (err, producers)
+
+    def topic():
+        r.cstring()
+        r.carray(part)
+        r.tags()
+    r.carray(topic)
+    r.tags()
+    r.end()
+    return result["p"]
+
+
+def test_admin_views():
+    txn = "txn-bad-admin"
+    err, pid, epoch = init_producer_id(txn, 60000, "InitProducerId v1 (%s)" % txn)
+    expect_eq(err, NONE, "InitProducerId for %s" % txn)
+    expect_eq(add_partitions(txn, pid, epoch, [(TOPIC, [1])], "AddPartitionsToTxn v1 (%s)" % txn, 1),
+              {(TOPIC, 1): NONE}, "AddPartitionsToTxn errors")
+    before = latest_offset(TOPIC, 1)
+    batch = record_batch([b"a0", b"a1"], pid, epoch, 0, transactional=True)
+    expect_eq(produce_v3(TOPIC, 1, batch, "Produce v3 (%s)" % txn, txn), (NONE, before),
+              "transactional Produce (error, base offset)")
+
+    d = describe_transactions([txn, "no-such-txn"], "DescribeTransactions v0 (ongoing)")
+    expect_eq(d.get(txn), (NONE, "Ongoing", 60000, pid, epoch, {TOPIC: [1]}),
+              "DescribeTransactions of an ongoing transaction (error, state, timeout, pid, epoch, topics)")
+    expect_eq(d.get("no-such-txn", (None,))[0], TRANSACTIONAL_ID_NOT_FOUND,
+              "DescribeTransactions of an unknown transactional id: error")
+
+    err, unknown, listed = list_transactions(["Ongoing", "NoSuchState"], [], "ListTransactions v1 (Ongoing)")
+    expect_eq((err, unknown), (NONE, ["NoSuchState"]), "ListTransactions (error, unknown state filters)")
+    expect_eq(listed.get(txn), (pid, "Ongoing"), "ListTransactions: %s (pid, state)" % txn)
+    err, _, listed = list_transactions([], [pid + 1000000], "ListTransactions v1 (other producer id)")
+    check(txn not in listed, "ListTransactions filtered by another producer id lists %s: %r" % (txn, listed))
+
+    err, producers = describe_producers(TOPIC, 1, "DescribeProducers v0 (ongoing)")
+    expect_eq(err, NONE, "DescribeProducers error")
+    expect_eq(producers.get(pid), (epoch, 1, before),
+              "DescribeProducers: producer %d (epoch, last sequence, current transaction start offset)" % pid)
+
+    expect_eq(end_txn(txn, pid, epoch, True, "EndTxn v0 (commit %s)" % txn), NONE, "EndTxn commit: error")
+    d = describe_transactions([txn], "DescribeTransactions v0 (committed)")
+    expect_eq(d.get(txn, (None, None))[:2], (NONE, "CompleteCommit"), "DescribeTransactions after the commit")
+    err, producers = describe_producers(TOPIC, 1, "DescribeProducers v0 (committed)")
+    expect_eq(producers.get(pid, (None, None, None))[2], -1,
+              "DescribeProducers after the commit: current transaction start offset")
+    err, producers = describe_producers("no-such-topic", 0, "DescribeProducers v0 (unknown topic)")
+    expect_eq(err, UNKNOWN_TOPIC_OR_PARTITION, "DescribeProducers of an unknown topic: error")
+
+
+
 def expect_closed(data, what):
     with connect() as s:
         s.sendall(data)
@@ -610,6 +728,7 @@ if __name__ == "__main__":
                ("add_partitions_batched", test_add_partitions_batched, 30),
                ("produce_to_partition_not_added", test_produce_to_partition_not_added, 30),
                ("idempotent_produce", test_idempotent_produce, 30),
+               ("admin_views", test_admin_views, 30),
                ("truncated_requests", test_truncated_requests, 30),
                ("normal_produce_still_works", test_normal_produce_still_works, 60),
                ("clean_shutdown", test_clean_shutdown, 30)], "txn_bad_input")
