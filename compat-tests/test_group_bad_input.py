@@ -21,6 +21,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Broker, TestFailure, check, expect_eq, run_tests  # noqa: E402
+from kafka_wire import (Reader, array, bytes32, carray, cstring, frame, i16, i32, i64,  # noqa: E402
+                        string, uvarint)
 
 try:
     from confluent_kafka import Consumer, KafkaError, Producer
@@ -46,7 +48,6 @@ FIND_COORDINATOR, JOIN_GROUP, HEARTBEAT, LEAVE_GROUP, SYNC_GROUP, LIST_GROUPS = 
 OFFSET_COMMIT, OFFSET_FETCH = 8, 9
 
 _broker = None
-_corr = [100]
 
 
 def broker():
@@ -57,137 +58,13 @@ def broker():
     return _broker
 
 
-# ---- encoding ----
-
-def uvarint(n):
-    out = b""
-    while n >= 0x80:
-        out += bytes([(n & 0x7F) | 0x80])
-        n >>= 7
-    return out + bytes([n])
-
-
-def string(s):
-    if s is None:
-        return struct.pack(">h", -1)
-    b = s.encode() if isinstance(s, str) else s
-    return struct.pack(">h", len(b)) + b
-
-
-def cstring(s):
-    if s is None:
-        return uvarint(0)
-    b = s.encode() if isinstance(s, str) else s
-    return uvarint(len(b) + 1) + b
-
-
-def bytes32(b):
-    return struct.pack(">i", len(b)) + b
-
-
-def array(items):
-    return struct.pack(">i", len(items)) + b"".join(items)
-
-
-def carray(items):
-    return uvarint(len(items) + 1) + b"".join(items)
-
-
-def i16(v):
-    return struct.pack(">h", v)
-
-
-def i32(v):
-    return struct.pack(">i", v)
-
-
-def i64(v):
-    return struct.pack(">q", v)
-
-
-def frame(api_key, version, body, flexible):
-    _corr[0] += 1
-    corr = _corr[0]
-    hdr = struct.pack(">hhi", api_key, version, corr) + string("runnel-group-bad")
-    if flexible:
-        hdr += b"\x00"
-    payload = hdr + body
-    return corr, struct.pack(">i", len(payload)) + payload
-
-
-# ---- decoding ----
-
-class Reader:
-    def __init__(self, data, what):
-        self.d, self.pos, self.what = data, 0, what
-
-    def take(self, n):
-        check(self.pos + n <= len(self.d), "%s: response truncated at byte %d (wanted %d more of %d)"
-              % (self.what, self.pos, n, len(self.d)))
-        b = self.d[self.pos:self.pos + n]
-        self.pos += n
-        return b
-
-    def i8(self):
-        return struct.unpack(">b", self.take(1))[0]
-
-    def i16(self):
-        return struct.unpack(">h", self.take(2))[0]
-
-    def i32(self):
-        return struct.unpack(">i", self.take(4))[0]
-
-    def i64(self):
-        return struct.unpack(">q", self.take(8))[0]
-
-    def uvarint(self):
-        n = shift = 0
-        while True:
-            b = self.take(1)[0]
-            n |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return n
-            shift += 7
-            check(shift < 35, "%s: uvarint too long" % self.what)
-
-    def string(self):
-        n = self.i16()
-        return None if n < 0 else self.take(n).decode("utf-8", "backslashreplace")
-
-    def cstring(self):
-        n = self.uvarint()
-        return None if n == 0 else self.take(n - 1).decode()
-
-    def bytes32(self):
-        n = self.i32()
-        return None if n < 0 else self.take(n)
-
-    def array(self, fn):
-        n = self.i32()
-        check(-1 <= n <= 10000, "%s: array length %d" % (self.what, n))
-        return [fn() for _ in range(max(n, 0))]
-
-    def carray(self, fn):
-        n = self.uvarint()
-        check(n <= 10001, "%s: compact array length %d" % (self.what, n))
-        return [fn() for _ in range(max(n - 1, 0))]
-
-    def tags(self):
-        for _ in range(self.uvarint()):
-            self.uvarint()
-            self.take(self.uvarint())
-
-    def end(self):
-        expect_eq(self.pos, len(self.d), "%s: response length" % self.what)
-
-
 def connect():
     return socket.create_connection(("127.0.0.1", broker().port), timeout=REPLY_WAIT)
 
 
 def call(api_key, version, body, what, flexible=False, sock=None):
     """Sends one request and returns a Reader positioned after the response header."""
-    corr, data = frame(api_key, version, body, flexible)
+    corr, data = frame(api_key, version, body, flexible, "runnel-group-bad")
     own = sock is None
     s = sock or connect()
     try:

@@ -22,13 +22,14 @@ works.
 """
 import os
 import socket
-import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Broker, TestFailure, check, expect_eq, run_tests  # noqa: E402
+from kafka_wire import (Reader, array, carray, cstring, frame, i8, i16, i32, i64,  # noqa: E402
+                        record_batch, string)
 
 try:
     from confluent_kafka import Producer
@@ -58,7 +59,6 @@ INIT_PRODUCER_ID, ADD_PARTITIONS_TO_TXN, END_TXN = 22, 24, 26
 DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS = 61, 65, 66
 
 _broker = None
-_corr = [1000]
 _state = {}
 
 
@@ -69,135 +69,13 @@ def broker():
     return _broker
 
 
-# ---- encoding ----
-
-def uvarint(n):
-    out = b""
-    while n >= 0x80:
-        out += bytes([(n & 0x7F) | 0x80])
-        n >>= 7
-    return out + bytes([n])
-
-
-def varint(n):
-    return uvarint((n << 1) ^ (n >> 63))  # zigzag
-
-
-def string(s):
-    if s is None:
-        return struct.pack(">h", -1)
-    b = s.encode()
-    return struct.pack(">h", len(b)) + b
-
-
-def cstring(s):
-    if s is None:
-        return uvarint(0)
-    b = s.encode()
-    return uvarint(len(b) + 1) + b
-
-
-def array(items):
-    return struct.pack(">i", len(items)) + b"".join(items)
-
-
-def carray(items):
-    return uvarint(len(items) + 1) + b"".join(items)
-
-
-def i8(v):
-    return struct.pack(">b", v)
-
-
-def i16(v):
-    return struct.pack(">h", v)
-
-
-def i32(v):
-    return struct.pack(">i", v)
-
-
-def i64(v):
-    return struct.pack(">q", v)
-
-
-def frame(api_key, version, body, flexible):
-    """Request header v1 (v2 with an empty tag buffer for flexible versions) + body, size-prefixed."""
-    _corr[0] += 1
-    corr = _corr[0]
-    hdr = struct.pack(">hhi", api_key, version, corr) + string("runnel-txn-bad")
-    if flexible:
-        hdr += b"\x00"
-    payload = hdr + body
-    return corr, struct.pack(">i", len(payload)) + payload
-
-
-# ---- decoding ----
-
-class Reader:
-    def __init__(self, data, what):
-        self.d, self.pos, self.what = data, 0, what
-
-    def take(self, n):
-        check(self.pos + n <= len(self.d), "%s: response truncated at byte %d (wanted %d more of %d)"
-              % (self.what, self.pos, n, len(self.d)))
-        b = self.d[self.pos:self.pos + n]
-        self.pos += n
-        return b
-
-    def i16(self):
-        return struct.unpack(">h", self.take(2))[0]
-
-    def i32(self):
-        return struct.unpack(">i", self.take(4))[0]
-
-    def i64(self):
-        return struct.unpack(">q", self.take(8))[0]
-
-    def uvarint(self):
-        n = shift = 0
-        while True:
-            b = self.take(1)[0]
-            n |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return n
-            shift += 7
-            check(shift < 35, "%s: uvarint too long" % self.what)
-
-    def string(self):
-        n = self.i16()
-        return None if n < 0 else self.take(n).decode("utf-8", "backslashreplace")
-
-    def cstring(self):
-        n = self.uvarint()
-        return None if n == 0 else self.take(n - 1).decode("utf-8", "backslashreplace")
-
-    def array(self, fn):
-        n = self.i32()
-        check(-1 <= n <= 10000, "%s: array length %d" % (self.what, n))
-        return [fn() for _ in range(max(n, 0))]
-
-    def carray(self, fn):
-        n = self.uvarint()
-        check(n <= 10001, "%s: compact array length %d" % (self.what, n))
-        return [fn() for _ in range(max(n - 1, 0))]
-
-    def tags(self):
-        for _ in range(self.uvarint()):
-            self.uvarint()
-            self.take(self.uvarint())
-
-    def end(self):
-        expect_eq(self.pos, len(self.d), "%s: response length" % self.what)
-
-
 def connect():
     return socket.create_connection(("127.0.0.1", broker().port), timeout=REPLY_WAIT)
 
 
 def call(api_key, version, body, what, flexible=False):
     """Sends one request on a fresh connection; returns a Reader positioned after the response header."""
-    corr, data = frame(api_key, version, body, flexible)
+    corr, data = frame(api_key, version, body, flexible, "runnel-txn-bad")
     with connect() as s:
         s.sendall(data)
         payload = harness.recv_frame(s, REPLY_WAIT)
@@ -215,44 +93,6 @@ def still_serving(after):
         harness.api_versions_probe(b.port)
     except (OSError, TestFailure) as e:
         raise TestFailure("after %s: a fresh connection got no ApiVersions answer: %s" % (after, e))
-
-
-# ---- record batch v2 with CRC-32C (Castagnoli) ----
-
-def _crc32c_table():
-    table = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC_TABLE = _crc32c_table()
-
-
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for byte in data:
-        c = _CRC_TABLE[(c ^ byte) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
-
-
-TRANSACTIONAL = 0x10  # attributes bit 4
-
-
-def record_batch(values, producer_id=-1, epoch=-1, base_sequence=-1, transactional=False):
-    body = b""
-    for i, v in enumerate(values):
-        rec = b"\x00" + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
-        body += varint(len(rec)) + rec
-    ts = int(time.time() * 1000)
-    attributes = TRANSACTIONAL if transactional else 0
-    after_crc = (struct.pack(">hiqqqhi", attributes, len(values) - 1, ts, ts, producer_id, epoch, base_sequence)
-                 + i32(len(values)) + body)
-    after_length = struct.pack(">ibI", -1, 2, crc32c(after_crc)) + after_crc
-    return struct.pack(">qi", 0, len(after_length)) + after_length
 
 
 def produce_v3(topic, partition, batch, what, transactional_id=None):

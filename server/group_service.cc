@@ -4,24 +4,15 @@
 #include <chrono>
 
 #include "protocol/records/record_batch.h"
+#include "server/internal_topic.h"
 #include "server/log.h"
 #include "server/topic_admin.h"
 #include "server/waiters.h"
-#include "storage/io_util.h"
 #include "storage/partition_log.h"
 
 namespace runnel::server {
 
 using protocol::ErrorCode;
-
-namespace {
-
-// Bytes read from a partition at a time while loading.
-constexpr size_t kLoadChunkBytes = size_t{1} << 20;
-// The leader epoch of this single broker's partitions (as Produce writes).
-constexpr int32_t kLeaderEpoch = 0;
-
-}  // namespace
 
 struct GroupService::Waiting {
   explicit Waiting(asio::io_context& io) : timer(io) {}
@@ -121,31 +112,39 @@ ErrorCode GroupService::append_batch(int32_t partition,
   if (ensure_offsets_topic() != ErrorCode::NONE) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
   storage::PartitionLog* log = logs_->get(std::string(kOffsetsTopic), partition);
   if (!log) return ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-  const int64_t now = clock_.now_ms();
-  protocol::RecordBatchBuilder builder;
-  for (const auto& r : records) {
-    std::optional<std::span<const uint8_t>> value;
-    if (r.value) value = std::span<const uint8_t>(*r.value);
-    builder.add(now, std::span<const uint8_t>(r.key), value);
-  }
-  // A transactional batch of the producer; the coordinator's own appends are not
-  // sequence-checked (Kafka's AppendOrigin.COORDINATOR), so the sequence is 0.
-  if (producer) builder.producer(producer->first, producer->second, 0).transactional(true);
-  protocol::Bytes batch = builder.build();
-  if (batch.size() > static_cast<size_t>(std::max(log->config().max_message_bytes, 0)))
-    return ErrorCode::RECORD_LIST_TOO_LARGE;
-  auto res = log->append_as_coordinator(batch, kLeaderEpoch, now);
-  if (res.error != ErrorCode::NONE) {
-    log_error("cannot append to ", kOffsetsTopic, "-", partition, ": error ",
-              static_cast<int>(res.error));
-    return res.error;
-  }
-  if (waiters_) waiters_->notify(kOffsetsTopic, partition);
-  return ErrorCode::NONE;
+  ErrorCode e = append_internal(*log, kOffsetsTopic, records, clock_.now_ms(), producer);
+  if (e == ErrorCode::NONE && waiters_) waiters_->notify(kOffsetsTopic, partition);
+  return e;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Loading
+
+uint64_t GroupService::replay_batch(int32_t partition, const protocol::RecordBatchView& batch) {
+  const auto& h = batch.header();
+  auto cursor = batch.cursor();
+  protocol::Record rec;
+  if (h.is_control()) {
+    // A transaction marker: offsets the producer committed in its transaction take effect
+    // here (or are dropped).
+    if (h.is_transactional() && cursor.next(rec)) {
+      auto marker = protocol::parse_control_record(rec);
+      if (marker && (marker->type == 0 || marker->type == 1))  // ABORT, COMMIT
+        coordinator_->complete_txn(partition, h.producer_id, marker->type == 1);
+    }
+    return 0;
+  }
+  uint64_t records = 0;
+  while (cursor.next(rec)) {
+    if (!rec.key) continue;
+    if (h.is_transactional())
+      coordinator_->replay_transactional(partition, h.producer_id, *rec.key, rec.value);
+    else
+      coordinator_->replay(partition, *rec.key, rec.value);
+    ++records;
+  }
+  return records;
+}
 
 asio::awaitable<void> GroupService::load() {
   const auto* topic = logs_ ? logs_->topic(std::string(kOffsetsTopic)) : nullptr;
@@ -155,56 +154,13 @@ asio::awaitable<void> GroupService::load() {
     co_return;
   }
   const auto started = std::chrono::steady_clock::now();
-  std::vector<uint8_t> buf;
   uint64_t records = 0;
   for (int32_t p = 0; p < partition_count() && running_; ++p) {
     coordinator_->begin_load(p);
-    storage::PartitionLog* log = logs_->get(std::string(kOffsetsTopic), p);
-    int64_t offset = log ? log->log_start_offset() : 0;
-    while (log && running_ && offset < log->high_watermark()) {
-      auto rr = log->read(offset, kLoadChunkBytes, true);
-      if (rr.error != ErrorCode::NONE || rr.slices.empty()) break;
-      int64_t next = offset;
-      for (const auto& slice : rr.slices) {
-        buf.resize(slice.length);
-        if (storage::io::pread_full(slice.file->fd(), buf.data(), slice.length,
-                                    slice.file_position) != static_cast<int64_t>(slice.length)) {
-          log_error("cannot read ", kOffsetsTopic, "-", p, " at offset ", offset);
-          next = log->high_watermark();
-          break;
-        }
-        auto split = protocol::split_batches(buf, true);
-        for (auto batch : split.batches) {
-          auto view = protocol::RecordBatchView::open(batch);
-          if (!view) continue;
-          const auto& h = view->header();
-          next = std::max(next, h.base_offset + h.last_offset_delta + 1);
-          auto cursor = view->cursor();
-          protocol::Record rec;
-          if (h.is_control()) {
-            // A transaction marker: offsets the producer committed in its transaction take
-            // effect here (or are dropped).
-            if (h.is_transactional() && cursor.next(rec)) {
-              auto marker = protocol::parse_control_record(rec);
-              if (marker && (marker->type == 0 || marker->type == 1))  // ABORT, COMMIT
-                coordinator_->complete_txn(p, h.producer_id, marker->type == 1);
-            }
-            continue;
-          }
-          while (cursor.next(rec)) {
-            if (!rec.key) continue;
-            if (h.is_transactional())
-              coordinator_->replay_transactional(p, h.producer_id, *rec.key, rec.value);
-            else
-              coordinator_->replay(p, *rec.key, rec.value);
-            ++records;
-          }
-        }
-      }
-      if (next <= offset) break;  // no progress: stop rather than spin
-      offset = next;
-      // Let requests in between; they see LOAD_IN_PROGRESS for this partition.
-      co_await asio::post(io_, asio::use_awaitable);
+    if (const storage::PartitionLog* log = logs_->get(std::string(kOffsetsTopic), p)) {
+      co_await replay_internal(
+          io_, *log, kOffsetsTopic, running_,
+          [&](const protocol::RecordBatchView& batch) { records += replay_batch(p, batch); });
     }
     coordinator_->finish_load(p);
   }

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "coordinator/group_coordinator.h"
+#include "protocol/records/record_batch.h"
 #include "server/config.h"
 #include "storage/clock.h"
 #include "storage/log_manager.h"
@@ -82,6 +83,8 @@ class GroupService final : public coordinator::OffsetsTopic {
   protocol::ErrorCode append_batch(int32_t partition,
                                    const std::vector<coordinator::OffsetsTopicRecord>& records,
                                    const std::pair<int64_t, int16_t>* producer);
+  // Applies one batch of __consumer_offsets while loading; returns the records applied.
+  uint64_t replay_batch(int32_t partition, const protocol::RecordBatchView& batch);
   asio::awaitable<void> load();
   asio::awaitable<void> timer_loop();
   asio::awaitable<void> retention_loop();

@@ -5,10 +5,10 @@
 
 #include "protocol/records/record_batch.h"
 #include "server/group_service.h"
+#include "server/internal_topic.h"
 #include "server/log.h"
 #include "server/topic_admin.h"
 #include "server/waiters.h"
-#include "storage/io_util.h"
 #include "storage/partition_log.h"
 
 namespace runnel::server {
@@ -17,7 +17,7 @@ using protocol::ErrorCode;
 
 namespace {
 
-constexpr size_t kLoadChunkBytes = size_t{1} << 20;
+// The leader epoch of this single broker's partitions (as Produce writes).
 constexpr int32_t kLeaderEpoch = 0;
 
 }  // namespace
@@ -95,24 +95,9 @@ ErrorCode TxnService::append(int32_t partition,
   if (ensure_state_topic() != ErrorCode::NONE) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
   storage::PartitionLog* log = logs_->get(std::string(kTransactionStateTopic), partition);
   if (!log) return ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-  const int64_t now = clock_.now_ms();
-  protocol::RecordBatchBuilder builder;
-  for (const auto& r : records) {
-    std::optional<std::span<const uint8_t>> value;
-    if (r.value) value = std::span<const uint8_t>(*r.value);
-    builder.add(now, std::span<const uint8_t>(r.key), value);
-  }
-  protocol::Bytes batch = builder.build();
-  if (batch.size() > static_cast<size_t>(std::max(log->config().max_message_bytes, 0)))
-    return ErrorCode::RECORD_LIST_TOO_LARGE;
-  auto res = log->append(batch, kLeaderEpoch, now);
-  if (res.error != ErrorCode::NONE) {
-    log_error("cannot append to ", kTransactionStateTopic, "-", partition, ": error ",
-              static_cast<int>(res.error));
-    return res.error;
-  }
-  if (waiters_) waiters_->notify(kTransactionStateTopic, partition);
-  return ErrorCode::NONE;
+  ErrorCode e = append_internal(*log, kTransactionStateTopic, records, clock_.now_ms());
+  if (e == ErrorCode::NONE && waiters_) waiters_->notify(kTransactionStateTopic, partition);
+  return e;
 }
 
 ErrorCode TxnService::write_marker(const coordinator::TopicPartition& tp, int64_t producer_id,
@@ -145,43 +130,21 @@ asio::awaitable<void> TxnService::load() {
   }
   const auto started = std::chrono::steady_clock::now();
   const int32_t partitions = static_cast<int32_t>(topic->partitions);
-  std::vector<uint8_t> buf;
   uint64_t records = 0;
   for (int32_t p = 0; p < partitions && running_; ++p) {
     coordinator_->begin_load(p);
-    storage::PartitionLog* log = logs_->get(std::string(kTransactionStateTopic), p);
-    int64_t offset = log ? log->log_start_offset() : 0;
-    while (log && running_ && offset < log->high_watermark()) {
-      auto rr = log->read(offset, kLoadChunkBytes, true);
-      if (rr.error != ErrorCode::NONE || rr.slices.empty()) break;
-      int64_t next = offset;
-      for (const auto& slice : rr.slices) {
-        buf.resize(slice.length);
-        if (storage::io::pread_full(slice.file->fd(), buf.data(), slice.length,
-                                    slice.file_position) != static_cast<int64_t>(slice.length)) {
-          log_error("cannot read ", kTransactionStateTopic, "-", p, " at offset ", offset);
-          next = log->high_watermark();
-          break;
-        }
-        auto split = protocol::split_batches(buf, true);
-        for (auto batch : split.batches) {
-          auto view = protocol::RecordBatchView::open(batch);
-          if (!view) continue;
-          const auto& h = view->header();
-          next = std::max(next, h.base_offset + h.last_offset_delta + 1);
-          if (h.is_control()) continue;
-          auto cursor = view->cursor();
-          protocol::Record rec;
-          while (cursor.next(rec)) {
-            if (!rec.key) continue;
-            coordinator_->replay(p, *rec.key, rec.value);
-            ++records;
-          }
-        }
-      }
-      if (next <= offset) break;
-      offset = next;
-      co_await asio::post(io_, asio::use_awaitable);
+    if (const storage::PartitionLog* log = logs_->get(std::string(kTransactionStateTopic), p)) {
+      co_await replay_internal(io_, *log, kTransactionStateTopic, running_,
+                               [&](const protocol::RecordBatchView& batch) {
+                                 if (batch.header().is_control()) return;
+                                 auto cursor = batch.cursor();
+                                 protocol::Record rec;
+                                 while (cursor.next(rec)) {
+                                   if (!rec.key) continue;
+                                   coordinator_->replay(p, *rec.key, rec.value);
+                                   ++records;
+                                 }
+                               });
     }
     coordinator_->finish_load(p);
   }
