@@ -104,6 +104,12 @@ std::optional<int64_t> TransactionCoordinator::new_producer_id() {
 
 void TransactionCoordinator::log_event(const TransactionMetadata& m) {
   if (!event_log_) return;
+  // The steps of every committed transaction (Ongoing, PrepareCommit, CompleteCommit) and the
+  // Prepare step of an abort would be several lines per transaction; unless asked for, only
+  // new epochs (Empty), aborts (CompleteAbort) and removals (Dead) are logged.
+  if (!log_every_change_ && m.state != TransactionState::Empty &&
+      m.state != TransactionState::CompleteAbort && m.state != TransactionState::Dead)
+    return;
   const size_t n = m.partitions.size();
   event_log_("transaction " + m.transactional_id + ": " +
              std::string(transaction_state_name(m.state)) + ", producer id " +

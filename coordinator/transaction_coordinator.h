@@ -204,7 +204,11 @@ class TransactionCoordinator {
 
   // Receives one line per state change ("transaction t: Ongoing, producer id 4, epoch 0, ...").
   using EventLog = std::function<void(const std::string& line)>;
-  void set_event_log(EventLog log) { event_log_ = std::move(log); }
+  // With `every_change` false, only new epochs (Empty), aborts and removals are logged.
+  void set_event_log(EventLog log, bool every_change = true) {
+    event_log_ = std::move(log);
+    log_every_change_ = every_change;
+  }
 
   // The metadata of `id`, or null.
   const TransactionMetadata* metadata(const std::string& id) const;
@@ -254,6 +258,7 @@ class TransactionCoordinator {
   int64_t next_expiration_check_ms_;
   uint64_t skipped_records_ = 0;
   EventLog event_log_;
+  bool log_every_change_ = true;
 };
 
 }  // namespace runnel::coordinator

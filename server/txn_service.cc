@@ -53,7 +53,7 @@ TxnService::TxnService(asio::io_context& io, const Config& config, const storage
   }
   coordinator_ =
       std::make_unique<coordinator::TransactionCoordinator>(cfg, clock_, *this, *this, *this);
-  coordinator_->set_event_log([](const std::string& line) { log_info(line); });
+  coordinator_->set_event_log([](const std::string& line) { log_info(line); }, false);
 }
 
 TxnService::~TxnService() { stop(); }

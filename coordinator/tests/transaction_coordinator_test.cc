@@ -774,5 +774,19 @@ TEST_F(TxnCoordinatorTest, EventLogHasOneLinePerStateChange) {
                     }));
 }
 
+TEST_F(TxnCoordinatorTest, QuietEventLogKeepsEpochsAbortsAndRemovals) {
+  events.clear();
+  c->set_event_log([this](const std::string& line) { events.push_back(line); }, false);
+  auto r = init("a");
+  ASSERT_EQ(c->add_partitions("a", r.producer_id, 0, {kT0}), errs(1, ErrorCode::NONE));
+  ASSERT_EQ(c->end_txn("a", r.producer_id, 0, true), ErrorCode::NONE);
+  ASSERT_EQ(c->add_partitions("a", r.producer_id, 0, {kT1}), errs(1, ErrorCode::NONE));
+  ASSERT_EQ(c->end_txn("a", r.producer_id, 0, false), ErrorCode::NONE);
+  EXPECT_EQ(events, (std::vector<std::string>{
+                        "transaction a: Empty, producer id 1000, epoch 0, 0 partitions",
+                        "transaction a: CompleteAbort, producer id 1000, epoch 0, 0 partitions",
+                    }));
+}
+
 }  // namespace
 }  // namespace runnel::coordinator
