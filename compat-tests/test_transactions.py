@@ -428,6 +428,30 @@ def restart():
     check_state("after a new commit of the same transactional.id", extra=more)
 
 
+def open_across_restart():
+    """A transaction still open when the broker is killed is committed after the restart: the
+    coordinator and the partitions' producer state come back from the log."""
+    broker = new_broker()
+    topic = "open-restart"
+    create_topic(broker, topic)
+    prod = TxnProducer(broker, "open-restart", "open-restart-producer")
+    prod.ready_ok()
+    prod.begin()
+    records = []
+    for p in range(PARTITIONS):
+        records += prod.produce_ok(topic, p, p * 10, 5)
+    seen, _, _ = read(broker, topic, "read_committed")
+    expect_records(seen, [], "read_committed reader while the transaction is open")
+    broker.kill()
+    broker.start()
+    seen, _, _ = read(broker, topic, "read_committed")
+    expect_records(seen, [], "read_committed reader after the restart, before the commit")
+    prod.commit()
+    seen, _, _ = read(broker, topic, "read_committed")
+    expect_records(seen, records, "read_committed reader after the commit that followed the restart")
+    prod.exit()
+
+
 if __name__ == "__main__":
     run_tests([
         ("interleaved", interleaved, 90),
@@ -435,4 +459,5 @@ if __name__ == "__main__":
         ("fencing", fencing, 90),
         ("timeout", timeout, 90),
         ("restart", restart, 90),
+        ("open_across_restart", open_across_restart, 90),
     ], "transactions")
