@@ -58,72 +58,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#define HELPER_NAME "rdkafka_group"
+#include "helper_common.h"
+
 #define OP_TIMEOUT_MS 15000
 #define LINE_MAX_LEN 256
-
-static const char* g_mode = "?";
-
-static void fail(const char* fmt, ...) {
-  va_list ap;
-  fprintf(stderr, "rdkafka_group %s: FAIL: ", g_mode);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(1);
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long parse_long(const char* s, long max) {
-  char* end = NULL;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (*s == '\0' || *end != '\0' || errno != 0 || v < 0 || v > max) {
-    fprintf(stderr, "bad number: %s\n", s);
-    exit(2);
-  }
-  return v;
-}
-
-/* ---- JSON output ---- */
-
-static void json_str(const char* s, size_t n) {
-  putchar('"');
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '"' || c == '\\')
-      printf("\\%c", c);
-    else if (c < 0x20 || c >= 0x7f)
-      printf("\\u%04x", c); /* bytes outside ASCII are shown one by one */
-    else
-      putchar(c);
-  }
-  putchar('"');
-}
-
-static void json_cstr(const char* s) {
-  if (s)
-    json_str(s, strlen(s));
-  else
-    fputs("null", stdout);
-}
-
-static void json_err(rd_kafka_resp_err_t err) {
-  if (err)
-    json_cstr(rd_kafka_err2name(err));
-  else
-    fputs("null", stdout);
-}
-
-static void end_event(void) {
-  fputs("}\n", stdout);
-  fflush(stdout);
-}
 
 /* [[topic,partition],...] or, with offsets, [[topic,partition,offset,err],...] */
 static void json_parts(const rd_kafka_topic_partition_list_t* parts, int with_offsets) {

@@ -25,28 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#define HELPER_NAME "rdkafka_roundtrip"
+#include "helper_common.h"
+
 #define PARTITIONS 3
 #define BASE_TS INT64_C(1700000000000)
 #define MAX_VALUE 512
 #define OP_TIMEOUT_MS 15000
-
-static const char* g_mode = "?";
-
-static void fail(const char* fmt, ...) {
-  va_list ap;
-  fprintf(stderr, "rdkafka_roundtrip %s: FAIL: ", g_mode);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(1);
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static long parse_count(const char* s) {
   char* end = NULL;
