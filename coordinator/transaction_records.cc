@@ -196,10 +196,8 @@ TxnLogValue txn_log_value_of(const TransactionMetadata& m) {
 }
 
 int32_t partition_for_transactional_id(std::string_view transactional_id, int32_t num_partitions) {
-  if (num_partitions <= 0) return 0;
-  const int32_t h = java_string_hash(transactional_id);
-  const int32_t abs = h == INT32_MIN ? 0 : (h < 0 ? -h : h);
-  return abs % num_partitions;
+  // Kafka places transactional ids with the same rule as group ids.
+  return partition_for_group(transactional_id, num_partitions);
 }
 
 }  // namespace runnel::coordinator
