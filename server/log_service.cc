@@ -32,7 +32,12 @@ storage::LogConfig log_defaults(const Config& config) {
 }
 
 LogService::LogService(asio::io_context& io, const Config& config, const storage::Clock& clock)
-    : io_(io), config_(config), clock_(clock), retention_timer_(io), housekeeping_timer_(io) {}
+    : io_(io),
+      config_(config),
+      clock_(clock),
+      retention_timer_(io),
+      housekeeping_timer_(io),
+      checkpoint_timer_(io) {}
 
 LogService::~LogService() { close(); }
 
@@ -47,6 +52,12 @@ void LogService::open() {
         *out = std::move(d.data);
         return true;
       });
+  flusher_ = std::thread([this] { flusher(); });
+  logs_->set_background_runner([this](std::function<bool()> work, std::function<void(bool)> done) {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back({std::move(work), std::move(done)});
+    wake_.notify_one();
+  });
   std::string error;
   if (!logs_->load(&error))
     throw std::runtime_error("cannot open the log directory " + config_.log_dir() + ": " + error);
@@ -56,6 +67,43 @@ void LogService::start_timers() {
   running_ = true;
   asio::co_spawn(io_, retention_loop(), asio::detached);
   asio::co_spawn(io_, housekeeping_loop(), asio::detached);
+  asio::co_spawn(io_, checkpoint_loop(), asio::detached);
+}
+
+void LogService::flusher() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping, nothing left
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    bool ok = job.work();
+    asio::post(io_, [done = std::move(job.done), ok] { done(ok); });
+  }
+}
+
+void LogService::stop_flusher() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (flusher_.joinable()) flusher_.join();
+}
+
+asio::awaitable<void> LogService::checkpoint_loop() {
+  auto interval = std::chrono::milliseconds(
+      std::max<int64_t>(config_.get_long("log.flush.offset.checkpoint.interval.ms"), 100));
+  while (running_) {
+    checkpoint_timer_.expires_after(interval);
+    std::error_code ec;
+    co_await checkpoint_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!running_) break;
+    logs_->checkpoint_recovery_points();
+  }
 }
 
 asio::awaitable<void> LogService::retention_loop() {
@@ -88,6 +136,9 @@ bool LogService::close() {
   running_ = false;
   retention_timer_.cancel();
   housekeeping_timer_.cancel();
+  checkpoint_timer_.cancel();
+  // Queued flushes finish first; their results are not needed: close() flushes everything.
+  stop_flusher();
   if (!logs_ || closed_) return true;
   closed_ = true;
   bool ok = logs_->close();

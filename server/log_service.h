@@ -2,13 +2,21 @@
 // periodic work it needs on the event loop:
 //   every log.retention.check.interval.ms  apply_retention()
 //   every housekeeping tick                maybe_roll_all(), maybe_flush_all()
+//   every log.flush.offset.checkpoint.interval.ms  checkpoint_recovery_points()
+// and a flusher thread: a segment that rolls is flushed (fdatasync) there, off
+// the event loop, and its log's recovery point moves when that is done.
 // The housekeeping tick is min(1 s, log.flush.interval.ms) so that segment.ms
 // rolls and per-topic flush.ms are honoured within a second.
 #pragma once
 
 #include <asio.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "server/config.h"
 #include "storage/clock.h"
@@ -40,6 +48,10 @@ class LogService {
  private:
   asio::awaitable<void> retention_loop();
   asio::awaitable<void> housekeeping_loop();
+  asio::awaitable<void> checkpoint_loop();
+  // The flusher thread's loop; runs queued work and posts each result back to io_.
+  void flusher();
+  void stop_flusher();
 
   asio::io_context& io_;
   const Config& config_;
@@ -47,6 +59,16 @@ class LogService {
   std::unique_ptr<storage::LogManager> logs_;
   asio::steady_timer retention_timer_;
   asio::steady_timer housekeeping_timer_;
+  asio::steady_timer checkpoint_timer_;
+  struct Job {
+    std::function<bool()> work;
+    std::function<void(bool)> done;
+  };
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> jobs_;
+  bool stopping_ = false;
+  std::thread flusher_;
   bool running_ = false;
   bool closed_ = false;
 };

@@ -125,6 +125,7 @@ bool LogManager::open_partition(Topic& t, int32_t partition, bool clean, std::st
   auto log = PartitionLog::open(dir, t.info.name, partition, t.config, clock_, clean, &rec, error);
   if (!log) return false;
   if (decompressor_) log->set_decompressor(decompressor_);
+  if (runner_) log->set_background_runner(runner_);
   std::string meta_path = dir + "/partition.metadata";
   std::string meta = "version: 0\ntopic_id: " + t.info.topic_id.to_string() + "\n";
   std::string current;
@@ -198,6 +199,17 @@ void LogManager::set_defaults(const LogConfig& defaults) {
     if (defaults_.with_overrides(t.info.configs, &t.config, &msg) != ErrorCode::NONE) continue;
     for (auto& p : t.partitions) p->set_config(t.config);
   }
+}
+
+void LogManager::set_background_runner(PartitionLog::BackgroundRunner r) {
+  runner_ = std::move(r);
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.partitions) p->set_background_runner(runner_);
+}
+
+void LogManager::checkpoint_recovery_points() {
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.partitions) p->checkpoint_recovery_point();
 }
 
 void LogManager::set_decompressor(Decompressor d) {

@@ -72,6 +72,10 @@ class LogManager {
   void set_defaults(const LogConfig& defaults);
   // The decompressor handed to every partition log.
   void set_decompressor(Decompressor d);
+  // The background runner handed to every partition log (PartitionLog::set_background_runner).
+  void set_background_runner(PartitionLog::BackgroundRunner r);
+  // Writes every log's recovery point (log.flush.offset.checkpoint.interval.ms).
+  void checkpoint_recovery_points();
 
   // Kafka's errors: INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS,
   // INVALID_PARTITIONS, INVALID_CONFIG, KAFKA_STORAGE_ERROR. A zero or
@@ -126,6 +130,7 @@ class LogManager {
   LogConfig defaults_;
   const Clock& clock_;
   Decompressor decompressor_;
+  PartitionLog::BackgroundRunner runner_;
   std::map<std::string, Topic> topics_;
   std::map<std::string, RecoveryResult> recovered_;
   bool closed_ = true;  // until load() succeeds

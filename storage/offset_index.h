@@ -67,6 +67,8 @@ class OffsetIndex {
   // Replaces the whole content (used by recovery). False on I/O error.
   bool rewrite(std::vector<OffsetIndexEntry> entries);
   bool flush();
+  // The file's descriptor (-1 when not open), e.g. to flush a copy of it elsewhere.
+  int fd() const { return fd_; }
 
  private:
   int fd_ = -1;

@@ -1,6 +1,9 @@
 #include "storage/partition_log.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
@@ -17,6 +20,17 @@ using protocol::ErrorCode;
 
 namespace {
 constexpr const char* kLogStartFile = "log-start-offset";
+constexpr const char* kRecoveryPointFile = "recovery-point";
+
+// The decimal offset in `path`, or nullopt when it is absent or not a number.
+std::optional<int64_t> read_offset_file(const std::string& path) {
+  std::string text;
+  if (!io::read_file(path, &text)) return std::nullopt;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (end == text.c_str() || v < 0) return std::nullopt;
+  return static_cast<int64_t>(v);
+}
 // Batches larger than this are not read into memory to find a record by
 // timestamp (the batch's own offset is answered instead).
 constexpr size_t kMaxBatchReadForTimestamp = 64u << 20;
@@ -56,21 +70,27 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::st
   log->clock_ = &clock;
   RecoveryResult local;
   if (!recovery) recovery = &local;
+  // Without a recovery point (a new log, or one written before Runnel kept it) every segment
+  // is scanned after an unclean shutdown.
+  const std::optional<int64_t> stored = read_offset_file(dir + "/" + kRecoveryPointFile);
+  const int64_t stored_recovery_point = stored.value_or(0);
   if (!load_segments(dir, log->segment_options(), clean_shutdown, 0, clock, &log->segments_,
-                     recovery, error))
+                     recovery, error, stored_recovery_point))
     return nullptr;
   int64_t leo = log->log_end_offset();
   log->log_start_offset_ = log->segments_.front()->base_offset();
-  std::string text;
-  if (io::read_file(dir + "/" + kLogStartFile, &text)) {
-    char* end = nullptr;
-    long long v = std::strtoll(text.c_str(), &end, 10);
-    if (end != text.c_str() && v > log->log_start_offset_)
-      log->log_start_offset_ = std::min<int64_t>(v, leo);
-  }
+  if (auto v = read_offset_file(dir + "/" + kLogStartFile); v && *v > log->log_start_offset_)
+    log->log_start_offset_ = std::min(*v, leo);
   // A single replica: everything in the log is committed.
   log->high_watermark_ = leo;
+  // What survived an unclean shutdown was read back from the page cache, which a power loss
+  // would still lose: flush it before calling it recovered.
+  if (!clean_shutdown)
+    for (const auto& seg : log->segments_)
+      if (seg->next_offset() > stored_recovery_point) seg->flush();
   log->recovery_point_ = leo;
+  log->checkpointed_recovery_point_ = stored.value_or(-1);
+  log->checkpoint_recovery_point();
   log->last_flush_ms_ = clock.now_ms();
   if (leo > log->log_start_offset_)
     log->latest_epoch_ = log->epoch_for_offset(leo - 1).value_or(-1);
@@ -294,6 +314,63 @@ bool PartitionLog::roll(int64_t next_base, int64_t now_ms) {
     return false;
   }
   segments_.push_back(std::move(seg));
+  flush_rolled(next_base);
+  return true;
+}
+
+void PartitionLog::flush_rolled(int64_t up_to) {
+  std::vector<Segment*> pending;
+  for (const auto& seg : segments_)
+    if (seg.get() != &active() && seg->next_offset() > recovery_point_)
+      pending.push_back(seg.get());
+  if (!runner_) {
+    bool ok = true;
+    for (Segment* seg : pending) ok = seg->flush() && ok;
+    if (ok) advance_recovery_point(up_to);
+    return;
+  }
+  std::vector<int> fds;
+  for (Segment* seg : pending) {
+    auto d = seg->dup_descriptors();
+    fds.insert(fds.end(), d.begin(), d.end());
+  }
+  std::weak_ptr<int> alive = alive_;
+  const uint64_t truncations = truncations_;
+  runner_(
+      [fds = std::move(fds)]() {
+        bool ok = true;
+        for (int fd : fds) {
+          ok = ::fdatasync(fd) == 0 && ok;
+          ::close(fd);
+        }
+        return ok;
+      },
+      [this, alive, truncations, up_to](bool ok) {
+        if (alive.expired() || closed_ || truncations != truncations_) return;
+        if (!ok) {
+          io::log_line(dir_ + ": flushing a rolled segment failed");
+          return;
+        }
+        advance_recovery_point(up_to);
+      });
+}
+
+void PartitionLog::advance_recovery_point(int64_t offset) {
+  offset = std::min(offset, log_end_offset());
+  if (offset <= recovery_point_) return;
+  recovery_point_ = offset;
+  checkpoint_recovery_point();
+}
+
+bool PartitionLog::checkpoint_recovery_point() {
+  if (recovery_point_ == checkpointed_recovery_point_) return true;
+  std::string err;
+  if (!io::write_file_atomic(dir_ + "/" + kRecoveryPointFile,
+                             std::to_string(recovery_point_) + "\n", &err)) {
+    io::log_line(err);
+    return false;
+  }
+  checkpointed_recovery_point_ = recovery_point_;
   return true;
 }
 
@@ -506,6 +583,8 @@ bool PartitionLog::truncate_to(int64_t offset) {
   int64_t leo = log_end_offset();
   high_watermark_ = std::min(high_watermark_, leo);
   recovery_point_ = std::min(recovery_point_, leo);
+  ++truncations_;  // a background flush started before this must not move the point
+  checkpoint_recovery_point();
   latest_epoch_ = leo > log_start_offset_ ? epoch_for_offset(leo - 1).value_or(-1) : -1;
   // Snapshots above the new end are stale; rebuild from the newest one left.
   load_producer_state();
@@ -538,7 +617,10 @@ void PartitionLog::close() {
   bool flushed = true;
   if (unflushed_messages_ > 0 || recovery_point_ < log_end_offset()) flushed = flush();
   // Only a durable log may be described by a snapshot at its end.
-  if (flushed) write_producer_snapshot(log_end_offset());
+  if (flushed) {
+    write_producer_snapshot(log_end_offset());
+    checkpoint_recovery_point();
+  }
   closed_ = true;
 }
 

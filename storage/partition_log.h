@@ -4,6 +4,12 @@
 // Other files in the directory:
 //   partition.metadata   "version: 0\ntopic_id: <base64 topic id>\n" (Kafka's
 //                        format; written by LogManager, atomically)
+//   recovery-point       "<decimal offset>\n": every offset below it is known to be
+//                        on disk (fdatasync). Written (atomically) when a rolled
+//                        segment has been flushed, at checkpoint_recovery_point()
+//                        and at close. After an unclean shutdown every segment
+//                        that reaches above it is scanned with CRC checks, not
+//                        only the last one (Kafka's recovery point).
 //   log-start-offset     "<decimal offset>\n": written (atomically) only when
 //                        delete_records moves the log start offset inside a
 //                        segment; otherwise the log start offset is the first
@@ -129,6 +135,12 @@ class PartitionLog {
   const LogConfig& config() const { return config_; }
   void set_config(const LogConfig& config);
   void set_decompressor(Decompressor d) { decompressor_ = std::move(d); }
+  // Runs `work` on another thread and then `done(ok)` back on the log's thread. With one, a
+  // segment that rolls is flushed in the background (as Kafka does) and the recovery point
+  // moves when that is done; without one the flush happens inside the roll.
+  using BackgroundRunner =
+      std::function<void(std::function<bool()> work, std::function<void(bool ok)> done)>;
+  void set_background_runner(BackgroundRunner r) { runner_ = std::move(r); }
 
   // Appends already validated magic-2 batches (one or more, back to back).
   // Assigns offsets by rewriting each baseOffset, sets partitionLeaderEpoch
@@ -220,6 +232,11 @@ class PartitionLog {
   // Flushes when flush.ms has passed since the last flush and there is
   // unflushed data.
   bool maybe_flush(int64_t now_ms);
+  // Every offset below it is on disk.
+  int64_t recovery_point() const { return recovery_point_; }
+  // Writes the recovery point to `recovery-point` when it moved since the last write. False
+  // on I/O error (logged).
+  bool checkpoint_recovery_point();
   int64_t unflushed_messages() const { return unflushed_messages_; }
   uint64_t flush_count() const { return flush_count_; }
 
@@ -257,6 +274,10 @@ class PartitionLog {
                                          int64_t target_ts) const;
   SegmentOptions segment_options() const;
   bool write_log_start_offset();
+  // Flushes the segments below `up_to` that may hold unflushed data (in the background when a
+  // runner is set), then moves the recovery point to `up_to`.
+  void flush_rolled(int64_t up_to);
+  void advance_recovery_point(int64_t offset);
   AppendResult append_impl(std::span<uint8_t> batches, int32_t leader_epoch, int64_t now_ms,
                            AppendOrigin origin);
   // Loads the newest usable snapshot and replays the log after it.
@@ -277,7 +298,12 @@ class PartitionLog {
   int64_t unflushed_messages_ = 0;
   int64_t last_flush_ms_ = 0;
   uint64_t flush_count_ = 0;
-  int64_t recovery_point_ = 0;  // every offset below it has been flushed
+  int64_t recovery_point_ = 0;                // every offset below it has been flushed
+  int64_t checkpointed_recovery_point_ = -1;  // as written in `recovery-point`
+  BackgroundRunner runner_;
+  // Background flushes check it before touching the log; it dies with the log.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  uint64_t truncations_ = 0;  // a background flush that saw another count is stale
   ProducerStateManager producer_state_;
   bool closed_ = false;
 };

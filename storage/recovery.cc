@@ -138,7 +138,7 @@ int64_t parse_base(const std::string& stem) {
 bool load_segments(const std::string& dir, const SegmentOptions& options, bool clean_shutdown,
                    int64_t initial_base_offset, const Clock& clock,
                    std::vector<std::unique_ptr<Segment>>* segments, RecoveryResult* result,
-                   std::string* error) {
+                   std::string* error, int64_t recovery_point) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -184,8 +184,10 @@ bool load_segments(const std::string& dir, const SegmentOptions& options, bool c
     bool broken_index =
         seg->indexes_need_rebuild() ||
         (!last && !seg->time_index().sane(static_cast<uint64_t>(next_base - bases[i])));
+    // Not known to be on disk: a power loss may have torn it anywhere.
+    bool unflushed = !clean_shutdown && next_base > recovery_point;
     ++result->segments_loaded;
-    if (last || broken_index) {
+    if (last || broken_index || unflushed) {
       bool verify_crc = !clean_shutdown || broken_index;
       if (verify_crc) result->crc_checked = true;
       SegmentScan scan = seg->recover(verify_crc);

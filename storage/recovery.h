@@ -7,7 +7,9 @@
 //    scanned and both indexes rebuilt;
 //  - the LAST segment is always scanned batch by batch; the CRC-32C of each
 //    batch is checked unless the previous shutdown was clean (then only the
-//    header sanity is checked);
+//    header sanity is checked); after an unclean shutdown the earlier
+//    segments above the recovery point (not yet known to be on disk) are
+//    scanned with CRC checks too;
 //  - a scan checks each batch header (magic 2, batchLength >= 49, the batch
 //    fits in the file, offsets increase) and, when asked, the CRC (bytes 21
 //    to the end of the batch). The log is cut (ftruncate) at the first torn or
@@ -52,10 +54,13 @@ struct RecoveryResult {
 };
 
 // Loads all segments of `dir` (creating one at `initial_base_offset` when
-// there is none). On success `segments` is non-empty and sorted.
+// there is none). On success `segments` is non-empty and sorted. After an
+// unclean shutdown, every segment that holds offsets at or above
+// `recovery_point` (everything below it is known to be on disk) is scanned
+// with CRC checks, not only the last one.
 bool load_segments(const std::string& dir, const SegmentOptions& options, bool clean_shutdown,
                    int64_t initial_base_offset, const Clock& clock,
                    std::vector<std::unique_ptr<Segment>>* segments, RecoveryResult* result,
-                   std::string* error);
+                   std::string* error, int64_t recovery_point = INT64_MAX);
 
 }  // namespace runnel::storage

@@ -126,6 +126,16 @@ bool Segment::flush() {
   return ok;
 }
 
+std::vector<int> Segment::dup_descriptors() const {
+  std::vector<int> out;
+  for (int fd : {log_->fd(), offset_index_.fd(), time_index_.fd(), txn_index_.fd()}) {
+    if (fd < 0) continue;
+    int d = ::dup(fd);
+    if (d >= 0) out.push_back(d);
+  }
+  return out;
+}
+
 void Segment::on_become_inactive() {
   if (max_timestamp_ >= 0)
     time_index_.maybe_append(max_timestamp_,

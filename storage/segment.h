@@ -89,6 +89,9 @@ class Segment {
   bool append(std::span<const uint8_t> batches, std::string* error);
   // fdatasync of the log and the indexes.
   bool flush();
+  // dup()s of the descriptors of the log and the indexes, so that another thread can fdatasync
+  // them while this segment is read (or even deleted) here. The caller closes them.
+  std::vector<int> dup_descriptors() const;
   // Called when a newer segment becomes active: adds the final time index entry.
   void on_become_inactive();
   // Removes every batch whose last offset is >= `offset` (the whole batch

@@ -64,6 +64,8 @@ class TimeIndex {
   bool truncate_to_offset(uint32_t relative_offset);
   bool rewrite(std::vector<TimeIndexEntry> entries);
   bool flush();
+  // The file's descriptor (-1 when not open), e.g. to flush a copy of it elsewhere.
+  int fd() const { return fd_; }
 
  private:
   int fd_ = -1;

@@ -57,6 +57,8 @@ class TxnIndex {
   // Drops the entries whose lastOffset is >= `offset`.
   bool truncate_to(int64_t offset);
   bool flush();
+  // The file's descriptor (-1 when not open), e.g. to flush a copy of it elsewhere.
+  int fd() const { return fd_; }
   void close();
   // Closes and unlinks the file.
   bool remove();
