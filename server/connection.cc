@@ -154,7 +154,7 @@ asio::awaitable<void> Connection::read_loop() {
 
 asio::awaitable<bool> Connection::admit(size_t size) {
   for (;;) {
-    if (closed_) co_return false;
+    if (closed_ || reading_done_) co_return false;
     const bool room = slots_.empty() ||
                       (slots_.size() < static_cast<size_t>(limits_.max_inflight_requests) &&
                        inflight_bytes_ + size <= static_cast<size_t>(limits_.max_inflight_bytes));

@@ -102,6 +102,10 @@ class Client {
  public:
   explicit Client(uint16_t port) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    // Small kernel buffers: what the broker has not read stays small.
+    int small = 4096;
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     timeval tv{10, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     sockaddr_in a{};
