@@ -30,14 +30,39 @@ asio::awaitable<void> wait_on(asio::steady_timer& t) {
   co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
 }
 
+// The first piece of a frame's buffer; it doubles as bytes arrive.
+constexpr size_t kFirstFrameChunk = 64 * 1024;
+
 }  // namespace
 
+bool RequestMemoryPool::try_reserve(size_t n) {
+  if (exhausted()) return false;
+  used_ += n;
+  return true;
+}
+
+void RequestMemoryPool::release(size_t n) {
+  used_ -= std::min<uint64_t>(n, used_);
+  if (exhausted() || waiters_.empty()) return;
+  auto woken = std::move(waiters_);
+  waiters_.clear();
+  for (auto& [key, wake] : woken) wake();
+}
+
+size_t response_memory_bytes(const Response& r) {
+  size_t n = r.buf().capacity();
+  for (const auto& splice : r.splices())
+    if (auto* mem = dynamic_cast<const MemoryBytes*>(splice.bytes.get())) n += mem->size();
+  return n;
+}
+
 Connection::Connection(asio::ip::tcp::socket socket, Broker& broker, ConnectionInfo info,
-                       ConnectionLimits limits)
+                       ConnectionLimits limits, RequestMemoryPool& pool)
     : socket_(std::move(socket)),
       broker_(broker),
       info_(std::move(info)),
       limits_(limits),
+      pool_(pool),
       reader_wake_(socket_.get_executor(), kForever),
       writer_wake_(socket_.get_executor(), kForever),
       idle_timer_(socket_.get_executor()) {
@@ -72,6 +97,10 @@ void Connection::close() {
   if (closed_) return;
   closed_ = true;
   reading_done_ = true;
+  // The pool outlives only the open connection: give everything back now.
+  pool_.cancel_wait(info_.id);
+  pool_.release(inflight_bytes_);
+  inflight_bytes_ = 0;
   std::error_code ec;
   socket_.shutdown(asio::socket_base::shutdown_both, ec);
   socket_.close(ec);
@@ -109,16 +138,9 @@ asio::awaitable<void> Connection::read_loop() {
         co_return;
       }
       // Back-pressure: wait for room before allocating the frame.
-      while (!closed_ && !slots_.empty() &&
-             (slots_.size() >= static_cast<size_t>(limits_.max_inflight_requests) ||
-              inflight_bytes_ + static_cast<size_t>(size) >
-                  static_cast<size_t>(limits_.max_inflight_bytes))) {
-        co_await wait_on(reader_wake_);
-      }
+      if (!co_await admit(static_cast<size_t>(size))) co_return;
+      auto frame = co_await read_frame(static_cast<size_t>(size));
       if (closed_) co_return;
-      auto frame = std::make_shared<protocol::Bytes>(static_cast<size_t>(size));
-      co_await asio::async_read(socket_, asio::buffer(*frame), use_awaitable);
-      touch();
       if (!accept_frame(std::move(frame))) co_return;
     }
   } catch (const std::system_error& e) {
@@ -128,6 +150,53 @@ asio::awaitable<void> Connection::read_loop() {
   // End of input: finish what is in flight, then close (see write_loop).
   reading_done_ = true;
   writer_wake_.cancel();
+}
+
+asio::awaitable<bool> Connection::admit(size_t size) {
+  for (;;) {
+    if (closed_ || reading_done_) co_return false;
+    const bool room = slots_.empty() ||
+                      (slots_.size() < static_cast<size_t>(limits_.max_inflight_requests) &&
+                       inflight_bytes_ + size <= static_cast<size_t>(limits_.max_inflight_bytes));
+    if (room && pool_.try_reserve(size)) {
+      inflight_bytes_ += size;
+      co_return true;
+    }
+    // Waiting for the broker's memory is not this client's idleness;
+    // waiting for its own responses to drain is (see idle_loop).
+    waiting_for_pool_ = room;
+    if (room) pool_.wait(info_.id, [this] { reader_wake_.cancel(); });
+    co_await wait_on(reader_wake_);
+    if (waiting_for_pool_) {
+      waiting_for_pool_ = false;
+      if (!closed_) pool_.cancel_wait(info_.id);
+      touch();
+    }
+  }
+}
+
+asio::awaitable<std::shared_ptr<protocol::Bytes>> Connection::read_frame(size_t size) {
+  auto frame = std::make_shared<protocol::Bytes>(std::min(size, kFirstFrameChunk));
+  size_t got = 0;
+  while (got < size) {
+    if (got == frame->size()) frame->resize(std::min(size, frame->size() * 2));
+    size_t n = co_await socket_.async_read_some(
+        asio::buffer(frame->data() + got, frame->size() - got), use_awaitable);
+    got += n;
+    touch();
+  }
+  co_return frame;
+}
+
+void Connection::hold(size_t n) {
+  inflight_bytes_ += n;
+  pool_.force_reserve(n);
+}
+
+void Connection::release(size_t n) {
+  n = std::min(n, inflight_bytes_);
+  inflight_bytes_ -= n;
+  pool_.release(n);
 }
 
 bool Connection::accept_frame(std::shared_ptr<const protocol::Bytes> frame) {
@@ -142,7 +211,10 @@ bool Connection::accept_frame(std::shared_ptr<const protocol::Bytes> frame) {
     if (key == static_cast<int16_t>(protocol::ApiKey::ApiVersions) && d.handler) {
       auto slot = std::make_shared<Slot>();
       slot->ready = true;
+      slot->request_bytes = frame->size();
       slot->response = unsupported_api_versions_response(d.header.correlation_id, broker_.handlers);
+      slot->response_bytes = response_memory_bytes(*slot->response);
+      hold(slot->response_bytes);
       slots_.push_back(std::move(slot));
       writer_wake_.cancel();
       return true;
@@ -153,8 +225,7 @@ bool Connection::accept_frame(std::shared_ptr<const protocol::Bytes> frame) {
     return false;
   }
   auto slot = std::make_shared<Slot>();
-  slot->request_bytes = frame->size();
-  inflight_bytes_ += frame->size();
+  slot->request_bytes = frame->size();  // reserved by admit()
   slots_.push_back(slot);
   asio::co_spawn(
       socket_.get_executor(),
@@ -188,6 +259,11 @@ asio::awaitable<void> Connection::run_handler(std::shared_ptr<Slot> slot,
     if (!closed_) fail(failure);
     co_return;
   }
+  if (closed_) co_return;
+  if (slot->response) {
+    slot->response_bytes = response_memory_bytes(*slot->response);
+    hold(slot->response_bytes);
+  }
   slot->ready = true;
   writer_wake_.cancel();
 }
@@ -204,7 +280,8 @@ asio::awaitable<void> Connection::write_loop() {
       if (slot->response) co_await send(*slot->response);
       if (closed_) co_return;
       slots_.pop_front();
-      inflight_bytes_ -= slot->request_bytes;
+      release(slot->request_bytes + slot->response_bytes);
+      slot->response.reset();
       reader_wake_.cancel();
       touch();
     }
@@ -215,6 +292,21 @@ asio::awaitable<void> Connection::write_loop() {
     if (!closed_) log_warn("connection ", info_.id, ": write failed: ", e.what());
   }
   close();
+}
+
+asio::awaitable<void> Connection::write_buffers(const std::vector<asio::const_buffer>& buffers) {
+  // Every partial write is progress for the idle clock.
+  size_t seen = 0;
+  co_await asio::async_write(
+      socket_, buffers,
+      [this, &seen](const std::error_code& ec, size_t written) -> size_t {
+        if (written != seen) {
+          seen = written;
+          touch();
+        }
+        return ec ? 0 : 65536;
+      },
+      use_awaitable);
 }
 
 asio::awaitable<void> Connection::send(const Response& w) {
@@ -229,7 +321,7 @@ asio::awaitable<void> Connection::send(const Response& w) {
       if (!mem->bytes().empty()) pending.emplace_back(mem->bytes().data(), mem->bytes().size());
     } else if (auto* file = dynamic_cast<const FileSlice*>(piece)) {
       if (!pending.empty()) {
-        co_await asio::async_write(socket_, pending, use_awaitable);
+        co_await write_buffers(pending);
         pending.clear();
       }
       co_await send_file(*file);
@@ -238,7 +330,7 @@ asio::awaitable<void> Connection::send(const Response& w) {
     }
   }
   if (pos < buf.size()) pending.emplace_back(buf.data() + pos, buf.size() - pos);
-  if (!pending.empty()) co_await asio::async_write(socket_, pending, use_awaitable);
+  if (!pending.empty()) co_await write_buffers(pending);
 }
 
 asio::awaitable<void> Connection::send_file(const FileSlice& f) {
@@ -249,6 +341,7 @@ asio::awaitable<void> Connection::send_file(const FileSlice& f) {
     ssize_t n = ::sendfile(socket_.native_handle(), f.fd(), &offset, chunk);
     if (n > 0) {
       left -= static_cast<size_t>(n);
+      touch();
       continue;
     }
     if (n == 0) throw std::runtime_error("file slice extends past the end of its file");
@@ -270,12 +363,18 @@ asio::awaitable<void> Connection::idle_loop() {
     if (closed_) break;
     auto now = std::chrono::steady_clock::now();
     if (now < last_activity_ + limits_.idle_timeout) continue;
-    if (!slots_.empty()) {
-      touch();  // a request in flight (a long poll) is not idleness
+    // The broker holds the connection up: a handler still running (a long
+    // poll) at the head of the queue, or the reader waiting for memory.
+    // Responses that are ready but not taken by the client are idleness.
+    if (waiting_for_pool_ || (!slots_.empty() && !slots_.front()->ready)) {
+      touch();
       continue;
     }
     log_info("closing connection ", info_.id, " from ", info_.peer, ": idle for more than ",
-             limits_.idle_timeout.count(), " ms (connections.max.idle.ms)");
+             limits_.idle_timeout.count(), " ms (connections.max.idle.ms)",
+             slots_.empty()
+                 ? std::string()
+                 : ", " + std::to_string(slots_.size()) + " response(s) not taken by the client");
     close();
   }
 }

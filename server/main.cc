@@ -93,6 +93,13 @@ int run(int argc, char** argv) {
     return 1;
   }
 
+  {
+    // Each connection is a descriptor; thousands of idle clients are normal.
+    uint64_t nofile = raise_open_file_limit();
+    log_info("open file limit (RLIMIT_NOFILE): ",
+             nofile == UINT64_MAX ? std::string("unlimited") : std::to_string(nofile));
+  }
+
   asio::io_context io(1);
   runnel::storage::SystemClock clock;
   LogService storage(io, config, clock);

@@ -1,5 +1,8 @@
 #include "server/server.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <cstdio>
 
 #include "server/log.h"
@@ -9,12 +12,35 @@ namespace runnel::server {
 
 using asio::ip::tcp;
 
+namespace {
+
+constexpr auto kAcceptBackoffMin = std::chrono::milliseconds(50);
+constexpr auto kAcceptBackoffMax = std::chrono::milliseconds(1000);
+
+}  // namespace
+
+uint64_t raise_open_file_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit want = lim;
+    want.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &want) == 0) lim = want;
+  }
+  return lim.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(lim.rlim_cur);
+}
+
 Server::Server(asio::io_context& io, Broker& broker)
-    : io_(io), broker_(broker), drained_(io, std::chrono::steady_clock::time_point::max()) {
+    : io_(io),
+      broker_(broker),
+      pool_(broker.config.get_long("queued.max.request.bytes")),
+      drained_(io, std::chrono::steady_clock::time_point::max()) {
   const Config& c = broker.config;
   limits_.max_request_bytes = c.socket_request_max_bytes();
   limits_.max_inflight_requests = c.max_inflight_requests_per_connection();
-  limits_.max_inflight_bytes = c.max_inflight_bytes_per_connection();
+  // Per connection: one largest request (Kafka reads one request at a time
+  // per connection; Runnel pipelines them within this many bytes).
+  limits_.max_inflight_bytes = c.socket_request_max_bytes();
   limits_.idle_timeout = std::chrono::milliseconds(c.connections_max_idle_ms());
 }
 
@@ -57,17 +83,33 @@ std::vector<tcp::endpoint> Server::endpoints() const {
 }
 
 asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, std::string listener) {
+  // While accept keeps failing for lack of resources: one log line, then
+  // waits that double up to kAcceptBackoffMax; existing connections are
+  // served meanwhile and new ones wait in the listen backlog.
+  auto backoff = std::chrono::milliseconds(0);
+  uint64_t failures = 0;
   while (acceptor.is_open()) {
     std::error_code ec;
     tcp::socket socket =
         co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
+    // A peer that went away before it was accepted: nothing to wait for.
+    if (ec == asio::error::connection_aborted) continue;
     if (ec) {
-      // Out of descriptors and the like: back off briefly instead of spinning.
-      log_warn("accept failed on ", listener, ": ", ec.message());
-      asio::steady_timer t(io_, std::chrono::milliseconds(100));
+      // Out of descriptors (EMFILE, ENFILE) or kernel memory: retrying at
+      // once would spin on the still-readable listener.
+      if (failures++ == 0)
+        log_warn("accept failed on ", listener, ": ", ec.message(), " (", connections_.size(),
+                 " connections open); backing off until it succeeds");
+      backoff = std::clamp(backoff * 2, kAcceptBackoffMin, kAcceptBackoffMax);
+      asio::steady_timer t(io_, backoff);
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
+    }
+    if (failures > 0) {
+      log_info("accepting again on ", listener, " after ", failures, " failed attempt(s)");
+      failures = 0;
+      backoff = std::chrono::milliseconds(0);
     }
     add_connection(std::move(socket), listener);
   }
@@ -86,7 +128,8 @@ void Server::add_connection(tcp::socket socket, const std::string& listener) {
   auto peer = socket.remote_endpoint(ec);
   info.peer =
       ec ? std::string("?") : peer.address().to_string() + ":" + std::to_string(peer.port());
-  auto conn = std::make_shared<Connection>(std::move(socket), broker_, std::move(info), limits_);
+  auto conn =
+      std::make_shared<Connection>(std::move(socket), broker_, std::move(info), limits_, pool_);
   conn->on_closed = [this](uint64_t id) {
     connections_.erase(id);
     if (connections_.empty()) drained_.cancel();

@@ -18,6 +18,11 @@
 
 namespace runnel::server {
 
+// Raises the soft RLIMIT_NOFILE to the hard limit (each connection is a
+// descriptor) and returns the soft limit in force afterwards (0 when it
+// cannot be read).
+uint64_t raise_open_file_limit();
+
 class Server {
  public:
   Server(asio::io_context& io, Broker& broker);
@@ -41,6 +46,7 @@ class Server {
   void abort();
 
   size_t connection_count() const { return connections_.size(); }
+  const RequestMemoryPool& memory_pool() const { return pool_; }
 
  private:
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, std::string listener);
@@ -49,6 +55,7 @@ class Server {
   asio::io_context& io_;
   Broker& broker_;
   ConnectionLimits limits_;
+  RequestMemoryPool pool_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
   std::map<uint64_t, std::weak_ptr<Connection>> connections_;
   uint64_t next_id_ = 1;

@@ -1,0 +1,268 @@
+// The broker-wide request memory pool, the in-memory size of responses, and
+// a client that never reads its responses against an in-process server: the
+// broker stops reading it at the per-connection bound and keeps serving
+// others.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+#include "protocol/messages/api_versions.h"
+#include "server/external_bytes.h"
+#include "server/server.h"
+#include "server/waiters.h"
+#include "storage/clock.h"
+
+namespace runnel::server {
+namespace {
+
+using protocol::Bytes;
+
+TEST(RequestMemoryPool, UnboundedAlwaysReserves) {
+  RequestMemoryPool pool(-1);
+  EXPECT_FALSE(pool.bounded());
+  EXPECT_TRUE(pool.try_reserve(size_t{1} << 40));
+  EXPECT_FALSE(pool.exhausted());
+  pool.release(size_t{1} << 40);
+  EXPECT_EQ(pool.used(), 0u);
+  RequestMemoryPool zero(0);
+  EXPECT_FALSE(zero.bounded());
+  EXPECT_TRUE(zero.try_reserve(5));
+}
+
+TEST(RequestMemoryPool, ReservesWhileRoomIsLeftAndOvershootsByOne) {
+  RequestMemoryPool pool(100);
+  EXPECT_TRUE(pool.try_reserve(60));
+  EXPECT_TRUE(pool.try_reserve(60));  // 60 < 100: admitted, now over the cap
+  EXPECT_EQ(pool.used(), 120u);
+  EXPECT_TRUE(pool.exhausted());
+  EXPECT_FALSE(pool.try_reserve(1));
+  EXPECT_EQ(pool.used(), 120u);
+  pool.release(60);
+  EXPECT_FALSE(pool.exhausted());
+  EXPECT_TRUE(pool.try_reserve(1));
+  EXPECT_EQ(pool.used(), 61u);
+}
+
+TEST(RequestMemoryPool, ForcedReservationsCountAgainstTheCap) {
+  RequestMemoryPool pool(100);
+  pool.force_reserve(150);
+  EXPECT_TRUE(pool.exhausted());
+  EXPECT_FALSE(pool.try_reserve(1));
+  pool.release(150);
+  EXPECT_TRUE(pool.try_reserve(1));
+}
+
+TEST(RequestMemoryPool, WaitersAreWokenOnceWhenRoomReturns) {
+  RequestMemoryPool pool(10);
+  ASSERT_TRUE(pool.try_reserve(20));
+  int a = 0, b = 0, c = 0;
+  pool.wait(1, [&] { ++a; });
+  pool.wait(2, [&] { ++b; });
+  pool.wait(3, [&] { ++c; });
+  pool.wait(2, [&] { b += 10; });  // replaces the first wait of key 2
+  pool.cancel_wait(3);
+  EXPECT_EQ(pool.waiting(), 2u);
+  pool.release(5);  // 15 used: still exhausted, nobody woken
+  EXPECT_EQ(a + b + c, 0);
+  pool.release(10);  // 5 used: room
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(b, 10);
+  EXPECT_EQ(c, 0);
+  EXPECT_EQ(pool.waiting(), 0u);
+  pool.release(5);
+  EXPECT_EQ(a, 1);
+}
+
+TEST(RequestMemoryPool, ReleasingMoreThanUsedStopsAtZero) {
+  RequestMemoryPool pool(10);
+  ASSERT_TRUE(pool.try_reserve(3));
+  pool.release(7);
+  EXPECT_EQ(pool.used(), 0u);
+}
+
+TEST(ResponseMemoryBytes, CountsBufferAndMemoryPiecesNotFileRanges) {
+  Response w;
+  w.i32(7);
+  w.external(std::make_shared<MemoryBytes>(Bytes(1000, 1)));
+  w.external(std::make_shared<FileSlice>(-1, nullptr, 0, size_t{1} << 20));
+  w.i32(8);
+  size_t n = response_memory_bytes(w);
+  EXPECT_GE(n, 1008u);
+  EXPECT_EQ(n, w.buf().capacity() + 1000);
+}
+
+// ---- against an in-process server ----
+
+class Client {
+ public:
+  explicit Client(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    // Small kernel buffers: what the broker has not read stays small.
+    int small = 4096;
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    timeval tv{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~Client() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  int fd() const { return fd_; }
+
+  // True when all of `b` was sent; false on a send timeout or error.
+  bool send_all(const Bytes& b) {
+    size_t off = 0;
+    while (off < b.size()) {
+      ssize_t n = ::send(fd_, b.data() + off, b.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      off += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  std::optional<Bytes> read_frame() {
+    uint8_t s[4];
+    if (!read_exact(s, 4)) return std::nullopt;
+    uint32_t size = (uint32_t{s[0]} << 24) | (uint32_t{s[1]} << 16) | (uint32_t{s[2]} << 8) | s[3];
+    if (size > (1u << 24)) return std::nullopt;
+    Bytes b(size);
+    if (!read_exact(b.data(), size)) return std::nullopt;
+    return b;
+  }
+
+ private:
+  bool read_exact(uint8_t* p, size_t n) {
+    while (n > 0) {
+      ssize_t r = ::recv(fd_, p, n, 0);
+      if (r <= 0) return false;
+      p += r;
+      n -= static_cast<size_t>(r);
+    }
+    return true;
+  }
+  int fd_;
+  bool connected_ = false;
+};
+
+Bytes api_versions_v0(int32_t correlation) {
+  protocol::Writer w;
+  w.reserve_i32();
+  protocol::RequestHeader h;
+  h.request_api_key = 18;
+  h.request_api_version = 0;
+  h.correlation_id = correlation;
+  h.client_id = "limits-test";
+  h.encode(w, 1);
+  w.patch_i32(0, static_cast<int32_t>(w.size() - 4));
+  return w.buf();
+}
+
+int32_t correlation_of(const Bytes& frame) {
+  protocol::Reader r(frame);
+  return r.i32();
+}
+
+constexpr int32_t kMaxRequestBytes = 50000;
+
+class ConnectionLimitsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config = Config::from_text(
+        "listeners=PLAINTEXT://127.0.0.1:0\n"
+        "socket.request.max.bytes=" +
+        std::to_string(kMaxRequestBytes) +
+        "\n"
+        "socket.send.buffer.bytes=16384\n"
+        "socket.receive.buffer.bytes=16384\n");
+    handlers.add_entry(*HandlerRegistry::with_all_handlers().find(18));
+    broker = std::make_unique<Broker>(
+        Broker{config, handlers, waiters, clock, nullptr, "test-cluster", 1});
+    server = std::make_unique<Server>(io, *broker);
+    server->start();
+    port = server->endpoints().at(0).port();
+    thread = std::thread([this] { io.run(); });
+  }
+  void TearDown() override {
+    asio::post(io, [this] {
+      server->abort();
+      waiters.notify_all();
+      work.reset();
+    });
+    thread.join();
+  }
+  // The pool's usage, read on the broker's thread.
+  uint64_t pool_used() {
+    std::promise<uint64_t> p;
+    asio::post(io, [&] { p.set_value(server->memory_pool().used()); });
+    return p.get_future().get();
+  }
+
+  asio::io_context io{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
+  Config config;
+  HandlerRegistry handlers;
+  FetchWaiters waiters{io.get_executor()};
+  storage::ManualClock clock;
+  std::unique_ptr<Broker> broker;
+  std::unique_ptr<Server> server;
+  uint16_t port = 0;
+  std::thread thread;
+};
+
+TEST_F(ConnectionLimitsTest, ClientThatNeverReadsIsBoundedAndOthersAreServed) {
+  Client slow(port);
+  ASSERT_TRUE(slow.connected());
+  // A send that cannot progress for a second means the broker stopped
+  // reading this socket (and the kernel buffers are full).
+  timeval tv{1, 0};
+  ::setsockopt(slow.fd(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  int one_response = 0;
+  {
+    // The size of one answer, to state the bound in responses.
+    Client probe(port);
+    ASSERT_TRUE(probe.send_all(api_versions_v0(1)));
+    auto f = probe.read_frame();
+    ASSERT_TRUE(f.has_value());
+    one_response = static_cast<int>(f->size());
+  }
+  int32_t sent = 0;
+  const int32_t kMaxSends = 2000000;
+  while (sent < kMaxSends && slow.send_all(api_versions_v0(sent))) ++sent;
+  ASSERT_LT(sent, kMaxSends) << "the broker never stopped reading";
+  // More answers than fit the bound were asked for: the rest wait in TCP.
+  ASSERT_GT(static_cast<int64_t>(sent) * one_response, int64_t{kMaxRequestBytes});
+
+  uint64_t used = pool_used();
+  std::printf("client that never reads: %d requests sent, %llu bytes held by the broker\n", sent,
+              static_cast<unsigned long long>(used));
+  // Within the per-connection bound plus the last admitted request and its answer.
+  EXPECT_LE(used, static_cast<uint64_t>(kMaxRequestBytes + 4 * one_response));
+  EXPECT_GT(used, static_cast<uint64_t>(kMaxRequestBytes / 2));
+
+  // Another client is served meanwhile.
+  Client other(port);
+  ASSERT_TRUE(other.send_all(api_versions_v0(424242)));
+  auto f = other.read_frame();
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(correlation_of(*f), 424242);
+
+  // Once the slow client reads, every answer arrives, in order. The last
+  // send may have gone out in part, so its answer is not awaited.
+  ::shutdown(slow.fd(), SHUT_WR);
+  for (int32_t i = 0; i < sent; ++i) {
+    auto r = slow.read_frame();
+    ASSERT_TRUE(r.has_value()) << "answer " << i << " of " << sent;
+    ASSERT_EQ(correlation_of(*r), i);
+  }
+}
+
+}  // namespace
+}  // namespace runnel::server
