@@ -129,19 +129,8 @@ int run(int argc, char** argv) {
   }
   broker.txns = &txns;
   Server server(io, broker);
-  try {
-    server.start();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "runnel: cannot listen: %s\n", e.what());
-    storage.close();
-    return 1;
-  }
-  storage.start_timers();
-  groups.start();
-  txns.start();
-  log_info("node ", meta.node_id, " of cluster ", meta.cluster_id, " serving from ",
-           config.log_dir());
-
+  // Signals are caught from before the listener opens: a SIGTERM that arrives as soon as the
+  // port accepts connections still shuts down cleanly (asio keeps it until io.run()).
   bool stopping = false;
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code& ec, int sig) {
@@ -160,6 +149,19 @@ int run(int argc, char** argv) {
         asio::detached);
   });
   ::signal(SIGPIPE, SIG_IGN);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "runnel: cannot listen: %s\n", e.what());
+    storage.close();
+    return 1;
+  }
+  storage.start_timers();
+  groups.start();
+  txns.start();
+  log_info("node ", meta.node_id, " of cluster ", meta.cluster_id, " serving from ",
+           config.log_dir());
+
 
   io.run();
   if (!storage.close()) return 1;
