@@ -82,14 +82,15 @@ void dr_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
 }
 
 ConfPtr producer_conf(const std::string& bootstrap, int acks, const std::string& codec,
-                      int linger_ms, int batch_size, ProduceCtx* ctx, std::string* err) {
+                      int linger_ms, int batch_size, int queue_kb, ProduceCtx* ctx,
+                      std::string* err) {
   ConfPtr conf(rd_kafka_conf_new());
   if (!set_all(conf.get(),
                {{"bootstrap.servers", bootstrap},
                 {"acks", std::to_string(acks)},
                 {"compression.codec", codec},
                 {"queue.buffering.max.messages", "1000000"},
-                {"queue.buffering.max.kbytes", "1048576"},
+                {"queue.buffering.max.kbytes", std::to_string(queue_kb)},
                 {"message.timeout.ms", "120000"}},
                err)) {
     return nullptr;
@@ -166,8 +167,8 @@ ProduceResult run_produce(const std::string& bootstrap, const ProduceParams& p) 
   }
   ProduceCtx ctx;
   ctx.latency = &r.latency_ns;
-  ConfPtr conf =
-      producer_conf(bootstrap, p.acks, p.codec, p.linger_ms, p.batch_size, &ctx, &r.error);
+  ConfPtr conf = producer_conf(bootstrap, p.acks, p.codec, p.linger_ms, p.batch_size, p.queue_kb,
+                               &ctx, &r.error);
   if (!conf) return r;
   Client c;
   if (!new_client(RD_KAFKA_PRODUCER, conf.release(), &c, &r.error)) return r;
@@ -360,7 +361,7 @@ E2eResult run_e2e(const std::string& bootstrap, const E2eParams& p) {
 
   ProduceCtx ctx;
   std::string err;
-  ConfPtr pconf = producer_conf(bootstrap, p.acks, p.codec, p.linger_ms, -1, &ctx, &err);
+  ConfPtr pconf = producer_conf(bootstrap, p.acks, p.codec, p.linger_ms, -1, 32768, &ctx, &err);
   Client producer;
   uint64_t sent = 0;
   uint64_t measured_start = 0, measured_end = 0;

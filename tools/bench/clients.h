@@ -21,6 +21,8 @@ struct ProduceParams {
   std::string codec = "none";
   int linger_ms = -1;    // -1: librdkafka's default
   int batch_size = -1;   // -1: librdkafka's default
+  int queue_kb = 32768;  // queue.buffering.max.kbytes: the producer's buffer, like
+                         // the Java client's buffer.memory (32 MiB)
   uint64_t records = 0;  // 0: run for `seconds`
   double seconds = 10;
 };

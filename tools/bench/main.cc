@@ -457,6 +457,9 @@ class Bench {
         const ProcStats s = read_proc(b.pid());
         idle_rss_kb = s.ok ? s.rss_kb : -1;
       }
+      // The broker listens a moment before it installs its SIGTERM handler;
+      // a SIGTERM right after the first connection can land in between.
+      sleep_us(100000);
       if (!b.stop(10)) {
         fail_row("startup", "",
                  "the broker did not stop cleanly: " + b.exit_text() + "\n" + b.log_tail());
@@ -555,6 +558,7 @@ class Bench {
           p.batch_size = o_.batch_size;
           p.records = o_.records;
           p.seconds = o_.seconds;
+          if (o_.smoke) p.queue_kb = 4096;
           Row r;
           r.scenario = "produce";
           r.params = params;
