@@ -1,0 +1,731 @@
+// runnel-bench: throughput and latency of a Runnel broker measured with
+// librdkafka, next to what this machine can do for the same bytes without a
+// broker (docs/benchmarks.md).
+//
+//   runnel-bench produce|consume|e2e|limit|all [options]
+//
+// With --broker-bin it starts the broker itself (fresh data directory, free
+// port on 127.0.0.1) and also reports the broker's CPU per GB and peak RSS;
+// with --bootstrap it uses a running broker.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tools/bench/clients.h"
+#include "tools/bench/histogram.h"
+#include "tools/bench/limit.h"
+#include "tools/bench/process.h"
+
+namespace runnel::bench {
+namespace {
+
+constexpr double kMB = 1024.0 * 1024.0;
+constexpr double kGB = 1024.0 * 1024.0 * 1024.0;
+
+struct Options {
+  std::string mode;
+  std::string broker_bin;
+  std::string bootstrap;
+  std::string dir;
+  std::vector<std::string> overrides;
+  std::vector<int> record_sizes = {100, 1024};
+  std::vector<int> acks = {1, -1};
+  std::vector<std::string> codecs = {"none", "lz4", "zstd"};
+  int partitions = 1;
+  int linger_ms = -1;
+  int batch_size = -1;
+  uint64_t records = 0;
+  double seconds = 10;
+  uint64_t consume_bytes = 1ULL << 30;
+  int consume_record_size = 1024;
+  double rate_mb = 50;
+  int e2e_record_size = 1024;
+  double e2e_seconds = 10;
+  uint64_t limit_bytes = 1ULL << 30;
+  int startup_runs = 10;
+  bool json = false;
+  bool smoke = false;
+  bool keep = false;
+};
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage: runnel-bench produce|consume|e2e|limit|all [options]\n"
+               "  --broker-bin PATH      start this runnel binary (fresh data dir, free port)\n"
+               "  --bootstrap HOST:PORT  use a running broker instead\n"
+               "  --dir PATH             parent of the temporary directory (broker data and the\n"
+               "                         limit's file; default $TMPDIR or /tmp)\n"
+               "  --override KEY=VALUE   broker setting (with --broker-bin; repeatable)\n"
+               "  --record-size LIST     produce record sizes in bytes (default 100,1024)\n"
+               "  --acks LIST            produce acks (default 1,-1)\n"
+               "  --codec LIST           none, gzip, snappy, lz4, zstd (default none,lz4,zstd)\n"
+               "  --partitions N         partitions of every topic (default 1)\n"
+               "  --linger-ms N          producer linger.ms (default: librdkafka's; e2e: 0)\n"
+               "  --batch-size N         producer batch.size (default: librdkafka's, 1000000)\n"
+               "  --records N            records per produce scenario (instead of --seconds)\n"
+               "  --seconds S            seconds per produce scenario (default 10)\n"
+               "  --consume-bytes N      bytes written and read back by consume (default 1G)\n"
+               "  --rate-mb R            end-to-end produce rate in MB/s (default 50)\n"
+               "  --e2e-seconds S        measured end-to-end seconds (default 10)\n"
+               "  --e2e-record-size N    end-to-end record size (default 1024)\n"
+               "  --limit-bytes N        bytes of the limit mode (default 1G)\n"
+               "  --startup-runs N       broker starts timed by 'all' (default 10)\n"
+               "  --json                 one JSON object per scenario instead of the table\n"
+               "  --smoke                every scenario for about a second with tiny sizes\n"
+               "  --keep                 keep the temporary directory\n"
+               "Sizes take K, M, G suffixes (powers of 1024). MB = 2^20 bytes, GB = 2^30.\n");
+}
+
+bool parse_u64(std::string_view s, uint64_t* out) {
+  if (s.empty()) return false;
+  uint64_t mult = 1;
+  const char last = s.back();
+  if (last == 'K' || last == 'k') mult = 1ULL << 10;
+  if (last == 'M' || last == 'm') mult = 1ULL << 20;
+  if (last == 'G' || last == 'g') mult = 1ULL << 30;
+  if (mult != 1) s.remove_suffix(1);
+  if (s.empty() || s.size() > 15) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *out = v * mult;
+  return true;
+}
+
+bool parse_int(std::string_view s, int* out) {
+  bool neg = !s.empty() && s.front() == '-';
+  if (neg) s.remove_prefix(1);
+  uint64_t v = 0;
+  if (!parse_u64(s, &v) || v > 0x7fffffff) return false;
+  *out = neg ? -static_cast<int>(v) : static_cast<int>(v);
+  return true;
+}
+
+bool parse_double(const std::string& s, double* out) {
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || errno != 0 || *end != '\0' || !(v >= 0) || v > 1e9) return false;
+  *out = v;
+  return true;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t comma = s.find(',', start);
+    const size_t end = comma == std::string::npos ? s.size() : comma;
+    if (end > start) out.push_back(s.substr(start, end - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// Parses argv; returns 0 to go on, otherwise the exit status.
+int parse_args(int argc, char** argv, Options* o) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  o->mode = argv[1];
+  if (o->mode == "--help" || o->mode == "-h") {
+    usage(stdout);
+    return -1;
+  }
+  if (o->mode != "produce" && o->mode != "consume" && o->mode != "e2e" && o->mode != "limit" &&
+      o->mode != "all") {
+    std::fprintf(stderr, "runnel-bench: unknown mode %s\n", argv[1]);
+    usage(stderr);
+    return 2;
+  }
+  const char* tmp = std::getenv("TMPDIR");
+  o->dir = tmp && *tmp ? tmp : "/tmp";
+  bool seconds_set = false, consume_set = false, rate_set = false, e2e_seconds_set = false,
+       limit_set = false, runs_set = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](std::string* v) {
+      if (i + 1 >= argc) return false;
+      *v = argv[++i];
+      return true;
+    };
+    std::string v;
+    bool ok = true;
+    if (a == "--json") {
+      o->json = true;
+    } else if (a == "--smoke") {
+      o->smoke = true;
+    } else if (a == "--keep") {
+      o->keep = true;
+    } else if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return -1;
+    } else if (!value(&v)) {
+      ok = false;
+    } else if (a == "--broker-bin") {
+      o->broker_bin = v;
+    } else if (a == "--bootstrap") {
+      o->bootstrap = v;
+    } else if (a == "--dir") {
+      o->dir = v;
+    } else if (a == "--override") {
+      ok = v.find('=') != std::string::npos;
+      o->overrides.push_back(v);
+    } else if (a == "--record-size") {
+      o->record_sizes.clear();
+      for (const auto& s : split(v)) {
+        int n = 0;
+        ok = ok && parse_int(s, &n) && n > 0;
+        o->record_sizes.push_back(n);
+      }
+      ok = ok && !o->record_sizes.empty();
+    } else if (a == "--acks") {
+      o->acks.clear();
+      for (const auto& s : split(v)) {
+        int n = 0;
+        ok = ok && parse_int(s, &n) && n >= -1 && n <= 1;
+        o->acks.push_back(n);
+      }
+      ok = ok && !o->acks.empty();
+    } else if (a == "--codec") {
+      o->codecs = split(v);
+      for (const auto& c : o->codecs) {
+        ok = ok && (c == "none" || c == "gzip" || c == "snappy" || c == "lz4" || c == "zstd");
+      }
+      ok = ok && !o->codecs.empty();
+    } else if (a == "--partitions") {
+      ok = parse_int(v, &o->partitions) && o->partitions >= 1 && o->partitions <= 10000;
+    } else if (a == "--linger-ms") {
+      ok = parse_int(v, &o->linger_ms) && o->linger_ms >= 0;
+    } else if (a == "--batch-size") {
+      ok = parse_int(v, &o->batch_size) && o->batch_size >= 1;
+    } else if (a == "--records") {
+      ok = parse_u64(v, &o->records) && o->records >= 1;
+    } else if (a == "--seconds") {
+      ok = parse_double(v, &o->seconds) && o->seconds > 0;
+      seconds_set = true;
+    } else if (a == "--consume-bytes") {
+      ok = parse_u64(v, &o->consume_bytes) && o->consume_bytes >= 1;
+      consume_set = true;
+    } else if (a == "--rate-mb") {
+      ok = parse_double(v, &o->rate_mb) && o->rate_mb > 0;
+      rate_set = true;
+    } else if (a == "--e2e-seconds") {
+      ok = parse_double(v, &o->e2e_seconds) && o->e2e_seconds > 0;
+      e2e_seconds_set = true;
+    } else if (a == "--e2e-record-size") {
+      ok = parse_int(v, &o->e2e_record_size) && o->e2e_record_size >= 16;
+    } else if (a == "--limit-bytes") {
+      ok = parse_u64(v, &o->limit_bytes) && o->limit_bytes >= 1;
+      limit_set = true;
+    } else if (a == "--startup-runs") {
+      ok = parse_int(v, &o->startup_runs) && o->startup_runs >= 1 && o->startup_runs <= 1000;
+      runs_set = true;
+    } else {
+      std::fprintf(stderr, "runnel-bench: unknown option %s\n", a.c_str());
+      return 2;
+    }
+    if (!ok) {
+      std::fprintf(stderr, "runnel-bench: bad or missing value for %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (o->mode != "limit" && o->broker_bin.empty() == o->bootstrap.empty()) {
+    std::fprintf(stderr, "runnel-bench: give exactly one of --broker-bin and --bootstrap\n");
+    return 2;
+  }
+  if (o->smoke) {
+    if (!seconds_set) o->seconds = 0.5;
+    if (!consume_set) o->consume_bytes = 4ULL << 20;
+    if (!rate_set) o->rate_mb = 10;
+    if (!e2e_seconds_set) o->e2e_seconds = 1;
+    if (!limit_set) o->limit_bytes = 64ULL << 20;
+    if (!runs_set) o->startup_runs = 3;
+  }
+  return 0;
+}
+
+// One line of the report.
+struct Row {
+  std::string scenario;
+  std::string params;
+  bool ok = true;
+  std::string error;
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  double seconds = 0;
+  bool has_latency = false;
+  double p50_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
+  double limit_mb_s = 0;  // 0: no limit for this scenario
+  double limit_cpu_s_per_gb = 0;
+  double broker_cpu_s_per_gb = -1;  // -1: not measured
+  long broker_peak_rss_kb = -1;
+  std::vector<std::pair<std::string, double>> extra;
+
+  double records_per_s() const { return seconds > 0 ? static_cast<double>(records) / seconds : 0; }
+  double mb_per_s() const { return seconds > 0 ? static_cast<double>(bytes) / kMB / seconds : 0; }
+  void set_latency(const Histogram& h) {
+    has_latency = h.count() > 0;
+    p50_ms = static_cast<double>(h.percentile(50)) / 1e6;
+    p99_ms = static_cast<double>(h.percentile(99)) / 1e6;
+    p999_ms = static_cast<double>(h.percentile(99.9)) / 1e6;
+    max_ms = static_cast<double>(h.max()) / 1e6;
+  }
+};
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.6g", v);
+  return buf;
+}
+
+void print_json(const Row& r) {
+  std::string s = "{\"scenario\":" + json_string(r.scenario) +
+                  ",\"params\":" + json_string(r.params) + ",\"ok\":" + (r.ok ? "true" : "false");
+  if (!r.ok) s += ",\"error\":" + json_string(r.error);
+  if (r.seconds > 0) {
+    s += ",\"records\":" + std::to_string(r.records) + ",\"bytes\":" + std::to_string(r.bytes) +
+         ",\"seconds\":" + num(r.seconds) + ",\"records_per_s\":" + num(r.records_per_s()) +
+         ",\"mb_per_s\":" + num(r.mb_per_s());
+  }
+  if (r.has_latency) {
+    s += ",\"latency_ms\":{\"p50\":" + num(r.p50_ms) + ",\"p99\":" + num(r.p99_ms) +
+         ",\"p99_9\":" + num(r.p999_ms) + ",\"max\":" + num(r.max_ms) + "}";
+  }
+  if (r.limit_mb_s > 0) {
+    s += ",\"limit_mb_per_s\":" + num(r.limit_mb_s) +
+         ",\"ratio_to_limit\":" + num(r.mb_per_s() / r.limit_mb_s) +
+         ",\"limit_cpu_s_per_gb\":" + num(r.limit_cpu_s_per_gb);
+  }
+  if (r.broker_cpu_s_per_gb >= 0) s += ",\"broker_cpu_s_per_gb\":" + num(r.broker_cpu_s_per_gb);
+  if (r.broker_peak_rss_kb >= 0) {
+    s += ",\"broker_peak_rss_kb\":" + std::to_string(r.broker_peak_rss_kb);
+  }
+  for (const auto& [k, v] : r.extra) s += "," + json_string(k) + ":" + num(v);
+  s += "}";
+  std::printf("%s\n", s.c_str());
+  std::fflush(stdout);
+}
+
+void print_table(const std::vector<Row>& rows) {
+  std::printf("%-9s %-34s %11s %8s %8s %8s %8s %8s %9s %6s %8s %8s %7s\n", "scenario", "params",
+              "records/s", "MB/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "limit", "ratio",
+              "cpu s/GB", "lim s/GB", "RSS MB");
+  for (const Row& r : rows) {
+    if (!r.ok) {
+      std::printf("%-9s %-34s FAILED: %s\n", r.scenario.c_str(), r.params.c_str(), r.error.c_str());
+      continue;
+    }
+    if (r.scenario == "startup") {
+      std::string line;
+      for (const auto& [k, v] : r.extra) line += " " + k + "=" + num(v);
+      std::printf("%-9s %-34s%s\n", r.scenario.c_str(), r.params.c_str(), line.c_str());
+      continue;
+    }
+    auto opt = [](bool have, double v, const char* fmt) {
+      char buf[32];
+      if (!have) return std::string("-");
+      std::snprintf(buf, sizeof(buf), fmt, v);
+      return std::string(buf);
+    };
+    std::printf(
+        "%-9s %-34s %11.0f %8.1f %8s %8s %8s %8s %9s %6s %8s %8s %7s\n", r.scenario.c_str(),
+        r.params.c_str(), r.records_per_s(), r.mb_per_s(),
+        opt(r.has_latency, r.p50_ms, "%.2f").c_str(), opt(r.has_latency, r.p99_ms, "%.2f").c_str(),
+        opt(r.has_latency, r.p999_ms, "%.2f").c_str(), opt(r.has_latency, r.max_ms, "%.2f").c_str(),
+        opt(r.limit_mb_s > 0, r.limit_mb_s, "%.0f").c_str(),
+        opt(r.limit_mb_s > 0, r.limit_mb_s > 0 ? r.mb_per_s() / r.limit_mb_s : 0, "%.3f").c_str(),
+        opt(r.broker_cpu_s_per_gb >= 0, r.broker_cpu_s_per_gb, "%.2f").c_str(),
+        opt(r.limit_mb_s > 0, r.limit_cpu_s_per_gb, "%.2f").c_str(),
+        opt(r.broker_peak_rss_kb >= 0, static_cast<double>(r.broker_peak_rss_kb) / 1024, "%.1f")
+            .c_str());
+  }
+  std::fflush(stdout);
+}
+
+class Bench {
+ public:
+  explicit Bench(const Options& o) : o_(o) {}
+
+  int run() {
+    tmp_ = make_temp_dir(o_.dir, "runnel-bench");
+    if (tmp_.empty()) {
+      std::fprintf(stderr, "runnel-bench: cannot create a directory under %s: %s\n", o_.dir.c_str(),
+                   std::strerror(errno));
+      return 1;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(tmp_ + "/limit", ec);
+    const bool all = o_.mode == "all";
+    if (o_.mode != "limit") {
+      if (all && !o_.broker_bin.empty()) startup();
+      if (!failed_ && connect_broker()) {
+        if (all || o_.mode == "produce") produce_all();
+        if (!failed_ && (all || o_.mode == "consume")) consume();
+        if (!failed_ && (all || o_.mode == "e2e")) e2e();
+      }
+    } else {
+      limit_only();
+    }
+    if (broker_.pid() > 0 && !broker_.stop(30)) {
+      fail_row(
+          "broker", "stop",
+          "the broker did not stop cleanly: " + broker_.exit_text() + "\n" + broker_.log_tail());
+    }
+    if (!o_.json) print_table(rows_);
+    if (!o_.keep) {
+      std::filesystem::remove_all(tmp_, ec);
+    } else {
+      std::fprintf(stderr, "runnel-bench: kept %s\n", tmp_.c_str());
+    }
+    return failed_ ? 1 : 0;
+  }
+
+ private:
+  void add(Row r) {
+    if (!r.ok) failed_ = true;
+    if (o_.json) print_json(r);
+    std::fprintf(stderr, "runnel-bench: %s %s: %s\n", r.scenario.c_str(), r.params.c_str(),
+                 r.ok ? "done" : r.error.c_str());
+    rows_.push_back(std::move(r));
+  }
+  void fail_row(const std::string& scenario, const std::string& params, const std::string& err) {
+    Row r;
+    r.scenario = scenario;
+    r.params = params;
+    r.ok = false;
+    r.error = err;
+    add(std::move(r));
+  }
+
+  // Times `startup_runs` starts on fresh data directories: from the spawn to
+  // the first accepted TCP connection. The first run also reads the RSS one
+  // second after the start.
+  void startup() {
+    std::vector<double> ms;
+    long idle_rss_kb = -1;
+    for (int i = 0; i < o_.startup_runs; ++i) {
+      const std::string dir = tmp_ + "/startup-" + std::to_string(i);
+      BrokerProcess b;
+      std::string err;
+      if (!b.start(o_.broker_bin, dir, dir + ".log", o_.overrides, &err)) {
+        fail_row("startup", "", err);
+        return;
+      }
+      const double t = b.wait_ready(10);
+      if (t < 0) {
+        fail_row("startup", "",
+                 "the broker did not accept connections within 10 s (" + b.exit_text() + ")\n" +
+                     b.log_tail());
+        return;
+      }
+      ms.push_back(t * 1000);
+      if (i == 0) {
+        sleep_us(1000000);
+        const ProcStats s = read_proc(b.pid());
+        idle_rss_kb = s.ok ? s.rss_kb : -1;
+      }
+      // The broker listens a moment before it installs its SIGTERM handler;
+      // a SIGTERM right after the first connection can land in between.
+      sleep_us(100000);
+      if (!b.stop(10)) {
+        fail_row("startup", "",
+                 "the broker did not stop cleanly: " + b.exit_text() + "\n" + b.log_tail());
+        return;
+      }
+    }
+    std::sort(ms.begin(), ms.end());
+    const size_t n = ms.size();
+    const double median = n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
+    Row r;
+    r.scenario = "startup";
+    r.params = "runs=" + std::to_string(n);
+    r.extra = {{"startup_ms_median", median},
+               {"startup_ms_min", ms.front()},
+               {"startup_ms_max", ms.back()},
+               {"idle_rss_kb", static_cast<double>(idle_rss_kb)}};
+    add(std::move(r));
+  }
+
+  bool connect_broker() {
+    if (!o_.bootstrap.empty()) {
+      bootstrap_ = o_.bootstrap;
+      return true;
+    }
+    std::string err;
+    const std::string data = tmp_ + "/data";
+    if (!broker_.start(o_.broker_bin, data, tmp_ + "/broker.log", o_.overrides, &err)) {
+      fail_row("broker", "start", err);
+      return false;
+    }
+    if (broker_.wait_ready(10) < 0) {
+      fail_row("broker", "start",
+               "the broker did not accept connections within 10 s (" + broker_.exit_text() + ")\n" +
+                   broker_.log_tail());
+      return false;
+    }
+    bootstrap_ = broker_.bootstrap();
+    return true;
+  }
+
+  // Runs `fn` and fills the broker's CPU per GB of `bytes_of(row)` and its
+  // peak RSS, when the bench started the broker. False when the broker died.
+  bool measured(Row* r, const std::function<void()>& fn) {
+    const bool own = broker_.pid() > 0;
+    const ProcStats before = own ? read_proc(broker_.pid()) : ProcStats{};
+    fn();
+    if (!own) return true;
+    const ProcStats after = read_proc(broker_.pid());
+    if (!broker_.alive()) {
+      r->ok = false;
+      r->error = "the broker died: " + broker_.exit_text() + "\n" + broker_.log_tail();
+      return false;
+    }
+    if (before.ok && after.ok && r->bytes > 0) {
+      r->broker_cpu_s_per_gb = (after.cpu_s - before.cpu_s) / (static_cast<double>(r->bytes) / kGB);
+      r->broker_peak_rss_kb = after.hwm_kb;
+    }
+    return true;
+  }
+
+  std::string topic(const std::string& what) {
+    return "runnel-bench-" + what + "-" + std::to_string(getpid()) + "-" +
+           std::to_string(++topic_seq_);
+  }
+
+  bool make_topic(const std::string& name, const std::string& scenario, const std::string& params) {
+    std::string err;
+    if (create_topic(bootstrap_, name, o_.partitions, &err)) return true;
+    fail_row(scenario, params, err);
+    return false;
+  }
+
+  size_t chunk_for(int record_size) const {
+    // librdkafka's defaults: batch.size 1000000, batch.num.messages 10000.
+    const uint64_t by_size = o_.batch_size > 0 ? static_cast<uint64_t>(o_.batch_size) : 1000000;
+    const uint64_t by_count = 10000ULL * static_cast<uint64_t>(record_size);
+    return static_cast<size_t>(std::min(by_size, by_count));
+  }
+
+  void produce_all() {
+    for (int size : o_.record_sizes) {
+      for (int acks : o_.acks) {
+        for (const std::string& codec : o_.codecs) {
+          std::string params = "size=" + std::to_string(size) + " acks=" + std::to_string(acks) +
+                               " codec=" + codec + " p=" + std::to_string(o_.partitions);
+          if (o_.linger_ms >= 0) params += " linger=" + std::to_string(o_.linger_ms);
+          if (o_.batch_size > 0) params += " batch=" + std::to_string(o_.batch_size);
+          const std::string name = topic("produce");
+          if (!make_topic(name, "produce", params)) return;
+          ProduceParams p;
+          p.topic = name;
+          p.record_size = size;
+          p.acks = acks;
+          p.codec = codec;
+          p.linger_ms = o_.linger_ms;
+          p.batch_size = o_.batch_size;
+          p.records = o_.records;
+          p.seconds = o_.seconds;
+          if (o_.smoke) p.queue_kb = 4096;
+          Row r;
+          r.scenario = "produce";
+          r.params = params;
+          ProduceResult res;
+          const bool alive = measured(&r, [&] {
+            res = run_produce(bootstrap_, p);
+            r.records = res.records;
+            r.bytes = res.bytes;
+            r.seconds = res.seconds;
+          });
+          if (!alive) {
+            add(std::move(r));
+            return;
+          }
+          r.set_latency(res.latency_ns);
+          if (!res.ok) {
+            r.ok = false;
+            r.error = res.error;
+          } else {
+            const std::string file = tmp_ + "/limit/produce.bin";
+            const LimitResult lim = pipe_limit(file, res.bytes, chunk_for(size));
+            std::filesystem::remove(file);
+            if (!lim.ok) {
+              r.ok = false;
+              r.error = "limit: " + lim.error;
+            }
+            r.limit_mb_s = lim.mb_per_s;
+            r.limit_cpu_s_per_gb = lim.cpu_s_per_gb;
+          }
+          add(std::move(r));
+          if (failed_) return;
+        }
+      }
+    }
+  }
+
+  void consume() {
+    const int size = o_.consume_record_size;
+    const std::string params = "size=" + std::to_string(size) +
+                               " p=" + std::to_string(o_.partitions) +
+                               " bytes=" + std::to_string(o_.consume_bytes);
+    const std::string name = topic("consume");
+    if (!make_topic(name, "consume", params)) return;
+    ProduceParams fill;
+    fill.topic = name;
+    fill.record_size = size;
+    fill.acks = 1;
+    fill.records = std::max<uint64_t>(1, o_.consume_bytes / static_cast<uint64_t>(size));
+    const ProduceResult filled = run_produce(bootstrap_, fill);
+    if (!filled.ok) {
+      fail_row("consume", params, "filling the topic: " + filled.error);
+      return;
+    }
+    if (broker_.pid() > 0 && !broker_.alive()) {
+      fail_row("consume", params, "the broker died: " + broker_.exit_text());
+      return;
+    }
+    Row r;
+    r.scenario = "consume";
+    r.params = params;
+    ConsumeResult res;
+    const double timeout = 60 + static_cast<double>(filled.bytes) / (10.0 * kMB);
+    const bool alive = measured(&r, [&] {
+      res = run_consume(bootstrap_, name, o_.partitions, filled.records, timeout);
+      r.records = res.records;
+      r.bytes = res.bytes;
+      r.seconds = res.seconds;
+    });
+    if (alive && !res.ok) {
+      r.ok = false;
+      r.error = res.error;
+    }
+    if (alive && res.ok) {
+      const std::string file = tmp_ + "/limit/consume.bin";
+      const LimitResult written = pipe_limit(file, filled.bytes, chunk_for(size));
+      const LimitResult lim = written.ok ? sendfile_limit(file) : written;
+      std::filesystem::remove(file);
+      if (!lim.ok) {
+        r.ok = false;
+        r.error = "limit: " + lim.error;
+      }
+      r.limit_mb_s = lim.mb_per_s;
+      r.limit_cpu_s_per_gb = lim.cpu_s_per_gb;
+    }
+    add(std::move(r));
+  }
+
+  void e2e() {
+    E2eParams p;
+    p.topic = topic("e2e");
+    p.partitions = o_.partitions;
+    p.record_size = o_.e2e_record_size;
+    p.rate_bytes_per_s = o_.rate_mb * kMB;
+    p.seconds = o_.e2e_seconds;
+    p.warmup_s = o_.smoke ? 0.2 : 1;
+    p.acks = o_.acks.front();
+    p.codec = o_.codecs.front();
+    p.linger_ms = o_.linger_ms >= 0 ? o_.linger_ms : 0;
+    const std::string params = "size=" + std::to_string(p.record_size) +
+                               " rate=" + num(o_.rate_mb) + "MB/s acks=" + std::to_string(p.acks) +
+                               " codec=" + p.codec + " linger=" + std::to_string(p.linger_ms);
+    if (!make_topic(p.topic, "e2e", params)) return;
+    Row r;
+    r.scenario = "e2e";
+    r.params = params;
+    E2eResult res;
+    const bool alive = measured(&r, [&] {
+      res = run_e2e(bootstrap_, p);
+      r.records = res.records;
+      r.bytes = res.bytes;
+      r.seconds = res.seconds;
+    });
+    if (alive) {
+      r.set_latency(res.latency_ns);
+      if (!res.ok) {
+        r.ok = false;
+        r.error = res.error;
+      }
+    }
+    add(std::move(r));
+  }
+
+  void limit_only() {
+    const int size = o_.record_sizes.back();
+    const std::string file = tmp_ + "/limit/stream.bin";
+    const LimitResult pipe = pipe_limit(file, o_.limit_bytes, chunk_for(size));
+    Row r;
+    r.scenario = "limit";
+    r.params = "pipe+crc32c+append chunk=" + std::to_string(chunk_for(size));
+    r.ok = pipe.ok;
+    r.error = pipe.error;
+    r.bytes = pipe.bytes;
+    r.seconds = pipe.seconds;
+    r.limit_mb_s = pipe.mb_per_s;
+    r.limit_cpu_s_per_gb = pipe.cpu_s_per_gb;
+    add(std::move(r));
+    if (!pipe.ok) return;
+    const LimitResult sf = sendfile_limit(file);
+    std::filesystem::remove(file);
+    Row s;
+    s.scenario = "limit";
+    s.params = "sendfile";
+    s.ok = sf.ok;
+    s.error = sf.error;
+    s.bytes = sf.bytes;
+    s.seconds = sf.seconds;
+    s.limit_mb_s = sf.mb_per_s;
+    s.limit_cpu_s_per_gb = sf.cpu_s_per_gb;
+    add(std::move(s));
+  }
+
+  const Options& o_;
+  std::string tmp_;
+  std::string bootstrap_;
+  BrokerProcess broker_;
+  std::vector<Row> rows_;
+  bool failed_ = false;
+  int topic_seq_ = 0;
+};
+
+}  // namespace
+}  // namespace runnel::bench
+
+int main(int argc, char** argv) {
+  runnel::bench::Options o;
+  const int rc = runnel::bench::parse_args(argc, argv, &o);
+  if (rc != 0) return rc < 0 ? 0 : rc;
+  runnel::bench::Bench b(o);
+  return b.run();
+}
