@@ -6,7 +6,8 @@ set -euo pipefail
 build_pkgs=(cmake make g++ pkg-config python3 libasio-dev libzstd-dev liblz4-dev zlib1g-dev
             libsnappy-dev libssl-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev librdkafka-dev kcat python3-confluent-kafka
-           python3-kafka python3-snappy python3-lz4 python3-zstandard)
+           python3-kafka python3-snappy python3-lz4 python3-zstandard
+           clang libclang-rt-14-dev)  # the last two: tools/fuzz.sh (libFuzzer)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi

@@ -528,7 +528,9 @@ class Gen:
                 out.append(p + "if ((%s) && %s.i8() < 0) {" % (NV, r))
                 out.append(p + "  %s.reset();" % x)
                 out.append(p + "} else {")
-                out.append(p + "  %s(%s, %s.emplace(), v);" % (fn, r, x))
+                # emplace(T{}) rather than emplace(): clang rejects the latter
+                # for a nested struct with default member initializers.
+                out.append(p + "  %s(%s, %s.emplace(std::remove_reference_t<decltype(%s)>::value_type{}), v);" % (fn, r, x, x))
                 out.append(p + "}")
             else:
                 out.append(p + "%s(%s, %s, v);" % (fn, r, x))
