@@ -415,10 +415,4 @@ int64_t Config::log_flush_interval_ms() const {
   return get_long("log.flush.scheduler.interval.ms");
 }
 
-int64_t Config::max_inflight_bytes_per_connection() const {
-  int64_t v = get_long("queued.max.request.bytes");
-  int64_t floor = socket_request_max_bytes();
-  return v < floor ? floor : v;
-}
-
 }  // namespace runnel::server

@@ -102,9 +102,8 @@ class Config {
   int64_t log_flush_interval_ms() const;
   int32_t socket_request_max_bytes() const { return get_int("socket.request.max.bytes"); }
   int64_t connections_max_idle_ms() const { return get_long("connections.max.idle.ms"); }
-  // Per-connection in-flight bounds (see docs/configuration.md).
+  // Per-connection in-flight request count (see docs/configuration.md).
   int32_t max_inflight_requests_per_connection() const { return get_int("queued.max.requests"); }
-  int64_t max_inflight_bytes_per_connection() const;
 
  private:
   const std::string* raw(std::string_view key, ConfigType expected) const;

@@ -138,12 +138,5 @@ TEST(Config, EntriesCoverTable) {
   EXPECT_TRUE(found);
 }
 
-TEST(Config, InflightBytesNeverBelowOneRequest) {
-  EXPECT_EQ(Config().max_inflight_bytes_per_connection(), 104857600);
-  EXPECT_EQ(
-      Config::from_text("queued.max.request.bytes=209715200\n").max_inflight_bytes_per_connection(),
-      209715200);
-}
-
 }  // namespace
 }  // namespace runnel::server
