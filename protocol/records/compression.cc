@@ -312,7 +312,10 @@ Decompressed zstd_decompress(std::span<const uint8_t> in, size_t max_out) {
       status = CodecStatus::kTooLarge;
       break;
     }
-    if (ib.pos == ib.size && ob.pos < ob.size) break;  // all input consumed, no more output
+    // All input consumed and either the frame is complete (0) or zstd has nothing more to give
+    // (a truncated frame, reported below). A call after a completed frame would start a new
+    // one and answer a non-zero hint, so stop at 0 even when the output filled the buffer.
+    if (ib.pos == ib.size && (last == 0 || ob.pos < ob.size)) break;
   }
   ZSTD_freeDCtx(dctx);
   if (status != CodecStatus::kOk) return fail(status);
