@@ -85,4 +85,41 @@ static inline void end_event(void) {
   fflush(stdout);
 }
 
+/* ---- topics ---- */
+
+/* Creates `topic` with `partitions` partitions (replication factor 1) through `rk`'s admin API,
+ * failing the helper on any error, and prints {"event":"created","topic":...,"partitions":N}. */
+static inline void create_topic_or_fail(rd_kafka_t* rk, const char* topic, int partitions,
+                                        int timeout_ms) {
+  char err[512];
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic, partitions, 1, err, sizeof err);
+  if (!nt) fail("NewTopic: %s", err);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err, sizeof err);
+  rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err, sizeof err);
+  rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
+  if (!ev) fail("CreateTopics(%s): no result within %d ms", topic, timeout_ms + 5000);
+  if (rd_kafka_event_error(ev))
+    fail("CreateTopics(%s): %s", topic, rd_kafka_event_error_string(ev));
+  const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
+  if (!res) fail("CreateTopics(%s): unexpected event %s", topic, rd_kafka_event_name(ev));
+  size_t n = 0;
+  const rd_kafka_topic_result_t** tr = rd_kafka_CreateTopics_result_topics(res, &n);
+  if (n != 1) fail("CreateTopics(%s): %zu topic results, expected 1", topic, n);
+  if (rd_kafka_topic_result_error(tr[0]))
+    fail(
+        "CreateTopics(%s): %s (%s)", topic, rd_kafka_err2name(rd_kafka_topic_result_error(tr[0])),
+        rd_kafka_topic_result_error_string(tr[0]) ? rd_kafka_topic_result_error_string(tr[0]) : "");
+  rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_NewTopic_destroy(nt);
+  printf("{\"event\":\"created\",\"topic\":");
+  json_cstr(topic);
+  printf(",\"partitions\":%d", partitions);
+  end_event();
+}
+
 #endif
