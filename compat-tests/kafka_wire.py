@@ -6,10 +6,12 @@ flexible versions). `record_batch()` builds a magic-2 record batch with a correc
 """
 
 import itertools
+import socket
 import struct
 import time
 
-from harness import check, expect_eq
+import harness
+from harness import TestFailure, check, expect_eq
 
 # ---- encoding ----
 
@@ -189,3 +191,34 @@ class Reader:
 
     def end(self):
         expect_eq(self.pos, len(self.d), "%s: response length" % self.what)
+
+
+# ---- requests ----
+
+def call(port, api_key, version, body, what, flexible=False, client_id="runnel-compat", sock=None,
+         timeout=10.0):
+    """Sends one request (on `sock`, or on a fresh connection to 127.0.0.1:`port` that is closed
+    afterwards) and returns a Reader positioned after the response header, whose correlation id
+    it checks."""
+    corr, data = frame(api_key, version, body, flexible, client_id)
+    s = sock or socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        payload = harness.recv_frame(s, timeout)
+    finally:
+        if sock is None:
+            s.close()
+    r = Reader(payload, what)
+    expect_eq(r.i32(), corr, what + ": correlation id")
+    if flexible:
+        r.tags()
+    return r
+
+
+def still_serving(broker, after):
+    """Fails unless `broker` is alive and a fresh connection gets an ApiVersions answer."""
+    broker.check_alive(after)
+    try:
+        harness.api_versions_probe(broker.port)
+    except (OSError, TestFailure) as e:
+        raise TestFailure("after %s: a fresh connection got no ApiVersions answer: %s" % (after, e))

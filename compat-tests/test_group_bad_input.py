@@ -21,7 +21,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Broker, TestFailure, check, expect_eq, run_tests  # noqa: E402
-from kafka_wire import (Reader, array, bytes32, carray, cstring, frame, i16, i32, i64,  # noqa: E402
+import kafka_wire  # noqa: E402
+from kafka_wire import (array, bytes32, carray, cstring, frame, i16, i32, i64,  # noqa: E402
                         string, uvarint)
 
 try:
@@ -64,29 +65,12 @@ def connect():
 
 def call(api_key, version, body, what, flexible=False, sock=None):
     """Sends one request and returns a Reader positioned after the response header."""
-    corr, data = frame(api_key, version, body, flexible, "runnel-group-bad")
-    own = sock is None
-    s = sock or connect()
-    try:
-        s.sendall(data)
-        payload = harness.recv_frame(s, REPLY_WAIT)
-    finally:
-        if own:
-            s.close()
-    r = Reader(payload, what)
-    expect_eq(r.i32(), corr, what + ": correlation id")
-    if flexible:
-        r.tags()
-    return r
+    return kafka_wire.call(broker().port, api_key, version, body, what, flexible, "runnel-group-bad", sock,
+                           REPLY_WAIT)
 
 
 def still_serving(after):
-    b = broker()
-    b.check_alive(after)
-    try:
-        harness.api_versions_probe(b.port)
-    except (OSError, TestFailure) as e:
-        raise TestFailure("after %s: a fresh connection got no ApiVersions answer: %s" % (after, e))
+    kafka_wire.still_serving(broker(), after)
 
 
 # ---- group requests ----
