@@ -34,6 +34,13 @@ try:
 except ImportError as e:
     harness.skip("confluent-kafka-python is not installed (%s)" % e)
 
+# tools/test-sanitize.sh sets it: the broker is an ASan+UBSan build. Two checks here then say
+# nothing about Runnel and are left out (each prints why): ASan's allocator keeps freed memory
+# in quarantine, so RSS does not come back after connections close; and UBSan's check of an
+# object's dynamic type probes memory through a pipe(2), which fails with EMFILE in a process
+# that is out of descriptors by design, so it reports a false "invalid vptr".
+SANITIZED = os.environ.get("RUNNEL_SANITIZED") == "1"
+
 IDLE_MS = 2000
 WANT_IDLE_CONNECTIONS = 2500
 RSS_BOUND_KB = 200 * 1024
@@ -269,6 +276,11 @@ def test_idle_connections_while_clients_work():
                "the broker to close the connections")
     rss3 = rss_kb(b)
     print("broker RSS after they closed: %d KiB" % rss3, flush=True)
+    if SANITIZED:
+        print("NOTE: sanitized broker (ASan quarantine keeps freed memory): RSS reuse not checked",
+              flush=True)
+        b.check_alive("idle connections")
+        return
     check(rss3 <= rss2, "broker RSS grew after the connections closed (%d -> %d KiB)" % (rss2, rss3))
     # The allocator keeps what was freed for reuse: a second round costs little more.
     socks = connect_many(b, IDLE_CONNECTIONS)
@@ -397,6 +409,10 @@ def test_idle_connections_closed_after_idle_time():
 
 
 def test_out_of_descriptors_backs_off_and_recovers():
+    if SANITIZED:
+        print("NOTE: sanitized broker: UBSan cannot run out of descriptors without false reports; "
+              "this step runs in the normal suite", flush=True)
+        return
     b = broker("emfile")
     fds0 = open_fds(b)
     limit = fds0 + 100

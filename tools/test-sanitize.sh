@@ -13,4 +13,6 @@ RUNNEL_BUILD_DIR=$build CMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE:-Debug} \
 cd "$build"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Tests that cannot mean anything under the sanitizers read it (see compat-tests/test_limits.py).
+export RUNNEL_SANITIZED=1
 ctest --output-on-failure -j"${RUNNEL_TEST_JOBS:-2}" --timeout 900 "$@"
