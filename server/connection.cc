@@ -30,9 +30,6 @@ asio::awaitable<void> wait_on(asio::steady_timer& t) {
   co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
 }
 
-// The first piece of a frame's buffer; it doubles as bytes arrive.
-constexpr size_t kFirstFrameChunk = 64 * 1024;
-
 }  // namespace
 
 bool RequestMemoryPool::try_reserve(size_t n) {
@@ -175,13 +172,12 @@ asio::awaitable<bool> Connection::admit(size_t size) {
   }
 }
 
-asio::awaitable<std::shared_ptr<protocol::Bytes>> Connection::read_frame(size_t size) {
-  auto frame = std::make_shared<protocol::Bytes>(std::min(size, kFirstFrameChunk));
+asio::awaitable<std::shared_ptr<FrameBytes>> Connection::read_frame(size_t size) {
+  auto frame = std::make_shared<FrameBytes>(size);
   size_t got = 0;
   while (got < size) {
-    if (got == frame->size()) frame->resize(std::min(size, frame->size() * 2));
-    size_t n = co_await socket_.async_read_some(
-        asio::buffer(frame->data() + got, frame->size() - got), use_awaitable);
+    size_t n = co_await socket_.async_read_some(asio::buffer(frame->data() + got, size - got),
+                                                use_awaitable);
     got += n;
     touch();
   }
@@ -199,8 +195,8 @@ void Connection::release(size_t n) {
   pool_.release(n);
 }
 
-bool Connection::accept_frame(std::shared_ptr<const protocol::Bytes> frame) {
-  DecodedHeader d = decode_request_header(*frame, broker_.handlers);
+bool Connection::accept_frame(std::shared_ptr<FrameBytes> frame) {
+  DecodedHeader d = decode_request_header(frame->span(), broker_.handlers);
   if (!d.error.empty()) {
     fail(d.error);
     return false;
@@ -237,15 +233,15 @@ bool Connection::accept_frame(std::shared_ptr<const protocol::Bytes> frame) {
 }
 
 asio::awaitable<void> Connection::run_handler(std::shared_ptr<Slot> slot,
-                                              std::shared_ptr<const protocol::Bytes> frame,
+                                              std::shared_ptr<FrameBytes> frame,
                                               DecodedHeader decoded) {
   auto self = shared_from_this();
   const auto& h = decoded.header;
   // A view of the header's own string (a conditional with "" would make a temporary copy).
   const std::string_view client_id =
       h.client_id ? std::string_view(*h.client_id) : std::string_view();
-  RequestContext ctx{h, h.request_api_version, client_id, info_, broker_, frame};
-  protocol::Reader body(std::span<const uint8_t>(*frame).subspan(decoded.body_offset));
+  RequestContext ctx{h, h.request_api_version, client_id, info_, broker_, frame->span(), frame};
+  protocol::Reader body(std::span<const uint8_t>(frame->span()).subspan(decoded.body_offset));
   std::string failure;
   try {
     slot->response = co_await decoded.handler->fn(ctx, body);

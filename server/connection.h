@@ -16,8 +16,9 @@
 // the reader stops reading (TCP then pushes back on the client). A single
 // request is always admitted when nothing else is in flight. Broker-wide,
 // the same bytes of every connection are reserved in one RequestMemoryPool
-// (queued.max.request.bytes). A frame's buffer grows with the bytes that
-// arrive, so a request sent in part holds only what was sent.
+// (queued.max.request.bytes). A frame's buffer is taken at its full size but
+// not zero-filled, so the pages of a large request sent in part that the
+// client never wrote are not touched (not resident).
 //
 // Idleness (connections.max.idle.ms): the clock restarts on every read or
 // write that moves bytes. A connection is closed when it stays idle for that
@@ -128,16 +129,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<void> idle_loop();
-  asio::awaitable<void> run_handler(std::shared_ptr<Slot> slot,
-                                    std::shared_ptr<const protocol::Bytes> frame,
+  asio::awaitable<void> run_handler(std::shared_ptr<Slot> slot, std::shared_ptr<FrameBytes> frame,
                                     DecodedHeader decoded);
   // Returns false when the connection must be closed.
-  bool accept_frame(std::shared_ptr<const protocol::Bytes> frame);
+  bool accept_frame(std::shared_ptr<FrameBytes> frame);
   // Waits until a request of `size` bytes fits the connection's and the
   // broker's bounds and reserves it; false when the connection closed.
   asio::awaitable<bool> admit(size_t size);
-  // Reads a frame of `size` bytes, growing the buffer as bytes arrive.
-  asio::awaitable<std::shared_ptr<protocol::Bytes>> read_frame(size_t size);
+  // Reads a frame of `size` bytes into one buffer taken at its full size
+  // (admit() reserved it) and not zero-filled.
+  asio::awaitable<std::shared_ptr<FrameBytes>> read_frame(size_t size);
   void hold(size_t n);     // counts n bytes against both bounds
   void release(size_t n);  // gives n bytes back to both bounds
   asio::awaitable<void> write_buffers(const std::vector<asio::const_buffer>& buffers);

@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -87,10 +88,37 @@ struct RequestContext {
   std::string_view client_id;
   const ConnectionInfo& connection;
   Broker& broker;
-  // The whole request frame (without the size prefix). The body Reader and
-  // decoded `records` borrow from it; a handler that keeps such bytes past
-  // its return holds this pointer (e.g. as protocol::Records::owner).
-  std::shared_ptr<const protocol::Bytes> frame;
+  // The whole request frame (without the size prefix), this request's alone.
+  // The body Reader and decoded `records` borrow from it; a handler that
+  // keeps such bytes past its return holds `frame_owner`.
+  std::span<uint8_t> frame;
+  std::shared_ptr<const void> frame_owner;
+
+  // The writable view of `part` (bytes borrowed from the frame, e.g. a
+  // decoded records field), so that a handler may change them in place (the
+  // base offset of a produced batch) instead of copying them; empty when
+  // `part` is not inside the frame.
+  std::span<uint8_t> writable(std::span<const uint8_t> part) const {
+    if (part.empty() || frame.empty() || part.data() < frame.data() ||
+        part.data() + part.size() > frame.data() + frame.size())
+      return {};
+    return frame.subspan(static_cast<size_t>(part.data() - frame.data()), part.size());
+  }
+};
+
+// The bytes of one request frame. They are not zero-filled: the reader
+// writes every byte before a handler sees them, and pages of a large frame
+// that a client never sent are not touched.
+class FrameBytes {
+ public:
+  explicit FrameBytes(size_t size) : data_(new uint8_t[size]), size_(size) {}
+  uint8_t* data() { return data_.get(); }
+  size_t size() const { return size_; }
+  std::span<uint8_t> span() { return {data_.get(), size_}; }
+
+ private:
+  std::unique_ptr<uint8_t[]> data_;
+  size_t size_;
 };
 
 // A complete response frame: size prefix + response header + body (+ splices).

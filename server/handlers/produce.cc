@@ -54,10 +54,18 @@ constexpr size_t kMagicOffset = 16;  // of a log entry: baseOffset(8) length(4) 
 struct Prepared {
   ErrorCode error = ErrorCode::NONE;
   std::string message;
-  protocol::Bytes batch;  // one v2 batch, ready to append
+  // The v2 batches to append: the request's own bytes (appended in place,
+  // the log writes their base offsets) or `converted`.
+  std::span<uint8_t> batch;
+  protocol::Bytes converted;  // up-converted legacy entries, or a copy
 };
 
-Prepared fail(ErrorCode e, std::string message = {}) { return {e, std::move(message), {}}; }
+Prepared fail(ErrorCode e, std::string message = {}) {
+  Prepared p;
+  p.error = e;
+  p.message = std::move(message);
+  return p;
+}
 
 // Checks CreateTime timestamps against message.timestamp.before/after.max.ms.
 ErrorCode check_timestamps(std::span<const uint8_t> batch, const storage::LogConfig& config,
@@ -80,7 +88,9 @@ ErrorCode check_timestamps(std::span<const uint8_t> batch, const storage::LogCon
   return cursor.ok() ? ErrorCode::NONE : ErrorCode::CORRUPT_MESSAGE;
 }
 
-Prepared prepare(const protocol::Records& records, int16_t version,
+// `writable` is the records' bytes in the request frame (empty when they are
+// not there: then they are copied).
+Prepared prepare(const protocol::Records& records, std::span<uint8_t> writable, int16_t version,
                  const storage::LogConfig& config, int64_t now_ms) {
   auto bytes = records.inline_bytes;
   if (records.is_null || bytes.empty())
@@ -105,7 +115,8 @@ Prepared prepare(const protocol::Records& records, int16_t version,
                                                       std::to_string(max_size));
     auto up = protocol::up_convert(bytes);
     if (up.error != ErrorCode::NONE) return fail(up.error);
-    out.batch = std::move(up.batch);
+    out.converted = std::move(up.batch);
+    out.batch = out.converted;
   } else {
     if (magic > 2) return fail(ErrorCode::CORRUPT_MESSAGE, "unknown magic");
     auto split = protocol::split_batches(bytes);
@@ -131,7 +142,12 @@ Prepared prepare(const protocol::Records& records, int16_t version,
         return fail(ErrorCode::UNSUPPORTED_COMPRESSION_TYPE,
                     "zstd compression needs Produce v7 or later");
     }
-    out.batch.assign(bytes.begin(), bytes.end());
+    if (writable.size() == bytes.size()) {
+      out.batch = writable;
+    } else {
+      out.converted.assign(bytes.begin(), bytes.end());
+      out.batch = out.converted;
+    }
   }
   if (out.batch.size() > static_cast<size_t>(std::max<int32_t>(config.segment_bytes, 0)))
     return fail(ErrorCode::RECORD_LIST_TOO_LARGE);
@@ -167,7 +183,8 @@ Prepared check_transaction(Broker& broker, const std::string& topic, int32_t par
 }
 
 PartitionResponse produce_partition(Broker& broker, const std::string& topic, int32_t partition,
-                                    const protocol::Records& records, int16_t version) {
+                                    const protocol::Records& records, std::span<uint8_t> writable,
+                                    int16_t version) {
   PartitionResponse r;
   r.index = partition;
   r.base_offset = -1;
@@ -179,7 +196,7 @@ PartitionResponse produce_partition(Broker& broker, const std::string& topic, in
     return r;
   }
   int64_t now_ms = broker.clock.now_ms();
-  Prepared p = prepare(records, version, log->config(), now_ms);
+  Prepared p = prepare(records, writable, version, log->config(), now_ms);
   if (p.error == ErrorCode::NONE)
     p = check_transaction(broker, topic, partition, version, std::move(p));
   if (p.error == ErrorCode::NONE) {
@@ -214,7 +231,8 @@ asio::awaitable<HandlerResult> handle_produce(RequestContext& ctx, protocol::Rea
         r.log_append_time_ms = -1;
         r.log_start_offset = -1;
       } else {
-        r = produce_partition(ctx.broker, t.name, p.index, p.records, ctx.api_version);
+        r = produce_partition(ctx.broker, t.name, p.index, p.records,
+                              ctx.writable(p.records.inline_bytes), ctx.api_version);
       }
       any_error = any_error || r.error_code != 0;
       tr.partition_responses.push_back(std::move(r));

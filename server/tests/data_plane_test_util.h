@@ -123,7 +123,8 @@ class DataPlane {
           header.request_api_version = version;
           header.correlation_id = 7;
           ConnectionInfo conn;
-          RequestContext ctx{header, version, "test", conn, broker_, body};
+          RequestContext ctx{header, version, "test", conn, broker_, std::span<uint8_t>(*body),
+                             body};
           protocol::Reader reader(*body);
           auto result = co_await entry->fn(ctx, reader);
           Decoded<Resp> d;
