@@ -125,12 +125,24 @@ class Reader {
   }
 
   uint64_t uvarlong() {
+    if (error_) return 0;
+    const uint8_t* p = data_.data() + pos_;
+    const size_t left = data_.size() - pos_;
+    if (left > 0 && p[0] < 0x80) {  // one byte: most lengths and deltas of a record
+      ++pos_;
+      return p[0];
+    }
     uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (!need(1)) return 0;
-      uint8_t b = data_[pos_++];
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v;
+    for (size_t i = 0; i < 10; ++i) {
+      if (i == left) {
+        fail("truncated");
+        return 0;
+      }
+      v |= static_cast<uint64_t>(p[i] & 0x7f) << (7 * i);
+      if (!(p[i] & 0x80)) {
+        pos_ += i + 1;
+        return v;
+      }
     }
     fail("varint too long");
     return 0;

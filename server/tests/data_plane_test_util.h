@@ -96,6 +96,8 @@ class DataPlane {
   FetchSessionCache& sessions() { return sessions_; }
   FetchWaiters& waiters() { return waiters_; }
   asio::io_context& io() { return io_; }
+  Broker& broker() { return broker_; }
+  const HandlerRegistry& handlers() const { return handlers_; }
 
   void create_topic(const std::string& name, int32_t partitions,
                     const storage::ConfigMap& configs = {}) {
