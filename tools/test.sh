@@ -2,14 +2,14 @@
 # One command from a fresh Debian 12 machine to a full test run:
 # installs dependencies (with the real clients), builds, runs every test (unit,
 # compat with real clients, the benchmark's smoke run), then runs each fuzz
-# target for a bounded time (RUNNEL_FUZZ_SECONDS per target, default 20; 0 skips).
+# target for a bounded time (RUNNEL_FUZZ_SECONDS per target, default 30; 0 skips).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${RUNNEL_BUILD_DIR:-$root/build}
 "$root/tools/install-deps.sh" --test
 "$root/tools/build.sh" -DRUNNEL_TESTS=ON
 (cd "$build" && ctest --output-on-failure -j"${RUNNEL_TEST_JOBS:-2}" --timeout 600)
-fuzz_seconds=${RUNNEL_FUZZ_SECONDS:-20}
+fuzz_seconds=${RUNNEL_FUZZ_SECONDS:-30}
 if [ "$fuzz_seconds" != 0 ]; then
   "$root/tools/fuzz.sh" "$fuzz_seconds"
 fi
