@@ -13,32 +13,33 @@ namespace runnel::protocol {
 namespace {
 
 // Output buffer that grows as a decoder produces bytes, never past max_out + 1
-// (the extra byte detects "more output than allowed").
+// (the extra byte detects "more output than allowed"). It writes into a
+// caller's Bytes and never shrinks it, so a buffer reused from call to call
+// is grown (and zero-filled) only the first time it is too small.
 class BoundedOut {
  public:
-  BoundedOut(size_t max_out, size_t hint)
-      : max_out_(max_out), cap_(max_out == SIZE_MAX ? SIZE_MAX : max_out + 1) {
-    buf_.resize(std::min(cap_, std::max<size_t>(hint, 256)));
+  BoundedOut(size_t max_out, size_t hint, Bytes& buf)
+      : max_out_(max_out), cap_(max_out == SIZE_MAX ? SIZE_MAX : max_out + 1), buf_(buf) {
+    const size_t want = std::min(cap_, std::max<size_t>(hint, 256));
+    if (buf_.size() < want) buf_.resize(want);
   }
   // Free space after `used`; grows the buffer if it is full. Empty when the
   // cap is reached.
   std::span<uint8_t> space(size_t used) {
-    if (used == buf_.size() && buf_.size() < cap_) {
-      size_t next = buf_.size() > cap_ / 2 ? cap_ : buf_.size() * 2;
-      buf_.resize(next);
+    if (used == limit() && limit() < cap_) {
+      const size_t size = buf_.size();
+      buf_.resize(size > cap_ / 2 ? cap_ : size * 2);
     }
-    return std::span<uint8_t>(buf_).subspan(used);
+    return std::span<uint8_t>(buf_.data() + used, limit() - used);
   }
   bool over(size_t used) const { return used > max_out_; }
-  Bytes take(size_t used) {
-    buf_.resize(used);
-    return std::move(buf_);
-  }
 
  private:
+  size_t limit() const { return std::min(buf_.size(), cap_); }
+
   size_t max_out_;
   size_t cap_;
-  Bytes buf_;
+  Bytes& buf_;
 };
 
 size_t hint_for(size_t in_size) { return in_size > SIZE_MAX / 4 ? in_size : in_size * 4; }
@@ -71,19 +72,17 @@ Bytes gzip_compress(std::span<const uint8_t> in) {
   return out;
 }
 
-Decompressed gzip_decompress(std::span<const uint8_t> in, size_t max_out) {
+CodecStatus gzip_decompress(std::span<const uint8_t> in, BoundedOut& out, size_t& used) {
   z_stream zs{};
   // 15 + 32: detect gzip or zlib headers.
-  if (inflateInit2(&zs, 15 + 32) != Z_OK) return fail(CodecStatus::kCorrupt);
-  BoundedOut out(max_out, hint_for(in.size()));
-  size_t used = 0;
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) return CodecStatus::kCorrupt;
   size_t in_pos = 0;
   bool ended = false;
   while (true) {
     auto sp = out.space(used);
     if (sp.empty()) {
       inflateEnd(&zs);
-      return fail(CodecStatus::kTooLarge);
+      return CodecStatus::kTooLarge;
     }
     size_t in_chunk = std::min<size_t>(in.size() - in_pos, 1u << 30);
     zs.next_in = const_cast<Bytef*>(in.data() + in_pos);
@@ -96,7 +95,7 @@ Decompressed gzip_decompress(std::span<const uint8_t> in, size_t max_out) {
     used += out_chunk - zs.avail_out;
     if (out.over(used)) {
       inflateEnd(&zs);
-      return fail(CodecStatus::kTooLarge);
+      return CodecStatus::kTooLarge;
     }
     if (rc == Z_STREAM_END) {
       // Another gzip member may follow (GZIPInputStream reads them all).
@@ -111,8 +110,7 @@ Decompressed gzip_decompress(std::span<const uint8_t> in, size_t max_out) {
     if (rc != Z_OK && rc != Z_BUF_ERROR) break;
   }
   inflateEnd(&zs);
-  if (!ended) return fail(CodecStatus::kCorrupt);
-  return Decompressed{out.take(used), CodecStatus::kOk};
+  return ended ? CodecStatus::kOk : CodecStatus::kCorrupt;
 }
 
 // --- snappy -------------------------------------------------------------------
@@ -206,14 +204,12 @@ bool fix_lz4_header_checksum(Bytes& buf, size_t at) {
   return true;
 }
 
-Decompressed lz4_decompress(std::span<const uint8_t> in, size_t max_out) {
+CodecStatus lz4_decompress(std::span<const uint8_t> in, BoundedOut& out, size_t& used) {
   // A private copy, so header checksums can be repaired frame by frame.
   Bytes src(in.begin(), in.end());
   LZ4F_dctx* dctx = nullptr;
   if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION)))
-    return fail(CodecStatus::kCorrupt);
-  BoundedOut out(max_out, hint_for(in.size()));
-  size_t used = 0;
+    return CodecStatus::kCorrupt;
   size_t pos = 0;
   bool at_frame_start = true;
   size_t hint = 1;
@@ -272,9 +268,8 @@ Decompressed lz4_decompress(std::span<const uint8_t> in, size_t max_out) {
     }
   }
   LZ4F_freeDecompressionContext(dctx);
-  if (status != CodecStatus::kOk) return fail(status);
-  if (src.empty()) return fail(CodecStatus::kCorrupt);
-  return Decompressed{out.take(used), CodecStatus::kOk};
+  if (status != CodecStatus::kOk) return status;
+  return src.empty() ? CodecStatus::kCorrupt : CodecStatus::kOk;
 }
 
 // --- zstd ---------------------------------------------------------------------
@@ -287,11 +282,9 @@ Bytes zstd_compress(std::span<const uint8_t> in) {
   return out;
 }
 
-Decompressed zstd_decompress(std::span<const uint8_t> in, size_t max_out) {
+CodecStatus zstd_decompress(std::span<const uint8_t> in, BoundedOut& out, size_t& used) {
   ZSTD_DCtx* dctx = ZSTD_createDCtx();
-  if (!dctx) return fail(CodecStatus::kCorrupt);
-  BoundedOut out(max_out, hint_for(in.size()));
-  size_t used = 0;
+  if (!dctx) return CodecStatus::kCorrupt;
   ZSTD_inBuffer ib{in.data(), in.size(), 0};
   size_t last = 1;
   CodecStatus status = CodecStatus::kOk;
@@ -318,9 +311,9 @@ Decompressed zstd_decompress(std::span<const uint8_t> in, size_t max_out) {
     if (ib.pos == ib.size && (last == 0 || ob.pos < ob.size)) break;
   }
   ZSTD_freeDCtx(dctx);
-  if (status != CodecStatus::kOk) return fail(status);
-  if (last != 0 || in.empty()) return fail(CodecStatus::kCorrupt);  // truncated frame
-  return Decompressed{out.take(used), CodecStatus::kOk};
+  if (status != CodecStatus::kOk) return status;
+  if (last != 0 || in.empty()) return CodecStatus::kCorrupt;  // truncated frame
+  return CodecStatus::kOk;
 }
 
 inline uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
@@ -385,21 +378,62 @@ Bytes compress(Compression codec, std::span<const uint8_t> in) {
   return {};
 }
 
+namespace {
+
+// Runs a streaming decoder (gzip, lz4, zstd) into `buf`; the output is its
+// first `used` bytes.
+CodecStatus run_streaming(Compression codec, std::span<const uint8_t> in, size_t max_out,
+                          Bytes& buf, size_t& used) {
+  BoundedOut out(max_out, hint_for(in.size()), buf);
+  used = 0;
+  switch (codec) {
+    case Compression::gzip:
+      return gzip_decompress(in, out, used);
+    case Compression::lz4:
+      return lz4_decompress(in, out, used);
+    case Compression::zstd:
+      return zstd_decompress(in, out, used);
+    default:
+      return CodecStatus::kUnsupported;
+  }
+}
+
+}  // namespace
+
 Decompressed decompress(Compression codec, std::span<const uint8_t> in, size_t max_out) {
   switch (codec) {
     case Compression::none:
       if (in.size() > max_out) return fail(CodecStatus::kTooLarge);
       return Decompressed{Bytes(in.begin(), in.end()), CodecStatus::kOk};
-    case Compression::gzip:
-      return gzip_decompress(in, max_out);
     case Compression::snappy:
       return snappy_decompress(in, max_out);
+    case Compression::gzip:
     case Compression::lz4:
-      return lz4_decompress(in, max_out);
-    case Compression::zstd:
-      return zstd_decompress(in, max_out);
+    case Compression::zstd: {
+      Bytes buf;
+      size_t used = 0;
+      CodecStatus status = run_streaming(codec, in, max_out, buf, used);
+      if (status != CodecStatus::kOk) return fail(status);
+      buf.resize(used);
+      return Decompressed{std::move(buf), CodecStatus::kOk};
+    }
   }
   return fail(CodecStatus::kUnsupported);
+}
+
+DecompressedView decompress_reusing(Compression codec, std::span<const uint8_t> in, size_t max_out,
+                                    Bytes& scratch) {
+  if (codec == Compression::none || codec == Compression::snappy) {
+    Decompressed d = decompress(codec, in, max_out);
+    if (!d.ok()) return {{}, d.status};
+    scratch = std::move(d.data);
+    return {scratch, CodecStatus::kOk};
+  }
+  if (!is_known_compression(static_cast<int>(codec))) return {{}, CodecStatus::kUnsupported};
+  size_t used = 0;
+  CodecStatus status = run_streaming(codec, in, max_out, scratch, used);
+  if (status != CodecStatus::kOk) return {{}, status};
+  return {std::span<const uint8_t>(scratch.data(), used), CodecStatus::kOk};
 }
 
 }  // namespace runnel::protocol

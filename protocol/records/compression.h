@@ -48,6 +48,19 @@ Bytes compress(Compression codec, std::span<const uint8_t> in);
 // Decompresses `in`, producing at most `max_out` bytes.
 Decompressed decompress(Compression codec, std::span<const uint8_t> in, size_t max_out);
 
+struct DecompressedView {
+  std::span<const uint8_t> data;  // valid until `scratch` is used again
+  CodecStatus status = CodecStatus::kOk;
+  bool ok() const { return status == CodecStatus::kOk; }
+};
+
+// As decompress(), into `scratch`, whose memory is kept from call to call:
+// its size only grows (the output is its first data.size() bytes), so a
+// caller that decompresses batch after batch (Produce validation) allocates
+// and zero-fills only when a batch is larger than every earlier one.
+DecompressedView decompress_reusing(Compression codec, std::span<const uint8_t> in, size_t max_out,
+                                    Bytes& scratch);
+
 // XXH32 (used by the LZ4 frame format), exposed for tests.
 uint32_t xxh32(const void* data, size_t len, uint32_t seed);
 

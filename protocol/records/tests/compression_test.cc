@@ -152,5 +152,31 @@ TEST(Compression, EveryCodecRoundTripsEveryOutputSizeAtEveryBound) {
   }
 }
 
+// decompress_reusing keeps one buffer across calls: outputs smaller and larger than the last
+// come back exact, the bound holds even when the kept buffer is larger than it, and a failure
+// leaves the next call unaffected.
+TEST(Compression, ReusedScratchGivesExactOutputsAndKeepsTheBound) {
+  for (auto codec : {Compression::none, Compression::gzip, Compression::snappy, Compression::lz4,
+                     Compression::zstd}) {
+    Bytes scratch;
+    for (size_t n : {size_t{5000}, size_t{10}, size_t{70000}, size_t{300}, size_t{70000}}) {
+      Bytes in(n);
+      for (size_t i = 0; i < n; ++i) in[i] = static_cast<uint8_t>('a' + (i * 7 + n) % 26);
+      Bytes packed = compress(codec, in);
+      DecompressedView v = decompress_reusing(codec, packed, n, scratch);
+      ASSERT_TRUE(v.ok()) << "codec " << int(codec) << " size " << n;
+      ASSERT_EQ(Bytes(v.data.begin(), v.data.end()), in) << "codec " << int(codec);
+      // The kept buffer is at least n bytes now; a smaller bound is still enforced.
+      EXPECT_EQ(decompress_reusing(codec, packed, n - 1, scratch).status, CodecStatus::kTooLarge)
+          << "codec " << int(codec) << " size " << n;
+      Bytes broken = packed;
+      if (codec != Compression::none) {
+        broken.pop_back();
+        EXPECT_FALSE(decompress_reusing(codec, broken, n, scratch).ok()) << "codec " << int(codec);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace runnel::protocol
