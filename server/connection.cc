@@ -1,6 +1,9 @@
 #include "server/connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -311,6 +314,15 @@ asio::awaitable<void> Connection::write_buffers(const std::vector<asio::const_bu
 
 asio::awaitable<void> Connection::send(const Response& w) {
   const auto& buf = w.buf();
+  // A response with file ranges goes out corked: the encoder's bytes before,
+  // between and after the ranges ride in the same segments as the file's
+  // bytes instead of leaving as small packets of their own (TCP_NODELAY is
+  // on). Uncorking at the end pushes the last partial segment.
+  const bool has_file =
+      std::any_of(w.splices().begin(), w.splices().end(), [](const protocol::Writer::Splice& s) {
+        return dynamic_cast<const FileSlice*>(s.bytes.get()) != nullptr;
+      });
+  if (has_file) set_cork(true);
   std::vector<asio::const_buffer> pending;
   size_t pos = 0;
   for (const auto& splice : w.splices()) {
@@ -331,6 +343,13 @@ asio::awaitable<void> Connection::send(const Response& w) {
   }
   if (pos < buf.size()) pending.emplace_back(buf.data() + pos, buf.size() - pos);
   if (!pending.empty()) co_await write_buffers(pending);
+  if (has_file) set_cork(false);
+}
+
+void Connection::set_cork(bool on) {
+  const int v = on ? 1 : 0;
+  // A failure only costs packet sizes; the bytes are the same.
+  (void)::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_CORK, &v, sizeof v);
 }
 
 asio::awaitable<void> Connection::send_file(const FileSlice& f) {
@@ -342,6 +361,10 @@ asio::awaitable<void> Connection::send_file(const FileSlice& f) {
     if (n > 0) {
       left -= static_cast<size_t>(n);
       touch();
+      // Less than asked: the socket's send buffer is full. Wait for room
+      // rather than calling again only to get EAGAIN.
+      if (static_cast<size_t>(n) < chunk)
+        co_await socket_.async_wait(asio::socket_base::wait_write, use_awaitable);
       continue;
     }
     if (n == 0) throw std::runtime_error("file slice extends past the end of its file");

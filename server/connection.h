@@ -143,6 +143,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> write_buffers(const std::vector<asio::const_buffer>& buffers);
   asio::awaitable<void> send(const Response& w);
   asio::awaitable<void> send_file(const class FileSlice& f);
+  void set_cork(bool on);  // TCP_CORK
   void touch() { last_activity_ = std::chrono::steady_clock::now(); }
   void fail(const std::string& reason);  // log + close
 
