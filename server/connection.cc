@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -297,7 +298,43 @@ asio::awaitable<void> Connection::write_loop() {
   close();
 }
 
-asio::awaitable<void> Connection::write_buffers(const std::vector<asio::const_buffer>& buffers) {
+asio::awaitable<void> Connection::write_buffers(std::vector<asio::const_buffer>& buffers) {
+  // Most writes fit in the socket's buffer: write at once, and suspend only
+  // for what is left (an immediately completed async_write still goes
+  // through the scheduler and an extra epoll_wait before the writer goes on).
+  size_t left = 0;
+  for (const auto& b : buffers) left += b.size();
+  size_t first = 0;  // buffers[first..] hold what is left
+  while (left > 0) {
+    iovec iov[64];
+    int n_iov = 0;
+    for (size_t i = first; i < buffers.size() && n_iov < 64; ++i) {
+      if (buffers[i].size() == 0) continue;
+      iov[n_iov].iov_base = const_cast<void*>(buffers[i].data());
+      iov[n_iov].iov_len = buffers[i].size();
+      ++n_iov;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(n_iov);
+    const ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      throw std::system_error(errno, asio::error::get_system_category(), "sendmsg");
+    }
+    touch();
+    left -= static_cast<size_t>(n);
+    for (size_t done = static_cast<size_t>(n); done > 0;) {
+      const size_t take = std::min(done, buffers[first].size());
+      buffers[first] += take;
+      done -= take;
+      if (buffers[first].size() == 0) ++first;
+    }
+    while (first < buffers.size() && buffers[first].size() == 0) ++first;
+  }
+  if (left == 0) co_return;
+  buffers.erase(buffers.begin(), buffers.begin() + static_cast<ptrdiff_t>(first));
   // Every partial write is progress for the idle clock.
   size_t seen = 0;
   co_await asio::async_write(
