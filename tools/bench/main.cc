@@ -8,6 +8,7 @@
 // port on 127.0.0.1) and also reports the broker's CPU per GB and peak RSS;
 // with --bootstrap it uses a running broker.
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -537,6 +538,16 @@ class Bench {
     return true;
   }
 
+  // Writes back the dirty pages of the file system holding the temporary
+  // directory (broker data and limit files), so that no write-back runs
+  // during a read measurement. Best effort.
+  void sync_dir() const {
+    const int fd = ::open(tmp_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    ::syncfs(fd);
+    ::close(fd);
+  }
+
   std::string topic(const std::string& what) {
     return "runnel-bench-" + what + "-" + std::to_string(getpid()) + "-" +
            std::to_string(++topic_seq_);
@@ -638,6 +649,9 @@ class Bench {
       return;
     }
     const double timeout = 60 + static_cast<double>(filled.bytes) / (10.0 * kMB);
+    // The reads below come from the page cache; the write-back of the fill
+    // would otherwise compete with them for the CPU.
+    sync_dir();
 
     Row r;
     r.scenario = "consume";
@@ -699,6 +713,7 @@ class Bench {
 
     const std::string file = tmp_ + "/limit/consume.bin";
     const LimitResult written = pipe_limit(file, filled.bytes, chunk_for(size));
+    if (written.ok) sync_dir();
     const LimitResult lim = written.ok ? sendfile_limit(file) : written;
     std::filesystem::remove(file);
     for (Row* row : {&r, &f}) {
@@ -764,6 +779,7 @@ class Bench {
     r.limit_cpu_s_per_gb = pipe.cpu_s_per_gb;
     add(std::move(r));
     if (!pipe.ok) return;
+    sync_dir();
     const LimitResult sf = sendfile_limit(file);
     std::filesystem::remove(file);
     Row s;
