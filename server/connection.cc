@@ -1,6 +1,10 @@
 #include "server/connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -290,7 +294,43 @@ asio::awaitable<void> Connection::write_loop() {
   close();
 }
 
-asio::awaitable<void> Connection::write_buffers(const std::vector<asio::const_buffer>& buffers) {
+asio::awaitable<void> Connection::write_buffers(std::vector<asio::const_buffer>& buffers) {
+  // Most writes fit in the socket's buffer: write at once, and suspend only
+  // for what is left (an immediately completed async_write still goes
+  // through the scheduler and an extra epoll_wait before the writer goes on).
+  size_t left = 0;
+  for (const auto& b : buffers) left += b.size();
+  size_t first = 0;  // buffers[first..] hold what is left
+  while (left > 0) {
+    iovec iov[64];
+    int n_iov = 0;
+    for (size_t i = first; i < buffers.size() && n_iov < 64; ++i) {
+      if (buffers[i].size() == 0) continue;
+      iov[n_iov].iov_base = const_cast<void*>(buffers[i].data());
+      iov[n_iov].iov_len = buffers[i].size();
+      ++n_iov;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(n_iov);
+    const ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      throw std::system_error(errno, asio::error::get_system_category(), "sendmsg");
+    }
+    touch();
+    left -= static_cast<size_t>(n);
+    for (size_t done = static_cast<size_t>(n); done > 0;) {
+      const size_t take = std::min(done, buffers[first].size());
+      buffers[first] += take;
+      done -= take;
+      if (buffers[first].size() == 0) ++first;
+    }
+    while (first < buffers.size() && buffers[first].size() == 0) ++first;
+  }
+  if (left == 0) co_return;
+  buffers.erase(buffers.begin(), buffers.begin() + static_cast<ptrdiff_t>(first));
   // Every partial write is progress for the idle clock.
   size_t seen = 0;
   co_await asio::async_write(
@@ -307,6 +347,15 @@ asio::awaitable<void> Connection::write_buffers(const std::vector<asio::const_bu
 
 asio::awaitable<void> Connection::send(const Response& w) {
   const auto& buf = w.buf();
+  // A response with file ranges goes out corked: the encoder's bytes before,
+  // between and after the ranges ride in the same segments as the file's
+  // bytes instead of leaving as small packets of their own (TCP_NODELAY is
+  // on). Uncorking at the end pushes the last partial segment.
+  const bool has_file =
+      std::any_of(w.splices().begin(), w.splices().end(), [](const protocol::Writer::Splice& s) {
+        return dynamic_cast<const FileSlice*>(s.bytes.get()) != nullptr;
+      });
+  if (has_file) set_cork(true);
   std::vector<asio::const_buffer> pending;
   size_t pos = 0;
   for (const auto& splice : w.splices()) {
@@ -327,6 +376,13 @@ asio::awaitable<void> Connection::send(const Response& w) {
   }
   if (pos < buf.size()) pending.emplace_back(buf.data() + pos, buf.size() - pos);
   if (!pending.empty()) co_await write_buffers(pending);
+  if (has_file) set_cork(false);
+}
+
+void Connection::set_cork(bool on) {
+  const int v = on ? 1 : 0;
+  // A failure only costs packet sizes; the bytes are the same.
+  (void)::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_CORK, &v, sizeof v);
 }
 
 asio::awaitable<void> Connection::send_file(const FileSlice& f) {
@@ -338,6 +394,10 @@ asio::awaitable<void> Connection::send_file(const FileSlice& f) {
     if (n > 0) {
       left -= static_cast<size_t>(n);
       touch();
+      // Less than asked: the socket's send buffer is full. Wait for room
+      // rather than calling again only to get EAGAIN.
+      if (static_cast<size_t>(n) < chunk)
+        co_await socket_.async_wait(asio::socket_base::wait_write, use_awaitable);
       continue;
     }
     if (n == 0) throw std::runtime_error("file slice extends past the end of its file");

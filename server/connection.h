@@ -141,9 +141,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<std::shared_ptr<FrameBytes>> read_frame(size_t size);
   void hold(size_t n);     // counts n bytes against both bounds
   void release(size_t n);  // gives n bytes back to both bounds
-  asio::awaitable<void> write_buffers(const std::vector<asio::const_buffer>& buffers);
+  // Writes `buffers` (consumed on the way), suspending only when the socket
+  // is full.
+  asio::awaitable<void> write_buffers(std::vector<asio::const_buffer>& buffers);
   asio::awaitable<void> send(const Response& w);
   asio::awaitable<void> send_file(const class FileSlice& f);
+  void set_cork(bool on);  // TCP_CORK
   void touch() { last_activity_ = std::chrono::steady_clock::now(); }
   void fail(const std::string& reason);  // log + close
 

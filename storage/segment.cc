@@ -88,8 +88,16 @@ bool Segment::track_batch(const BatchHeader& h) {
   return due;
 }
 
+void Segment::forget_headers_from(uint64_t position) {
+  if (!header_cache_) return;
+  for (auto& c : header_cache_->entries)
+    if (c.position != UINT64_MAX && c.position + c.header.total_size() > position)
+      c.position = UINT64_MAX;
+}
+
 bool Segment::append(std::span<const uint8_t> batches, std::string* error) {
   uint64_t start = size_;
+  forget_headers_from(start);
   if (!io::pwrite_all(log_->fd(), batches.data(), batches.size(), start)) {
     if (error) *error = io::errno_message("write", log_->path());
     // Do not leave a partial batch behind.
@@ -151,6 +159,7 @@ bool Segment::truncate_to(int64_t offset) {
     if (!b) return true;
     position = b->position;
   }
+  forget_headers_from(position);
   if (::ftruncate(log_->fd(), static_cast<off_t>(position)) != 0) return false;
   size_ = position;
   recover(false);
@@ -170,6 +179,12 @@ bool Segment::remove() {
 
 std::optional<BatchHeader> Segment::read_header(uint64_t position) const {
   if (position + BatchHeader::kSize > size_) return std::nullopt;
+  if (header_cache_) {
+    for (const auto& c : header_cache_->entries)
+      if (c.position == position && position + c.header.total_size() <= size_) return c.header;
+  } else {
+    header_cache_ = std::make_unique<HeaderCache>();
+  }
   uint8_t buf[BatchHeader::kSize];
   if (io::pread_full(log_->fd(), buf, sizeof buf, position) != static_cast<int64_t>(sizeof buf))
     return std::nullopt;
@@ -178,6 +193,8 @@ std::optional<BatchHeader> Segment::read_header(uint64_t position) const {
       h->batch_length < static_cast<int32_t>(BatchHeader::kSize - BatchHeader::kLogOverhead) ||
       position + h->total_size() > size_)
     return std::nullopt;
+  header_cache_->entries[header_cache_->next] = CachedHeader{position, *h};
+  header_cache_->next = (header_cache_->next + 1) % kCachedHeaders;
   return h;
 }
 

@@ -13,6 +13,7 @@
 // int32 in Kafka) and relative offsets fit in int32.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -102,7 +103,9 @@ class Segment {
   bool remove();
 
   // --- reading ---
-  // Header of the batch starting at `position`, nullopt past the end.
+  // Header of the batch starting at `position`, nullopt past the end. The
+  // last few headers read are kept (see header_cache_), so that a fetch
+  // that starts where the previous one stopped reads them only once.
   std::optional<protocol::BatchHeader> read_header(uint64_t position) const;
   // Reads `len` bytes at `position`. False on short read.
   bool read_bytes(uint64_t position, std::span<uint8_t> out) const;
@@ -127,6 +130,26 @@ class Segment {
   // Updates offsets and timestamps for a batch appended or scanned; true when
   // an index entry is due for it.
   bool track_batch(const protocol::BatchHeader& h);
+  // Drops the cached headers of batches that reach `position` or beyond
+  // (their bytes are about to be cut or written again).
+  void forget_headers_from(uint64_t position);
+
+  // Headers read lately, by position (allocated on the first read, so that a
+  // segment nobody reads costs a pointer). The bytes of a batch never change
+  // while the log holds them; only truncate_to() cuts the log, and only
+  // append() writes, always at the end: both drop the entries they reach.
+  // Eight entries: a consumer's fetch touches three headers, two of them
+  // read by its previous fetch, so a few consumers of one partition share it.
+  struct CachedHeader {
+    uint64_t position = UINT64_MAX;  // UINT64_MAX: empty
+    protocol::BatchHeader header;
+  };
+  static constexpr size_t kCachedHeaders = 8;
+  struct HeaderCache {
+    std::array<CachedHeader, kCachedHeaders> entries{};
+    size_t next = 0;
+  };
+  mutable std::unique_ptr<HeaderCache> header_cache_;
 
   std::string dir_;
   int64_t base_offset_ = 0;

@@ -8,6 +8,7 @@
 // port on 127.0.0.1) and also reports the broker's CPU per GB and peak RSS;
 // with --bootstrap it uses a running broker.
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "tools/bench/clients.h"
+#include "tools/bench/fetch_reader.h"
 #include "tools/bench/histogram.h"
 #include "tools/bench/limit.h"
 #include "tools/bench/process.h"
@@ -49,6 +51,9 @@ struct Options {
   double seconds = 10;
   uint64_t consume_bytes = 1ULL << 30;
   int consume_record_size = 1024;
+  int fetch_readers = 1;
+  int fetch_max_bytes = 52428800;           // the Java consumer's fetch.max.bytes
+  int fetch_partition_max_bytes = 1048576;  // and max.partition.fetch.bytes
   double rate_mb = 50;
   int e2e_record_size = 1024;
   double e2e_seconds = 10;
@@ -76,6 +81,12 @@ void usage(FILE* out) {
                "  --records N            records per produce scenario (instead of --seconds)\n"
                "  --seconds S            seconds per produce scenario (default 10)\n"
                "  --consume-bytes N      bytes written and read back by consume (default 1G)\n"
+               "  --fetch-readers N      bare Fetch readers of consume-fetch, one connection\n"
+               "                         each, each reading the whole topic (default 1)\n"
+               "  --fetch-max-bytes N    their Fetch max_bytes (default 50M, fetch.max.bytes)\n"
+               "  --fetch-partition-max-bytes N\n"
+               "                         their partition_max_bytes (default 1M,\n"
+               "                         max.partition.fetch.bytes)\n"
                "  --rate-mb R            end-to-end produce rate in MB/s (default 50)\n"
                "  --e2e-seconds S        measured end-to-end seconds (default 10)\n"
                "  --e2e-record-size N    end-to-end record size (default 1024)\n"
@@ -222,6 +233,12 @@ int parse_args(int argc, char** argv, Options* o) {
     } else if (a == "--consume-bytes") {
       ok = parse_u64(v, &o->consume_bytes) && o->consume_bytes >= 1;
       consume_set = true;
+    } else if (a == "--fetch-readers") {
+      ok = parse_int(v, &o->fetch_readers) && o->fetch_readers >= 1 && o->fetch_readers <= 64;
+    } else if (a == "--fetch-max-bytes") {
+      ok = parse_int(v, &o->fetch_max_bytes) && o->fetch_max_bytes >= 1;
+    } else if (a == "--fetch-partition-max-bytes") {
+      ok = parse_int(v, &o->fetch_partition_max_bytes) && o->fetch_partition_max_bytes >= 1;
     } else if (a == "--rate-mb") {
       ok = parse_double(v, &o->rate_mb) && o->rate_mb > 0;
       rate_set = true;
@@ -340,18 +357,19 @@ void print_json(const Row& r) {
 }
 
 void print_table(const std::vector<Row>& rows) {
-  std::printf("%-9s %-34s %11s %8s %8s %8s %8s %8s %9s %6s %8s %8s %7s\n", "scenario", "params",
+  std::printf("%-13s %-34s %11s %8s %8s %8s %8s %8s %9s %6s %8s %8s %7s\n", "scenario", "params",
               "records/s", "MB/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "limit", "ratio",
               "cpu s/GB", "lim s/GB", "RSS MB");
   for (const Row& r : rows) {
     if (!r.ok) {
-      std::printf("%-9s %-34s FAILED: %s\n", r.scenario.c_str(), r.params.c_str(), r.error.c_str());
+      std::printf("%-13s %-34s FAILED: %s\n", r.scenario.c_str(), r.params.c_str(),
+                  r.error.c_str());
       continue;
     }
     if (r.scenario == "startup") {
       std::string line;
       for (const auto& [k, v] : r.extra) line += " " + k + "=" + num(v);
-      std::printf("%-9s %-34s%s\n", r.scenario.c_str(), r.params.c_str(), line.c_str());
+      std::printf("%-13s %-34s%s\n", r.scenario.c_str(), r.params.c_str(), line.c_str());
       continue;
     }
     auto opt = [](bool have, double v, const char* fmt) {
@@ -361,7 +379,7 @@ void print_table(const std::vector<Row>& rows) {
       return std::string(buf);
     };
     std::printf(
-        "%-9s %-34s %11.0f %8.1f %8s %8s %8s %8s %9s %6s %8s %8s %7s\n", r.scenario.c_str(),
+        "%-13s %-34s %11.0f %8.1f %8s %8s %8s %8s %9s %6s %8s %8s %7s\n", r.scenario.c_str(),
         r.params.c_str(), r.records_per_s(), r.mb_per_s(),
         opt(r.has_latency, r.p50_ms, "%.2f").c_str(), opt(r.has_latency, r.p99_ms, "%.2f").c_str(),
         opt(r.has_latency, r.p999_ms, "%.2f").c_str(), opt(r.has_latency, r.max_ms, "%.2f").c_str(),
@@ -520,6 +538,16 @@ class Bench {
     return true;
   }
 
+  // Writes back the dirty pages of the file system holding the temporary
+  // directory (broker data and limit files), so that no write-back runs
+  // during a read measurement. Best effort.
+  void sync_dir() const {
+    const int fd = ::open(tmp_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    ::syncfs(fd);
+    ::close(fd);
+  }
+
   std::string topic(const std::string& what) {
     return "runnel-bench-" + what + "-" + std::to_string(getpid()) + "-" +
            std::to_string(++topic_seq_);
@@ -595,6 +623,10 @@ class Bench {
     }
   }
 
+  // Fills a topic with --consume-bytes of records, then reads it back twice: with
+  // librdkafka's consumer (`consume`) and with bare Fetch readers
+  // (`consume-fetch`, fetch_reader.h). Both are compared with sendfile(2) of
+  // a file of the same size.
   void consume() {
     const int size = o_.consume_record_size;
     const std::string params = "size=" + std::to_string(size) +
@@ -616,11 +648,15 @@ class Bench {
       fail_row("consume", params, "the broker died: " + broker_.exit_text());
       return;
     }
+    const double timeout = 60 + static_cast<double>(filled.bytes) / (10.0 * kMB);
+    // The reads below come from the page cache; the write-back of the fill
+    // would otherwise compete with them for the CPU.
+    sync_dir();
+
     Row r;
     r.scenario = "consume";
     r.params = params;
     ConsumeResult res;
-    const double timeout = 60 + static_cast<double>(filled.bytes) / (10.0 * kMB);
     const bool alive = measured(&r, [&] {
       res = run_consume(bootstrap_, name, o_.partitions, filled.records, timeout);
       r.records = res.records;
@@ -631,19 +667,66 @@ class Bench {
       r.ok = false;
       r.error = res.error;
     }
-    if (alive && res.ok) {
-      const std::string file = tmp_ + "/limit/consume.bin";
-      const LimitResult written = pipe_limit(file, filled.bytes, chunk_for(size));
-      const LimitResult lim = written.ok ? sendfile_limit(file) : written;
-      std::filesystem::remove(file);
-      if (!lim.ok) {
-        r.ok = false;
-        r.error = "limit: " + lim.error;
+    if (!alive) {
+      add(std::move(r));
+      return;
+    }
+
+    Row f;
+    f.scenario = "consume-fetch";
+    f.params = "size=" + std::to_string(size) + " p=" + std::to_string(o_.partitions) +
+               " readers=" + std::to_string(o_.fetch_readers);
+    if (o_.fetch_max_bytes != 52428800) f.params += " max=" + std::to_string(o_.fetch_max_bytes);
+    if (o_.fetch_partition_max_bytes != 1048576) {
+      f.params += " pmax=" + std::to_string(o_.fetch_partition_max_bytes);
+    }
+    FetchReaderParams fp;
+    fp.bootstrap = bootstrap_;
+    fp.topic = name;
+    fp.partitions = o_.partitions;
+    fp.max_bytes = o_.fetch_max_bytes;
+    fp.partition_max_bytes = o_.fetch_partition_max_bytes;
+    fp.timeout_s = timeout;
+    FetchReadResult fres;
+    const bool fetch_alive = measured(&f, [&] {
+      fres = run_fetch_readers(fp, o_.fetch_readers);
+      // Offsets read times the record size: the same record bytes as the
+      // consume row counts (the batch bytes on the wire are in the JSON).
+      f.records = fres.counts.records;
+      f.bytes = fres.counts.records * static_cast<uint64_t>(size);
+      f.seconds = fres.seconds;
+    });
+    if (fetch_alive) {
+      if (!fres.ok) {
+        f.ok = false;
+        f.error = fres.error;
+      } else if (fres.end_offset_sum != static_cast<int64_t>(filled.records) ||
+                 fres.counts.records != filled.records * static_cast<uint64_t>(o_.fetch_readers)) {
+        f.ok = false;
+        f.error = "fetch reader: ended at offset sum " + std::to_string(fres.end_offset_sum) +
+                  " after " + std::to_string(fres.counts.records) + " records; " +
+                  std::to_string(filled.records) + " were produced";
       }
-      r.limit_mb_s = lim.mb_per_s;
-      r.limit_cpu_s_per_gb = lim.cpu_s_per_gb;
+      f.extra = {{"fetches", static_cast<double>(fres.counts.fetches)},
+                 {"batch_bytes", static_cast<double>(fres.counts.batch_bytes)}};
+    }
+
+    const std::string file = tmp_ + "/limit/consume.bin";
+    const LimitResult written = pipe_limit(file, filled.bytes, chunk_for(size));
+    if (written.ok) sync_dir();
+    const LimitResult lim = written.ok ? sendfile_limit(file) : written;
+    std::filesystem::remove(file);
+    for (Row* row : {&r, &f}) {
+      if (!row->ok) continue;
+      if (!lim.ok) {
+        row->ok = false;
+        row->error = "limit: " + lim.error;
+      }
+      row->limit_mb_s = lim.mb_per_s;
+      row->limit_cpu_s_per_gb = lim.cpu_s_per_gb;
     }
     add(std::move(r));
+    add(std::move(f));
   }
 
   void e2e() {
@@ -696,6 +779,7 @@ class Bench {
     r.limit_cpu_s_per_gb = pipe.cpu_s_per_gb;
     add(std::move(r));
     if (!pipe.ok) return;
+    sync_dir();
     const LimitResult sf = sendfile_limit(file);
     std::filesystem::remove(file);
     Row s;
