@@ -15,6 +15,7 @@
 
 #include "protocol/records/crc32c.h"
 #include "tools/bench/process.h"
+#include "tools/bench/socket_io.h"
 
 namespace runnel::bench {
 namespace {
@@ -60,19 +61,6 @@ bool connect_pair(LoopbackPair* p) {
   if (p->server < 0) {
     p->error = std::string("accept: ") + std::strerror(errno);
     return false;
-  }
-  return true;
-}
-
-bool write_all(int fd, const char* data, size_t len) {
-  while (len > 0) {
-    const ssize_t n = ::write(fd, data, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    len -= static_cast<size_t>(n);
   }
   return true;
 }

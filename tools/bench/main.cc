@@ -28,6 +28,7 @@
 #include "tools/bench/histogram.h"
 #include "tools/bench/limit.h"
 #include "tools/bench/process.h"
+#include "tools/bench/produce_writer.h"
 
 namespace runnel::bench {
 namespace {
@@ -616,11 +617,64 @@ class Bench {
             r.limit_mb_s = lim.mb_per_s;
             r.limit_cpu_s_per_gb = lim.cpu_s_per_gb;
           }
+          const uint64_t produced = r.ok ? r.bytes : 0;
           add(std::move(r));
+          if (failed_) return;
+          if (produced > 0) produce_wire(size, acks, codec, params, produced);
           if (failed_) return;
         }
       }
     }
+  }
+
+  // The same bytes as the librdkafka row just measured, sent by the bare
+  // Produce writer (produce_writer.h) as ready-made requests of one batch of
+  // chunk_for(size) bytes each, 5 in flight: what the broker takes in when
+  // the client costs next to nothing, as the pipe limit's sender does.
+  // Latency here is per request (send to response), not per record.
+  void produce_wire(int size, int acks, const std::string& codec, const std::string& params,
+                    uint64_t bytes) {
+    const std::string name = topic("produce-wire");
+    if (!make_topic(name, "produce-wire", params)) return;
+    ProduceWriterParams p;
+    p.bootstrap = bootstrap_;
+    p.topic = name;
+    p.partitions = o_.partitions;
+    p.record_size = size;
+    p.batch_bytes = chunk_for(size);
+    p.acks = acks;
+    p.codec = codec;
+    p.total_bytes = bytes;
+    Row r;
+    r.scenario = "produce-wire";
+    r.params = params;
+    ProduceWriterResult res;
+    const bool alive = measured(&r, [&] {
+      res = run_produce_writer(p);
+      r.records = res.records;
+      r.bytes = res.bytes;
+      r.seconds = res.seconds;
+    });
+    if (!alive) {
+      add(std::move(r));
+      return;
+    }
+    r.set_latency(res.latency_ns);
+    if (!res.ok) {
+      r.ok = false;
+      r.error = res.error;
+    } else {
+      const std::string file = tmp_ + "/limit/produce.bin";
+      const LimitResult lim = pipe_limit(file, res.bytes, chunk_for(size));
+      std::filesystem::remove(file);
+      if (!lim.ok) {
+        r.ok = false;
+        r.error = "limit: " + lim.error;
+      }
+      r.limit_mb_s = lim.mb_per_s;
+      r.limit_cpu_s_per_gb = lim.cpu_s_per_gb;
+    }
+    add(std::move(r));
   }
 
   // Fills a topic with --consume-bytes of records, then reads it back twice: with
