@@ -541,7 +541,8 @@ class Bench {
 
   // Writes back the dirty pages of the file system holding the temporary
   // directory (broker data and limit files), so that no write-back runs
-  // during a read measurement. Best effort.
+  // during a measurement: before each produce phase and each limit, and
+  // before the reads. Best effort.
   void sync_dir() const {
     const int fd = ::open(tmp_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return;
@@ -592,6 +593,7 @@ class Bench {
           r.scenario = "produce";
           r.params = params;
           ProduceResult res;
+          sync_dir();  // every produce phase and every limit starts with no dirty pages
           const bool alive = measured(&r, [&] {
             res = run_produce(bootstrap_, p);
             r.records = res.records;
@@ -608,6 +610,8 @@ class Bench {
             r.error = res.error;
           } else {
             const std::string file = tmp_ + "/limit/produce.bin";
+            sync_dir();
+            sync_dir();
             const LimitResult lim = pipe_limit(file, res.bytes, chunk_for(size));
             std::filesystem::remove(file);
             if (!lim.ok) {
@@ -649,6 +653,7 @@ class Bench {
     r.scenario = "produce-wire";
     r.params = params;
     ProduceWriterResult res;
+    sync_dir();
     const bool alive = measured(&r, [&] {
       res = run_produce_writer(p);
       r.records = res.records;
