@@ -592,35 +592,7 @@ class Bench {
           Row r;
           r.scenario = "produce";
           r.params = params;
-          ProduceResult res;
-          sync_dir();  // every produce phase and every limit starts with no dirty pages
-          const bool alive = measured(&r, [&] {
-            res = run_produce(bootstrap_, p);
-            r.records = res.records;
-            r.bytes = res.bytes;
-            r.seconds = res.seconds;
-          });
-          if (!alive) {
-            add(std::move(r));
-            return;
-          }
-          r.set_latency(res.latency_ns);
-          if (!res.ok) {
-            r.ok = false;
-            r.error = res.error;
-          } else {
-            const std::string file = tmp_ + "/limit/produce.bin";
-            sync_dir();
-            sync_dir();
-            const LimitResult lim = pipe_limit(file, res.bytes, chunk_for(size));
-            std::filesystem::remove(file);
-            if (!lim.ok) {
-              r.ok = false;
-              r.error = "limit: " + lim.error;
-            }
-            r.limit_mb_s = lim.mb_per_s;
-            r.limit_cpu_s_per_gb = lim.cpu_s_per_gb;
-          }
+          if (!measure_produce(&r, size, [&] { return run_produce(bootstrap_, p); })) return;
           const uint64_t produced = r.ok ? r.bytes : 0;
           add(std::move(r));
           if (failed_) return;
@@ -652,34 +624,44 @@ class Bench {
     Row r;
     r.scenario = "produce-wire";
     r.params = params;
-    ProduceWriterResult res;
+    if (measure_produce(&r, size, [&] { return run_produce_writer(p); })) add(std::move(r));
+  }
+
+  // One produce-like phase (`run` returns a ProduceResult or a
+  // ProduceWriterResult), started with no dirty pages, then the pipe limit for
+  // the same bytes, measured right after it. False when the broker died (the
+  // row is added then); else the caller adds it.
+  template <typename Run>
+  bool measure_produce(Row* r, int size, Run&& run) {
+    decltype(run()) res;
     sync_dir();
-    const bool alive = measured(&r, [&] {
-      res = run_produce_writer(p);
-      r.records = res.records;
-      r.bytes = res.bytes;
-      r.seconds = res.seconds;
+    const bool alive = measured(r, [&] {
+      res = run();
+      r->records = res.records;
+      r->bytes = res.bytes;
+      r->seconds = res.seconds;
     });
     if (!alive) {
-      add(std::move(r));
-      return;
+      add(std::move(*r));
+      return false;
     }
-    r.set_latency(res.latency_ns);
+    r->set_latency(res.latency_ns);
     if (!res.ok) {
-      r.ok = false;
-      r.error = res.error;
+      r->ok = false;
+      r->error = res.error;
     } else {
       const std::string file = tmp_ + "/limit/produce.bin";
+      sync_dir();
       const LimitResult lim = pipe_limit(file, res.bytes, chunk_for(size));
       std::filesystem::remove(file);
       if (!lim.ok) {
-        r.ok = false;
-        r.error = "limit: " + lim.error;
+        r->ok = false;
+        r->error = "limit: " + lim.error;
       }
-      r.limit_mb_s = lim.mb_per_s;
-      r.limit_cpu_s_per_gb = lim.cpu_s_per_gb;
+      r->limit_mb_s = lim.mb_per_s;
+      r->limit_cpu_s_per_gb = lim.cpu_s_per_gb;
     }
-    add(std::move(r));
+    return true;
   }
 
   // Fills a topic with --consume-bytes of records, then reads it back twice: with
