@@ -50,18 +50,36 @@ def expect_eq(seen, expected, what):
 
 
 def skip(reason):
+    """A missing client or tool. Skips the suite when a developer runs it by hand; with
+    RUNNEL_REQUIRE_CLIENTS=1 (tools/test.sh, and so CI, set it) it is a failure."""
+    if os.environ.get("RUNNEL_REQUIRE_CLIENTS") == "1":
+        print("FAIL: %s (RUNNEL_REQUIRE_CLIENTS=1: a missing client is a failure)" % reason, flush=True)
+        sys.exit(1)
     print("SKIP: %s" % reason, flush=True)
     sys.exit(SKIP)
 
 
 _live_brokers = []
 _temp_dirs = []
+_other_procs = []
+
+
+def register_process(proc):
+    """A subprocess.Popen (another broker, a client) that is killed at exit if still running."""
+    _other_procs.append(proc)
 
 
 def _cleanup():
     for b in list(_live_brokers):
         try:
             b.kill()
+        except Exception:
+            pass
+    for p in _other_procs:
+        try:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
         except Exception:
             pass
     if os.environ.get("RUNNEL_KEEP_DATA") == "1":
@@ -655,3 +673,33 @@ def _kill_spawned():
 
 
 atexit.register(_kill_spawned)
+
+
+# ---- the compatibility matrix ----
+
+def results_dir():
+    """Where suites write their matrix rows: $RUNNEL_COMPAT_RESULTS, else build/compat-results."""
+    d = os.environ.get("RUNNEL_COMPAT_RESULTS")
+    if not d:
+        here = os.path.dirname(os.path.abspath(__file__))
+        d = os.path.join(os.environ.get("RUNNEL_BUILD_DIR", os.path.join(here, "..", "build")),
+                         "compat-results")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def record_result(suite, client, version, scenario, passed, note=""):
+    """One row of docs/compatibility.md: `client` at `version` ran `scenario` against Runnel.
+    Rows are appended as JSON lines to <results_dir>/<suite>.jsonl; tools/compat_matrix.py
+    turns every suite's rows into the matrix."""
+    row = {"suite": suite, "client": client, "version": str(version), "scenario": scenario,
+           "passed": bool(passed), "note": note, "time": time.time()}
+    with open(os.path.join(results_dir(), suite + ".jsonl"), "a") as f:
+        f.write(json.dumps(row, sort_keys=True) + "\n")
+
+
+def clear_results(suite):
+    """Called once at a suite's start so a rerun does not keep an older run's rows."""
+    path = os.path.join(results_dir(), suite + ".jsonl")
+    if os.path.exists(path):
+        os.remove(path)

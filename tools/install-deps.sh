@@ -7,7 +7,8 @@ build_pkgs=(cmake make g++ pkg-config python3 libasio-dev libzstd-dev liblz4-dev
             libsnappy-dev libssl-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev librdkafka-dev kcat python3-confluent-kafka
            python3-kafka python3-snappy python3-lz4 python3-zstandard
-           clang libclang-rt-14-dev)  # the last two: tools/fuzz.sh (libFuzzer)
+           clang libclang-rt-14-dev  # tools/fuzz.sh (libFuzzer)
+           openjdk-17-jdk-headless maven python3-venv)  # tools/deps/*.sh (Go: the machine's own, see tools/deps/go.sh)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
@@ -42,4 +43,13 @@ if [[ "${1:-}" == "--test" ]]; then
   if command -v npm >/dev/null; then
     (cd "$(dirname "${BASH_SOURCE[0]}")/../compat-tests/js" && npm ci --quiet --no-audit --no-fund)
   fi
+fi
+
+# The clients and peers from the other registries (Maven Central, PyPI, the Go module proxy,
+# npm): one script each in tools/deps/, run in name order, each pinning its versions.
+if [[ "${1:-}" == "--test" ]]; then
+  for script in "$(dirname "${BASH_SOURCE[0]}")"/deps/*.sh; do
+    echo "install-deps: $(basename "$script")"
+    "$script"
+  done
 fi

@@ -6,6 +6,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${RUNNEL_BUILD_DIR:-$root/build}
+export RUNNEL_BUILD_DIR=$build
+# Every client the README's command installs must be there: a missing one fails its suite.
+export RUNNEL_REQUIRE_CLIENTS=${RUNNEL_REQUIRE_CLIENTS:-1}
 "$root/tools/install-deps.sh" --test
 "$root/tools/build.sh" -DRUNNEL_TESTS=ON
 (cd "$build" && ctest --output-on-failure -j"${RUNNEL_TEST_JOBS:-2}" --timeout 600)
