@@ -1,0 +1,42 @@
+"""The ONE list of differences between Apache Kafka 4.4 and Runnel that are expected: each is a
+fact of running two different brokers, not a bug. docs/oracle.md explains each group.
+
+An entry matches a differing field when its "api" (Kafka's API name without Request/Response,
+or "*") and "field" (a glob over the field path without element labels, e.g.
+"Topics.Partitions.ErrorCode", or over the labelled path) match; "scenario" (a glob) narrows
+it further. Its "rule" then decides whether the two values may differ that way:
+
+    any          any two values
+    id           an id each broker makes up for itself: both set or both unset
+                 (null, "", a negative number and the zero UUID count as unset)
+    id0          the same, and 0 counts as unset too (fetch session ids)
+    own_port     each broker names its own port
+    set_or_null  free text (Kafka's error messages): any text or none
+
+Every other difference fails the scenario, unless known_runnel_bugs.KNOWN_BUGS lists it.
+"""
+
+EXPECTED = [
+    # Throttling: Kafka may throttle, Runnel never does; a client only waits that long.
+    {"api": "*", "field": "*ThrottleTimeMs", "rule": "any",
+     "why": "throttle times are each broker's own quota decisions"},
+    # Ids that each broker makes up.
+    {"api": "*", "field": "*ClusterId", "rule": "id", "why": "cluster ids are random per cluster"},
+    {"api": "*", "field": "*TopicId", "rule": "id", "why": "topic ids are random per topic"},
+    {"api": "*", "field": "*ProducerId", "rule": "id", "why": "producer ids come from each broker's own blocks"},
+    {"api": "*", "field": "*MemberId", "rule": "id", "why": "member ids are client id + a random UUID"},
+    {"api": "*", "field": "*Leader", "rule": "id", "why": "a group's leader is named by its member id"},
+    {"api": "*", "field": "*LeaderId", "rule": "id", "why": "a group's leader is named by its member id"},
+    {"api": "Fetch", "field": "SessionId", "rule": "id0", "why": "fetch session ids are random"},
+    {"api": "ApiVersions", "field": "FinalizedFeaturesEpoch", "rule": "any",
+     "why": "the offset of the feature records in Kafka's metadata log"},
+    # Ports: each broker listens on its own free port; hosts are both 127.0.0.1.
+    {"api": "*", "field": "*Port", "rule": "own_port", "why": "each broker's own listener port"},
+    # Free text.
+    {"api": "*", "field": "*ErrorMessage", "rule": "set_or_null",
+     "why": "error messages are free text; clients show them, never parse them"},
+]
+
+# Versions Runnel keeps that Kafka 4.x dropped (KIP-896): Kafka closes the connection, Runnel
+# answers. {API name: (lowest, highest)} of the versions below Kafka's minimum.
+OLD_VERSIONS_KEPT = {}

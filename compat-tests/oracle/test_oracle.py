@@ -1,0 +1,1014 @@
+#!/usr/bin/python3
+"""The differential oracle: the same raw requests to Apache Kafka 4.4 (one KRaft node, from
+tools/deps/kafka.sh) and to Runnel, both answers decoded with Kafka's own message definitions
+(read from the kafka-clients jar at run time, kmsg.py) and compared field by field.
+
+Every scenario first sets up the same state on both brokers (topics, records, groups,
+producers), then sends each version of its API that both brokers implement, on the success
+path and the error paths. A difference that neither expected_differences.py explains nor
+known_runnel_bugs.py lists for that scenario fails the scenario with the field's path and both
+values; a listed bug that no longer differs fails it too ("remove it"). See docs/oracle.md.
+
+    RUNNEL_BIN=build/server/runnel RUNNEL_BUILD_DIR=build /usr/bin/python3 compat-tests/oracle/test_oracle.py
+"""
+
+import os
+import sys
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import harness  # noqa: E402
+import kafka_peer  # noqa: E402
+import kmsg  # noqa: E402
+import oracle  # noqa: E402
+import records  # noqa: E402
+import expected_differences  # noqa: E402
+import known_runnel_bugs  # noqa: E402
+from harness import Broker, TestFailure, check, expect_eq, run_tests  # noqa: E402
+from oracle import CLOSED  # noqa: E402
+
+SUITE = "oracle"
+CLIENT = "Apache Kafka %s (differential)" % kafka_peer.KAFKA_VERSION
+VERSION = kafka_peer.KAFKA_VERSION
+
+# Runnel starts with the settings KafkaPeer gives Kafka where the defaults differ.
+RUNNEL_OVERRIDES = {"group.initial.rebalance.delay.ms": "0"}
+
+K = {}  # what the steps share: msgs, kafka, runnel, oracle, ranges, ts
+
+# API keys
+PRODUCE, FETCH, LIST_OFFSETS, METADATA = 0, 1, 2, 3
+OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR, JOIN_GROUP = 8, 9, 10, 11
+HEARTBEAT, LEAVE_GROUP, SYNC_GROUP, DESCRIBE_GROUPS, LIST_GROUPS = 12, 13, 14, 15, 16
+API_VERSIONS, CREATE_TOPICS, DELETE_TOPICS, INIT_PRODUCER_ID = 18, 19, 20, 22
+ADD_PARTITIONS_TO_TXN, ADD_OFFSETS_TO_TXN, END_TXN, TXN_OFFSET_COMMIT = 24, 25, 26, 28
+DESCRIBE_CONFIGS, CREATE_PARTITIONS, DELETE_GROUPS, OFFSET_DELETE = 32, 37, 42, 47
+DESCRIBE_CLUSTER, DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS = 60, 61, 65, 66
+
+
+def kafka_clients_jar():
+    for p in kafka_peer.classpath().split(os.pathsep):
+        if os.path.basename(p).startswith("kafka-clients-") and p.endswith(".jar"):
+            return p
+    harness.skip("no kafka-clients jar on the class path in %s" % kafka_peer.classpath_file())
+
+
+def o():
+    return K["oracle"]
+
+
+def common(key):
+    """The versions of an API that both brokers implement (Kafka: advertised and defined)."""
+    kr, rr = K["kafka_ranges"].get(key), K["runnel_ranges"].get(key)
+    if not kr or not rr:
+        return []
+    return list(range(max(kr[0], rr[0]), min(kr[1], rr[1]) + 1))
+
+
+def ask(scenario, key, version, body, **kw):
+    return o().ask(scenario, key, version, body, **kw)
+
+
+def answers_of(scenario, key, version, body, **kw):
+    """Both decoded answers, compared; fails when either side did not answer."""
+    ka, ra = ask(scenario, key, version, body, **kw)
+    oracle.must(ka, "kafka %s v%d" % (K["msgs"].api_name(key), version))
+    oracle.must(ra, "runnel %s v%d" % (K["msgs"].api_name(key), version))
+    return ka, ra
+
+
+def per_side(fn):
+    """A request body that depends on the broker (its topic ids, producer ids, member ids)."""
+    return fn
+
+
+def wait_both(what, key, version, body, ok, timeout=30.0):
+    """Setup: repeats a request on each broker until ok(answer) (e.g. a coordinator that is
+    still loading); returns {side name: answer}."""
+    out = {}
+    for side in o().sides:
+        deadline = time.monotonic() + timeout
+        while True:
+            a = side.request(key, version, body(side) if callable(body) else body)
+            if isinstance(a, dict) and ok(a):
+                out[side.name] = a
+                break
+            if time.monotonic() > deadline:
+                raise TestFailure("%s: %s did not get there within %.0f s: %r" % (what, side.name, timeout, a))
+            time.sleep(0.1)
+    return out
+
+
+def create_topic(name, partitions=1, configs=None):
+    """Setup on both brokers (compared too)."""
+    v = max(common(CREATE_TOPICS))
+    body = {"Topics": [{"Name": name, "NumPartitions": partitions, "ReplicationFactor": 1,
+                        "Configs": [{"Name": k, "Value": val} for k, val in (configs or {}).items()]}],
+            "timeoutMs": 30000}
+    ka, ra = answers_of("setup", CREATE_TOPICS, v, body)
+    for side, a in (("kafka", ka), ("runnel", ra)):
+        t = a["Topics"][0]
+        expect_eq(t["ErrorCode"], 0, "%s: create topic %s" % (side, name))
+    learn_topic_ids([name])
+
+
+def learn_topic_ids(names):
+    v = max(common(METADATA))
+    for side in o().sides:
+        a = oracle.must(side.request(METADATA, v, {"Topics": [{"Name": n} for n in names],
+                                                   "AllowAutoTopicCreation": False}), "metadata")
+        for t in a["Topics"]:
+            side.state.setdefault("topic_ids", {})[t["Name"]] = t["TopicId"]
+
+
+def topic_id(side, name):
+    return side.state["topic_ids"][name]
+
+
+def produce_records(topic, partition, recs, version=None, **batch_kw):
+    """Setup: the same batch to both; the base offsets must agree."""
+    v = version or max(common(PRODUCE))
+    b = records.batch(recs, K["ts"], **batch_kw)
+    body = {"Acks": -1, "TimeoutMs": 10000,
+            "TopicData": [{"Name": topic, "PartitionData": [{"Index": partition, "Records": b}]}]}
+    ka, ra = answers_of("setup", PRODUCE, v, body)
+    return ka
+
+
+# ---- steps ----
+
+def start():
+    K["msgs"] = kmsg.Messages(kafka_clients_jar())
+    t0 = time.monotonic()
+    K["kafka"] = kafka_peer.KafkaPeer().start()
+    K["kafka_start_seconds"] = time.monotonic() - t0
+    if os.environ.get("ORACLE_SELF_CHECK") == "1":
+        # Kafka against Kafka: only expected differences may show (checks the oracle itself).
+        K["runnel"] = kafka_peer.KafkaPeer(name="kafka-2").start()
+    else:
+        K["runnel"] = Broker(overrides=RUNNEL_OVERRIDES, name="runnel").start()
+    K["oracle"] = oracle.Oracle(K["msgs"], K["kafka"].port, K["runnel"].port)
+    # Record timestamps: now, so that Kafka's timestamp checks accept them; the same on both.
+    K["ts"] = int(time.time() * 1000) // 1000 * 1000
+    print("kafka ready in %.1f s (port %d), runnel on port %d"
+          % (K["kafka_start_seconds"], K["kafka"].port, K["runnel"].port), flush=True)
+    for side in o().sides:
+        a = oracle.must(side.request(API_VERSIONS, 3, {"ClientSoftwareName": "oracle",
+                                                       "ClientSoftwareVersion": "1"}), side.name)
+        ranges = {x["ApiKey"]: (x["MinVersion"], x["MaxVersion"]) for x in a["ApiKeys"]}
+        if side.name == "kafka":
+            # Kafka advertises some versions it no longer accepts (Produce 0-2, KAFKA-18659):
+            # its definitions' validVersions are the truth.
+            for key, (lo, hi) in list(ranges.items()):
+                m = K["msgs"].requests.get(key)
+                if m:
+                    ranges[key] = (max(lo, m.valid.lo), min(hi, m.valid.hi))
+        K[side.name + "_ranges"] = ranges
+
+
+def compare_api_keys(kafka_keys, runnel_keys, problems):
+    """ApiVersions' ApiKeys: Runnel may go below Kafka's minimum and above its maximum
+    (expected_differences.OLD_VERSIONS_KEPT); a Kafka version Runnel lacks must be listed in
+    known_runnel_bugs.MISSING_VERSIONS / MISSING_APIS."""
+    kk = {x["ApiKey"]: x for x in kafka_keys}
+    rk = {x["ApiKey"]: x for x in runnel_keys}
+    name = K["msgs"].api_name
+    for key in sorted(set(kk) | set(rk)):
+        if key not in rk:
+            if key not in known_runnel_bugs.MISSING_APIS:
+                problems.append("%s (%d): Kafka %d-%d, Runnel does not implement it and "
+                                "MISSING_APIS does not list it" % (name(key), key, kk[key]["MinVersion"],
+                                                                   kk[key]["MaxVersion"]))
+            continue
+        if key not in kk:
+            problems.append("%s (%d): Runnel advertises %d-%d, Kafka 4.4 not at all"
+                            % (name(key), key, rk[key]["MinVersion"], rk[key]["MaxVersion"]))
+            continue
+        if key in known_runnel_bugs.MISSING_APIS:
+            problems.append("%s (%d): Runnel now implements it: remove it from MISSING_APIS" % (name(key), key))
+        kmax, rmax = kk[key]["MaxVersion"], rk[key]["MaxVersion"]
+        listed = known_runnel_bugs.MISSING_VERSIONS.get(key)
+        if rmax < kmax:
+            if listed != (rmax, kmax):
+                problems.append("%s (%d): Kafka's maximum version is %d, Runnel's %d; MISSING_VERSIONS "
+                                "lists %r" % (name(key), key, kmax, rmax, listed))
+        elif listed is not None:
+            problems.append("%s (%d): Runnel now reaches v%d: remove it from MISSING_VERSIONS"
+                            % (name(key), key, rmax))
+        kmin, rmin = kk[key]["MinVersion"], rk[key]["MinVersion"]
+        if rmin > kmin:
+            problems.append("%s (%d): Kafka's minimum version is %d, Runnel's %d" % (name(key), key, kmin, rmin))
+    for key in known_runnel_bugs.MISSING_APIS:
+        if key not in kk:
+            problems.append("MISSING_APIS lists %d, which Kafka does not advertise" % key)
+
+
+def scenario_api_versions(sc):
+    body = {"ClientSoftwareName": "oracle", "ClientSoftwareVersion": "1.0"}
+    for v in common(API_VERSIONS):
+        ka, ra = o().both(API_VERSIONS, v, body)
+        oracle.must(ka, "kafka ApiVersions v%d" % v)
+        oracle.must(ra, "runnel ApiVersions v%d" % v)
+        problems = []
+        compare_api_keys(ka.pop("ApiKeys"), ra.pop("ApiKeys"), problems)
+        if problems:
+            raise TestFailure("ApiVersions v%d:\n  %s" % (v, "\n  ".join(problems)))
+        o().check(sc, "ApiVersions", v, ka, ra)
+    # Above both ranges: UNSUPPORTED_VERSION in the v0 layout (with ApiVersions' own range).
+    ka, ra = o().both(API_VERSIONS, 99, body, header_version=0, decode_version=0)
+    for a in (ka, ra):
+        oracle.must(a, "ApiVersions v99")
+    expect_eq(ka["ErrorCode"], 35, "kafka ApiVersions v99 error")
+    problems = []
+    compare_api_keys(ka.pop("ApiKeys"), ra.pop("ApiKeys"), problems)
+    if problems:
+        raise TestFailure("ApiVersions v99:\n  %s" % "\n  ".join(problems))
+    o().check(sc, "ApiVersions", 0, ka, ra)
+    # Empty client software name at v3+: Kafka answers INVALID_REQUEST (42).
+    for v in [x for x in common(API_VERSIONS) if x >= 3]:
+        ka, ra = o().both(API_VERSIONS, v, {"ClientSoftwareName": "", "ClientSoftwareVersion": "1"})
+        for a in (ka, ra):
+            if isinstance(a, dict):
+                a.pop("ApiKeys", None)
+        o().check(sc, "ApiVersions", v, ka, ra)
+
+
+def scenario_metadata(sc):
+    create_topic("md-a", 3)
+    for v in common(METADATA):
+        ask(sc, METADATA, v, {"Topics": [{"Name": "md-a"}], "AllowAutoTopicCreation": False})
+        # An unknown topic; below v4 a Metadata request always creates it (both brokers).
+        ask(sc, METADATA, v, {"Topics": [{"Name": "md-none-%d" % v}], "AllowAutoTopicCreation": False})
+        ask(sc, METADATA, v, {"Topics": [{"Name": "bad name!"}], "AllowAutoTopicCreation": True})
+        ask(sc, METADATA, v, {"Topics": [{"Name": "md-a"}, {"Name": "md-a"}], "AllowAutoTopicCreation": False})
+        if v >= 8:
+            ask(sc, METADATA, v, {"Topics": [{"Name": "md-a"}], "AllowAutoTopicCreation": False,
+                                  "IncludeClusterAuthorizedOperations": True,
+                                  "IncludeTopicAuthorizedOperations": True})
+        if v >= 10:
+            ask(sc, METADATA, v, per_side(lambda s: {"Topics": [{"TopicId": topic_id(s, "md-a"), "Name": None}],
+                                                     "AllowAutoTopicCreation": False}))
+            ask(sc, METADATA, v, {"Topics": [{"TopicId": uuid.uuid4(), "Name": None}],
+                                  "AllowAutoTopicCreation": False})
+        # No topics: v0 [] means all topics, v1+ [] means none.
+        ask(sc, METADATA, v, {"Topics": [], "AllowAutoTopicCreation": False})
+    # Auto-creation by Metadata (v4+ asks for it explicitly).
+    for v in [x for x in common(METADATA) if x >= 4][:1] + [max(common(METADATA))]:
+        name = "md-auto-%d" % v
+        ask(sc, METADATA, v, {"Topics": [{"Name": name}], "AllowAutoTopicCreation": True})
+        wait_both("auto-created " + name, METADATA, v, {"Topics": [{"Name": name}], "AllowAutoTopicCreation": False},
+                  lambda a: a["Topics"][0]["ErrorCode"] == 0 and a["Topics"][0]["Partitions"]
+                  and a["Topics"][0]["Partitions"][0]["ErrorCode"] == 0)
+        ask(sc, METADATA, v, {"Topics": [{"Name": name}], "AllowAutoTopicCreation": False})
+
+
+def scenario_create_topics(sc):
+    for v in common(CREATE_TOPICS):
+        p = "ct%d-" % v
+        body = {"Topics": [
+            {"Name": p + "ok", "NumPartitions": 2, "ReplicationFactor": 1,
+             "Configs": [{"Name": "cleanup.policy", "Value": "compact"},
+                         {"Name": "retention.ms", "Value": "3600000"}]},
+            {"Name": p + "bad name", "NumPartitions": 1, "ReplicationFactor": 1},
+            {"Name": p + "rf3", "NumPartitions": 1, "ReplicationFactor": 3},
+            {"Name": p + "zero", "NumPartitions": 0, "ReplicationFactor": 1},
+            {"Name": p + "badcfg", "NumPartitions": 1, "ReplicationFactor": 1,
+             "Configs": [{"Name": "retention.ms", "Value": "soon"}]},
+            {"Name": p + "unknowncfg", "NumPartitions": 1, "ReplicationFactor": 1,
+             "Configs": [{"Name": "no.such.config", "Value": "1"}]},
+            {"Name": p + "assigned", "NumPartitions": -1, "ReplicationFactor": -1,
+             "Assignments": [{"PartitionIndex": 0, "BrokerIds": [1]}, {"PartitionIndex": 1, "BrokerIds": [1]}]},
+            {"Name": p + "badassign", "NumPartitions": -1, "ReplicationFactor": -1,
+             "Assignments": [{"PartitionIndex": 0, "BrokerIds": [7]}]},
+            {"Name": "__" + p + "x" * 250, "NumPartitions": 1, "ReplicationFactor": 1},
+        ], "timeoutMs": 30000}
+        if v >= 4:
+            body["Topics"].append({"Name": p + "defaults", "NumPartitions": -1, "ReplicationFactor": -1})
+        ask(sc, CREATE_TOPICS, v, body)
+        ask(sc, CREATE_TOPICS, v, {"Topics": [{"Name": p + "ok", "NumPartitions": 2, "ReplicationFactor": 1}],
+                                   "timeoutMs": 30000})
+        ask(sc, CREATE_TOPICS, v, {"Topics": [{"Name": p + "dup", "NumPartitions": 1, "ReplicationFactor": 1},
+                                              {"Name": p + "dup", "NumPartitions": 1, "ReplicationFactor": 1}],
+                                   "timeoutMs": 30000})
+        ask(sc, CREATE_TOPICS, v, {"Topics": [{"Name": p + "validate", "NumPartitions": 4, "ReplicationFactor": 1}],
+                                   "timeoutMs": 30000, "validateOnly": True})
+        ask(sc, CREATE_TOPICS, v, {"Topics": [], "timeoutMs": 30000})
+
+
+def scenario_delete_topics(sc):
+    for v in common(DELETE_TOPICS):
+        name = "dt%d" % v
+        create_topic(name)
+        if v >= 6:
+            ask(sc, DELETE_TOPICS, v, per_side(lambda s: {"Topics": [{"Name": None, "TopicId": topic_id(s, name)}],
+                                                          "TimeoutMs": 30000}))
+            ask(sc, DELETE_TOPICS, v, {"Topics": [{"Name": None, "TopicId": uuid.uuid4()}], "TimeoutMs": 30000})
+            ask(sc, DELETE_TOPICS, v, {"Topics": [{"Name": "dt-missing", "TopicId": uuid.UUID(int=0)}],
+                                       "TimeoutMs": 30000})
+        else:
+            ask(sc, DELETE_TOPICS, v, {"TopicNames": [name, "dt-missing"], "TimeoutMs": 30000})
+        ask(sc, DELETE_TOPICS, v, {"TopicNames": [], "Topics": [], "TimeoutMs": 30000})
+
+
+def scenario_create_partitions(sc):
+    for v in common(CREATE_PARTITIONS):
+        name = "cp%d" % v
+        create_topic(name, 1)
+        ask(sc, CREATE_PARTITIONS, v, {"Topics": [{"Name": name, "Count": 3, "Assignments": None}],
+                                       "TimeoutMs": 30000, "ValidateOnly": True})
+        ask(sc, CREATE_PARTITIONS, v, {"Topics": [{"Name": name, "Count": 3, "Assignments": None}],
+                                       "TimeoutMs": 30000, "ValidateOnly": False})
+        ask(sc, CREATE_PARTITIONS, v, {"Topics": [
+            {"Name": name, "Count": 2, "Assignments": None},
+            {"Name": "cp-missing", "Count": 2, "Assignments": None}], "TimeoutMs": 30000})
+        ask(sc, CREATE_PARTITIONS, v, {"Topics": [{"Name": name, "Count": 3, "Assignments": None}],
+                                       "TimeoutMs": 30000})
+        ask(sc, CREATE_PARTITIONS, v, {"Topics": [{"Name": name, "Count": 5,
+                                                   "Assignments": [{"BrokerIds": [1]}, {"BrokerIds": [9]}]}],
+                                       "TimeoutMs": 30000})
+        ask(sc, CREATE_PARTITIONS, v, {"Topics": [{"Name": name, "Count": 5, "Assignments": [{"BrokerIds": [1]}]}],
+                                       "TimeoutMs": 30000})
+        ask(sc, CREATE_PARTITIONS, v, {"Topics": [], "TimeoutMs": 30000})
+        ask(sc, METADATA, max(common(METADATA)), {"Topics": [{"Name": name}], "AllowAutoTopicCreation": False})
+
+
+def scenario_describe_configs(sc):
+    create_topic("dc-a", 1, {"retention.ms": "7200000", "cleanup.policy": "compact"})
+    for v in common(DESCRIBE_CONFIGS):
+        for synonyms in (False, True):
+            ask(sc, DESCRIBE_CONFIGS, v, {"Resources": [
+                {"ResourceType": 2, "ResourceName": "dc-a",
+                 "ConfigurationKeys": ["retention.ms", "cleanup.policy", "segment.bytes", "max.message.bytes",
+                                       "min.insync.replicas", "compression.type", "no.such.key"]}],
+                "IncludeSynonyms": synonyms, "IncludeDocumentation": False})
+        ask(sc, DESCRIBE_CONFIGS, v, {"Resources": [
+            {"ResourceType": 2, "ResourceName": "dc-missing", "ConfigurationKeys": None},
+            {"ResourceType": 2, "ResourceName": "", "ConfigurationKeys": None},
+            {"ResourceType": 4, "ResourceName": "1", "ConfigurationKeys": ["num.partitions", "log.retention.hours",
+                                                                           "auto.create.topics.enable"]},
+            {"ResourceType": 4, "ResourceName": "7", "ConfigurationKeys": None},
+            {"ResourceType": 4, "ResourceName": "x", "ConfigurationKeys": None},
+            {"ResourceType": 99, "ResourceName": "x", "ConfigurationKeys": None}]})
+        ask(sc, DESCRIBE_CONFIGS, v, {"Resources": []})
+        ask(sc, DESCRIBE_CONFIGS, v, {"Resources": [{"ResourceType": 2, "ResourceName": "dc-a",
+                                                     "ConfigurationKeys": None}]})
+
+
+def scenario_produce(sc):
+    create_topic("pr", 2)
+    recs = [(b"k%d" % i, b"value-%d" % i, [("h", b"x")]) for i in range(3)]
+    for v in common(PRODUCE):
+        b = records.batch(recs, K["ts"])
+        ask(sc, PRODUCE, v, {"Acks": -1, "TimeoutMs": 10000, "TopicData": [
+            {"Name": "pr", "PartitionData": [{"Index": 0, "Records": b}, {"Index": 1, "Records": b}]}]})
+        ask(sc, PRODUCE, v, {"Acks": 1, "TimeoutMs": 10000, "TopicData": [
+            {"Name": "pr", "PartitionData": [{"Index": 7, "Records": b}]},
+            {"Name": "pr-missing-%d" % v, "PartitionData": [{"Index": 0, "Records": b}]}]})
+        ask(sc, PRODUCE, v, {"Acks": 2, "TimeoutMs": 10000, "TopicData": [
+            {"Name": "pr", "PartitionData": [{"Index": 0, "Records": b}]}]})
+        ask(sc, PRODUCE, v, {"Acks": -1, "TimeoutMs": 10000, "TopicData": [
+            {"Name": "pr", "PartitionData": [{"Index": 0, "Records": records.batch(recs, K["ts"], bad_crc=True)}]}]})
+        ask(sc, PRODUCE, v, {"Acks": -1, "TimeoutMs": 10000, "TopicData": []})
+        ask(sc, PRODUCE, v, {"Acks": -1, "TimeoutMs": 10000, "TopicData": [
+            {"Name": "pr", "PartitionData": [{"Index": 0, "Records": None}]}]})
+    # acks=0: no answer; the next request on the connection is answered normally.
+    v = max(common(PRODUCE))
+    for side in o().sides:
+        side.corr += 1
+        frame = K["msgs"].encode_request(PRODUCE, v, {"Acks": 0, "TimeoutMs": 1000, "TopicData": [
+            {"Name": "pr", "PartitionData": [{"Index": 1, "Records": records.batch(recs, K["ts"])}]}]}, side.corr)
+        side.exchange(frame, expect_answer=False)
+    ask(sc, LIST_OFFSETS, max(common(LIST_OFFSETS)), {"ReplicaId": -1, "Topics": [
+        {"Name": "pr", "Partitions": [{"PartitionIndex": 0, "Timestamp": -1}, {"PartitionIndex": 1, "Timestamp": -1}]}]})
+
+
+def _fetch_body(v, side, topic, partitions, session=(0, -1), isolation=0, max_wait=0):
+    parts = [{"Partition": p, "FetchOffset": off, "PartitionMaxBytes": 1 << 20} for p, off in partitions]
+    t = {"Topic": topic, "Partitions": parts}
+    if v >= 13:
+        ids = side.state.get("topic_ids", {})
+        t["TopicId"] = ids.get(topic, uuid.UUID(int=0)) if not isinstance(topic, uuid.UUID) else topic
+    return {"ReplicaId": -1, "MaxWaitMs": max_wait, "MinBytes": 0, "MaxBytes": 1 << 20, "IsolationLevel": isolation,
+            "SessionId": session[0], "SessionEpoch": session[1], "Topics": [t], "ForgottenTopicsData": [],
+            "RackId": ""}
+
+
+def scenario_fetch(sc):
+    create_topic("fe", 2)
+    recs = [(b"key", b"v%d" % i, []) for i in range(4)]
+    produce_records("fe", 0, recs)
+    produce_records("fe", 0, recs[:2])
+    for v in common(FETCH):
+        ask(sc, FETCH, v, per_side(lambda s: _fetch_body(v, s, "fe", [(0, 0), (1, 0)])))
+        ask(sc, FETCH, v, per_side(lambda s: _fetch_body(v, s, "fe", [(0, 4)])))
+        ask(sc, FETCH, v, per_side(lambda s: _fetch_body(v, s, "fe", [(0, 6)])))
+        ask(sc, FETCH, v, per_side(lambda s: _fetch_body(v, s, "fe", [(0, 1000)])))
+        ask(sc, FETCH, v, per_side(lambda s: _fetch_body(v, s, "fe", [(0, -5)])))
+        ask(sc, FETCH, v, per_side(lambda s: _fetch_body(v, s, "fe", [(9, 0)])))
+        if v >= 13:
+            ask(sc, FETCH, v, per_side(lambda s: _fetch_body(v, s, uuid.uuid4(), [(0, 0)])))
+        else:
+            ask(sc, FETCH, v, per_side(lambda s: _fetch_body(v, s, "fe-missing", [(0, 0)])))
+        ask(sc, FETCH, v, per_side(lambda s: _fetch_body(v, s, "fe", [(0, 0)], isolation=1)))
+        body_none = per_side(lambda s: dict(_fetch_body(v, s, "fe", []), Topics=[]))
+        ask(sc, FETCH, v, body_none)
+        if v >= 7:
+            # A new session (epoch 0), then an incremental fetch with an unknown session id.
+            ask(sc, FETCH, v, per_side(lambda s: _fetch_body(v, s, "fe", [(0, 0)], session=(0, 0))))
+            ask(sc, FETCH, v, per_side(lambda s: _fetch_body(v, s, "fe", [(0, 0)], session=(123456, 1))))
+            ask(sc, FETCH, v, per_side(lambda s: _fetch_body(v, s, "fe", [(0, 0)], session=(0, 5))))
+
+
+def scenario_list_offsets(sc):
+    create_topic("lo", 2)
+    produce_records("lo", 0, [(None, b"a", []), (None, b"b", []), (None, b"c", [])])
+    ts = K["ts"]
+    for v in common(LIST_OFFSETS):
+        stamps = [-1, -2, ts, ts + 1, ts + 2, ts + 10000, 0]
+        if v >= 7:
+            stamps.append(-3)
+        if v >= 8:
+            stamps.append(-4)
+        if v >= 9:
+            stamps.append(-5)
+        for stamp in stamps:
+            ask(sc, LIST_OFFSETS, v, {"ReplicaId": -1, "IsolationLevel": 0, "TimeoutMs": 1000, "Topics": [
+                {"Name": "lo", "Partitions": [{"PartitionIndex": 0, "Timestamp": stamp},
+                                              {"PartitionIndex": 1, "Timestamp": stamp}]}]})
+        ask(sc, LIST_OFFSETS, v, {"ReplicaId": -1, "TimeoutMs": 1000, "Topics": [
+            {"Name": "lo", "Partitions": [{"PartitionIndex": 5, "Timestamp": -1}]},
+            {"Name": "lo-missing", "Partitions": [{"PartitionIndex": 0, "Timestamp": -1}]}]})
+        ask(sc, LIST_OFFSETS, v, {"ReplicaId": -1, "TimeoutMs": 1000, "Topics": []})
+        if v >= 2:
+            ask(sc, LIST_OFFSETS, v, {"ReplicaId": -1, "IsolationLevel": 1, "TimeoutMs": 1000, "Topics": [
+                {"Name": "lo", "Partitions": [{"PartitionIndex": 0, "Timestamp": -1}]}]})
+        if v >= 4:
+            for epoch in (0, 5, -1):
+                ask(sc, LIST_OFFSETS, v, {"ReplicaId": -1, "TimeoutMs": 1000, "Topics": [
+                    {"Name": "lo", "Partitions": [{"PartitionIndex": 0, "Timestamp": -1,
+                                                   "CurrentLeaderEpoch": epoch}]}]})
+
+
+def _ready_coordinator(key, key_type):
+    v = max(common(FIND_COORDINATOR))
+    wait_both("coordinator for %s" % key, FIND_COORDINATOR, v,
+              {"KeyType": key_type, "CoordinatorKeys": [key]},
+              lambda a: a["Coordinators"][0]["ErrorCode"] == 0, timeout=60)
+
+
+def scenario_find_coordinator(sc):
+    _ready_coordinator("fc-group", 0)
+    _ready_coordinator("fc-txn", 1)
+    for v in common(FIND_COORDINATOR):
+        for key_type, key in ((0, "fc-group"), (1, "fc-txn"), (0, ""), (1, ""), (2, "x"), (9, "fc-group")):
+            if v == 0 and key_type != 0:
+                continue
+            ask(sc, FIND_COORDINATOR, v, {"Key": key, "KeyType": key_type, "CoordinatorKeys": [key]})
+        if v >= 4:
+            ask(sc, FIND_COORDINATOR, v, {"KeyType": 0, "CoordinatorKeys": ["fc-group", "fc-other", ""]})
+            ask(sc, FIND_COORDINATOR, v, {"KeyType": 0, "CoordinatorKeys": []})
+
+
+PROTOCOL_META = b"\x00\x01\x00\x00\x00\x01\x00\x02gr\xff\xff\xff\xff"  # subscription to "gr"
+
+
+def _join(sc, v, group, member_ids, **over):
+    body = per_side(lambda s: dict({"GroupId": group, "SessionTimeoutMs": 30000, "RebalanceTimeoutMs": 30000,
+                                    "MemberId": member_ids.get(s.name, ""), "ProtocolType": "consumer",
+                                    "Protocols": [{"Name": "range", "Metadata": PROTOCOL_META}]}, **over))
+    return ask(sc, JOIN_GROUP, v, body, parallel=True)
+
+
+def join_member(sc, v, group):
+    """JoinGroup to a Stable one-member group; returns {side: (member id, generation)}."""
+    ka, ra = _join(sc, v, group, {})
+    oracle.must(ka, "kafka JoinGroup")
+    oracle.must(ra, "runnel JoinGroup")
+    ids = {"kafka": ka["MemberId"], "runnel": ra["MemberId"]}
+    if ka["ErrorCode"] == 79:  # MEMBER_ID_REQUIRED (v4+): join again with the id given
+        ka, ra = _join(sc, v, group, ids)
+    gens = {"kafka": ka["GenerationId"], "runnel": ra["GenerationId"]}
+    expect_eq(ka["ErrorCode"], 0, "kafka JoinGroup v%d error" % v)
+    return {n: (ids[n], gens[n]) for n in ids}
+
+
+def _member_body(group, members, extra=None, member_field="MemberId", gen_field="GenerationId"):
+    def body(side):
+        mid, gen = members[side.name]
+        b = {"GroupId": group, member_field: mid, gen_field: gen}
+        b.update(extra(side, mid) if callable(extra) else (extra or {}))
+        return b
+    return body
+
+
+def _sync(sc, v, group, members, **kw):
+    return ask(sc, SYNC_GROUP, v, _member_body(group, members, lambda s, mid: {
+        "ProtocolType": "consumer", "ProtocolName": "range",
+        "Assignments": [{"MemberId": mid, "Assignment": b"\x00\x01assignment"}]}), **kw)
+
+
+def scenario_join_group(sc):
+    create_topic("gr", 2)
+    _ready_coordinator("jg-0", 0)
+    for v in common(JOIN_GROUP):
+        g = "jg-%d" % v
+        members = join_member(sc, v, g)
+        sv = min(v, max(common(SYNC_GROUP)))
+        _sync(sc, sv, g, members)
+        # The same member joins again with the same metadata: same generation, no rebalance.
+        _join(sc, v, g, {n: m[0] for n, m in members.items()})
+        # Errors: an unknown member id, a session timeout out of bounds, no protocols, another
+        # protocol type, an empty group id.
+        _join(sc, v, g, {"kafka": "nobody", "runnel": "nobody"})
+        _join(sc, v, g + "-t", {}, SessionTimeoutMs=10)
+        _join(sc, v, g + "-p", {}, Protocols=[])
+        _join(sc, v, g, {}, ProtocolType="connect")
+        _join(sc, v, "", {})
+
+
+def scenario_sync_group(sc):
+    _ready_coordinator("sg", 0)
+    jv = max(common(JOIN_GROUP))
+    for v in common(SYNC_GROUP):
+        g = "sg-%d" % v
+        members = join_member(sc, jv, g)
+        _sync(sc, v, g, members)
+        _sync(sc, v, g, {n: (m[0], m[1] + 5) for n, m in members.items()})
+        _sync(sc, v, g, {n: ("nobody", m[1]) for n, m in members.items()})
+        _sync(sc, v, "sg-missing-%d" % v, members)
+        if v >= 5:
+            ask(sc, SYNC_GROUP, v, _member_body(g, members, lambda s, mid: {
+                "ProtocolType": "connect", "ProtocolName": "range", "Assignments": []}))
+
+
+def scenario_heartbeat(sc):
+    _ready_coordinator("hb", 0)
+    jv = max(common(JOIN_GROUP))
+    g = "hb"
+    members = join_member(sc, jv, g)
+    for v in common(HEARTBEAT):
+        ask(sc, HEARTBEAT, v, _member_body(g, members))  # before SyncGroup: REBALANCE_IN_PROGRESS
+    _sync(sc, max(common(SYNC_GROUP)), g, members)
+    for v in common(HEARTBEAT):
+        ask(sc, HEARTBEAT, v, _member_body(g, members))
+        ask(sc, HEARTBEAT, v, _member_body(g, {n: (m[0], m[1] + 1) for n, m in members.items()}))
+        ask(sc, HEARTBEAT, v, _member_body(g, {n: ("nobody", m[1]) for n, m in members.items()}))
+        ask(sc, HEARTBEAT, v, _member_body("hb-missing", members))
+        ask(sc, HEARTBEAT, v, _member_body("", members))
+
+
+def scenario_leave_group(sc):
+    _ready_coordinator("lg", 0)
+    jv = max(common(JOIN_GROUP))
+    for v in common(LEAVE_GROUP):
+        g = "lg-%d" % v
+        members = join_member(sc, jv, g)
+        _sync(sc, max(common(SYNC_GROUP)), g, members)
+
+        def leave(mids, group=g):
+            return per_side(lambda s: {"GroupId": group, "MemberId": mids[s.name],
+                                       "Members": [{"MemberId": mids[s.name], "Reason": "oracle"}]})
+        ask(sc, LEAVE_GROUP, v, leave({"kafka": "nobody", "runnel": "nobody"}))
+        ask(sc, LEAVE_GROUP, v, leave({n: m[0] for n, m in members.items()}, "lg-missing"))
+        ask(sc, LEAVE_GROUP, v, leave({n: m[0] for n, m in members.items()}))
+        ask(sc, DESCRIBE_GROUPS, max(common(DESCRIBE_GROUPS)), {"Groups": [g], "IncludeAuthorizedOperations": False})
+        if v >= 3:
+            ask(sc, LEAVE_GROUP, v, {"GroupId": g, "Members": []})
+
+
+def scenario_offset_commit_fetch(sc):
+    create_topic("oc", 2)
+    _ready_coordinator("oc", 0)
+    jv = max(common(JOIN_GROUP))
+    members = join_member(sc, jv, "oc-live")
+    _sync(sc, max(common(SYNC_GROUP)), "oc-live", members)
+    for v in common(OFFSET_COMMIT):
+        g = "oc-%d" % v
+        topics = [{"Name": "oc", "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 10 + v,
+                                                  "CommittedMetadata": "m%d" % v},
+                                                 {"PartitionIndex": 1, "CommittedOffset": 20,
+                                                  "CommittedMetadata": None}]}]
+        # A group with no members (generation -1): a simple commit.
+        ask(sc, OFFSET_COMMIT, v, {"GroupId": g, "GenerationIdOrMemberEpoch": -1, "MemberId": "", "Topics": topics})
+        ask(sc, OFFSET_COMMIT, v, {"GroupId": g, "GenerationIdOrMemberEpoch": -1, "MemberId": "", "Topics": [
+            {"Name": "oc", "Partitions": [{"PartitionIndex": 8, "CommittedOffset": 1}]},
+            {"Name": "oc-missing", "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 1}]}]})
+        ask(sc, OFFSET_COMMIT, v, {"GroupId": g, "GenerationIdOrMemberEpoch": -1, "MemberId": "", "Topics": [
+            {"Name": "oc", "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 1,
+                                           "CommittedMetadata": "m" * 5000}]}]})
+        ask(sc, OFFSET_COMMIT, v, {"GroupId": "", "GenerationIdOrMemberEpoch": -1, "MemberId": "", "Topics": topics})
+        ask(sc, OFFSET_COMMIT, v, {"GroupId": g, "GenerationIdOrMemberEpoch": -1, "MemberId": "", "Topics": []})
+        # The live group: its member and generation, a stale generation, an unknown member,
+        # and no member at all.
+        ask(sc, OFFSET_COMMIT, v, _member_body("oc-live", members, {"Topics": topics},
+                                               gen_field="GenerationIdOrMemberEpoch"))
+        ask(sc, OFFSET_COMMIT, v, _member_body("oc-live", {n: (m[0], m[1] + 3) for n, m in members.items()},
+                                               {"Topics": topics}, gen_field="GenerationIdOrMemberEpoch"))
+        ask(sc, OFFSET_COMMIT, v, _member_body("oc-live", {n: ("nobody", m[1]) for n, m in members.items()},
+                                               {"Topics": topics}, gen_field="GenerationIdOrMemberEpoch"))
+        ask(sc, OFFSET_COMMIT, v, {"GroupId": "oc-live", "GenerationIdOrMemberEpoch": -1, "MemberId": "",
+                                   "Topics": topics})
+    for v in common(OFFSET_FETCH):
+        for g in ["oc-%d" % x for x in common(OFFSET_COMMIT)][-2:] + ["oc-live", "of-missing"]:
+            parts = [0, 1, 6]
+            if v >= 8:
+                ask(sc, OFFSET_FETCH, v, {"Groups": [{"GroupId": g, "Topics": [
+                    {"Name": "oc", "PartitionIndexes": parts},
+                    {"Name": "oc-missing", "PartitionIndexes": [0]}]}], "RequireStable": True})
+                ask(sc, OFFSET_FETCH, v, {"Groups": [{"GroupId": g, "Topics": None}]})
+            else:
+                ask(sc, OFFSET_FETCH, v, {"GroupId": g, "Topics": [
+                    {"Name": "oc", "PartitionIndexes": parts},
+                    {"Name": "oc-missing", "PartitionIndexes": [0]}], "RequireStable": True})
+                if v >= 2:
+                    ask(sc, OFFSET_FETCH, v, {"GroupId": g, "Topics": None})
+        if v >= 8:
+            ask(sc, OFFSET_FETCH, v, {"Groups": [{"GroupId": "oc-live", "Topics": None},
+                                                 {"GroupId": "", "Topics": None}]})
+            ask(sc, OFFSET_FETCH, v, {"Groups": []})
+        ask(sc, OFFSET_FETCH, v, {"GroupId": "", "Groups": [], "Topics": []})
+
+
+def scenario_groups_admin(sc):
+    """DescribeGroups, ListGroups, DeleteGroups and OffsetDelete over the groups made above."""
+    _ready_coordinator("ga", 0)
+    jv = max(common(JOIN_GROUP))
+    create_topic("ga", 1)
+    live = join_member(sc, jv, "ga-live")
+    _sync(sc, max(common(SYNC_GROUP)), "ga-live", live)
+    for g in ("ga-empty-a", "ga-empty-b", "ga-empty-c", "ga-empty-d"):
+        ask(sc, OFFSET_COMMIT, max(common(OFFSET_COMMIT)), {
+            "GroupId": g, "GenerationIdOrMemberEpoch": -1, "MemberId": "",
+            "Topics": [{"Name": "ga", "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 3}]}]})
+    for v in common(DESCRIBE_GROUPS):
+        ask(sc, DESCRIBE_GROUPS, v, {"Groups": ["ga-live", "ga-empty-a", "ga-missing", ""],
+                                     "IncludeAuthorizedOperations": False})
+        ask(sc, DESCRIBE_GROUPS, v, {"Groups": []})
+        if v >= 3:
+            ask(sc, DESCRIBE_GROUPS, v, {"Groups": ["ga-live"], "IncludeAuthorizedOperations": True})
+    for v in common(LIST_GROUPS):
+        # Only the groups of this scenario: other scenarios' groups are listed too, and they
+        # are the same on both sides, so the whole list is compared.
+        ask(sc, LIST_GROUPS, v, {"StatesFilter": [], "TypesFilter": []})
+        if v >= 4:
+            ask(sc, LIST_GROUPS, v, {"StatesFilter": ["Stable"], "TypesFilter": []})
+            ask(sc, LIST_GROUPS, v, {"StatesFilter": ["Empty", "NoSuchState"], "TypesFilter": []})
+        if v >= 5:
+            ask(sc, LIST_GROUPS, v, {"StatesFilter": [], "TypesFilter": ["classic"]})
+            ask(sc, LIST_GROUPS, v, {"StatesFilter": [], "TypesFilter": ["consumer"]})
+    for v in common(OFFSET_DELETE):
+        ask(sc, OFFSET_DELETE, v, {"GroupId": "ga-empty-d", "Topics": [
+            {"Name": "ga", "Partitions": [{"PartitionIndex": 0}, {"PartitionIndex": 4}]},
+            {"Name": "ga-missing", "Partitions": [{"PartitionIndex": 0}]}]})
+        ask(sc, OFFSET_DELETE, v, {"GroupId": "ga-live", "Topics": [
+            {"Name": "ga", "Partitions": [{"PartitionIndex": 0}]}]})
+        ask(sc, OFFSET_DELETE, v, {"GroupId": "ga-missing", "Topics": [
+            {"Name": "ga", "Partitions": [{"PartitionIndex": 0}]}]})
+    groups = ["ga-empty-a", "ga-empty-b", "ga-empty-c"]
+    for i, v in enumerate(common(DELETE_GROUPS)):
+        ask(sc, DELETE_GROUPS, v, {"GroupsNames": [groups[i % len(groups)], "ga-live", "ga-missing", ""]})
+        ask(sc, DELETE_GROUPS, v, {"GroupsNames": []})
+
+
+def scenario_describe_cluster(sc):
+    for v in common(DESCRIBE_CLUSTER):
+        for ops in (False, True):
+            ask(sc, DESCRIBE_CLUSTER, v, {"IncludeClusterAuthorizedOperations": ops, "EndpointType": 1})
+        if v >= 1:
+            ask(sc, DESCRIBE_CLUSTER, v, {"IncludeClusterAuthorizedOperations": False, "EndpointType": 2})
+            ask(sc, DESCRIBE_CLUSTER, v, {"IncludeClusterAuthorizedOperations": False, "EndpointType": 7})
+
+
+def _init_pid(sc, v, txn_id, timeout_ms=60000, **kw):
+    ka, ra = answers_of(sc, INIT_PRODUCER_ID, v, {"TransactionalId": txn_id, "TransactionTimeoutMs": timeout_ms,
+                                                  "ProducerId": -1, "ProducerEpoch": -1}, **kw)
+    return {"kafka": (ka["ProducerId"], ka["ProducerEpoch"]), "runnel": (ra["ProducerId"], ra["ProducerEpoch"])}
+
+
+def _ready_producer_ids():
+    """Kafka hands out producer ids from blocks its controller allocates: until the first block
+    is there, InitProducerId answers COORDINATOR_LOAD_IN_PROGRESS."""
+    wait_both("producer ids", INIT_PRODUCER_ID, max(common(INIT_PRODUCER_ID)),
+              {"TransactionalId": None, "TransactionTimeoutMs": 60000}, lambda a: a["ErrorCode"] == 0)
+
+
+def scenario_idempotent_produce(sc):
+    create_topic("idem", 1)
+    _ready_producer_ids()
+    for v in common(INIT_PRODUCER_ID):
+        _init_pid(sc, v, None)
+        ask(sc, INIT_PRODUCER_ID, v, {"TransactionalId": None, "TransactionTimeoutMs": 60000,
+                                      "ProducerId": 12345, "ProducerEpoch": 3})
+    pids = _init_pid(sc, max(common(INIT_PRODUCER_ID)), None)
+    pv = max(common(PRODUCE))
+
+    def prod(seq, epoch_delta=0, n=2, pid_delta=0):
+        def body(side):
+            pid, epoch = pids[side.name]
+            b = records.batch([(None, b"i%d" % (seq + i), []) for i in range(n)], K["ts"],
+                              producer_id=pid + pid_delta, producer_epoch=epoch + epoch_delta, base_sequence=seq)
+            return {"Acks": -1, "TimeoutMs": 10000, "TopicData": [
+                {"Name": "idem", "PartitionData": [{"Index": 0, "Records": b}]}]}
+        return body
+    for v in common(PRODUCE):
+        pass
+    ask(sc, PRODUCE, pv, prod(0))
+    ask(sc, PRODUCE, pv, prod(2))
+    ask(sc, PRODUCE, pv, prod(2))      # resent: the original offsets, nothing written
+    ask(sc, PRODUCE, pv, prod(0))      # an older one, still in the window
+    ask(sc, PRODUCE, pv, prod(9))      # a gap: OUT_OF_ORDER_SEQUENCE_NUMBER
+    ask(sc, PRODUCE, pv, prod(4, epoch_delta=1))  # a new epoch must start at sequence 0
+    ask(sc, PRODUCE, pv, prod(0, epoch_delta=1))
+    ask(sc, PRODUCE, pv, prod(4))      # the older epoch
+    ask(sc, PRODUCE, pv, prod(0, pid_delta=777))  # a producer id never handed out
+    ask(sc, LIST_OFFSETS, max(common(LIST_OFFSETS)), {"ReplicaId": -1, "Topics": [
+        {"Name": "idem", "Partitions": [{"PartitionIndex": 0, "Timestamp": -1}]}]})
+    for v in common(DESCRIBE_PRODUCERS):
+        ask(sc, DESCRIBE_PRODUCERS, v, {"Topics": [{"Name": "idem", "PartitionIndexes": [0, 3]},
+                                                   {"Name": "idem-missing", "PartitionIndexes": [0]}]})
+
+
+def scenario_transactions(sc):
+    create_topic("tx", 2)
+    _ready_producer_ids()
+    _ready_coordinator("tx-g", 0)
+    iv = max(common(INIT_PRODUCER_ID))
+    for v in common(INIT_PRODUCER_ID):
+        _ready_coordinator("tx-init-%d" % v, 1)
+        _init_pid(sc, v, "tx-init-%d" % v)
+        _init_pid(sc, v, "tx-init-%d" % v)  # bumps the epoch
+        ask(sc, INIT_PRODUCER_ID, v, {"TransactionalId": "tx-init-%d" % v, "TransactionTimeoutMs": 0})
+        ask(sc, INIT_PRODUCER_ID, v, {"TransactionalId": "tx-init-%d" % v, "TransactionTimeoutMs": 3600000 * 24})
+        ask(sc, INIT_PRODUCER_ID, v, {"TransactionalId": "", "TransactionTimeoutMs": 60000})
+    for v in common(ADD_PARTITIONS_TO_TXN):
+        tid = "tx-apt-%d" % v
+        _ready_coordinator(tid, 1)
+        p = _init_pid(sc, iv, tid)
+        if v <= 3:
+            def apt(topics, epoch_delta=0, pid_delta=0, t=tid, p=p):
+                return per_side(lambda s: {"V3AndBelowTransactionalId": t,
+                                           "V3AndBelowProducerId": p[s.name][0] + pid_delta,
+                                           "V3AndBelowProducerEpoch": p[s.name][1] + epoch_delta,
+                                           "V3AndBelowTopics": topics})
+        else:
+            def apt(topics, epoch_delta=0, pid_delta=0, t=tid, p=p):
+                return per_side(lambda s: {"Transactions": [{
+                    "TransactionalId": t, "ProducerId": p[s.name][0] + pid_delta,
+                    "ProducerEpoch": p[s.name][1] + epoch_delta, "VerifyOnly": False, "Topics": topics}]})
+        ask(sc, ADD_PARTITIONS_TO_TXN, v, apt([{"Name": "tx", "Partitions": [0, 1]}]))
+        ask(sc, ADD_PARTITIONS_TO_TXN, v, apt([{"Name": "tx", "Partitions": [0]}]))
+        ask(sc, ADD_PARTITIONS_TO_TXN, v, apt([{"Name": "tx", "Partitions": [0, 7]},
+                                               {"Name": "tx-missing", "Partitions": [0]}]))
+        ask(sc, ADD_PARTITIONS_TO_TXN, v, apt([{"Name": "tx", "Partitions": [0]}], epoch_delta=-1))
+        ask(sc, ADD_PARTITIONS_TO_TXN, v, apt([{"Name": "tx", "Partitions": [0]}], epoch_delta=1))
+        ask(sc, ADD_PARTITIONS_TO_TXN, v, apt([{"Name": "tx", "Partitions": [0]}], pid_delta=555))
+        ask(sc, END_TXN, max(common(END_TXN)), per_side(lambda s: {
+            "TransactionalId": tid, "ProducerId": p[s.name][0], "ProducerEpoch": p[s.name][1], "Committed": False}))
+    for v in common(ADD_OFFSETS_TO_TXN):
+        tid = "tx-aot-%d" % v
+        _ready_coordinator(tid, 1)
+        p = _init_pid(sc, iv, tid)
+        body = per_side(lambda s: {"TransactionalId": tid, "ProducerId": p[s.name][0],
+                                   "ProducerEpoch": p[s.name][1], "GroupId": "tx-g"})
+        ask(sc, ADD_OFFSETS_TO_TXN, v, body)
+        ask(sc, ADD_OFFSETS_TO_TXN, v, body)
+        ask(sc, ADD_OFFSETS_TO_TXN, v, per_side(lambda s: {"TransactionalId": tid, "ProducerId": p[s.name][0],
+                                                           "ProducerEpoch": p[s.name][1] + 1, "GroupId": "tx-g"}))
+        ask(sc, ADD_OFFSETS_TO_TXN, v, per_side(lambda s: {"TransactionalId": "tx-unknown", "ProducerId": 1,
+                                                           "ProducerEpoch": 0, "GroupId": "tx-g"}))
+        tv = [x for x in common(TXN_OFFSET_COMMIT) if x <= v + 2] or common(TXN_OFFSET_COMMIT)
+        for tcv in tv[-1:]:
+            ask(sc, TXN_OFFSET_COMMIT, tcv, per_side(lambda s: {
+                "TransactionalId": tid, "GroupId": "tx-g", "ProducerId": p[s.name][0],
+                "ProducerEpoch": p[s.name][1], "Topics": [{"Name": "tx", "Partitions": [
+                    {"PartitionIndex": 0, "CommittedOffset": 5, "CommittedMetadata": ""}]}]}))
+        ask(sc, END_TXN, max(common(END_TXN)), per_side(lambda s: {
+            "TransactionalId": tid, "ProducerId": p[s.name][0], "ProducerEpoch": p[s.name][1], "Committed": True}))
+    for v in common(TXN_OFFSET_COMMIT):
+        tid = "tx-toc-%d" % v
+        _ready_coordinator(tid, 1)
+        p = _init_pid(sc, iv, tid)
+        body = per_side(lambda s: {
+            "TransactionalId": tid, "GroupId": "tx-g", "ProducerId": p[s.name][0],
+            "ProducerEpoch": p[s.name][1], "GenerationIdOrMemberEpoch": -1, "MemberId": "",
+            "Topics": [{"Name": "tx", "Partitions": [{"PartitionIndex": 1, "CommittedOffset": 7,
+                                                      "CommittedMetadata": "t"}]}]})
+        ask(sc, TXN_OFFSET_COMMIT, v, body)  # before AddOffsetsToTxn
+        ask(sc, ADD_OFFSETS_TO_TXN, max(common(ADD_OFFSETS_TO_TXN)), per_side(lambda s: {
+            "TransactionalId": tid, "ProducerId": p[s.name][0], "ProducerEpoch": p[s.name][1], "GroupId": "tx-g"}))
+        ask(sc, TXN_OFFSET_COMMIT, v, body)
+        ask(sc, TXN_OFFSET_COMMIT, v, per_side(lambda s: dict(body(s), ProducerEpoch=p[s.name][1] - 1)))
+        ask(sc, END_TXN, max(common(END_TXN)), per_side(lambda s: {
+            "TransactionalId": tid, "ProducerId": p[s.name][0], "ProducerEpoch": p[s.name][1], "Committed": True}))
+    ask(sc, OFFSET_FETCH, max(common(OFFSET_FETCH)), {"Groups": [{"GroupId": "tx-g", "Topics": None}]})
+    for v in common(END_TXN):
+        tid = "tx-end-%d" % v
+        _ready_coordinator(tid, 1)
+        p = _init_pid(sc, iv, tid)
+
+        def end(commit, epoch_delta=0, t=tid, p=p):
+            return per_side(lambda s: {"TransactionalId": t, "ProducerId": p[s.name][0],
+                                       "ProducerEpoch": p[s.name][1] + epoch_delta, "Committed": commit})
+        ask(sc, END_TXN, v, end(True))  # nothing ongoing: INVALID_TXN_STATE
+        ask(sc, ADD_PARTITIONS_TO_TXN, 3, per_side(lambda s: {
+            "V3AndBelowTransactionalId": tid, "V3AndBelowProducerId": p[s.name][0],
+            "V3AndBelowProducerEpoch": p[s.name][1], "V3AndBelowTopics": [{"Name": "tx", "Partitions": [v % 2]}]}))
+        ask(sc, PRODUCE, max(common(PRODUCE)), per_side(lambda s: {
+            "TransactionalId": tid, "Acks": -1, "TimeoutMs": 10000, "TopicData": [
+                {"Name": "tx", "PartitionData": [{"Index": v % 2, "Records": records.batch(
+                    [(None, b"t%d" % v, [])], K["ts"], producer_id=p[s.name][0], producer_epoch=p[s.name][1],
+                    base_sequence=0, transactional=True)}]}]}))
+        ask(sc, END_TXN, v, end(True, epoch_delta=-1))
+        ask(sc, END_TXN, v, end(v % 2 == 0))
+        ask(sc, END_TXN, v, end(True))
+        ask(sc, END_TXN, v, per_side(lambda s: {"TransactionalId": "tx-never", "ProducerId": 4242,
+                                                "ProducerEpoch": 0, "Committed": True}))
+    # A transactional batch for a partition not in the transaction; then the fenced producer.
+    tid = "tx-fence"
+    _ready_coordinator(tid, 1)
+    old = _init_pid(sc, iv, tid)
+    ask(sc, PRODUCE, max(common(PRODUCE)), per_side(lambda s: {
+        "TransactionalId": tid, "Acks": -1, "TimeoutMs": 10000, "TopicData": [
+            {"Name": "tx", "PartitionData": [{"Index": 0, "Records": records.batch(
+                [(None, b"stray", [])], K["ts"], producer_id=old[s.name][0], producer_epoch=old[s.name][1],
+                base_sequence=0, transactional=True)}]}]}))
+    _init_pid(sc, iv, tid)
+    for v in common(ADD_PARTITIONS_TO_TXN)[:4]:
+        ask(sc, ADD_PARTITIONS_TO_TXN, v, per_side(lambda s: {
+            "V3AndBelowTransactionalId": tid, "V3AndBelowProducerId": old[s.name][0],
+            "V3AndBelowProducerEpoch": old[s.name][1], "V3AndBelowTopics": [{"Name": "tx", "Partitions": [0]}]}))
+    for v in common(LIST_OFFSETS)[-1:]:
+        for iso in (0, 1):
+            ask(sc, LIST_OFFSETS, v, {"ReplicaId": -1, "IsolationLevel": iso, "Topics": [
+                {"Name": "tx", "Partitions": [{"PartitionIndex": 0, "Timestamp": -1},
+                                              {"PartitionIndex": 1, "Timestamp": -1}]}]})
+    for v in common(DESCRIBE_TRANSACTIONS):
+        ask(sc, DESCRIBE_TRANSACTIONS, v, {"TransactionalIds": ["tx-end-%d" % common(END_TXN)[0], "tx-fence",
+                                                                "tx-unknown", ""]})
+        ask(sc, DESCRIBE_TRANSACTIONS, v, {"TransactionalIds": []})
+    for v in common(LIST_TRANSACTIONS):
+        ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": [], "ProducerIdFilters": []})
+        ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": ["Ongoing", "Bogus"], "ProducerIdFilters": []})
+        if v >= 1:
+            ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": [], "ProducerIdFilters": [], "DurationFilter": 3600000})
+
+
+def _min_body(key, version):
+    """A body with every field at its default: enough to be decoded."""
+    return {}
+
+
+def scenario_versions_out_of_range(sc):
+    """Versions above both ranges (and -1): both brokers close the connection, except
+    ApiVersions (checked in its own scenario). Versions Kafka has and Runnel lacks: Kafka
+    answers, Runnel closes, as Kafka does for a version it does not know."""
+    for key in sorted(K["runnel_ranges"]):
+        if key == API_VERSIONS or key not in K["msgs"].requests:
+            continue
+        top = max(K["runnel_ranges"][key][1], K["kafka_ranges"].get(key, (0, -1))[1])
+        for v in (top + 1, -1):
+            o().ask(sc, key, v, {}, timeout=10)
+    for key, (rmax, kmax) in sorted(known_runnel_bugs.MISSING_VERSIONS.items()):
+        ra = o().runnel.request(key, kmax, {}, timeout=10)
+        if ra != CLOSED:
+            raise TestFailure("%s v%d (Kafka has it, Runnel does not advertise it): Runnel answered %r "
+                              "instead of closing" % (K["msgs"].api_name(key), kmax, ra))
+
+
+def scenario_old_versions(sc):
+    """Versions Runnel keeps that Kafka 4.4 dropped (expected_differences.OLD_VERSIONS_KEPT):
+    Kafka closes the connection, Runnel answers with a body that decodes."""
+    seen = []
+    if os.environ.get("ORACLE_SELF_CHECK") == "1":
+        return
+    for key in sorted(K["runnel_ranges"]):
+        rlo = K["runnel_ranges"][key][0]
+        klo = K["kafka_ranges"].get(key, (0, 0))[0]
+        for v in range(rlo, klo):
+            ka, ra = o().both(key, v, _OLD_BODIES.get(key, {}), timeout=10)
+            if ka != CLOSED:
+                raise TestFailure("Kafka %s v%d: expected the connection closed, got %r"
+                                  % (K["msgs"].api_name(key), v, ka))
+            oracle.must(ra, "runnel %s v%d" % (K["msgs"].api_name(key), v))
+            seen.append("%s v%d" % (K["msgs"].api_name(key), v))
+    expected = expected_differences.OLD_VERSIONS_KEPT
+    got = {}
+    for s in seen:
+        name, v = s.rsplit(" v", 1)
+        got.setdefault(name, []).append(int(v))
+    got = {k: (min(v), max(v)) for k, v in got.items()}
+    expect_eq(got, expected, "old versions Runnel answers and Kafka 4.4 refuses")
+
+
+_OLD_BODIES = {
+    PRODUCE: {"Acks": 1, "TimeoutMs": 1000, "TopicData": []},
+    FETCH: {"ReplicaId": -1, "MaxWaitMs": 0, "MinBytes": 0, "Topics": []},
+    LIST_OFFSETS: {"ReplicaId": -1, "Topics": []},
+    OFFSET_COMMIT: {"GroupId": "old", "Topics": []},
+    OFFSET_FETCH: {"GroupId": "old", "Topics": []},
+    CREATE_TOPICS: {"Topics": []},
+    DELETE_TOPICS: {"TopicNames": []},
+    DESCRIBE_CONFIGS: {"Resources": []},
+}
+
+
+def scenario_missing_apis(sc):
+    """APIs Kafka 4.4 has and Runnel does not (known_runnel_bugs.MISSING_APIS): Runnel does
+    not advertise them (checked in api_versions) and closes the connection at once, as Kafka
+    does for an API key it does not know; Kafka answers."""
+    for key in sorted(known_runnel_bugs.MISSING_APIS):
+        kr = K["kafka_ranges"].get(key)
+        check(kr is not None, "MISSING_APIS lists %d, which Kafka does not advertise" % key)
+        t0 = time.monotonic()
+        ra = o().runnel.request(key, kr[1], {}, timeout=10)
+        dt = time.monotonic() - t0
+        if ra != CLOSED or dt > 2.0:
+            raise TestFailure("%s v%d: Runnel answered %r after %.1f s; expected the connection closed at once"
+                              % (K["msgs"].api_name(key), kr[1], ra, dt))
+    for key in (999, 32767):
+        o().ask(sc, key, 0, {}, raw_frame=lambda corr, key=key: _unknown_api_frame(key, corr), timeout=10)
+
+
+def _unknown_api_frame(key, corr):
+    import struct
+    body = struct.pack(">hhih", key, 0, corr, 6) + b"oracle" + b"\x00" * 8
+    return struct.pack(">i", len(body)) + body
+
+
+def scenario_metadata_all(sc):
+    """The whole cluster at the end: every topic the scenarios made, on both."""
+    for v in common(METADATA):
+        body = {"Topics": [] if v == 0 else None, "AllowAutoTopicCreation": False}
+        ask(sc, METADATA, v, body)
+
+
+SCENARIOS = [
+    ("api_versions", scenario_api_versions, 60),
+    ("metadata", scenario_metadata, 90),
+    ("create_topics", scenario_create_topics, 90),
+    ("delete_topics", scenario_delete_topics, 90),
+    ("create_partitions", scenario_create_partitions, 90),
+    ("describe_configs", scenario_describe_configs, 60),
+    ("produce", scenario_produce, 60),
+    ("fetch", scenario_fetch, 60),
+    ("list_offsets", scenario_list_offsets, 60),
+    ("find_coordinator", scenario_find_coordinator, 90),
+    ("join_group", scenario_join_group, 90),
+    ("sync_group", scenario_sync_group, 90),
+    ("heartbeat", scenario_heartbeat, 60),
+    ("leave_group", scenario_leave_group, 90),
+    ("offset_commit_fetch", scenario_offset_commit_fetch, 90),
+    ("groups_admin", scenario_groups_admin, 60),
+    ("describe_cluster", scenario_describe_cluster, 30),
+    ("idempotent_produce", scenario_idempotent_produce, 60),
+    ("transactions", scenario_transactions, 120),
+    ("versions_out_of_range", scenario_versions_out_of_range, 120),
+    ("old_versions", scenario_old_versions, 60),
+    ("missing_apis", scenario_missing_apis, 60),
+    ("metadata_all", scenario_metadata_all, 30),
+]
+
+
+def _wrap(name, fn):
+    def step():
+        ok = False
+        note = ""
+        try:
+            fn(name)
+            o().check_bugs_seen(name)
+            ok = True
+        except TestFailure as e:
+            note = str(e).splitlines()[0][:200]
+            raise
+        finally:
+            listed = sum(1 for b in known_runnel_bugs.KNOWN_BUGS if b["scenario"] == name)
+            if ok and listed:
+                note = "%d known Runnel bug(s) listed" % listed
+            harness.record_result(SUITE, CLIENT, VERSION, name, ok, note)
+    return step
+
+
+def stop():
+    K["kafka"].stop()
+    if isinstance(K["runnel"], kafka_peer.KafkaPeer):
+        K["runnel"].stop()
+    print("requests compared: %d" % o().compared, flush=True)
+
+
+def main():
+    harness.clear_results(SUITE)
+    only = [n for n in os.environ.get("ORACLE_ONLY", "").split(",") if n]
+    steps = [("start", start, 180)]
+    for name, fn, limit in SCENARIOS:
+        if not only or name in only:
+            steps.append((name, _wrap(name, fn), limit))
+    steps.append(("stop", stop, 90))
+    run_tests(steps, SUITE)
+
+
+if __name__ == "__main__":
+    main()
