@@ -1,0 +1,125 @@
+package dev.runnel.compat;
+
+import static dev.runnel.compat.Ctx.check;
+import static dev.runnel.compat.Ctx.expectEq;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.GroupListing;
+import org.apache.kafka.clients.admin.ListGroupsOptions;
+import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
+import org.apache.kafka.clients.admin.ListTransactionsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.ClassicGroupState;
+import org.apache.kafka.common.GroupState;
+import org.apache.kafka.common.GroupType;
+import org.apache.kafka.common.config.ConfigResource;
+
+/** The kafka-clients 4.4 API that 3.9 does not have. */
+final class VersionApi {
+  private VersionApi() {}
+
+  static void register(Map<String, Scenario> m) {
+    m.put("consumer_protocol", VersionApi::consumerProtocol);
+  }
+
+  /** listGroups and describeClassicGroups (4.1+) of the Stable one-member group of admin_groups. */
+  static void checkActiveGroup(Admin admin, String group) throws Exception {
+    GroupListing l = null;
+    for (GroupListing g : admin.listGroups().all().get()) {
+      if (g.groupId().equals(group)) l = g;
+    }
+    check(l != null, "listGroups: %s missing", group);
+    expectEq(l.type(), Optional.of(GroupType.CLASSIC), "listGroups type");
+    expectEq(l.protocol(), "consumer", "listGroups protocol type");
+    expectEq(l.groupState(), Optional.of(GroupState.STABLE), "listGroups state");
+    boolean inConsumer = admin.listGroups(ListGroupsOptions.forConsumerGroups()).all().get().stream()
+        .anyMatch(g -> g.groupId().equals(group));
+    check(inConsumer, "listGroups(forConsumerGroups) does not list %s", group);
+    var d = admin.describeClassicGroups(List.of(group)).all().get().get(group);
+    expectEq(d.state(), ClassicGroupState.STABLE, "describeClassicGroups state");
+    expectEq(d.protocol(), "consumer", "describeClassicGroups protocol type");
+    expectEq(d.protocolData(), "range", "describeClassicGroups protocol (the assignor)");
+    expectEq(d.members().size(), 1, "describeClassicGroups members");
+  }
+
+  /**
+   * KIP-848: a consumer with group.protocol=consumer reads 3 records of a topic it subscribes to
+   * (ConsumerGroupHeartbeat, key 68).
+   */
+  static String consumerProtocol(Ctx ctx) throws Exception {
+    String topic = ctx.name("kip848");
+    ctx.createTopic(topic, 1);
+    try (KafkaProducer<byte[], byte[]> p = ctx.producer(ctx.producerProps("kip848"))) {
+      for (int i = 0; i < 3; i++) p.send(new ProducerRecord<>(topic, 0, null, Ctx.bytes("c" + i)));
+      p.flush();
+    }
+    Properties cp = ctx.consumerProps("kip848", ctx.name("kip848"));
+    cp.remove("session.timeout.ms");
+    cp.remove("heartbeat.interval.ms");
+    cp.put("group.protocol", "consumer");
+    try (KafkaConsumer<byte[], byte[]> c = ctx.consumer(cp)) {
+      c.subscribe(List.of(topic));
+      int n = 0;
+      long deadline = System.currentTimeMillis() + 20_000;
+      while (n < 3 && System.currentTimeMillis() < deadline) n += c.poll(Duration.ofMillis(200)).count();
+      expectEq(n, 3, "records read with group.protocol=consumer");
+      c.commitSync();
+    }
+    return "3 records";
+  }
+
+  static void registerUnsupported(Map<String, Scenario> m) {
+    m.put("api_listConfigResources", Unsupported.withAdmin("configres", (a, ctx, tp, node) -> {
+      var all = a.listConfigResources().all().get();
+      check(all.contains(new ConfigResource(ConfigResource.Type.TOPIC, tp.topic())), "%s not listed", tp.topic());
+      return all.size() + " resources";
+    }));
+    m.put("api_describeShareGroups", Unsupported.withAdmin("share", (a, ctx, tp, node) ->
+        a.describeShareGroups(List.of(ctx.name("share-group"))).all().get().toString()));
+    m.put("api_listShareGroupOffsets", Unsupported.withAdmin("shareoffsets", (a, ctx, tp, node) ->
+        a.listShareGroupOffsets(Map.of(ctx.name("share-group"), new ListShareGroupOffsetsSpec())).all().get().toString()));
+    m.put("api_describeStreamsGroups", Unsupported.withAdmin("streams", (a, ctx, tp, node) ->
+        a.describeStreamsGroups(List.of(ctx.name("streams-group"))).all().get().toString()));
+    m.put("api_removeRaftVoter", Unsupported.withAdmin("removevoter", (a, ctx, tp, node) -> {
+      a.removeRaftVoter(node + 100, org.apache.kafka.common.Uuid.randomUuid()).all().get();
+      return "removed";
+    }));
+    m.put("api_listTransactions_idPattern", Unsupported.withAdmin("txnpattern", (a, ctx, tp, node) -> {
+      String id = ctx.name("txnpattern-id");
+      var pp = ctx.producerProps("txnpattern");
+      pp.put("transactional.id", id);
+      try (var p = ctx.producer(pp)) {
+        p.initTransactions();
+      }
+      var l = a.listTransactions(new ListTransactionsOptions().filterOnTransactionalIdPattern(
+          java.util.regex.Pattern.quote(ctx.prefix) + "-txnpattern-.*")).all().get();
+      check(l.size() == 1 && l.iterator().next().transactionalId().equals(id), "listed %s", l);
+      return "listed " + id;
+    }));
+    m.put("api_listOffsets_earliestPendingUpload", Unsupported.withAdmin("pendingupload", (a, ctx, tp, node) -> {
+      long o = a.listOffsets(Map.of(tp, OffsetSpec.earliestPendingUpload())).partitionResult(tp).get().offset();
+      return "offset " + o;
+    }));
+    m.put("api_forceTerminateTransaction", Unsupported.withAdmin("terminate", (a, ctx, tp, node) -> {
+      String id = ctx.name("terminate-id");
+      var pp = ctx.producerProps("terminate");
+      pp.put("transactional.id", id);
+      try (var p = ctx.producer(pp)) {
+        p.initTransactions();
+        p.beginTransaction();
+        p.send(new ProducerRecord<>(tp.topic(), 0, null, Ctx.bytes("open"))).get();
+        a.forceTerminateTransaction(id).result().get();
+      }
+      return "terminated";
+    }));
+  }
+}
