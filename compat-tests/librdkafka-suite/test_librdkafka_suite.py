@@ -1,0 +1,482 @@
+#!/usr/bin/env python3
+"""librdkafka's own regression suite (librdkafka 2.12.0, tests/test-runner) against Runnel.
+
+tools/deps/librdkafka-suite.sh builds the test runner from the librdkafka tree that the npm
+package node-rdkafka 3.6.1 bundles. This suite runs it the way upstream runs it against a real
+cluster (tests/LibrdkafkaTestApp.py, `make quick`): broker mode (-L: no local or mock-cluster
+tests), quick mode (-Q), no socket-emulation tests (-E), no tests flagged as known issues (-K),
+a test.conf with bootstrap.servers and `test.timeout.multiplier=2`, and brokers configured as
+the scenario files ask (tests/scenarios/default.json: auto-create on, num.partitions=4;
+noautocreate.json: auto-create off). Every test number runs in its own test-runner process
+(TESTS=<number>) under a time limit, several at once.
+
+TEST_KAFKA_VERSION is 4.4.0, the Kafka release whose behaviour Runnel follows: the framework
+then expects Kafka 4.x behaviour where it checks the version (message format v0/v1 gone, group
+configs, the 4.x authorized operations of a group; every check in the tree is at 4.0 or
+below). The consumer group protocol is separate: it is TEST_CONSUMER_GROUP_PROTOCOL, left
+unset, so consumers use the classic protocol (Runnel does not serve KIP-848 groups yet).
+
+Every test number is one of:
+  passed          every test of that number the runner selected ran and PASSED;
+  not applicable  listed in not_applicable.txt (cannot apply to one PLAINTEXT broker): not run;
+  waiting         listed in waiting.txt (a planned API or feature, or a known Runnel bug): it
+                  runs and must fail the way the list says; if it passes, or fails otherwise,
+                  the suite fails ("remove it from waiting.txt");
+  failed          anything else, including a test that skipped itself without being listed.
+
+Environment (besides harness.py's):
+  RUNNEL_BUILD_DIR          where tools/deps/librdkafka-suite.sh built the runner (default build/)
+  COMPAT_ONLY=0001,0045@noautocreate   run only these test numbers
+  LIBRDKAFKA_SUITE_JOBS     test-runner processes at once (default 4)
+  LIBRDKAFKA_SUITE_LOGS=1   print every test's output, not only that of failures
+"""
+
+import concurrent.futures
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(here))
+import harness  # noqa: E402
+import kafka_peer  # noqa: E402
+
+SUITE = "librdkafka-suite"
+CLIENT = "librdkafka test suite"
+VERSION = "2.12.0"
+KAFKA_VERSION = "4.4.0"
+RUNNER_ARGS = ["-Q", "-L", "-E", "-K", "-p1"]
+
+# The brokers each scenario needs (tests/scenarios/*.json); replication factors are 1 on one node.
+SCENARIOS = {
+    "default": {"auto.create.topics.enable": "true"},
+    "noautocreate": {"auto.create.topics.enable": "false"},
+}
+COMMON_OVERRIDES = {
+    "num.partitions": "4",
+    "default.replication.factor": "1",
+    "offsets.topic.replication.factor": "1",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "delete.topic.enable": "true",
+}
+
+DEFAULT_LIMIT = 240
+# Test numbers that take longer by design (their own timeouts and sleeps), in seconds.
+LIMITS = {}
+
+
+def build_dir():
+    return os.environ.get("RUNNEL_BUILD_DIR") or os.path.join(here, "..", "..", "build")
+
+
+def make_kafka_path(work_dir):
+    """A KAFKA_PATH for the tests that call $KAFKA_PATH/bin/kafka-topics.sh (create a topic with
+    configs, add partitions, delete): Kafka 4.4's own TopicCommand from the class path that
+    tools/deps/kafka.sh resolves. Kafka's other scripts (kafka-acls.sh, the JMX tool) are not
+    provided: what needs them is in not_applicable.txt."""
+    classpath = kafka_peer.classpath()
+    kafka_path = os.path.join(work_dir, "kafka")
+    os.makedirs(os.path.join(kafka_path, "bin"))
+    log4j = os.path.join(kafka_path, "log4j2.yaml")
+    kafka_peer._log4j_config(log4j, os.path.join(kafka_path, "tools.log"), "WARN")
+    script = os.path.join(kafka_path, "bin", "kafka-topics.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nexec '%s' -Xmx256M -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile='%s' "
+                "-cp '%s' org.apache.kafka.tools.TopicCommand \"$@\"\n"
+                % (kafka_peer.java(), log4j, classpath))
+    os.chmod(script, 0o755)
+    return kafka_path
+
+
+def tests_dir():
+    return os.path.join(build_dir(), "librdkafka-suite", "librdkafka-%s" % VERSION, "tests")
+
+
+# ---- the test list, read from the runner's own source ----
+
+def parse_tests(test_c):
+    """The tests[] table of tests/test.c: [(name, flags, scenarios)], in order."""
+    with open(test_c) as f:
+        src = f.read()
+    start = src.index("struct test tests[] = {")
+    end = src.index("{NULL}};", start)
+    table = src[start:end]
+    entries = []
+    parts = re.split(r"\b_TEST\(", table)[1:]
+    for part in parts:
+        m = re.match(r"\s*(\w+)\s*,\s*([^,)]*)", part)
+        if not m:
+            raise harness.TestFailure("cannot parse a _TEST entry of %s: %r" % (test_c, part[:80]))
+        name, flags = m.group(1), m.group(2).strip()
+        sm = re.search(r'\.scenario\s*=\s*"([^"]*)"', part)
+        scenarios = sm.group(1) if sm else "default"
+        entries.append((name, flags, scenarios))
+    harness.check(len(entries) > 100, "only %d tests parsed from %s" % (len(entries), test_c))
+    return entries
+
+
+def excluded_by_flags(flags):
+    """What the runner's -L -E -K and the manual flag leave out (the _WIN32 and _OSX known
+    issues are 0 on Linux)."""
+    words = set(re.findall(r"TEST_F_\w+", flags))
+    why = []
+    if "TEST_F_LOCAL" in words:
+        why.append("local (no broker)")
+    if "TEST_F_SOCKEM" in words:
+        why.append("socket emulation (-E)")
+    if "TEST_F_KNOWN_ISSUE" in words:
+        why.append("known issue (-K)")
+    if "TEST_F_MANUAL" in words:
+        why.append("manual")
+    return why
+
+
+def units(entries):
+    """[(unit, number, scenario, [test names])]: one unit per test number and scenario, with
+    the tests the runner will run for it."""
+    out = {}
+    for name, flags, scenarios in entries:
+        if excluded_by_flags(flags):
+            continue
+        number = name.split("_", 1)[0]
+        for scenario in SCENARIOS:
+            if scenario in scenarios:
+                unit = number if scenario == "default" else "%s@%s" % (number, scenario)
+                out.setdefault(unit, (unit, number, scenario, []))[3].append(name)
+    return sorted(out.values(), key=lambda u: (u[1], u[2] != "default", u[2]))
+
+
+def excluded_numbers(entries, selected):
+    """Test numbers none of whose tests runs in broker mode, with why."""
+    why = {}
+    for name, flags, _ in entries:
+        number = name.split("_", 1)[0]
+        if number in selected:
+            continue
+        reasons = excluded_by_flags(flags) or ["scenario not run here"]
+        why.setdefault(number, set()).update(reasons)
+    return why
+
+
+# ---- the two lists ----
+
+def read_list(path, fields):
+    """Lines 'unit | field | field'; '#' starts a comment line. Returns {unit: [fields...]}."""
+    out = {}
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = [p.strip() for p in line.split(" | ")]
+            if len(parts) != fields + 1 or not all(parts):
+                raise harness.TestFailure("%s:%d: expected %d fields separated by ' | ': %r"
+                                          % (path, n, fields + 1, line))
+            harness.check(parts[0] not in out, "%s:%d: %s listed twice" % (path, n, parts[0]))
+            out[parts[0]] = parts[1:]
+    return out
+
+
+# ---- running one test number ----
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_procs_lock = threading.Lock()
+_running = []
+
+
+def run_unit(unit, number, scenario, names, broker, work_dir, conf_path, kafka_path):
+    """Runs the test-runner for one test number; returns a dict with the outcome."""
+    log_path = os.path.join(work_dir, "%s.log" % unit.replace("@", "-"))
+    report_path = os.path.join(work_dir, "%s.report.json" % unit.replace("@", "-"))
+    cwd = os.path.join(work_dir, unit.replace("@", "-"))
+    os.makedirs(cwd, exist_ok=True)
+    tdir = tests_dir()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CI", "TESTS", "SUBTESTS", "TESTS_SKIP", "TESTS_SKIP_BEFORE", "TEST_DEBUG",
+                        "TEST_CONSUMER_GROUP_PROTOCOL", "KAFKA_PATH", "ZK_ADDRESS", "KAFKA_VERSION")}
+    env.update({
+        "TESTS": number,
+        "TEST_SCENARIO": scenario,
+        "TEST_KAFKA_VERSION": KAFKA_VERSION,
+        "RDKAFKA_TEST_CONF": conf_path,
+        "TEST_REPORT": report_path,
+        "BROKERS": broker.bootstrap,
+        "KAFKA_PATH": kafka_path,
+        "RDKAFKA_GITVER": "librdkafka-%s" % VERSION,
+        "LD_LIBRARY_PATH": os.pathsep.join([os.path.join(tdir, "..", "src"),
+                                            os.path.join(tdir, "..", "src-cpp")]),
+    })
+    limit = LIMITS.get(unit, DEFAULT_LIMIT)
+    t0 = time.monotonic()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([os.path.join(tdir, "test-runner")] + RUNNER_ARGS, cwd=cwd, env=env,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True, close_fds=True)
+        harness.register_process(proc)
+        with _procs_lock:
+            _running.append(proc)
+        timed_out = False
+        try:
+            rc = proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+            rc = proc.wait(timeout=30)
+        finally:
+            with _procs_lock:
+                _running.remove(proc)
+    dt = time.monotonic() - t0
+    with open(log_path, "rb") as f:
+        output = ANSI.sub("", f.read().decode("utf-8", "replace"))
+    states = {}
+    try:
+        with open(report_path) as f:
+            report = json.load(f)
+        states = {n: t.get("state") for n, t in report.get("tests", {}).items()}
+    except (OSError, ValueError):
+        report = None
+    failures = failure_messages(output)
+    problems = []
+    skips = []
+    if timed_out:
+        problems.append("no exit within %d s (killed)" % limit)
+    elif rc != 0:
+        problems.append("test-runner exited with %s" % describe_rc(rc))
+    if report is None and not timed_out:
+        problems.append("no test report written")
+    for name in names:
+        state = states.get(name)
+        if state == "PASSED":
+            continue
+        if state == "SKIPPED":
+            skips.append("%s skipped: %s" % (name, skip_reason(output, name)))
+        elif report is not None:
+            problems.append("%s: %s" % (name, state or "not in the report"))
+    return {"unit": unit, "seconds": dt, "problems": problems, "skips": skips,
+            "failures": failures, "log": log_path, "output": output, "states": states, "names": names}
+
+
+def describe_rc(rc):
+    if rc < 0:
+        try:
+            return "signal %s" % signal.Signals(-rc).name
+        except ValueError:
+            return "signal %d" % -rc
+    return "status %d" % rc
+
+
+def failure_messages(output):
+    """The runner's '### Test "..." failed at ...' lines with the message under each."""
+    lines = output.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if '### Test "' in line and " failed at " in line:
+            msg = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            out.append("%s %s" % (line[line.index("### Test"):].strip(), msg))
+        elif "timed out (timeout set to" in line:
+            out.append(line.strip())
+    return out
+
+
+def skip_reason(output, name):
+    for line in output.splitlines():
+        if line.startswith("|") and name in line and "SKIPPED" in line:
+            return line.split("|")[-1].strip() or line.strip()
+    m = re.search(r"SKIPPING TEST: (.*)", output)
+    return m.group(1).strip() if m else "(no reason printed)"
+
+
+def tail(text, n=60):
+    lines = text.splitlines()
+    return "\n".join(lines[-n:])
+
+
+# ---- the suite ----
+
+def main():
+    tdir = tests_dir()
+    runner = os.path.join(tdir, "test-runner")
+    if not os.access(runner, os.X_OK):
+        harness.skip("librdkafka's test runner is not built at %s (run tools/deps/librdkafka-suite.sh)"
+                     % runner)
+    entries = parse_tests(os.path.join(tdir, "test.c"))
+    all_units = units(entries)
+    by_unit = {u[0]: u for u in all_units}
+    not_applicable = read_list(os.path.join(here, "not_applicable.txt"), 1)
+    waiting = read_list(os.path.join(here, "waiting.txt"), 2)
+    # LIBRDKAFKA_SUITE_PEER=kafka runs the same tests against Apache Kafka 4.4 (kafka_peer.py)
+    # instead, to see what Kafka does with a test that fails against Runnel; nothing is recorded.
+    reference = os.environ.get("LIBRDKAFKA_SUITE_PEER") == "kafka"
+    if not reference:
+        harness.clear_results(SUITE)
+    t_suite = time.monotonic()
+    list_errors = []
+    for name, listed in (("not_applicable.txt", not_applicable), ("waiting.txt", waiting)):
+        for unit in listed:
+            if unit not in by_unit:
+                list_errors.append("%s lists %s, which is not a broker-mode test of this runner"
+                                   % (name, unit))
+    for unit in set(not_applicable) & set(waiting):
+        list_errors.append("%s is in both not_applicable.txt and waiting.txt" % unit)
+
+    only = [n for n in os.environ.get("COMPAT_ONLY", "").split(",") if n]
+    selected = [u for u in all_units if not only or u[0] in only]
+    for n in only:
+        if n not in by_unit:
+            list_errors.append("COMPAT_ONLY names %s, which is not a broker-mode test" % n)
+    excluded = excluded_numbers(entries, {u[1] for u in all_units})
+    print("librdkafka %s test runner: %s" % (VERSION, runner))
+    print("%d broker-mode test numbers (%d scenario runs); %d test numbers left out as in upstream's "
+          "broker runs (local, socket emulation, known issues, manual)"
+          % (len({u[1] for u in all_units}), len(all_units), len(excluded)), flush=True)
+
+    work_dir = harness.make_temp_dir("runnel-librdkafka-suite-")
+    kafka_path = make_kafka_path(work_dir)
+    brokers = {}
+    confs = {}
+    needed = {u[2] for u in selected if u[0] not in not_applicable}
+    for scenario in sorted(needed):
+        overrides = dict(COMMON_OVERRIDES)
+        overrides.update(SCENARIOS[scenario])
+        if reference:
+            overrides["group.initial.rebalance.delay.ms"] = "3000"
+            b = kafka_peer.KafkaPeer(overrides=overrides, name="kafka-%s" % scenario).start()
+        else:
+            b = harness.Broker(overrides=overrides, name="runnel-%s" % scenario).start()
+        brokers[scenario] = b
+        conf = os.path.join(work_dir, "test-%s.conf" % scenario)
+        with open(conf, "w") as f:
+            f.write("broker.address.family=v4\n"
+                    "test.timeout.multiplier=2\n"
+                    "bootstrap.servers=%s\n"
+                    "security.protocol=PLAINTEXT\n" % b.bootstrap)
+        confs[scenario] = conf
+        print("scenario %s: broker %s (log %s)" % (scenario, b.bootstrap, b.log_path), flush=True)
+
+    results = {}
+    to_run = [u for u in selected if u[0] not in not_applicable]
+    jobs = int(os.environ.get("LIBRDKAFKA_SUITE_JOBS", "4"))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run_unit, u[0], u[1], u[2], u[3], brokers[u[2]], work_dir, confs[u[2]],
+                               kafka_path): u
+                   for u in to_run}
+        for fut in concurrent.futures.as_completed(futures):
+            r = fut.result()
+            results[r["unit"]] = r
+            judge(r, waiting)
+            print_result(r)
+
+    if reference:
+        for b in brokers.values():
+            b.stop()
+        bad = sorted(u for u, r in results.items() if r["problems"] or r["skips"])
+        print("against Apache Kafka %s: %d of %d passed; not passed: %s"
+              % (kafka_peer.KAFKA_VERSION, len(results) - len(bad), len(results), " ".join(bad)))
+        sys.exit(0)
+
+    counts = {"passed": 0, "failed": 0, "not_applicable": 0, "waiting": 0}
+    failed_units = []
+    for unit, number, scenario, names in selected:
+        if unit in not_applicable:
+            counts["not_applicable"] += 1
+            harness.record_result(SUITE, CLIENT, VERSION, unit, False,
+                                  "not applicable: %s" % not_applicable[unit][0])
+            continue
+        r = results[unit]
+        if r["verdict"] == "passed":
+            counts["passed"] += 1
+            harness.record_result(SUITE, CLIENT, VERSION, unit, True, ", ".join(names))
+        elif r["verdict"] == "waiting":
+            counts["waiting"] += 1
+            harness.record_result(SUITE, CLIENT, VERSION, unit, False, "waiting: %s" % waiting[unit][0])
+        else:
+            counts["failed"] += 1
+            failed_units.append(unit)
+            harness.record_result(SUITE, CLIENT, VERSION, unit, False, r["why"][:300])
+
+    for scenario, b in brokers.items():
+        try:
+            b.check_alive("the suite")
+            b.stop()
+        except harness.TestFailure as e:
+            list_errors.append("broker of scenario %s: %s\n%s" % (scenario, e, b.log_tail()))
+
+    for e in list_errors:
+        print("FAIL %s: %s" % (SUITE, e), flush=True)
+    wall = time.monotonic() - t_suite
+    counts_doc = dict(counts, seconds=round(wall, 1), jobs=jobs, kafka_version=KAFKA_VERSION,
+                      librdkafka=VERSION, failed_tests=failed_units,
+                      waiting_tests=sorted(u for u in results if results[u]["verdict"] == "waiting"))
+    with open(os.path.join(harness.results_dir(), SUITE + "-counts.json"), "w") as f:
+        json.dump(counts_doc, f, indent=1, sort_keys=True)
+        f.write("\n")
+    write_section(counts, selected, not_applicable, waiting, results)
+    print("%s: %d passed, %d failed, %d not applicable, %d waiting (%.1f s, %d at once)"
+          % (SUITE, counts["passed"], counts["failed"], counts["not_applicable"], counts["waiting"],
+             wall, jobs))
+    if failed_units:
+        print("%s: failed: %s" % (SUITE, " ".join(failed_units)))
+    failed = counts["failed"] + len(list_errors)
+    print("%d passed, %d failed, %d skipped" % (counts["passed"] + counts["waiting"], failed,
+                                                counts["not_applicable"]), flush=True)
+    sys.exit(0 if failed == 0 else 1)
+
+
+def judge(r, waiting):
+    """Sets r["verdict"] (passed, waiting, failed) and r["why"]."""
+    unit = r["unit"]
+    bad = r["problems"] + r["skips"]
+    seen = "; ".join(r["failures"] + r["problems"] + r["skips"])
+    if unit in waiting:
+        feature, pattern = waiting[unit]
+        if not bad:
+            r["verdict"], r["why"] = "failed", ("passes now: remove it from waiting.txt (%s)" % feature)
+        elif re.search(pattern, seen):
+            r["verdict"], r["why"] = "waiting", feature
+        else:
+            r["verdict"], r["why"] = "failed", ("fails otherwise than waiting.txt says (%s: /%s/): %s"
+                                                % (feature, pattern, seen))
+        return
+    if not bad:
+        r["verdict"], r["why"] = "passed", ""
+    elif r["skips"] and not r["problems"]:
+        r["verdict"], r["why"] = "failed", ("skipped, and not in not_applicable.txt: %s"
+                                            % "; ".join(r["skips"]))
+    else:
+        r["verdict"], r["why"] = "failed", seen
+
+
+def print_result(r):
+    word = {"passed": "ok  ", "waiting": "wait", "failed": "FAIL"}[r["verdict"]]
+    print("%s %s.%s (%.1f s)%s" % (word, SUITE, r["unit"], r["seconds"],
+                                  (": " + r["why"]) if r["why"] else ""), flush=True)
+    if r["verdict"] == "failed" or os.environ.get("LIBRDKAFKA_SUITE_LOGS") == "1":
+        print("----- output of %s (%s), last lines -----\n%s\n----- end -----"
+              % (r["unit"], r["log"], tail(r["output"])), flush=True)
+
+
+def write_section(counts, selected, not_applicable, waiting, results):
+    out = ["## librdkafka's regression suite", "",
+           "librdkafka %s's own tests (`tests/test-runner` in broker mode, quick, "
+           "TEST_KAFKA_VERSION=%s, classic consumer groups), one row per test number above: "
+           "%d passed, %d failed, %d not applicable, %d waiting for a planned feature."
+           % (VERSION, KAFKA_VERSION, counts["passed"], counts["failed"], counts["not_applicable"],
+              counts["waiting"]), ""]
+    rows = [(u[0], "waiting", waiting[u[0]][0]) for u in selected
+            if u[0] in results and results[u[0]].get("verdict") == "waiting"]
+    if rows:
+        out += ["| test | waiting for |", "|---|---|"]
+        out += ["| %s | %s |" % (u, w.replace("|", "\\|")) for u, _, w in rows]
+        out.append("")
+    with open(os.path.join(harness.results_dir(), SUITE + ".section.md"), "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()
