@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The Go clients for compat-tests/go/test_go.py (franz-go with kadm, sarama, kafka-go): downloads
+# the modules pinned in compat-tests/go/go.mod and go.sum from the Go module proxy and builds the
+# go-compat test program into $RUNNEL_BUILD_DIR/go-compat/go-compat. Uses the newest of the go on
+# PATH and /usr/local/go/bin/go; fails when neither is as new as go.mod's go line. The go command
+# is kept from fetching another toolchain (GOTOOLCHAIN=local).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${RUNNEL_BUILD_DIR:-$root/build}
+src=$root/compat-tests/go
+need=$(awk '$1 == "go" { print $2; exit }' "$src/go.mod")
+
+version_of() { "$1" env GOVERSION 2>/dev/null | sed 's/^go//'; }
+newer_or_equal() { [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" == "$2" ]]; }
+
+best="" best_version=""
+for candidate in "$(command -v go || true)" /usr/local/go/bin/go; do
+  [[ -n "$candidate" && -x "$candidate" ]] || continue
+  v=$(GOTOOLCHAIN=local version_of "$candidate") || continue
+  [[ -n "$v" ]] || continue
+  if [[ -z "$best" ]] || ! newer_or_equal "$best_version" "$v"; then
+    best=$candidate best_version=$v
+  fi
+done
+if [[ -z "$best" ]]; then
+  echo "deps/go.sh: no Go found (PATH or /usr/local/go/bin); compat-tests/go needs Go $need or newer" >&2
+  exit 1
+fi
+if ! newer_or_equal "$best_version" "$need"; then
+  echo "deps/go.sh: $best is Go $best_version; compat-tests/go/go.mod needs Go $need or newer" >&2
+  exit 1
+fi
+
+export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
+mkdir -p "$build/go-compat"
+cd "$src"
+"$best" mod download
+"$best" build -trimpath -o "$build/go-compat/go-compat.new" .
+mv "$build/go-compat/go-compat.new" "$build/go-compat/go-compat"
+echo "deps/go.sh: built $build/go-compat/go-compat with Go $best_version"
