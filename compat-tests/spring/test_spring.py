@@ -493,6 +493,46 @@ def recs_if(kind, **match):
     return f
 
 
+# ---- the checks, first run on made-up faulty data ----
+
+def self_check():
+    """Each check must find what it is there to find; otherwise a passing run means nothing."""
+    def order(p, o, v, k="k0"):
+        return {"ev": "order", "rec": [p, o, k, v], "thread": "t"}
+
+    def assigned(p, pos):
+        return {"ev": "assigned", "group": "g", "thread": "t", "parts": [["orders", p, pos]]}
+    model = recs_if("order")
+    good = [order(0, 0, "a"), order(0, 1, "b"), assigned(0, 1), order(0, 1, "b"), order(0, 2, "c")]
+    problems, replayed, pos = replay_check(good, "g", "orders", {}, model)
+    expect_eq((problems, replayed, pos), ([], 1, {0: 3}), "replay model on a replay from the assigned position")
+    faulty = {
+        "a gap": [order(0, 0, "a"), order(0, 2, "c")],
+        "a repeat without an assignment": [order(0, 0, "a"), order(0, 0, "a")],
+        "an assignment past the next record": [order(0, 0, "a"), assigned(0, 5)],
+        "a replay of more than max.poll.records": [order(0, o, str(o)) for o in range(150)] + [assigned(0, 10)],
+        "a replay that does not start at the assigned position": [order(0, 0, "a"), order(0, 1, "b"),
+                                                                 assigned(0, 1), order(0, 0, "a")],
+    }
+    for what, evs in faulty.items():
+        problems, _, _ = replay_check(evs, "g", "orders", {}, model)
+        check(problems, "the replay model did not catch %s" % what)
+    retry = [order(0, 0, "a"), order(0, 0, "a"), order(0, 1, "b")]
+    check(not replay_check(retry, "g", "orders", {}, model, allow_retry=True)[0], "a retried record refused")
+    check(replay_check(retry, "g", "orders", {}, model)[0], "a retried record accepted where no retry is allowed")
+    sent = [("k0", "1-0"), ("k1", "1-1"), ("k0", "1-2")]
+    check(key_order_problems({0: {0: ("k0", "1-2"), 1: ("k0", "1-0")}}, sent), "key order: out of order not seen")
+    check(key_order_problems({0: {0: ("k0", "1-0")}, 1: {0: ("k0", "1-2")}}, sent), "key order: split key not seen")
+    check(not key_order_problems({0: {0: ("k0", "1-0"), 1: ("k0", "1-2")}, 1: {0: ("k1", "1-1")}}, sent),
+          "key order: a good log refused")
+    want = collections.Counter(["a", "b"])
+    check(counter_problems(collections.Counter(["a"]), want, "x", True), "a missing record not seen")
+    check(counter_problems(collections.Counter(["a", "b", "c"]), want, "x", True), "an unexpected record not seen")
+    check(counter_problems(collections.Counter(["a", "a", "b"]), want, "x", True), "a duplicate not seen")
+    check(not counter_problems(collections.Counter(["a", "a", "b"]), want, "x", False),
+          "a duplicate refused where at-least-once allows it")
+
+
 # ---- steps and matrix rows ----
 
 SCENARIOS = [
@@ -553,7 +593,7 @@ def make_steps(line):
 
 def main():
     harness.clear_results(SUITE)
-    steps = []
+    steps = [("checks_self_test", self_check, 30)]
     for name in LINES:
         steps += make_steps(Line(name))
     harness.run_tests(steps, SUITE)
