@@ -159,6 +159,7 @@ func fzProduceCodec(codec string) func(context.Context, *env) error {
 		}
 		defer adm.Close()
 		topic := e.name("t")
+		e.codecTopic = topic
 		if err := fzCreateTopic(ctx, adm, topic, 3, nil); err != nil {
 			return err
 		}
@@ -740,7 +741,13 @@ func fzAdminTopics(ctx context.Context, e *env) error {
 	if err != nil || !errors.Is(up[t2].Err, kerr.InvalidPartitions) {
 		return fmt.Errorf("UpdatePartitions to fewer partitions: want INVALID_PARTITIONS, got %v %+v", err, up[t2])
 	}
-	md, err := adm.Metadata(ctx, t1, t2)
+	var md kadm.Metadata
+	for try := 0; try < 50; try++ { // Kafka's metadata may lag the change by a moment
+		if md, err = fzFreshMetadata(ctx, e, t1, t2); err != nil || len(md.Topics[t1].Partitions) == 5 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err != nil {
 		return fmt.Errorf("Metadata: %w", err)
 	}
@@ -755,7 +762,8 @@ func fzAdminTopics(ctx context.Context, e *env) error {
 			}
 		}
 	}
-	listed, err := adm.ListTopics(ctx)
+	all, err := fzFreshMetadata(ctx, e)
+	listed := all.Topics
 	if err != nil || !listed.Has(t1) || !listed.Has(t2) {
 		return fmt.Errorf("ListTopics: %v, has %s: %v", err, t1, listed.Has(t1))
 	}
@@ -767,7 +775,16 @@ func fzAdminTopics(ctx context.Context, e *env) error {
 	if err != nil || !errors.Is(dr[t1].Err, kerr.UnknownTopicOrPartition) {
 		return fmt.Errorf("deleting %s again: want UNKNOWN_TOPIC_OR_PARTITION, got %v %+v", t1, err, dr[t1])
 	}
-	listed, err = adm.ListTopics(ctx)
+	for try := 0; try < 50; try++ { // Kafka's metadata may lag the deletion by a moment
+		var md kadm.Metadata
+		if md, err = fzFreshMetadata(ctx, e); err == nil {
+			listed = md.Topics
+		}
+		if err != nil || !listed.Has(t1) && !listed.Has(t2) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err != nil || listed.Has(t1) || listed.Has(t2) {
 		return fmt.Errorf("ListTopics after delete: %v, still has %s: %v", err, t1, listed.Has(t1))
 	}
@@ -1256,4 +1273,15 @@ func fzWaitTopics(ctx context.Context, adm *kadm.Client, topics ...string) error
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// fzFreshMetadata asks through a new client: kadm answers from the kgo client's metadata cache
+// when its entries are younger than MetadataMinAge (5 s), which would hide a change just made.
+func fzFreshMetadata(ctx context.Context, e *env, topics ...string) (kadm.Metadata, error) {
+	adm, err := fzAdmin(e)
+	if err != nil {
+		return kadm.Metadata{}, err
+	}
+	defer adm.Close()
+	return adm.Metadata(ctx, topics...)
 }

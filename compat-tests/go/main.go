@@ -28,6 +28,9 @@ type env struct {
 	bootstrap string
 	// prefix makes the topic, group and transactional ids of one scenario run unique.
 	prefix string
+	// codecTopic is the topic a produce_<codec> scenario wrote, reported so that the suite can
+	// check the codec of the batches in the broker's log.
+	codecTopic string
 }
 
 func (e *env) name(s string) string { return e.prefix + "-" + s }
@@ -67,6 +70,8 @@ type result struct {
 	Passed   bool    `json:"passed"`
 	Note     string  `json:"note"`
 	Seconds  float64 `json:"seconds"`
+	// CodecTopic: see env.codecTopic.
+	CodecTopic string `json:"codec_topic,omitempty"`
 }
 
 func runOne(c *client, s scenario, bootstrap string) (res result) {
@@ -92,6 +97,7 @@ func runOne(c *client, s scenario, bootstrap string) (res result) {
 		err = fmt.Errorf("scenario did not return within %s (its context ended %s ago)", s.timeout+15*time.Second, 15*time.Second)
 	}
 	res.Seconds = time.Since(t0).Seconds()
+	res.CodecTopic = e.codecTopic
 	res.Passed = err == nil
 	if err != nil {
 		res.Note = err.Error()

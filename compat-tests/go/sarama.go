@@ -186,6 +186,7 @@ func srProduceCodec(codec string) func(context.Context, *env) error {
 		cc := map[string]sarama.CompressionCodec{"none": sarama.CompressionNone, "gzip": sarama.CompressionGZIP,
 			"snappy": sarama.CompressionSnappy, "lz4": sarama.CompressionLZ4, "zstd": sarama.CompressionZSTD}[codec]
 		topic := e.name("t")
+		e.codecTopic = topic
 		if err := srCreateTopic(e, topic, 3); err != nil {
 			return err
 		}

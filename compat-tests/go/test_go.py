@@ -34,10 +34,11 @@ Environment: RUNNEL_BIN, RUNNEL_BUILD_DIR (where go-compat is), GO_COMPAT (the p
 instead), GO_COMPAT_CLIENTS=franz-go,sarama (a subset of the clients), COMPAT_ONLY (step names
 such as franz-go.produce_gzip).
 """
+import glob
 import json
 import os
+import struct
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -74,6 +75,8 @@ SCENARIOS = {
 # entry is removed.
 EXPECTED_TO_FAIL_UNTIL_FIXED = {
 }
+
+CODEC_IDS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 
 STEP_TIMEOUT = 150  # go-compat bounds each scenario itself (60-90 s), this bounds the process
 
@@ -117,6 +120,31 @@ def check_scenario_lists():
                       "EXPECTED_TO_FAIL_UNTIL_FIXED names %s %s, which is no scenario" % key)
 
 
+def batch_codecs(topic):
+    """The codec (attributes & 7) of every data batch in the broker's log files of a topic."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(broker().data_dir, "%s-*" % topic, "*.log"))):
+        with open(path, "rb") as f:
+            data = f.read()
+        pos = 0
+        while pos + 23 <= len(data):
+            length, = struct.unpack_from(">i", data, pos + 8)
+            attributes, = struct.unpack_from(">h", data, pos + 21)
+            if not attributes & 0x20:  # control batches are never compressed
+                out.append(attributes & 7)
+            pos += 12 + length
+    return out
+
+
+def check_codec(topic, codec):
+    """The client really compressed: every batch in the log carries the scenario's codec."""
+    harness.check(topic, "go-compat did not name the topic of %s" % codec)
+    codecs = batch_codecs(topic)
+    harness.check(codecs, "no record batch found in the log files of %s" % topic)
+    harness.check(set(codecs) == {CODEC_IDS[codec]}, "codecs of the %d batches of %s: %s, want all %d (%s)"
+                  % (len(codecs), topic, sorted(set(codecs)), CODEC_IDS[codec], codec))
+
+
 MODULES = {"franz-go": "github.com/twmb/franz-go", "sarama": "github.com/IBM/sarama",
            "kafka-go": "github.com/segmentio/kafka-go"}
 
@@ -135,6 +163,8 @@ def run_scenario(client, scenario):
         harness.check(r["version"].startswith("v"), "go-compat names no version of %s: %r"
                       % (client, r["version"]))
         b.check_alive("go-compat %s %s" % (client, scenario))
+        if r["passed"] and scenario.startswith("produce_"):
+            check_codec(r.get("codec_topic"), scenario[len("produce_"):])
     except (TestFailure, ValueError) as e:
         harness.record_result(SUITE, MODULES[client], "unknown", scenario, False, str(e)[:2000])
         raise TestFailure(str(e))
