@@ -32,9 +32,17 @@ if ! newer_or_equal "$best_version" "$need"; then
 fi
 
 export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
-mkdir -p "$build/go-compat"
+out=$build/go-compat
+mkdir -p "$out"
 cd "$src"
+# Up to date when the sources, go.mod, go.sum and the Go version are those of the last build.
+stamp=$( (echo "$best_version"; cat go.mod go.sum ./*.go) | sha256sum | cut -d' ' -f1)
+if [[ -x "$out/go-compat" && "$(cat "$out/stamp" 2>/dev/null)" == "$stamp" ]]; then
+  echo "deps/go.sh: $out/go-compat is up to date"
+  exit 0
+fi
 "$best" mod download
-"$best" build -trimpath -o "$build/go-compat/go-compat.new" .
-mv "$build/go-compat/go-compat.new" "$build/go-compat/go-compat"
-echo "deps/go.sh: built $build/go-compat/go-compat with Go $best_version"
+"$best" build -trimpath -o "$out/go-compat.new" .
+mv "$out/go-compat.new" "$out/go-compat"
+echo "$stamp" > "$out/stamp"
+echo "deps/go.sh: built $out/go-compat with Go $best_version"
