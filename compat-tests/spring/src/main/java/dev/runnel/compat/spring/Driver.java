@@ -17,6 +17,7 @@ import org.springframework.boot.SpringBootVersion;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.ApplicationListener;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.support.SendResult;
 import org.springframework.stereotype.Component;
@@ -28,6 +29,7 @@ import org.springframework.stereotype.Component;
  *                                 orders, a transaction of 5 records to tx-in (every fourth
  *                                 transaction aborted), pausing PAUSE_MS every 10 orders; then
  *                                 waits for every acknowledgement and reports "sent".
+ *   start LISTENER_ID             starts a listener container that does not start by itself.
  *   quit                          closes the application context and exits.
  */
 @Component
@@ -35,10 +37,14 @@ public class Driver implements ApplicationListener<ApplicationReadyEvent> {
     private final KafkaTemplate<String, String> template;
     private final KafkaTemplate<String, String> upstream;
 
+    private final KafkaListenerEndpointRegistry registry;
+
     public Driver(@Qualifier("kafkaTemplate") KafkaTemplate<String, String> template,
-            @Qualifier("upstreamTxTemplate") KafkaTemplate<String, String> upstream) {
+            @Qualifier("upstreamTxTemplate") KafkaTemplate<String, String> upstream,
+            KafkaListenerEndpointRegistry registry) {
         this.template = template;
         this.upstream = upstream;
+        this.registry = registry;
     }
 
     @Override
@@ -58,6 +64,9 @@ public class Driver implements ApplicationListener<ApplicationReadyEvent> {
                 String[] w = line.trim().split("\\s+");
                 if (w[0].equals("produce") && w.length == 4) {
                     produce(w[1], Integer.parseInt(w[2]), Integer.parseInt(w[3]));
+                } else if (w[0].equals("start") && w.length == 2) {
+                    registry.getListenerContainer(w[1]).start();
+                    Report.emit("ev", "container_started", "listener", w[1]);
                 } else if (w[0].equals("quit")) {
                     break;
                 } else if (!w[0].isEmpty()) {

@@ -37,6 +37,14 @@ public class Listeners {
         Report.emit("ev", "order", "rec", Report.rec(r), "thread", thread());
     }
 
+    /** The same topic with the KIP-848 consumer group protocol; started by the Driver's
+     * "kip848" command (Kafka 4 clients). */
+    @KafkaListener(id = "orders848", topics = SpringCompatApp.ORDERS, groupId = "spring-orders-848",
+            containerFactory = "kip848Factory", autoStartup = "false", properties = "group.protocol=consumer")
+    public void order848(ConsumerRecord<String, String> r) {
+        Report.emit("ev", "order848", "rec", Report.rec(r), "thread", thread());
+    }
+
     @KafkaListener(id = "events", topics = SpringCompatApp.EVENTS, groupId = "spring-events",
             containerFactory = "batchFactory")
     public void events(List<ConsumerRecord<String, String>> batch) {

@@ -2,10 +2,13 @@ package dev.runnel.compat.spring;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.boot.SpringApplication;
@@ -15,10 +18,13 @@ import org.springframework.context.annotation.Primary;
 import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
 import org.springframework.kafka.config.TopicBuilder;
 import org.springframework.kafka.core.ConsumerFactory;
+import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.core.ProducerFactory;
 import org.springframework.kafka.listener.ConsumerAwareRebalanceListener;
+import org.springframework.kafka.listener.DefaultErrorHandler;
+import org.springframework.kafka.listener.MessageListenerContainer;
 import org.springframework.kafka.transaction.KafkaTransactionManager;
 
 /**
@@ -140,6 +146,29 @@ public class SpringCompatApp {
             KafkaTransactionManager<String, String> txManager) {
         ConcurrentKafkaListenerContainerFactory<String, String> f = factory(consumerFactory, rebalance);
         f.getContainerProperties().setKafkaAwareTransactionManager(txManager);
+        return f;
+    }
+
+    /** Consumers of the KIP-848 group protocol (group.protocol=consumer, set by the listener),
+     * which refuses the classic protocol's session and heartbeat settings. A consumer error
+     * (such as a broker without ConsumerGroupHeartbeat) is reported and stops the container. */
+    @Bean
+    ConcurrentKafkaListenerContainerFactory<String, String> kip848Factory(
+            ConsumerFactory<String, String> consumerFactory, ConsumerAwareRebalanceListener rebalance) {
+        Map<String, Object> props = new HashMap<>(consumerFactory.getConfigurationProperties());
+        props.remove(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG);
+        props.remove(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG);
+        ConcurrentKafkaListenerContainerFactory<String, String> f =
+                factory(new DefaultKafkaConsumerFactory<>(props), rebalance);
+        f.setCommonErrorHandler(new DefaultErrorHandler() {
+            @Override
+            public void handleOtherException(Exception e, Consumer<?, ?> consumer, MessageListenerContainer container,
+                    boolean batchListener) {
+                Report.emit("ev", "consumer_error", "listener", container.getListenerId(), "error",
+                        e.getClass().getName(), "message", String.valueOf(e.getMessage()));
+                new Thread(container::stop, "stop-" + container.getListenerId()).start();
+            }
+        });
         return f;
     }
 
