@@ -26,7 +26,8 @@ Every test number is one of:
 
 Environment (besides harness.py's):
   RUNNEL_BUILD_DIR          where tools/deps/librdkafka-suite.sh built the runner (default build/)
-  COMPAT_ONLY=0001,0045@noautocreate   run only these test numbers
+  COMPAT_ONLY=0001,0045@noautocreate,0081:DeleteRecords   run only these (a test number
+                            names all its units)
   LIBRDKAFKA_SUITE_JOBS     test-runner processes at once (default 4)
   LIBRDKAFKA_SUITE_LOGS=1   print every test's output, not only that of failures
 """
@@ -69,6 +70,14 @@ COMMON_OVERRIDES = {
 DEFAULT_LIMIT = 240
 # Test numbers that take longer by design (their own timeouts and sleeps), in seconds.
 LIMITS = {}
+# Test numbers run as one unit per sub-test function (SUBTESTS=<function>:), so that the first
+# failing step does not hide the others: 0081_admin calls every Admin API in turn from
+# do_test_apis(). Units are named <number>:<function without do_test_>.
+SPLIT = {"0081": ("0081-admin.c", "do_test_apis")}
+# Test numbers that do nothing in quick mode ("Test skipped due to quick mode"): run in full.
+FULL_MODE = {"0082"}
+# The brokers hold several hundred partitions at the end; a clean stop flushes them all.
+STOP_TIMEOUT = 60.0
 
 
 def build_dir():
@@ -137,9 +146,25 @@ def excluded_by_flags(flags):
     return why
 
 
+def split_functions(number):
+    """The sub-test functions the driver function of a SPLIT test calls, in order."""
+    source, driver = SPLIT[number]
+    with open(os.path.join(tests_dir(), source)) as f:
+        src = f.read()
+    m = re.search(r"\nstatic void %s\([^)]*\) \{\n(.*?)\n\}\n" % driver, src, re.S)
+    harness.check(m, "no %s() in %s" % (driver, source))
+    names = []
+    for name in re.findall(r"\b(do_test_\w+)\(", m.group(1)):
+        if name not in names:
+            names.append(name)
+    harness.check(len(names) > 5, "only %d sub-test functions found in %s()" % (len(names), driver))
+    return names
+
+
 def units(entries):
-    """[(unit, number, scenario, [test names])]: one unit per test number and scenario, with
-    the tests the runner will run for it."""
+    """[(unit, number, scenario, [test names], subtests)]: one unit per test number and
+    scenario (or per sub-test function of a SPLIT test), with the tests the runner will run
+    for it."""
     out = {}
     for name, flags, scenarios in entries:
         if excluded_by_flags(flags):
@@ -148,8 +173,15 @@ def units(entries):
         for scenario in SCENARIOS:
             if scenario in scenarios:
                 unit = number if scenario == "default" else "%s@%s" % (number, scenario)
-                out.setdefault(unit, (unit, number, scenario, []))[3].append(name)
-    return sorted(out.values(), key=lambda u: (u[1], u[2] != "default", u[2]))
+                out.setdefault(unit, (unit, number, scenario, [], None))[3].append(name)
+    result = []
+    for u in sorted(out.values(), key=lambda u: (u[1], u[2] != "default", u[2])):
+        if u[1] in SPLIT and u[2] == "default":
+            for fn in split_functions(u[1]):
+                result.append(("%s:%s" % (u[1], fn[len("do_test_"):]), u[1], u[2], u[3], fn + ":"))
+        else:
+            result.append(u)
+    return result
 
 
 def excluded_numbers(entries, selected):
@@ -190,11 +222,11 @@ _procs_lock = threading.Lock()
 _running = []
 
 
-def run_unit(unit, number, scenario, names, broker, work_dir, conf_path, kafka_path):
+def run_unit(unit, number, scenario, names, subtests, broker, work_dir, conf_path, kafka_path):
     """Runs the test-runner for one test number; returns a dict with the outcome."""
-    log_path = os.path.join(work_dir, "%s.log" % unit.replace("@", "-"))
-    report_path = os.path.join(work_dir, "%s.report.json" % unit.replace("@", "-"))
-    cwd = os.path.join(work_dir, unit.replace("@", "-"))
+    log_path = os.path.join(work_dir, "%s.log" % unit.replace("@", "-").replace(":", "-"))
+    report_path = os.path.join(work_dir, "%s.report.json" % unit.replace("@", "-").replace(":", "-"))
+    cwd = os.path.join(work_dir, unit.replace("@", "-").replace(":", "-"))
     os.makedirs(cwd, exist_ok=True)
     tdir = tests_dir()
     env = {k: v for k, v in os.environ.items()
@@ -212,10 +244,13 @@ def run_unit(unit, number, scenario, names, broker, work_dir, conf_path, kafka_p
         "LD_LIBRARY_PATH": os.pathsep.join([os.path.join(tdir, "..", "src"),
                                             os.path.join(tdir, "..", "src-cpp")]),
     })
+    if subtests:
+        env["SUBTESTS"] = subtests
     limit = LIMITS.get(unit, DEFAULT_LIMIT)
     t0 = time.monotonic()
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([os.path.join(tdir, "test-runner")] + RUNNER_ARGS, cwd=cwd, env=env,
+        args = [a for a in RUNNER_ARGS if not (unit in FULL_MODE and a == "-Q")]
+        proc = subprocess.Popen([os.path.join(tdir, "test-runner")] + args, cwd=cwd, env=env,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, close_fds=True)
         harness.register_process(proc)
@@ -258,6 +293,12 @@ def run_unit(unit, number, scenario, names, broker, work_dir, conf_path, kafka_p
             skips.append("%s skipped: %s" % (name, skip_reason(output, name)))
         elif report is not None:
             problems.append("%s: %s" % (name, state or "not in the report"))
+    if subtests and not problems and not skips:
+        # A unit of one sub-test function passes only if one of its sub-tests passed.
+        if not re.search(r"\[ %s\d+.*: PASS \(" % re.escape(subtests), output):
+            m = re.search(r"\[ (%s\d+[^\]]*): SKIP: ([^\]]*)\]" % re.escape(subtests), output)
+            skips.append("%s skipped: %s" % (m.group(1), m.group(2).strip()) if m
+                         else "no sub-test of %s ran" % subtests)
     return {"unit": unit, "seconds": dt, "problems": problems, "skips": skips,
             "failures": failures, "log": log_path, "output": output, "states": states, "names": names}
 
@@ -285,11 +326,12 @@ def failure_messages(output):
 
 
 def skip_reason(output, name):
+    """The reason in the runner's summary line of that test."""
     for line in output.splitlines():
-        if line.startswith("|") and name in line and "SKIPPED" in line:
-            return line.split("|")[-1].strip() or line.strip()
-    m = re.search(r"SKIPPING TEST: (.*)", output)
-    return m.group(1).strip() if m else "(no reason printed)"
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) >= 5 and cells[1] == name and cells[2] == "SKIPPED":
+            return cells[4] or "(no reason printed)"
+    return "(no reason printed)"
 
 
 def tail(text, n=60):
@@ -326,9 +368,9 @@ def main():
         list_errors.append("%s is in both not_applicable.txt and waiting.txt" % unit)
 
     only = [n for n in os.environ.get("COMPAT_ONLY", "").split(",") if n]
-    selected = [u for u in all_units if not only or u[0] in only]
+    selected = [u for u in all_units if not only or u[0] in only or u[1] in only]
     for n in only:
-        if n not in by_unit:
+        if n not in by_unit and n not in {u[1] for u in all_units}:
             list_errors.append("COMPAT_ONLY names %s, which is not a broker-mode test" % n)
     excluded = excluded_numbers(entries, {u[1] for u in all_units})
     print("librdkafka %s test runner: %s" % (VERSION, runner))
@@ -363,8 +405,8 @@ def main():
     to_run = [u for u in selected if u[0] not in not_applicable]
     jobs = int(os.environ.get("LIBRDKAFKA_SUITE_JOBS", "4"))
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_unit, u[0], u[1], u[2], u[3], brokers[u[2]], work_dir, confs[u[2]],
-                               kafka_path): u
+        futures = {pool.submit(run_unit, u[0], u[1], u[2], u[3], u[4], brokers[u[2]], work_dir,
+                               confs[u[2]], kafka_path): u
                    for u in to_run}
         for fut in concurrent.futures.as_completed(futures):
             r = fut.result()
@@ -382,7 +424,7 @@ def main():
 
     counts = {"passed": 0, "failed": 0, "not_applicable": 0, "waiting": 0}
     failed_units = []
-    for unit, number, scenario, names in selected:
+    for unit, number, scenario, names, _ in selected:
         if unit in not_applicable:
             counts["not_applicable"] += 1
             harness.record_result(SUITE, CLIENT, VERSION, unit, False,
@@ -400,10 +442,13 @@ def main():
             failed_units.append(unit)
             harness.record_result(SUITE, CLIENT, VERSION, unit, False, r["why"][:300])
 
+    harness.STOP_TIMEOUT = STOP_TIMEOUT
     for scenario, b in brokers.items():
         try:
             b.check_alive("the suite")
+            t0 = time.monotonic()
             b.stop()
+            print("scenario %s: the broker stopped cleanly in %.1f s" % (scenario, time.monotonic() - t0))
         except harness.TestFailure as e:
             list_errors.append("broker of scenario %s: %s\n%s" % (scenario, e, b.log_tail()))
 
@@ -437,7 +482,7 @@ def judge(r, waiting):
         feature, pattern = waiting[unit]
         if not bad:
             r["verdict"], r["why"] = "failed", ("passes now: remove it from waiting.txt (%s)" % feature)
-        elif re.search(pattern, seen):
+        elif re.search(pattern, r["output"] + "\n" + seen, re.S):
             r["verdict"], r["why"] = "waiting", feature
         else:
             r["verdict"], r["why"] = "failed", ("fails otherwise than waiting.txt says (%s: /%s/): %s"

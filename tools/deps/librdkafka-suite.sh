@@ -14,20 +14,21 @@ NODE_RDKAFKA_INTEGRITY=sha512-sfpTbrT35429cs0RE8Yb9avGX9BiRRvpV7aweQsghKTjtrVZP3
 LIBRDKAFKA_VERSION=2.12.0
 # No libcurl (OIDC token fetching) and no Cyrus SASL (GSSAPI): the suite runs against one
 # PLAINTEXT broker. LZ4 is librdkafka's bundled copy; zlib, zstd and OpenSSL are Debian's.
+# RapidJSON (headers only) lets the tests check the statistics JSON against its schema.
 CONFIGURE_ARGS=(--no-download --disable-curl --disable-gssapi --disable-lz4-ext
                 --enable-zlib --enable-zstd --enable-ssl)
 
 dir=$build/librdkafka-suite
 src=$dir/librdkafka-$LIBRDKAFKA_VERSION
 stamp=$dir/built.stamp
-want_stamp="node-rdkafka@$NODE_RDKAFKA_VERSION librdkafka@$LIBRDKAFKA_VERSION ${CONFIGURE_ARGS[*]}"
+want_stamp="node-rdkafka@$NODE_RDKAFKA_VERSION librdkafka@$LIBRDKAFKA_VERSION ${CONFIGURE_ARGS[*]} rapidjson"
 
 if [[ -f $stamp && "$(cat "$stamp")" == "$want_stamp" && -x $src/tests/test-runner ]]; then
   exit 0
 fi
 
 # The Debian packages librdkafka's configure and build need.
-pkgs=(g++ make pkg-config python3 libssl-dev zlib1g-dev libzstd-dev)
+pkgs=(g++ make pkg-config python3 libssl-dev zlib1g-dev libzstd-dev rapidjson-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -70,6 +71,10 @@ log=$dir/build.log
 if ! (cd "$src" && ./configure "${CONFIGURE_ARGS[@]}" && make -j2 libs && make -j2 -C tests build) >"$log" 2>&1; then
   tail -40 "$log" >&2
   echo "librdkafka-suite: build failed, full log in $log" >&2
+  exit 1
+fi
+if ! grep -q '^#define WITH_RAPIDJSON 1' "$src/config.h"; then
+  echo "librdkafka-suite: configure did not find RapidJSON (rapidjson-dev)" >&2
   exit 1
 fi
 echo "$want_stamp" >"$stamp"
