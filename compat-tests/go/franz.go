@@ -28,6 +28,7 @@ func init() {
 		scenario{"group_rebalance_range", 90 * time.Second, fzGroupRebalance("range", kgo.RangeBalancer())},
 		scenario{"group_rebalance_roundrobin", 90 * time.Second, fzGroupRebalance("roundrobin", kgo.RoundRobinBalancer())},
 		scenario{"group_rebalance_sticky", 90 * time.Second, fzGroupRebalance("sticky", kgo.StickyBalancer())},
+		scenario{"group_server_side_balancer", 60 * time.Second, fzGroupServerSide},
 		scenario{"idempotent_producer", 60 * time.Second, fzIdempotent},
 		scenario{"txn_commit_abort", 60 * time.Second, fzTxnCommitAbort},
 		scenario{"txn_group_transact_session", 90 * time.Second, fzGroupTransactSession},
@@ -324,7 +325,7 @@ type fzMember struct {
 // fzStartMember joins the group and consumes in a loop: each poll is processed and committed
 // before a rebalance may go on (BlockRebalanceOnPoll), so a partition that moves to another
 // member is handed over at exactly the next record to process.
-func fzStartMember(e *env, group, topic string, balancer kgo.GroupBalancer) (*fzMember, error) {
+func fzStartMember(e *env, group, topic string, balancer kgo.GroupBalancer, extra ...kgo.Opt) (*fzMember, error) {
 	m := &fzMember{c: newCollector(), stop: make(chan struct{}), done: make(chan error, 1)}
 	opts := []kgo.Opt{kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic), kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(), kgo.HeartbeatInterval(300 * time.Millisecond),
@@ -336,7 +337,7 @@ func fzStartMember(e *env, group, topic string, balancer kgo.GroupBalancer) (*fz
 	if balancer != nil {
 		opts = append(opts, kgo.Balancers(balancer))
 	}
-	cl, err := fzClient(e, opts...)
+	cl, err := fzClient(e, append(opts, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -908,6 +909,16 @@ func fzAdminGroups(ctx context.Context, e *env) error {
 		m.close()
 		return fmt.Errorf("DescribeGroups member: %+v, assignment %+v", g.Members[0], as)
 	}
+	brokers, err := adm.ListBrokers(ctx)
+	if err != nil || len(brokers) != 1 {
+		m.close()
+		return fmt.Errorf("ListBrokers: %v %+v", err, brokers)
+	}
+	fc := adm.FindGroupCoordinators(ctx, group)
+	if c := fc[group]; c.Err != nil || c.NodeID != brokers[0].NodeID || c.Host != brokers[0].Host || c.Port != brokers[0].Port {
+		m.close()
+		return fmt.Errorf("FindGroupCoordinators: %+v, want the broker %+v", c, brokers[0])
+	}
 	lg, err := adm.ListGroups(ctx)
 	if err != nil || lg[group].State != "Stable" || lg[group].ProtocolType != "consumer" {
 		m.close()
@@ -1081,6 +1092,14 @@ func fzAdminTransactions(ctx context.Context, e *env) error {
 	pid, epoch, err := cl.ProducerID(ctx)
 	if err != nil {
 		return err
+	}
+	brokers, err := adm.ListBrokers(ctx)
+	if err != nil || len(brokers) != 1 {
+		return fmt.Errorf("ListBrokers: %v %+v", err, brokers)
+	}
+	fc := adm.FindTxnCoordinators(ctx, txnID)
+	if c := fc[txnID]; c.Err != nil || c.NodeID != brokers[0].NodeID || c.Host != brokers[0].Host || c.Port != brokers[0].Port {
+		return fmt.Errorf("FindTxnCoordinators: %+v, want the broker %+v", c, brokers[0])
 	}
 	dt, err := adm.DescribeTransactions(ctx, txnID)
 	if err != nil {
@@ -1284,4 +1303,47 @@ func fzFreshMetadata(ctx context.Context, e *env, topics ...string) (kadm.Metada
 	}
 	defer adm.Close()
 	return adm.Metadata(ctx, topics...)
+}
+
+// kgo.ServerSideBalancer asks for KIP-848 groups (ConsumerGroupHeartbeat), which Runnel does not
+// offer: kgo then runs the classic protocol, and the member must consume and commit as usual.
+func fzGroupServerSide(ctx context.Context, e *env) error {
+	adm, err := fzAdmin(e)
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	topic, group := e.name("t"), e.name("g")
+	if err := fzCreateTopic(ctx, adm, topic, 3, nil); err != nil {
+		return err
+	}
+	pcl, err := fzClient(e)
+	if err != nil {
+		return err
+	}
+	defer pcl.Close()
+	sent, err := fzProduce(ctx, pcl, topic, "ssb", 0, 150)
+	if err != nil {
+		return err
+	}
+	m, err := fzStartMember(e, group, topic, kgo.RangeBalancer(), kgo.ServerSideBalancer())
+	if err != nil {
+		return err
+	}
+	dl, ok := ctx.Deadline()
+	werr := waitFor(deadlineOf(dl, ok, 30*time.Second), "every record consumed",
+		func() bool { return m.c.count() >= len(sent) }, m.c.history)
+	if werr == nil {
+		time.Sleep(500 * time.Millisecond)
+	}
+	if err := m.close(); werr == nil {
+		werr = err
+	}
+	if werr != nil {
+		return werr
+	}
+	if err := checkExact("ssb", sent, m.c.records()); err != nil {
+		return err
+	}
+	return fzCheckCommittedAtEnd(ctx, adm, group, topic, sent)
 }

@@ -17,6 +17,8 @@ Scenarios (each client, where it offers the feature):
                        nothing lost or doubled, committed offsets at the end (franz-go: its
                        default balancer, cooperative-sticky, and range, roundrobin, sticky;
                        sarama: range, roundrobin, sticky; kafka-go: its defaults)
+  group_server_side_balancer  franz-go asking for KIP-848 groups, which Runnel does not offer:
+                       it must fall back to the classic protocol and consume and commit
   idempotent_producer  franz-go (with DescribeProducers), sarama
   txn_*                transactions committed and aborted, read_committed and read_uncommitted
                        readers; consume-transform-produce (franz-go's GroupTransactSession,
@@ -55,8 +57,8 @@ MISSING = ["incrementalalterconfigs", "alterconfigs", "deleterecords", "offsetfo
 SCENARIOS = {
     "franz-go": ["produce_" + c for c in CODECS] + [
         "consume_assign", "group_commit_resume", "group_rebalance_default", "group_rebalance_range",
-        "group_rebalance_roundrobin", "group_rebalance_sticky", "idempotent_producer",
-        "txn_commit_abort", "txn_group_transact_session", "admin_topics", "admin_configs",
+        "group_rebalance_roundrobin", "group_rebalance_sticky", "group_server_side_balancer",
+        "idempotent_producer", "txn_commit_abort", "txn_group_transact_session", "admin_topics", "admin_configs",
         "admin_groups", "admin_offsets", "admin_transactions"] + ["missing_api_" + m for m in MISSING],
     "sarama": ["produce_" + c for c in CODECS] + [
         "consume_assign", "group_commit_resume", "group_rebalance_range", "group_rebalance_roundrobin",
