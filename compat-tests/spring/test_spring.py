@@ -264,7 +264,7 @@ class Line:
                               start=self.phase_start[phase])
             t0 = time.monotonic()
             self.broker.restart()
-            print("  Runnel restarted after %d of %d orders sent (%.1f s)" % (restart_at, COUNT, time.monotonic() - t0),
+            print("  broker restarted after %d of %d orders sent (%.1f s)" % (restart_at, COUNT, time.monotonic() - t0),
                   flush=True)
         _, sent = self.app.wait_for(lambda e: e.get("ev") == "sent" and e.get("phase") == phase, 150,
                                     "phase %s sent" % phase, start=self.phase_start[phase])
