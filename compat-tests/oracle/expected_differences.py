@@ -11,6 +11,7 @@ it further. Its "rule" then decides whether the two values may differ that way:
                  (null, "", a negative number and the zero UUID count as unset)
     id0          the same, and 0 counts as unset too (fetch session ids)
     own_port     each broker names its own port
+    time         a wall-clock time: both positive, or the same
     set_or_null  free text (Kafka's error messages): any text or none
 
 Every other difference fails the scenario, unless known_runnel_bugs.KNOWN_BUGS lists it.
@@ -28,8 +29,23 @@ EXPECTED = [
     {"api": "*", "field": "*Leader", "rule": "id", "why": "a group's leader is named by its member id"},
     {"api": "*", "field": "*LeaderId", "rule": "id", "why": "a group's leader is named by its member id"},
     {"api": "Fetch", "field": "SessionId", "rule": "id0", "why": "fetch session ids are random"},
-    {"api": "ApiVersions", "field": "FinalizedFeaturesEpoch", "rule": "any",
-     "why": "the offset of the feature records in Kafka's metadata log"},
+    # Feature flags (KIP-584) describe a KRaft cluster: metadata.version, kraft.version, and
+    # group.version, transaction.version, share.version, streams.version, which switch clients
+    # to protocols Runnel does not implement (KIP-848 consumer groups, KIP-890 transactions v2,
+    # share groups, streams groups). Runnel advertises none, so clients use the classic ones.
+    {"api": "ApiVersions", "field": ["SupportedFeatures*", "FinalizedFeatures*"], "rule": "any",
+     "why": "Runnel advertises no feature flags (see above)"},
+    # With eligible leader replicas (KIP-966) on, Kafka's controller stores min.insync.replicas
+    # as a cluster-wide dynamic default: its source is DYNAMIC_DEFAULT_BROKER_CONFIG (3), where
+    # Runnel, with no dynamic broker configs, says DEFAULT_CONFIG (5). The value is the same.
+    {"api": "*", "field": ["*Configs[Name=min.insync.replicas].ConfigSource",
+                           "*Configs[Name=min.insync.replicas].Synonyms*"], "rule": "any",
+     "why": "min.insync.replicas is a cluster-wide dynamic default in Kafka 4.4 (see above)"},
+    # Wall-clock times (both set, or the same).
+    {"api": "DescribeTransactions", "field": "TransactionStates.TransactionStartTimeMs", "rule": "time",
+     "why": "when each broker started the transaction"},
+    {"api": "DescribeProducers", "field": "*LastTimestamp", "rule": "time",
+     "why": "the producers' batches carry the same timestamps; kept for when they do not"},
     # Ports: each broker listens on its own free port; hosts are both 127.0.0.1.
     {"api": "*", "field": "*Port", "rule": "own_port", "why": "each broker's own listener port"},
     # Free text.
@@ -39,4 +55,13 @@ EXPECTED = [
 
 # Versions Runnel keeps that Kafka 4.x dropped (KIP-896): Kafka closes the connection, Runnel
 # answers. {API name: (lowest, highest)} of the versions below Kafka's minimum.
-OLD_VERSIONS_KEPT = {}
+OLD_VERSIONS_KEPT = {
+    "Produce": (0, 2),          # message format v0/v1 (Kafka 4.x: 3+)
+    "Fetch": (0, 3),            # down-converted to message format v0/v1 (Kafka 4.x: 4+)
+    "ListOffsets": (0, 0),
+    "OffsetCommit": (0, 1),
+    "OffsetFetch": (0, 0),
+    "CreateTopics": (0, 1),
+    "DeleteTopics": (0, 0),
+    "DescribeConfigs": (0, 0),
+}

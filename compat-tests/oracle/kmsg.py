@@ -167,8 +167,8 @@ class Messages:
         return 1 if self.is_flexible(api_key, version) else 0
 
     def encode_request(self, api_key, version, body, correlation_id, client_id="oracle"):
-        """The request frame (size prefix included). Versions outside the definition's range
-        are encoded with the layout of the nearest defined version."""
+        """The request frame (size prefix included). A version above the definition's range
+        (or below 0) is encoded with the layout of the nearest defined version."""
         m = self.requests[api_key]
         hv = self.request_header_version(api_key, version) if version >= 0 else 1
         w = Writer()
@@ -179,7 +179,8 @@ class Messages:
             w.string(client_id, compact=False)
         if hv >= 2:
             w.uvarint(0)
-        lv = min(max(version, m.valid.lo), m.valid.hi)
+        # Versions below validVersions (dropped by Kafka) keep their fields in the definitions.
+        lv = min(max(version, 0), m.valid.hi)
         flexible = lv in m.flexible
         encode_struct(w, m.fields, body, lv, flexible, m.name)
         payload = w.getvalue()

@@ -16,10 +16,152 @@ wrong answer; an entry fails "remove it" once Runnel reaches Kafka's version.
 """
 
 KNOWN_BUGS = [
+    # -- topic configs (CreateTopics v5+ answers and DescribeConfigs of a topic) --
+    {"scenario": "create_topics", "api": "CreateTopics",
+     "field": ["*Configs[Name=compression.gzip.level]", "*Configs[Name=compression.lz4.level]",
+               "*Configs[Name=compression.zstd.level]", "*Configs[Name=errors.deadletterqueue.group.enable]",
+               "*Configs[Name=follower.replication.throttled.replicas]",
+               "*Configs[Name=leader.replication.throttled.replicas]", "*Configs[Name=local.retention.bytes]",
+               "*Configs[Name=local.retention.ms]", "*Configs[Name=max.decompressed.message.bytes]",
+               "*Configs[Name=remote.*]", "*Configs[Name=message.downconversion.enable]",
+               "*Configs[Name=message.timestamp.difference.max.ms]"],
+     "why": "topic configs: Kafka 4.4 lists compression.{gzip,lz4,zstd}.level, "
+            "errors.deadletterqueue.group.enable, {leader,follower}.replication.throttled.replicas, "
+            "local.retention.{bytes,ms}, max.decompressed.message.bytes, remote.* which Runnel lacks; "
+            "Runnel lists message.downconversion.enable and message.timestamp.difference.max.ms, "
+            "which Kafka 4.0 removed"},
+    {"scenario": "create_topics", "api": "CreateTopics",
+     "field": "*Configs[Name=message.timestamp.after.max.ms].Value",
+     "why": "message.timestamp.after.max.ms defaults to 3600000 in Kafka 4.x (KIP-1030); Runnel says "
+            "9223372036854775807"},
+    {"scenario": "describe_configs", "api": "DescribeConfigs",
+     "field": ["*Configs[Name=compression.gzip.level]", "*Configs[Name=compression.lz4.level]",
+               "*Configs[Name=compression.zstd.level]", "*Configs[Name=errors.deadletterqueue.group.enable]",
+               "*Configs[Name=follower.replication.throttled.replicas]",
+               "*Configs[Name=leader.replication.throttled.replicas]", "*Configs[Name=local.retention.bytes]",
+               "*Configs[Name=local.retention.ms]", "*Configs[Name=max.decompressed.message.bytes]",
+               "*Configs[Name=remote.*]", "*Configs[Name=message.downconversion.enable]",
+               "*Configs[Name=message.timestamp.difference.max.ms]"],
+     "why": "the same topic config set as in create_topics"},
+    {"scenario": "describe_configs", "api": "DescribeConfigs",
+     "field": "*Configs[Name=message.timestamp.after.max.ms].Value",
+     "why": "message.timestamp.after.max.ms default, as in create_topics"},
+    {"scenario": "create_topics", "api": "CreateTopics", "field": "Topics[Name=ct7-validate].TopicId",
+     "why": "CreateTopics v7 with validateOnly: Kafka answers a (random) TopicId, Runnel the zero UUID"},
+    {"scenario": "describe_configs", "api": "DescribeConfigs",
+     "field": ["Results[ResourceName=*].ErrorCode", "Results[ResourceName=*].Configs*"],
+     "why": "one request naming six resources (an unknown topic, an empty topic name, broker 1 with "
+            "three keys, broker 7, broker x, resource type 99): Kafka 4.4 answers INVALID_REQUEST (42) "
+            "with no configs for every one of them, Runnel answers each as Kafka does when it is asked "
+            "alone (which resource makes Kafka refuse the whole request is not isolated yet)"},
+    # -- Metadata --
+    {"scenario": "metadata", "api": "Metadata", "field": "Topics.ErrorCode",
+     "why": "a Metadata request that auto-creates a topic: Kafka 4.4 answers UNKNOWN_TOPIC_OR_PARTITION (3) "
+            "for it, Runnel LEADER_NOT_AVAILABLE (5)"},
+    # -- Fetch --
+    {"scenario": "fetch", "api": "Fetch",
+     "field": ["*Partitions.HighWatermark", "*Partitions.LastStableOffset", "*Partitions.LogStartOffset"],
+     "why": "a partition answered with an error (OFFSET_OUT_OF_RANGE): Kafka sends HighWatermark, "
+            "LastStableOffset and LogStartOffset -1, Runnel the partition's real values"},
+    {"scenario": "fetch", "api": "Fetch", "field": "*Partitions.AbortedTransactions",
+     "why": "a partition answered with an error (unknown topic or partition): Kafka sends "
+            "AbortedTransactions [] (v4-v11), Runnel null"},
+    # -- ListOffsets --
+    {"scenario": "list_offsets", "api": "ListOffsets", "field": "*Partitions.LeaderEpoch",
+     "why": "the latest offset of an empty partition: Kafka answers the partition's leader epoch (0), "
+            "Runnel -1"},
+    # -- groups --
+    {"scenario": "groups_admin", "api": "DescribeGroups", "field": "Groups.AuthorizedOperations",
+     "why": "DescribeGroups v3+ with IncludeAuthorizedOperations: Kafka 3400 (READ, DELETE, DESCRIBE, "
+            "DESCRIBE_CONFIGS, ALTER_CONFIGS), Runnel 328 (no DESCRIBE_CONFIGS, ALTER_CONFIGS)"},
+    {"scenario": "groups_admin", "api": "ListGroups", "field": "Groups[GroupId=jg-*-t]",
+     "why": "a JoinGroup refused with INVALID_SESSION_TIMEOUT leaves an Empty group behind in Runnel "
+            "(ListGroups lists it); Kafka creates no group"},
+    # -- idempotent producers --
+    {"scenario": "idempotent_produce", "api": "Produce", "field": "*PartitionResponses.LogAppendTimeMs",
+     "why": "a resent (duplicate) batch: Kafka answers LogAppendTimeMs = the batch's max timestamp, "
+            "Runnel -1"},
+    {"scenario": "idempotent_produce", "api": "Produce", "field": "*PartitionResponses.LogStartOffset",
+     "why": "a batch refused (OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH): Kafka answers the "
+            "partition's LogStartOffset (0), Runnel -1"},
+    # -- transactions --
+    {"scenario": "transactions", "api": "TxnOffsetCommit", "field": "Topics.Partitions.ErrorCode",
+     "why": "TxnOffsetCommit v4 before AddOffsetsToTxn: Kafka 4.4 answers TRANSACTION_ABORTABLE (120), "
+            "Runnel INVALID_TXN_STATE (48)"},
+    {"scenario": "transactions", "api": "DescribeTransactions",
+     "field": ["TransactionStates.ProducerId", "TransactionStates.ProducerEpoch",
+               "TransactionStates.TransactionStartTimeMs"],
+     "why": "an unknown (or empty) transactional id: Kafka answers ProducerId 0, ProducerEpoch 0, "
+            "TransactionStartTimeMs 0 (the defaults), Runnel -1"},
+    # -- ApiVersions --
+    {"scenario": "api_versions", "api": "ApiVersions", "field": "ApiKeys[ApiKey=*]",
+     "why": "ApiVersions v99 (UNSUPPORTED_VERSION): Kafka lists only ApiVersions itself in ApiKeys, "
+            "Runnel every API"},
 ]
 
 MISSING_APIS = {
+    17: "SaslHandshake",
+    21: "DeleteRecords",
+    23: "OffsetForLeaderEpoch",
+    27: "WriteTxnMarkers",
+    29: "DescribeAcls",
+    30: "CreateAcls",
+    31: "DeleteAcls",
+    33: "AlterConfigs",
+    34: "AlterReplicaLogDirs",
+    35: "DescribeLogDirs",
+    36: "SaslAuthenticate",
+    38: "CreateDelegationToken",
+    39: "RenewDelegationToken",
+    40: "ExpireDelegationToken",
+    41: "DescribeDelegationToken",
+    43: "ElectLeaders",
+    44: "IncrementalAlterConfigs",
+    45: "AlterPartitionReassignments",
+    46: "ListPartitionReassignments",
+    48: "DescribeClientQuotas",
+    49: "AlterClientQuotas",
+    50: "DescribeUserScramCredentials",
+    51: "AlterUserScramCredentials",
+    55: "DescribeQuorum",
+    57: "UpdateFeatures",
+    64: "UnregisterBroker",
+    68: "ConsumerGroupHeartbeat",
+    69: "ConsumerGroupDescribe",
+    74: "ListConfigResources",
+    75: "DescribeTopicPartitions",
+    76: "ShareGroupHeartbeat",
+    77: "ShareGroupDescribe",
+    78: "ShareFetch",
+    79: "ShareAcknowledge",
+    80: "AddRaftVoter",
+    81: "RemoveRaftVoter",
+    83: "InitializeShareGroupState",
+    84: "ReadShareGroupState",
+    85: "WriteShareGroupState",
+    86: "DeleteShareGroupState",
+    87: "ReadShareGroupStateSummary",
+    88: "StreamsGroupHeartbeat",
+    89: "StreamsGroupDescribe",
+    90: "DescribeShareGroupOffsets",
+    91: "AlterShareGroupOffsets",
+    92: "DeleteShareGroupOffsets",
+    93: "StreamsGroupTopologyDescriptionUpdate",
+    94: "UnregisterController",
 }
 
 MISSING_VERSIONS = {
+    0: (11, 13),  # Produce
+    1: (17, 18),  # Fetch
+    2: (10, 11),  # ListOffsets
+    3: (12, 13),  # Metadata
+    8: (9, 10),  # OffsetCommit
+    9: (9, 10),  # OffsetFetch
+    15: (5, 6),  # DescribeGroups
+    18: (4, 5),  # ApiVersions
+    26: (4, 5),  # EndTxn
+    28: (4, 6),  # TxnOffsetCommit
+    42: (2, 3),  # DeleteGroups
+    60: (1, 2),  # DescribeCluster
+    66: (1, 2),  # ListTransactions
 }

@@ -6,8 +6,8 @@ times, free-text messages, ports...) or when known_runnel_bugs.py lists it for t
 every listed bug must still differ, else the scenario fails with "remove it".
 """
 
-import fnmatch
 import os
+import re
 import socket
 import struct
 import sys
@@ -27,6 +27,7 @@ import expected_differences  # noqa: E402
 import known_runnel_bugs  # noqa: E402
 
 ANSWER_TIMEOUT = 15.0
+VERBOSE = os.environ.get("ORACLE_VERBOSE") == "1"  # print each request as it is sent
 
 # Outcomes that are not a decoded answer.
 CLOSED = "connection closed without an answer"
@@ -145,7 +146,9 @@ def _label(item, index):
 
 
 def _sortable(items):
-    if not items or not all(isinstance(i, dict) for i in items):
+    if not items:
+        return True
+    if not all(isinstance(i, dict) for i in items):
         return False
     return all(_label(i, 0) != "0" for i in items) and len({_label(i, 0) for i in items}) == len(items)
 
@@ -214,18 +217,26 @@ def _rule_ok(rule, kafka_side, runnel_side, kv, rv):
         return kv == kafka_side.port and rv == runnel_side.port
     if rule == "set_or_null":  # free text: Kafka's words, any words or none
         return True
+    if rule == "time":  # a wall-clock time: both set (positive) or both the same
+        return kv == rv or (isinstance(kv, int) and isinstance(rv, int) and kv > 0 and rv > 0)
     if rule == "nonnegative":
         return isinstance(kv, int) and isinstance(rv, int) and kv >= 0 and rv >= 0
     raise ValueError("unknown rule %s" % rule)
 
 
+def glob(pattern, text):
+    """* matches any run of characters; nothing else is special (paths hold [ and ])."""
+    rx = "".join(".*" if ch == "*" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(rx, text, re.S) is not None
+
+
 def _matches(entry, api, scenario, fpath, path):
     if entry.get("api", "*") not in ("*", api):
         return False
-    if "scenario" in entry and not fnmatch.fnmatchcase(scenario, entry["scenario"]):
+    if "scenario" in entry and not glob(entry["scenario"], scenario):
         return False
-    pat = entry["field"]
-    return fnmatch.fnmatchcase(fpath, pat) or fnmatch.fnmatchcase(path, pat)
+    pats = entry["field"] if isinstance(entry["field"], list) else [entry["field"]]
+    return any(glob(p, fpath) or glob(p, path) for p in pats)
 
 
 class Oracle:
@@ -235,6 +246,8 @@ class Oracle:
         self.runnel = Side("runnel", runnel_port, msgs)
         self.sides = (self.kafka, self.runnel)
         self.seen_bugs = set()
+        self.failures = []
+        self.last_request = ""
         self.compared = 0
         self.exchanges = 0
 
@@ -264,7 +277,13 @@ class Oracle:
 
     def ask(self, scenario, api_key, version, body, **kw):
         """both(), then check(): raises TestFailure listing every unexplained difference."""
+        t0 = time.monotonic()
         ka, ra = self.both(api_key, version, body, **kw)
+        self.last_request = _show(body(self.kafka) if callable(body) else body, 300)
+        if VERBOSE:
+            print("  %s %s v%d (%.2f s): kafka %s, runnel %s" % (
+                scenario, self.msgs.api_name(api_key), version, time.monotonic() - t0,
+                "answered" if isinstance(ka, dict) else ka, "answered" if isinstance(ra, dict) else ra), flush=True)
         dv = kw.get("decode_version")
         self.check(scenario, self.msgs.api_name(api_key), version if dv is None else dv, ka, ra)
         return ka, ra
@@ -290,9 +309,17 @@ class Oracle:
             if bug:
                 self.seen_bugs.update(bug)
                 continue
-            bad.append("  %s %s\n      kafka:  %s\n      runnel: %s" % (where, path, _show(kv), _show(rv)))
+            bad.append("  %s %s\n      kafka:  %s\n      runnel: %s\n      request (kafka's): %s"
+                       % (where, path, _show(kv), _show(rv), self.last_request))
+        self.failures.extend(bad)
+
+    def take_failures(self):
+        """Raises TestFailure with every unexplained difference since the last call."""
+        bad, self.failures = self.failures, []
         if bad:
-            raise TestFailure("%d unexplained difference(s):\n%s" % (len(bad), "\n".join(bad)))
+            shown = bad[:60]
+            raise TestFailure("%d unexplained difference(s):\n%s%s" % (
+                len(bad), "\n".join(shown), "\n  ... and %d more" % (len(bad) - len(shown)) if len(bad) > len(shown) else ""))
 
     def check_bugs_seen(self, scenario):
         """Every known bug of the scenario must still show; one that does not is fixed."""
@@ -305,6 +332,6 @@ class Oracle:
                                           for b in stale))
 
 
-def _show(v):
+def _show(v, limit=600):
     s = repr(v)
-    return s if len(s) < 600 else s[:600] + "..."
+    return s if len(s) < limit else s[:limit] + "..."

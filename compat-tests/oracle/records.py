@@ -33,14 +33,18 @@ def _vbytes(b):
 
 
 def batch(records, base_timestamp, producer_id=-1, producer_epoch=-1, base_sequence=-1,
-          transactional=False, control=False, attributes_extra=0, bad_crc=False):
+          transactional=False, control=False, attributes_extra=0, bad_crc=False, gzip=False):
     """records: [(key, value, [(header key, header value)])]; record i gets timestamp
-    base_timestamp + i."""
+    base_timestamp + i. gzip: the records compressed (attributes codec 1)."""
     body = b""
     for i, (key, value, headers) in enumerate(records):
         r = (b"\x00" + _varint(i) + _varint(i) + _vbytes(key) + _vbytes(value) + _varint(len(headers))
              + b"".join(_vbytes(hk.encode()) + _vbytes(hv) for hk, hv in headers))
         body += _varint(len(r)) + r
+    if gzip:
+        import gzip as gz
+        body = gz.compress(body, mtime=0)
+        attributes_extra |= 1
     attrs = attributes_extra | (0x10 if transactional else 0) | (0x20 if control else 0)
     n = len(records)
     after_crc = (struct.pack(">hiqqqhii", attrs, n - 1, base_timestamp, base_timestamp + n - 1,
