@@ -29,6 +29,7 @@ func init() {
 		scenario{"group_rebalance_roundrobin", 90 * time.Second, fzGroupRebalance("roundrobin", kgo.RoundRobinBalancer())},
 		scenario{"group_rebalance_sticky", 90 * time.Second, fzGroupRebalance("sticky", kgo.StickyBalancer())},
 		scenario{"group_server_side_balancer", 60 * time.Second, fzGroupServerSide},
+		scenario{"group_static_member", 60 * time.Second, fzGroupStaticMember},
 		scenario{"idempotent_producer", 60 * time.Second, fzIdempotent},
 		scenario{"txn_commit_abort", 60 * time.Second, fzTxnCommitAbort},
 		scenario{"txn_group_transact_session", 90 * time.Second, fzGroupTransactSession},
@@ -1346,4 +1347,90 @@ func fzGroupServerSide(ctx context.Context, e *env) error {
 		return err
 	}
 	return fzCheckCommittedAtEnd(ctx, adm, group, topic, sent)
+}
+
+// A static member (kgo.InstanceID) does not leave the group when it closes: the group keeps it,
+// the same instance id comes back to its partitions at the committed offsets, and kadm's
+// LeaveGroup with the instance id (LeaveGroup v3+, KIP-345) removes it.
+func fzGroupStaticMember(ctx context.Context, e *env) error {
+	adm, err := fzAdmin(e)
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	topic, group := e.name("t"), e.name("g")
+	if err := fzCreateTopic(ctx, adm, topic, 2, nil); err != nil {
+		return err
+	}
+	pcl, err := fzClient(e)
+	if err != nil {
+		return err
+	}
+	defer pcl.Close()
+	sent1, err := fzProduce(ctx, pcl, topic, "static", 0, 60)
+	if err != nil {
+		return err
+	}
+	dl, ok := ctx.Deadline()
+	run := func(want map[int]rec) error {
+		m, err := fzStartMember(e, group, topic, kgo.RangeBalancer(), kgo.InstanceID("static-1"), kgo.SessionTimeout(30*time.Second))
+		if err != nil {
+			return err
+		}
+		werr := waitFor(deadlineOf(dl, ok, 20*time.Second), "the static member consumed its records",
+			func() bool { return m.c.count() >= len(want) }, m.c.history)
+		if werr == nil {
+			time.Sleep(500 * time.Millisecond)
+		}
+		if err := m.close(); werr == nil {
+			werr = err
+		}
+		if werr != nil {
+			return werr
+		}
+		return checkExact("static", want, m.c.records())
+	}
+	if err := run(sent1); err != nil {
+		return fmt.Errorf("first run: %w", err)
+	}
+	member := func(state string) error {
+		dg, err := adm.DescribeGroups(ctx, group)
+		if err != nil {
+			return err
+		}
+		g := dg[group]
+		if g.Err != nil || g.State != state || len(g.Members) != 1 || g.Members[0].InstanceID == nil || *g.Members[0].InstanceID != "static-1" {
+			return fmt.Errorf("DescribeGroups: want one member static-1 in state %s, got %+v", state, g)
+		}
+		return nil
+	}
+	if err := member("Stable"); err != nil {
+		return fmt.Errorf("after the static member closed: %w", err)
+	}
+	sent2, err := fzProduce(ctx, pcl, topic, "static", 60, 40)
+	if err != nil {
+		return err
+	}
+	if err := run(sent2); err != nil {
+		return fmt.Errorf("the same instance again: %w", err)
+	}
+	if err := fzCheckCommittedAtEnd(ctx, adm, group, topic, merge(sent1, sent2)); err != nil {
+		return err
+	}
+	lr, err := adm.LeaveGroup(ctx, kadm.LeaveGroup(group).InstanceIDs("static-1"))
+	if err != nil || lr["static-1"].Err != nil {
+		return fmt.Errorf("LeaveGroup static-1: %v %+v", err, lr)
+	}
+	dg, err := adm.DescribeGroups(ctx, group)
+	if err != nil || dg[group].State != "Empty" || len(dg[group].Members) != 0 {
+		return fmt.Errorf("DescribeGroups after LeaveGroup: %v %+v", err, dg[group])
+	}
+	lr, err = adm.LeaveGroup(ctx, kadm.LeaveGroup(group).InstanceIDs("static-1"))
+	if err == nil {
+		err = lr["static-1"].Err
+	}
+	if !errors.Is(err, kerr.UnknownMemberID) {
+		return fmt.Errorf("LeaveGroup static-1 again: want UNKNOWN_MEMBER_ID, got %v", err)
+	}
+	return nil
 }

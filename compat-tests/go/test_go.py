@@ -19,6 +19,8 @@ Scenarios (each client, where it offers the feature):
                        sarama: range, roundrobin, sticky; kafka-go: its defaults)
   group_server_side_balancer  franz-go asking for KIP-848 groups, which Runnel does not offer:
                        it must fall back to the classic protocol and consume and commit
+  group_static_member  franz-go with an instance id: kept in the group when it closes, back at
+                       its offsets, removed by kadm's LeaveGroup with the instance id
   idempotent_producer  franz-go (with DescribeProducers), sarama
   txn_*                transactions committed and aborted, read_committed and read_uncommitted
                        readers; consume-transform-produce (franz-go's GroupTransactSession,
@@ -58,7 +60,7 @@ SCENARIOS = {
     "franz-go": ["produce_" + c for c in CODECS] + [
         "consume_assign", "group_commit_resume", "group_rebalance_default", "group_rebalance_range",
         "group_rebalance_roundrobin", "group_rebalance_sticky", "group_server_side_balancer",
-        "idempotent_producer", "txn_commit_abort", "txn_group_transact_session", "admin_topics", "admin_configs",
+        "group_static_member", "idempotent_producer", "txn_commit_abort", "txn_group_transact_session", "admin_topics", "admin_configs",
         "admin_groups", "admin_offsets", "admin_transactions"] + ["missing_api_" + m for m in MISSING],
     "sarama": ["produce_" + c for c in CODECS] + [
         "consume_assign", "group_commit_resume", "group_rebalance_range", "group_rebalance_roundrobin",
