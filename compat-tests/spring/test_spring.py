@@ -613,24 +613,27 @@ def make_steps(line):
 
     def phase(name, restart):
         def step():
-            check(line.app is not None and line.app.proc.poll() is None, "the application is not running")
-            line.produce(name, restart_at=COUNT * 2 // 5 if restart else None)
-            for key, title, fn in SCENARIOS:
-                if restart:
-                    title = "broker restart mid-stream: " + title
-                problems = []
-
+            titles = [("broker restart mid-stream: " if restart else "") + title for _, title, _ in SCENARIOS]
+            try:
+                check(line.app is not None and line.app.proc.poll() is None, "the application is not running")
+                line.produce(name, restart_at=COUNT * 2 // 5 if restart else None)
+            except TestFailure as e:
+                for title in titles:
+                    harness.record_result(SUITE, CLIENT, line.version, "%s: %s" % (line.name, title), False,
+                                          str(e).splitlines()[0][:300])
+                raise
+            all_problems = []
+            for (_, _, fn), title in zip(SCENARIOS, titles):
                 def verify():
-                    problems.extend(fn(line, name, not restart))
+                    problems = fn(line, name, not restart)
                     if problems:
-                        raise TestFailure("; ".join(problems[:8]) + "\n" + line.describe())
+                        raise TestFailure("; ".join(problems[:8]))
                 try:
                     run(title, verify)
-                except TestFailure:
-                    all_problems.extend(problems or ["see above"])
+                except TestFailure as e:
+                    all_problems.append("%s: %s" % (title, e))
             if all_problems:
-                raise TestFailure("%d problems: %s" % (len(all_problems), "; ".join(all_problems[:10])))
-        all_problems = []
+                raise TestFailure("%s\n%s" % ("\n".join(all_problems), line.describe()))
         return step
 
     def stop():
