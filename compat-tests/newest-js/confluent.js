@@ -10,7 +10,8 @@ const { Kafka, CompressionTypes } = ckjs.KafkaJS
 const [cmd, raw] = process.argv.slice(2)
 const opts = JSON.parse(raw)
 let stepIndex = 0
-const out = (o) => process.stdout.write(JSON.stringify({ ...o, step: stepIndex }) + '\n')
+const out = (o) => process.stdout.write(JSON.stringify({ ...o, step: stepIndex },
+  (k, v) => (typeof v === 'bigint' ? Number(v) : v)) + '\n')
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const kafka = new Kafka({ kafkaJS: { brokers: opts.brokers, clientId: 'runnel-compat-' + cmd, logLevel: 1 } })
 const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.SNAPPY,
@@ -144,8 +145,10 @@ const commands = {
       try {
         out({ event: 'call', name, ok: true, result: await fn(), ms: Date.now() - t0 })
       } catch (e) {
+        // deleteTopicRecords puts each partition's librdkafka error in e.partitions
         out({ event: 'call', name, ok: false, error: e.constructor.name, code: e.code, type: e.type,
-          message: String(e.message), ms: Date.now() - t0 })
+          message: String(e.message), partitions: (e.partitions ?? []).map((p) => ({ partition: p.partition,
+            code: p.error?.code, type: p.error?.type, message: String(p.error?.message) })), ms: Date.now() - t0 })
       }
     }
     try {

@@ -3,11 +3,15 @@
 import { Admin, Consumer, MessagesStreamModes, Producer, ProduceAcks, FetchIsolationLevels } from '@platformatic/kafka'
 
 const [cmd, raw] = process.argv.slice(2)
-const opts = JSON.parse(raw)
+// A string like "-1n" in the options is a BigInt (offsets and timestamps).
+const opts = JSON.parse(raw, (k, v) => (typeof v === 'string' && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v))
 const base = { clientId: 'runnel-compat-' + cmd, bootstrapBrokers: opts.brokers, timeout: 15000, retries: 3 }
 let stepIndex = 0 // which command of a `multi` printed a line
 const out = (o) => process.stdout.write(JSON.stringify({ ...o, step: stepIndex },
-  (k, v) => (typeof v === 'bigint' ? Number(v) : v)) + '\n')
+  (k, v) => (typeof v === 'bigint' ? Number(v) : v instanceof Map ? Object.fromEntries(v) : v)) + '\n')
+// An error with the errors inside it (MultipleErrors nests them), as far down as they go.
+const describe = (e) => ({ error: e.constructor.name, code: e.code, message: String(e.message),
+  apiCode: e.apiCode, errors: (e.errors ?? []).map(describe) })
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function records (topic, tag, count, partition) {
@@ -133,9 +137,7 @@ const commands = {
       try {
         out({ event: 'call', name, ok: true, result: await fn(), ms: Date.now() - t0 })
       } catch (e) {
-        out({ event: 'call', name, ok: false, error: e.constructor.name, code: e.code, message: String(e.message),
-          errors: (e.errors ?? []).map((x) => ({ name: x.constructor.name, code: x.code, message: String(x.message) })),
-          ms: Date.now() - t0 })
+        out({ event: 'call', name, ok: false, ...describe(e), ms: Date.now() - t0 })
       }
     }
     try {
@@ -158,7 +160,6 @@ try {
   await commands[cmd](opts)
   process.exit(0)
 } catch (e) {
-  out({ event: 'error', error: e.constructor.name, code: e.code, message: String(e.message),
-    errors: (e.errors ?? []).map((x) => String(x.message)) })
+  out({ event: 'error', ...describe(e) })
   process.exit(1)
 }

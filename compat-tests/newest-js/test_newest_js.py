@@ -322,6 +322,138 @@ SCENARIOS = [("codecs", scenario_codecs, 120), ("assign", scenario_assign, 60), 
              ("transactions", scenario_transactions, 90)]
 
 
+# ---- admin ----
+#
+# The admin calls whose API Runnel does not implement yet, per client: (call, arguments, API).
+# Each must fail the way the client reports a missing API, within MISSING_BOUND seconds:
+# @platformatic/kafka with an UnsupportedApiError inside its MultipleErrors,
+# @confluentinc/kafka-javascript with librdkafka's ERR__UNSUPPORTED_FEATURE.
+MISSING_BOUND_MS = 10000
+
+
+def plt_missing(topic):
+    cfg = {"resourceType": 2, "resourceName": topic, "configs": [{"name": "retention.ms", "value": "1000"}]}
+    return [("alterConfigs", {"resources": [cfg]}, "AlterConfigs (33)"),
+            ("incrementalAlterConfigs", {"resources": [dict(cfg, configs=[dict(cfg["configs"][0], configOperation=0)])]},
+             "IncrementalAlterConfigs (44)"),
+            ("describeAcls", {"filter": {"resourceType": 1, "resourceName": None, "resourcePatternType": 1,
+                                         "principal": None, "host": None, "operation": 1, "permissionType": 1}},
+             "DescribeAcls (29)"),
+            ("deleteRecords", {"topics": [{"name": topic, "partitions": [{"partition": 0, "offset": "1n"}]}]},
+             "DeleteRecords (21)"),
+            ("describeLogDirs", {"topics": [{"name": topic, "partitions": [0]}]}, "DescribeLogDirs (35)"),
+            ("describeClientQuotas", {"components": []}, "DescribeClientQuotas (48)")]
+
+
+def ckjs_missing(topic):
+    return [("deleteTopicRecords", {"topic": topic, "partitions": [{"partition": 0, "offset": "1"}]},
+             "DeleteRecords (21)")]
+
+
+def plt_is_missing(call):
+    return any(e.get("error") == "UnsupportedApiError" for e in call.get("errors", []))
+
+
+def ckjs_is_missing(call):
+    return bool(call.get("partitions")) and all(p["type"] == "ERR__UNSUPPORTED_FEATURE" for p in call["partitions"])
+
+
+def check_missing_calls(calls, missing, is_missing):
+    for call, (name, _, api) in zip(calls, missing):
+        expect_eq(call["name"], name, "admin call")
+        check(not call["ok"], "%s (%s) succeeded, but Runnel does not implement %s: remove it from the missing list"
+              % (name, api, api))
+        check(is_missing(call), "%s (%s, not in Runnel): expected the client's missing-API error, got %s"
+              % (name, api, json.dumps(call)[:600]))
+        check(call["ms"] < MISSING_BOUND_MS, "%s (%s): the missing API took %d ms to be reported" % (name, api, call["ms"]))
+        print("  %s (%s): reported as missing after %d ms" % (name, api, call["ms"]))
+
+
+def calls(events):
+    out = {}
+    for c in of(events, "call"):
+        check(c["ok"], "%s failed: %s" % (c["name"], json.dumps(c)[:600]))
+        out[c["name"]] = c.get("result")
+    return out
+
+
+def scenario_admin_plt(key):
+    topic, group_id = key + "-admin", key + "-admin-g"
+    missing = [] if AGAINST_KAFKA else plt_missing(topic)
+    res = multi(key, [
+        ("admin", {"steps": [["createTopics", {"topics": [topic], "partitions": 2, "replicas": 1,
+                                               "configs": [{"name": "retention.ms", "value": "3600000"}]}],
+                             ["createPartitions", {"topics": [{"name": topic, "count": 4}]}],
+                             ["listTopics", {}], ["metadata", {"topics": [topic]}],
+                             ["describeConfigs", {"resources": [{"resourceType": 2, "resourceName": topic}]}]]}),
+        produce(topic, "adm", 10, 0, chunk=10), group(topic, group_id, 10),
+        ("admin", {"steps": [["listGroups", {}], ["describeGroups", {"groups": [group_id]}],
+                             ["listConsumerGroupOffsets", {"groups": [group_id]}],
+                             ["listOffsets", {"topics": [{"name": topic, "partitions": [
+                                 {"partitionIndex": 0, "timestamp": "-1n"}]}]}],
+                             ["listOffsets", {"topics": [{"name": topic, "partitions": [
+                                 {"partitionIndex": 0, "timestamp": "-2n"}]}]}]]}),
+        ("admin", {"steps": [[c, a] for c, a, _ in missing]}),
+        ("admin", {"steps": [["deleteGroups", {"groups": [group_id]}], ["deleteTopics", {"topics": [topic]}],
+                             ["listGroups", {}], ["listTopics", {}]]})])
+    r = calls(res[0])
+    check(topic in r["listTopics"], "listTopics lacks %s" % topic)
+    expect_eq(r["metadata"]["topics"][topic]["partitionsCount"], 4, "partitions after createPartitions")
+    cfg = {c["name"]: c["value"] for c in r["describeConfigs"][0]["configs"]}
+    expect_eq(cfg.get("retention.ms"), "3600000", "describeConfigs retention.ms")
+    expect_eq(len(values(res[2])), 10, "records the group read")
+    calls_ = of(res[3], "call")
+    for c in calls_:
+        check(c["ok"], "%s failed: %s" % (c["name"], json.dumps(c)[:600]))
+    listed, described, offsets, latest, earliest = [c["result"] for c in calls_]
+    expect_eq(listed.get(group_id, {}).get("state"), "Empty", "listGroups: state of %s" % group_id)
+    expect_eq(described[group_id]["state"], "Empty", "describeGroups state")
+    expect_eq([(t["name"], p["partitionIndex"], p["committedOffset"]) for g in offsets for t in g["topics"]
+               for p in t["partitions"] if p["committedOffset"] >= 0 and p["partitionIndex"] == 0],
+              [(topic, 0, 10)], "listConsumerGroupOffsets")
+    expect_eq(latest[0]["partitions"][0]["offset"], 10, "listOffsets latest")
+    expect_eq(earliest[0]["partitions"][0]["offset"], 0, "listOffsets earliest")
+    check_missing_calls(of(res[4], "call"), missing, plt_is_missing)
+    calls_ = of(res[5], "call")
+    for c in calls_[:2]:
+        check(c["ok"], "%s failed: %s" % (c["name"], json.dumps(c)[:600]))
+    check(group_id not in calls_[2]["result"], "group still listed after deleteGroups")
+    check(topic not in calls_[3]["result"], "topic still listed after deleteTopics")
+
+
+def scenario_admin_ckjs(key):
+    topic, group_id = key + "-admin", key + "-admin-g"
+    missing = [] if AGAINST_KAFKA else ckjs_missing(topic)
+    res = multi(key, [
+        create(topic, 2, {"retention.ms": "3600000"}),
+        produce(topic, "adm", 10, 0, chunk=10), group(topic, group_id, 10),
+        ("admin", {"steps": [["listTopics", None], ["fetchTopicMetadata", {"topics": [topic]}], ["listGroups", None],
+                             ["describeGroups", [group_id]], ["fetchOffsets", {"groupId": group_id, "topics": [topic]}],
+                             ["fetchTopicOffsets", topic]]}),
+        ("admin", {"steps": [[c, a] for c, a, _ in missing]}),
+        ("admin", {"steps": [["deleteGroups", [group_id]], ["deleteTopics", {"topics": [topic]}],
+                             ["listGroups", None], ["listTopics", None]]})])
+    created(res[0], topic)
+    expect_eq(len(values(res[2])), 10, "records the group read")
+    r = calls(res[3])
+    check(topic in r["listTopics"], "listTopics lacks %s" % topic)
+    expect_eq(sorted(p["partitionId"] for p in r["fetchTopicMetadata"][0]["partitions"]), [0, 1], "partitions")
+    expect_eq([g["state"] for g in r["listGroups"]["groups"] if g["groupId"] == group_id], [5],
+              "listGroups: state of %s (5: Empty)" % group_id)
+    expect_eq([(g["groupId"], g["state"], g["members"]) for g in r["describeGroups"]["groups"]],
+              [(group_id, 5, [])], "describeGroups")
+    expect_eq([(t["topic"], p["partition"], p["offset"]) for t in r["fetchOffsets"] for p in t["partitions"]
+               if p["partition"] == 0], [(topic, 0, "10")], "fetchOffsets")
+    expect_eq(sorted((p["partition"], p["low"], p["high"]) for p in r["fetchTopicOffsets"]),
+              [(0, "0", "10"), (1, "0", "0")], "fetchTopicOffsets")
+    check_missing_calls(of(res[4], "call"), missing, ckjs_is_missing)
+    calls_ = of(res[5], "call")
+    for c in calls_:
+        check(c["ok"], "%s failed: %s" % (c["name"], json.dumps(c)[:600]))
+    check(group_id not in [g["groupId"] for g in calls_[2]["result"]["groups"]], "group still listed after deleteGroups")
+    check(topic not in calls_[3]["result"], "topic still listed after deleteTopics")
+
+
 def step(key, name, fn):
     client, version, _ = CLIENTS[key]
     scenario = "%s_%s" % (key, name)
@@ -356,7 +488,7 @@ def main():
     harness.run_tests(tests, SUITE)
 
 
-ADMIN = {}
+ADMIN = {"plt": scenario_admin_plt, "ckjs": scenario_admin_ckjs}
 
 if __name__ == "__main__":
     main()
