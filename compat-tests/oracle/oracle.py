@@ -248,6 +248,7 @@ class Oracle:
         self.seen_bugs = set()
         self.failures = []
         self.last_request = ""
+        self.last_request_full = ""
         self.compared = 0
         self.exchanges = 0
 
@@ -279,6 +280,7 @@ class Oracle:
         """both(), then check(): raises TestFailure listing every unexplained difference."""
         t0 = time.monotonic()
         ka, ra = self.both(api_key, version, body, **kw)
+        self.last_request_full = repr(body(self.kafka) if callable(body) else body)
         self.last_request = _show(body(self.kafka) if callable(body) else body, 300)
         if VERBOSE:
             print("  %s %s v%d (%.2f s): kafka %s, runnel %s" % (
@@ -305,7 +307,8 @@ class Oracle:
             if any(_rule_ok(e["rule"], self.kafka, self.runnel, kv, rv) for e in exp):
                 continue
             bug = [i for i, b in enumerate(known_runnel_bugs.KNOWN_BUGS)
-                   if b["scenario"] == scenario and _matches(b, api, scenario, fpath, path)]
+                   if b["scenario"] == scenario and _matches(b, api, scenario, fpath, path)
+                   and glob(b.get("request", "*"), self.last_request_full)]
             if bug:
                 self.seen_bugs.update(bug)
                 continue

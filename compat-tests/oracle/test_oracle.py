@@ -1083,6 +1083,11 @@ def stop():
 
 
 def main():
+    if os.environ.get("ORACLE_SELF_CHECK") == "1":
+        # Kafka against Kafka: Runnel's bugs and gaps do not apply.
+        known_runnel_bugs.KNOWN_BUGS[:] = []
+        known_runnel_bugs.MISSING_APIS.clear()
+        known_runnel_bugs.MISSING_VERSIONS.clear()
     harness.clear_results(SUITE)
     only = [n for n in os.environ.get("ORACLE_ONLY", "").split(",") if n]
     steps = [("start", start, 180)]
