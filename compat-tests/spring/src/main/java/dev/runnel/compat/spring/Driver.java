@@ -112,7 +112,7 @@ public class Driver implements ApplicationListener<ApplicationReadyEvent> {
         List<Object> errors = new ArrayList<>();
         for (CompletableFuture<SendResult<String, String>> f : sends) {
             try {
-                f.get(60, TimeUnit.SECONDS);
+                f.get(150, TimeUnit.SECONDS);
             } catch (Exception e) {
                 errors.add(e.toString());
             }
