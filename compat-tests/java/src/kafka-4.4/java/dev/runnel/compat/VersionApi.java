@@ -18,7 +18,14 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.TransactionDescription;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.common.ClassicGroupState;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.GroupType;
 import org.apache.kafka.common.config.ConfigResource;
@@ -29,6 +36,60 @@ final class VersionApi {
 
   static void register(Map<String, Scenario> m) {
     m.put("consumer_protocol", VersionApi::consumerProtocol);
+    m.put("admin_force_terminate", VersionApi::forceTerminate);
+  }
+
+  /**
+   * forceTerminateTransaction (4.1+, KIP-939, an InitProducerId for the id): the open
+   * transaction is aborted, its records never visible to read_committed, its producer fenced,
+   * the id Empty with a newer epoch.
+   */
+  static String forceTerminate(Ctx ctx) throws Exception {
+    String topic = ctx.name("adm-terminate");
+    String id = ctx.name("adm-terminate");
+    ctx.createTopic(topic, 1);
+    TopicPartition tp = new TopicPartition(topic, 0);
+    var pp = ctx.producerProps("adm-terminate");
+    pp.put("transactional.id", id);
+    try (Admin admin = ctx.admin(); KafkaProducer<byte[], byte[]> p = ctx.producer(pp)) {
+      p.initTransactions();
+      p.beginTransaction();
+      p.send(new ProducerRecord<>(topic, 0, null, Ctx.bytes("open-0"))).get();
+      p.send(new ProducerRecord<>(topic, 0, null, Ctx.bytes("open-1"))).get();
+      int epoch = admin.describeTransactions(List.of(id)).description(id).get().producerEpoch();
+      admin.forceTerminateTransaction(id).result().get();
+      TransactionDescription d = null;
+      long deadline = System.currentTimeMillis() + 10_000;
+      while (System.currentTimeMillis() < deadline) {
+        d = admin.describeTransactions(List.of(id)).description(id).get();
+        if (d.state() == TransactionState.EMPTY) break;
+        Thread.sleep(50);
+      }
+      // As Kafka 4.4 answers: the transaction aborted, then the InitProducerId of the
+      // termination leaves the id Empty with a newer epoch.
+      expectEq(d.state(), TransactionState.EMPTY, "state after forceTerminateTransaction (" + d + ")");
+      check(d.producerEpoch() > epoch && d.topicPartitions().isEmpty(), "after forceTerminateTransaction: %s (epoch before %d)",
+          d, epoch);
+      long lso = admin.listOffsets(Map.of(tp, OffsetSpec.latest()), new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
+          .partitionResult(tp).get().offset();
+      expectEq(lso, 3L, "latest read_committed offset after the abort (2 records and the marker)");
+      {
+        Properties rp = ctx.consumerProps("adm-terminate-reader", null);
+        rp.put("isolation.level", "read_committed");
+        try (KafkaConsumer<byte[], byte[]> rc = ctx.consumer(rp)) {
+          rc.assign(List.of(tp));
+          rc.seekToBeginning(List.of(tp));
+          int n = 0;
+          long readUntil = System.currentTimeMillis() + 1500;
+          while (System.currentTimeMillis() < readUntil) n += rc.poll(Duration.ofMillis(200)).count();
+          expectEq(n, 0, "records of the terminated transaction seen by read_committed");
+          expectEq(rc.position(tp), 3L, "read_committed position after the aborted transaction");
+        }
+      }
+      Ctx.expectFailure(() -> p.commitTransaction(), "committing the terminated transaction",
+          ProducerFencedException.class, InvalidProducerEpochException.class);
+    }
+    return "aborted";
   }
 
   /** listGroups and describeClassicGroups (4.1+) of the Stable one-member group of admin_groups. */
@@ -108,18 +169,6 @@ final class VersionApi {
     m.put("api_listOffsets_earliestPendingUpload", Unsupported.withAdmin("pendingupload", (a, ctx, tp, node) -> {
       long o = a.listOffsets(Map.of(tp, OffsetSpec.earliestPendingUpload())).partitionResult(tp).get().offset();
       return "offset " + o;
-    }));
-    m.put("api_forceTerminateTransaction", Unsupported.withAdmin("terminate", (a, ctx, tp, node) -> {
-      String id = ctx.name("terminate-id");
-      var pp = ctx.producerProps("terminate");
-      pp.put("transactional.id", id);
-      try (var p = ctx.producer(pp)) {
-        p.initTransactions();
-        p.beginTransaction();
-        p.send(new ProducerRecord<>(tp.topic(), 0, null, Ctx.bytes("open"))).get();
-        a.forceTerminateTransaction(id).result().get();
-      }
-      return "terminated";
     }));
   }
 }

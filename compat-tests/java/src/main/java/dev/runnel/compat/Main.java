@@ -72,7 +72,7 @@ public final class Main {
       } catch (ExecutionException e) {
         Throwable c = rootCause(e.getCause());
         row = Json.obj("event", "result", "scenario", name, "ok", false, "ms", ms(t0),
-            "error_class", c.getClass().getName(), "error", describe(c));
+            "error_class", c.getClass().getName(), "error_kinds", kinds(c), "error", describe(c));
       } catch (TimeoutException e) {
         f.cancel(true);
         row = Json.obj("event", "result", "scenario", name, "ok", false, "ms", ms(t0),
@@ -103,6 +103,13 @@ public final class Main {
       t = t.getCause();
     }
     return t;
+  }
+
+  /** The exception's class and its superclasses, comma-separated. */
+  static String kinds(Throwable t) {
+    List<String> out = new ArrayList<>();
+    for (Class<?> c = t.getClass(); c != null && c != Object.class; c = c.getSuperclass()) out.add(c.getName());
+    return String.join(",", out);
   }
 
   static String describe(Throwable t) {

@@ -233,6 +233,8 @@ final class Scenarios {
     Map<KafkaConsumer<byte[], byte[]>, List<ConsumerRecord<byte[], byte[]>>> seen = new HashMap<>();
     Set<TopicPartition> ofA;
     Set<TopicPartition> ofB;
+    long start = System.nanoTime();
+    List<String> phases = new ArrayList<>();
     try {
       a.subscribe(List.of(topic));
       b.subscribe(List.of(topic));
@@ -245,6 +247,7 @@ final class Scenarios {
       }, 30_000, "two members owning 2 partitions each");
       ofA = new HashSet<>(a.assignment());
       ofB = new HashSet<>(b.assignment());
+      phases.add("split " + Main.ms(start) + " ms");
       check(seen.isEmpty(), "records before any was produced: %s", seen);
 
       try (KafkaProducer<byte[], byte[]> p = ctx.producer(pp)) {
@@ -274,6 +277,7 @@ final class Scenarios {
           expectEq(got.get(tp.partition()), want, "records of " + tp);
         }
       }
+      phases.add("consumed " + Main.ms(start) + " ms");
       a.commitSync();
       Map<TopicPartition, OffsetAndMetadata> explicit = new HashMap<>();
       for (TopicPartition tp : ofB) explicit.put(tp, new OffsetAndMetadata(6, "b-was-here"));
@@ -287,6 +291,7 @@ final class Scenarios {
     } finally {
       a.close(Duration.ofSeconds(5));
       b.close(Duration.ofSeconds(5));
+      phases.add("closed " + Main.ms(start) + " ms");
     }
 
     try (KafkaProducer<byte[], byte[]> p = ctx.producer(pp)) {
@@ -303,6 +308,7 @@ final class Scenarios {
       int want = 5 * 2 + 9 * 2;
       pollBoth(List.of(c), got, () -> got.values().stream().mapToInt(List::size).sum() >= want,
           20_000, "the new member resuming from the committed offsets");
+      phases.add("resumed " + Main.ms(start) + " ms");
       c.poll(Duration.ofMillis(300)).forEach(r -> got.get(c).add(r));
       expectEq(c.assignment(), all, "the new member's assignment");
       Map<Integer, List<Long>> offs = new TreeMap<>();
@@ -340,7 +346,7 @@ final class Scenarios {
       for (long o = 2; o < 15; o++) exp.add(o);
       expectEq(after, exp, "offsets after seek(" + t0 + ", 2)");
     }
-    return "members owned " + ofA + " and " + ofB;
+    return "members owned " + ofA + " and " + ofB + "; " + String.join(", ", phases);
   }
 
   static String up(ConsumerRecord<byte[], byte[]> r) {
