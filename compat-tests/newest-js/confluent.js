@@ -17,9 +17,9 @@ const kafka = new Kafka({ kafkaJS: { brokers: opts.brokers, clientId: 'runnel-co
 const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.SNAPPY,
   lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD }
 
-function records (tag, count, partition) {
+function records (tag, count, partition, spread) {
   return Array.from({ length: count }, (_, i) => ({
-    partition: partition ?? undefined,
+    partition: spread ? i % spread : (partition ?? undefined),
     key: Buffer.from(`k-${tag}-${i}`),
     value: Buffer.from(`v-${tag}-${i}-`.repeat(1 + (i % 7))),
     headers: { h: Buffer.from(`${tag}/${i}`) }
@@ -37,13 +37,25 @@ async function waitUntil (cond, ms) {
   while (!cond() && Date.now() < deadline) await sleep(20)
 }
 
+// A member also runs the commands it reads on stdin, one JSON [command, options] a line (so
+// the test need not start another Node for them), until stdin ends.
+async function commandsFromStdin () {
+  const readline = await import('node:readline')
+  for await (const line of readline.createInterface({ input: process.stdin })) {
+    if (!line.trim()) continue
+    const [name, o] = JSON.parse(line)
+    await commands[name]({ ...o, brokers: opts.brokers })
+    out({ event: 'done', command: name })
+  }
+}
+
 const commands = {
   async produce (opts) {
     const producer = kafka.producer({ kafkaJS: { idempotent: !!opts.idempotent, acks: -1,
       compression: CODECS[opts.codec ?? 'none'] }, 'linger.ms': 5 })
     await producer.connect()
     try {
-      const msgs = records(opts.tag, opts.count, opts.partition)
+      const msgs = records(opts.tag, opts.count, opts.partition, opts.spread)
       const chunk = opts.chunk ?? 1
       for (let i = 0; i < msgs.length; i += chunk) {
         const res = await producer.send({ topic: opts.topic, messages: msgs.slice(i, i + chunk) })
@@ -113,7 +125,7 @@ const commands = {
       const a = consumer.assignment().map((tp) => tp.partition).sort()
       if (JSON.stringify(a) !== last) { last = JSON.stringify(a); out({ event: 'assignment', partitions: a }) }
     }, 50)
-    await new Promise((resolve) => { process.stdin.on('end', resolve); process.stdin.resume() })
+    await commandsFromStdin()
     clearInterval(timer)
     await consumer.disconnect()
   },

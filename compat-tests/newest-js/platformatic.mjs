@@ -14,10 +14,10 @@ const describe = (e) => ({ error: e.constructor.name, code: e.code, message: Str
   apiCode: e.apiCode, errors: (e.errors ?? []).map(describe) })
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function records (topic, tag, count, partition) {
+function records (topic, tag, count, partition, spread) {
   return Array.from({ length: count }, (_, i) => ({
     topic,
-    partition,
+    partition: spread ? i % spread : partition,
     key: Buffer.from(`k-${tag}-${i}`),
     value: Buffer.from(`v-${tag}-${i}-`.repeat(1 + (i % 7))),
     headers: new Map([[Buffer.from('h'), Buffer.from(`${tag}/${i}`)]])
@@ -47,12 +47,24 @@ async function collect (stream, expect, lingerMs, timeoutMs, onMessage) {
   return got
 }
 
+// A member also runs the commands it reads on stdin, one JSON [command, options] a line (so
+// the test need not start another Node for them), until stdin ends.
+async function commandsFromStdin () {
+  const readline = await import('node:readline')
+  for await (const line of readline.createInterface({ input: process.stdin })) {
+    if (!line.trim()) continue
+    const [name, o] = JSON.parse(line)
+    await commands[name]({ ...o, brokers: opts.brokers })
+    out({ event: 'done', command: name })
+  }
+}
+
 const commands = {
   async produce (opts) {
     const producer = new Producer({ ...base, idempotent: !!opts.idempotent, acks: ProduceAcks.ALL,
       compression: opts.codec === 'none' ? undefined : opts.codec })
     try {
-      const msgs = records(opts.topic, opts.tag, opts.count, opts.partition)
+      const msgs = records(opts.topic, opts.tag, opts.count, opts.partition, opts.spread)
       // One record a send: its acknowledged offset is the record's own.
       const chunk = opts.chunk ?? 1
       for (let i = 0; i < msgs.length; i += chunk) {
@@ -105,7 +117,7 @@ const commands = {
       const a = JSON.stringify(assignment())
       if (a !== last) { last = a; out({ event: 'assignment', partitions: assignment() }) }
     }, 50)
-    await new Promise((resolve) => { process.stdin.on('end', resolve); process.stdin.resume() })
+    await commandsFromStdin()
     clearInterval(timer)
     await stream.close()
     await consumer.close(true)

@@ -139,9 +139,11 @@ def created(events, name):
     check(call and call[0]["ok"], "createTopics %s: %s" % (name, call))
 
 
-def produce(topic, tag, count, partition=None, codec="none", idempotent=False, chunk=1):
+def produce(topic, tag, count, partition=None, codec="none", idempotent=False, chunk=1, spread=None):
+    """Record i goes to `partition`, or to partition i % spread, or where the client's
+    partitioner puts it."""
     return ("produce", {"topic": topic, "tag": tag, "count": count, "partition": partition, "codec": codec,
-                        "idempotent": idempotent, "chunk": chunk})
+                        "idempotent": idempotent, "chunk": chunk, "spread": spread})
 
 
 def sent(events, count, chunk=1):
@@ -240,6 +242,16 @@ def scenario_group(key):
     check_exact(values(res[4]), placed(sent(res[3], 15), t2, 15), "second consumer of the group (resuming)")
 
 
+def member_produce(m, topic, tag, count):
+    """The member process produces (it runs the commands it reads on stdin)."""
+    start = len(m.lines())
+    cmd, o = produce(topic, tag, count)
+    m.proc.stdin.write((json.dumps([cmd, o]) + "\n").encode())
+    m.proc.stdin.flush()
+    m.wait_for(lambda lines: of(parse(lines[start:]), "done"), WAIT, "the member producing %d records" % count)
+    return sent(parse(m.lines()[start:]), count)
+
+
 def scenario_rebalance(key):
     topic, group = "%s-rebalance" % key, "%s-rb" % key
     created(multi(key, [create(topic, 4)])[0], topic)
@@ -256,7 +268,7 @@ def scenario_rebalance(key):
         a = Spawned(CLIENTS[key][2] + ["member", opts], "first member", stdin_pipe=True)
         members.append(a)
         a.wait_for(lambda lines: assignment(a) == [0, 1, 2, 3], WAIT, "the first member owning all 4 partitions")
-        want = placed(sent(multi(key, [produce(topic, key + "-before", 20)])[0], 20), key + "-before", 20)
+        want = placed(member_produce(a, topic, key + "-before", 20), key + "-before", 20)
         a.wait_for(lambda lines: len(records(a)) >= len(want), WAIT, "the first member reading the first records")
         b = Spawned(CLIENTS[key][2] + ["member", opts], "second member", stdin_pipe=True)
         members.append(b)
@@ -266,7 +278,7 @@ def scenario_rebalance(key):
             return pa and pb and sorted(pa + pb) == [0, 1, 2, 3]
         b.wait_for(split, WAIT, "the two members splitting the 4 partitions")
         expect_eq(len(assignment(a)), 2, "partitions of the first member after the join")
-        want2 = placed(sent(multi(key, [produce(topic, key + "-after", 20)])[0], 20), key + "-after", 20)
+        want2 = placed(member_produce(a, topic, key + "-after", 20), key + "-after", 20)
         want.update(want2)
         b.wait_for(lambda lines: len(records(a)) + len(records(b)) >= len(want), WAIT, "all records consumed")
         time.sleep(0.5)
@@ -285,15 +297,15 @@ def scenario_rebalance(key):
 def scenario_idempotent(key):
     topic = "%s-idempotent" % key
     n = 60
-    res = multi(key, [create(topic), produce(topic, key + "-idem", n, idempotent=True)])
+    res = multi(key, [create(topic), produce(topic, key + "-idem", n, idempotent=True, spread=PARTITIONS)]
+                + [read(topic, p, 0, n // PARTITIONS) for p in range(PARTITIONS)])
     created(res[0], topic)
     want = placed(sent(res[1], n), key + "-idem", n)
     expect_eq(len(want), n, "distinct acknowledged (partition, offset)")
     for p in range(PARTITIONS):
         offs = sorted(o for q, o in want if q == p)
-        expect_eq(offs, list(range(len(offs))), "acknowledged offsets of partition %d" % p)
-    res = multi(key, [read(topic, p, 0, sum(1 for q, _ in want if q == p)) for p in range(PARTITIONS)])
-    check_exact([v for r in res for v in values(r)], want, "records of the idempotent producer")
+        expect_eq(offs, list(range(n // PARTITIONS)), "acknowledged offsets of partition %d" % p)
+    check_exact([v for r in res[2:] for v in values(r)], want, "records of the idempotent producer")
 
 
 TXN_RUNS = [("c1", 10, True), ("a1", 6, False), ("c2", 4, True)]
@@ -301,8 +313,13 @@ TXN_RUNS = [("c1", 10, True), ("a1", 6, False), ("c2", 4, True)]
 
 def scenario_transactions(key):
     topic = "%s-txn" % key
+    # record i of a transaction goes to partition i % 2
+    counts = {(c, p): sum(len(range(p, n, 2)) for _, n, cc in TXN_RUNS if cc or not c)
+              for c in (True, False) for p in range(2)}
     res = multi(key, [create(topic, 2), ("txn", {"topic": topic, "transactional_id": key + "-txn",
-                                                 "runs": [{"tag": t, "count": n, "commit": c} for t, n, c in TXN_RUNS]})])
+                                                 "runs": [{"tag": t, "count": n, "commit": c} for t, n, c in TXN_RUNS]})]
+                + [read(topic, p, 0, counts[(isolation == "read_committed", p)], isolation)
+                   for isolation in ("read_committed", "read_uncommitted") for p in range(2)])
     created(res[0], topic)
     got = res[1]
     expect_eq([(e["event"], e["tag"]) for e in got if e["event"] in ("committed", "aborted")],
@@ -310,11 +327,8 @@ def scenario_transactions(key):
     everything = {(e["p"], e["o"]): "%s-%d" % (e["tag"], e["i"]) for e in of(got, "sent")}
     expect_eq(len(everything), sum(n for _, n, _ in TXN_RUNS), "records acknowledged in the transactions")
     committed = {w: v for w, v in everything.items() if v.split("-")[0] in [t for t, _, c in TXN_RUNS if c]}
-    wants = [("read_committed", committed), ("read_uncommitted", everything)]
-    res = multi(key, [read(topic, p, 0, sum(1 for q, _ in want if q == p), isolation)
-                      for isolation, want in wants for p in range(2)])
-    for i, (isolation, want) in enumerate(wants):
-        check_exact(values(res[2 * i]) + values(res[2 * i + 1]), want, "%s consumer" % isolation)
+    for i, (isolation, want) in enumerate([("read_committed", committed), ("read_uncommitted", everything)]):
+        check_exact(values(res[2 + 2 * i]) + values(res[3 + 2 * i]), want, "%s consumer" % isolation)
 
 
 SCENARIOS = [("codecs", scenario_codecs, 120), ("assign", scenario_assign, 60), ("group", scenario_group, 90),
