@@ -38,6 +38,7 @@ func init() {
 		scenario{"admin_groups", 60 * time.Second, fzAdminGroups},
 		scenario{"admin_offsets", 60 * time.Second, fzAdminOffsets},
 		scenario{"admin_transactions", 60 * time.Second, fzAdminTransactions},
+		scenario{"admin_list_transactions_unknown_state", 60 * time.Second, fzListTransactionsUnknownState},
 	)
 	s = append(s, missingScenarios("fz", fzMissing)...)
 	register("franz-go", "github.com/twmb/franz-go", "fz", s)
@@ -1431,6 +1432,50 @@ func fzGroupStaticMember(ctx context.Context, e *env) error {
 	}
 	if !errors.Is(err, kerr.UnknownMemberID) {
 		return fmt.Errorf("LeaveGroup static-1 again: want UNKNOWN_MEMBER_ID, got %v", err)
+	}
+	return nil
+}
+
+// ListTransactions with a state filter: unknown state names match nothing (Kafka keeps a
+// transaction only when the filter is empty or names its state), known ones still match.
+func fzListTransactionsUnknownState(ctx context.Context, e *env) error {
+	adm, err := fzAdmin(e)
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	topic, txnID := e.name("t"), e.name("txn")
+	if err := fzCreateTopic(ctx, adm, topic, 1, nil); err != nil {
+		return err
+	}
+	cl, err := fzClient(e, kgo.TransactionalID(txnID))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if _, err := fzTxnProduce(ctx, cl, topic, "ltx", 0, 1, true); err != nil {
+		return err
+	}
+	for try := 0; try < 50; try++ { // Kafka writes the markers after it answers EndTxn
+		lt, err := adm.ListTransactions(ctx, nil, []string{"CompleteCommit", "NoSuchState"})
+		if err != nil {
+			return fmt.Errorf("ListTransactions(CompleteCommit, NoSuchState): %w", err)
+		}
+		if _, ok := lt[txnID]; ok {
+			break
+		}
+		if try == 49 {
+			return fmt.Errorf("ListTransactions(CompleteCommit, NoSuchState) does not list %s: %+v", txnID, lt)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	lt, err := adm.ListTransactions(ctx, nil, []string{"NoSuchState"})
+	if err != nil {
+		return fmt.Errorf("ListTransactions(NoSuchState): %w", err)
+	}
+	if len(lt) != 0 {
+		return fmt.Errorf("ListTransactions with only the unknown state filter NoSuchState: want no transaction, got %d (%s among them: %v)",
+			len(lt), txnID, lt[txnID].TxnID != "")
 	}
 	return nil
 }
