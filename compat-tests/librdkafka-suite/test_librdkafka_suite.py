@@ -7,22 +7,31 @@ cluster (tests/LibrdkafkaTestApp.py, `make quick`): broker mode (-L: no local or
 tests), quick mode (-Q), no socket-emulation tests (-E), no tests flagged as known issues (-K),
 a test.conf with bootstrap.servers and `test.timeout.multiplier=2`, and brokers configured as
 the scenario files ask (tests/scenarios/default.json: auto-create on, num.partitions=4;
-noautocreate.json: auto-create off). Every test number runs in its own test-runner process
-(TESTS=<number>) under a time limit, several at once.
+noautocreate.json: auto-create off, for the tests of that scenario). Every test number runs in
+its own test-runner process (TESTS=<number>) under a time limit, several at once, all against
+one broker per scenario, as upstream's tests share one cluster.
+
+Quick mode skips every SUB_TEST() (only SUB_TEST_QUICK() runs), which leaves some tests empty:
+those in FULL_MODE run without -Q, and a C test whose output shows no client created fails.
+0081_admin runs once per Admin API sub-test function (SPLIT), so each API has its own row.
+Tests that call $KAFKA_PATH/bin/kafka-topics.sh get Kafka 4.4's own TopicCommand from the class
+path tools/deps/kafka.sh resolves.
 
 TEST_KAFKA_VERSION is 4.4.0, the Kafka release whose behaviour Runnel follows: the framework
-then expects Kafka 4.x behaviour where it checks the version (message format v0/v1 gone, group
-configs, the 4.x authorized operations of a group; every check in the tree is at 4.0 or
-below). The consumer group protocol is separate: it is TEST_CONSUMER_GROUP_PROTOCOL, left
-unset, so consumers use the classic protocol (Runnel does not serve KIP-848 groups yet).
+then expects Kafka 4.x behaviour where it checks the version (message format v0/v1 gone,
+group configs, the 4.x authorized operations of a group, Kafka 4's tool class names; every
+check in the tree is at 4.0 or below, so any 4.x gives the same run). The consumer group
+protocol is a separate switch, TEST_CONSUMER_GROUP_PROTOCOL, left unset, so consumers use the
+classic protocol: Runnel does not serve KIP-848 groups yet.
 
-Every test number is one of:
-  passed          every test of that number the runner selected ran and PASSED;
+Every unit (test number, scenario or sub-test function) is one of:
+  passed          every test of it the runner selected ran and PASSED;
   not applicable  listed in not_applicable.txt (cannot apply to one PLAINTEXT broker): not run;
   waiting         listed in waiting.txt (a planned API or feature, or a known Runnel bug): it
                   runs and must fail the way the list says; if it passes, or fails otherwise,
                   the suite fails ("remove it from waiting.txt");
   failed          anything else, including a test that skipped itself without being listed.
+Counts go to <build>/compat-results/librdkafka-suite-counts.json, one matrix row per unit.
 
 Environment (besides harness.py's):
   RUNNEL_BUILD_DIR          where tools/deps/librdkafka-suite.sh built the runner (default build/)
@@ -30,9 +39,13 @@ Environment (besides harness.py's):
                             names all its units)
   LIBRDKAFKA_SUITE_JOBS     test-runner processes at once (default 4)
   LIBRDKAFKA_SUITE_LOGS=1   print every test's output, not only that of failures
+  LIBRDKAFKA_SUITE_FULL=1   run every test without quick mode
+  LIBRDKAFKA_SUITE_PEER=kafka   run against Apache Kafka 4.4 (kafka_peer.py) instead, to see
+                            what Kafka does with a test; nothing is recorded
 """
 
 import concurrent.futures
+import glob
 import json
 import os
 import re
@@ -74,8 +87,12 @@ LIMITS = {}
 # failing step does not hide the others: 0081_admin calls every Admin API in turn from
 # do_test_apis(). Units are named <number>:<function without do_test_>.
 SPLIT = {"0081": ("0081-admin.c", "do_test_apis")}
-# Test numbers that do nothing in quick mode ("Test skipped due to quick mode"): run in full.
-FULL_MODE = {"0082"}
+# Test numbers that do nothing in quick mode: their sub-tests are SUB_TEST(), which quick mode
+# skips without a word, or the test skips itself ("Test skipped due to quick mode"). They run
+# in full mode. A C test that created no client at all fails (see run_unit), so a test that
+# does nothing is never counted as passed.
+FULL_MODE = {"0018", "0019", "0026", "0045", "0050", "0061", "0082", "0089", "0102", "0122",
+             "0132", "0137"}
 # The brokers hold several hundred partitions at the end; a clean stop flushes them all.
 STOP_TIMEOUT = 60.0
 
@@ -226,7 +243,9 @@ def run_unit(unit, number, scenario, names, subtests, broker, work_dir, conf_pat
     """Runs the test-runner for one test number; returns a dict with the outcome."""
     log_path = os.path.join(work_dir, "%s.log" % unit.replace("@", "-").replace(":", "-"))
     report_path = os.path.join(work_dir, "%s.report.json" % unit.replace("@", "-").replace(":", "-"))
-    cwd = os.path.join(work_dir, unit.replace("@", "-").replace(":", "-"))
+    # Each test runs in its own folder under <work>/units/, where ../src is librdkafka's src/
+    # (0053_stats reads ../src/statistics_schema.json, as from tests/).
+    cwd = os.path.join(work_dir, "units", unit.replace("@", "-").replace(":", "-"))
     os.makedirs(cwd, exist_ok=True)
     tdir = tests_dir()
     env = {k: v for k, v in os.environ.items()
@@ -249,7 +268,8 @@ def run_unit(unit, number, scenario, names, subtests, broker, work_dir, conf_pat
     limit = LIMITS.get(unit, DEFAULT_LIMIT)
     t0 = time.monotonic()
     with open(log_path, "wb") as log:
-        args = [a for a in RUNNER_ARGS if not (unit in FULL_MODE and a == "-Q")]
+        full = number in FULL_MODE or os.environ.get("LIBRDKAFKA_SUITE_FULL") == "1"
+        args = [a for a in RUNNER_ARGS if not (full and a == "-Q")]
         proc = subprocess.Popen([os.path.join(tdir, "test-runner")] + args, cwd=cwd, env=env,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, close_fds=True)
@@ -293,6 +313,10 @@ def run_unit(unit, number, scenario, names, subtests, broker, work_dir, conf_pat
             skips.append("%s skipped: %s" % (name, skip_reason(output, name)))
         elif report is not None:
             problems.append("%s: %s" % (name, state or "not in the report"))
+    if (not problems and not skips and glob.glob(os.path.join(tdir, number + "-*.c"))
+            and "Created    kafka instance" not in output):
+        problems.append("created no client: the test did nothing (quick mode skips SUB_TEST()s: "
+                        "add it to FULL_MODE)")
     if subtests and not problems and not skips:
         # A unit of one sub-test function passes only if one of its sub-tests passed.
         if not re.search(r"\[ %s\d+.*: PASS \(" % re.escape(subtests), output):
@@ -380,6 +404,8 @@ def main():
 
     work_dir = harness.make_temp_dir("runnel-librdkafka-suite-")
     kafka_path = make_kafka_path(work_dir)
+    os.makedirs(os.path.join(work_dir, "units"))
+    os.symlink(os.path.join(tdir, "..", "src"), os.path.join(work_dir, "units", "src"))
     brokers = {}
     confs = {}
     needed = {u[2] for u in selected if u[0] not in not_applicable}
