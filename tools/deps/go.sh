@@ -31,7 +31,7 @@ if ! newer_or_equal "$best_version" "$need"; then
   exit 1
 fi
 
-export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
+export GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false"
 out=$build/go-compat
 mkdir -p "$out"
 cd "$src"
