@@ -540,8 +540,19 @@ def _join(sc, v, group, member_ids, **over):
     return ask(sc, JOIN_GROUP, v, body, parallel=True)
 
 
+def ready_group(*groups):
+    """Setup: each group's coordinator is loaded on both brokers (Kafka loads a
+    __consumer_offsets partition some time after FindCoordinator names it)."""
+    for g in groups:
+        _ready_coordinator(g, 0)
+        wait_both("group %s loaded" % g, OFFSET_FETCH, max(common(OFFSET_FETCH)),
+                  {"GroupId": g, "Topics": None, "Groups": [{"GroupId": g, "Topics": None}]},
+                  lambda a: a.get("ErrorCode", 0) == 0 and all(x["ErrorCode"] == 0 for x in a.get("Groups", [])))
+
+
 def join_member(sc, v, group):
     """JoinGroup to a Stable one-member group; returns {side: (member id, generation)}."""
+    ready_group(group)
     ka, ra = _join(sc, v, group, {})
     oracle.must(ka, "kafka JoinGroup")
     oracle.must(ra, "runnel JoinGroup")
@@ -573,6 +584,7 @@ def scenario_join_group(sc):
     _ready_coordinator("jg-0", 0)
     for v in common(JOIN_GROUP):
         g = "jg-%d" % v
+        ready_group(g + "-t", g + "-p")
         members = join_member(sc, v, g)
         sv = min(v, max(common(SYNC_GROUP)))
         _sync(sc, sv, g, members)
@@ -596,6 +608,7 @@ def scenario_sync_group(sc):
         _sync(sc, v, g, members)
         _sync(sc, v, g, {n: (m[0], m[1] + 5) for n, m in members.items()})
         _sync(sc, v, g, {n: ("nobody", m[1]) for n, m in members.items()})
+        ready_group("sg-missing-%d" % v)
         _sync(sc, v, "sg-missing-%d" % v, members)
         if v >= 5:
             ask(sc, SYNC_GROUP, v, _member_body(g, members, lambda s, mid: {
@@ -606,6 +619,7 @@ def scenario_heartbeat(sc):
     _ready_coordinator("hb", 0)
     jv = max(common(JOIN_GROUP))
     g = "hb"
+    ready_group("hb-missing")
     members = join_member(sc, jv, g)
     for v in common(HEARTBEAT):
         ask(sc, HEARTBEAT, v, _member_body(g, members))  # before SyncGroup: REBALANCE_IN_PROGRESS
@@ -621,6 +635,7 @@ def scenario_heartbeat(sc):
 def scenario_leave_group(sc):
     _ready_coordinator("lg", 0)
     jv = max(common(JOIN_GROUP))
+    ready_group("lg-missing")
     for v in common(LEAVE_GROUP):
         g = "lg-%d" % v
         members = join_member(sc, jv, g)
@@ -645,6 +660,7 @@ def scenario_offset_commit_fetch(sc):
     _sync(sc, max(common(SYNC_GROUP)), "oc-live", members)
     for v in common(OFFSET_COMMIT):
         g = "oc-%d" % v
+        ready_group(g)
         topics = [{"Name": "oc", "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 10 + v,
                                                   "CommittedMetadata": "m%d" % v},
                                                  {"PartitionIndex": 1, "CommittedOffset": 20,
@@ -669,6 +685,7 @@ def scenario_offset_commit_fetch(sc):
                                                {"Topics": topics}, gen_field="GenerationIdOrMemberEpoch"))
         ask(sc, OFFSET_COMMIT, v, {"GroupId": "oc-live", "GenerationIdOrMemberEpoch": -1, "MemberId": "",
                                    "Topics": topics})
+    ready_group("of-missing")
     for v in common(OFFSET_FETCH):
         for g in ["oc-%d" % x for x in common(OFFSET_COMMIT)][-2:] + ["oc-live", "of-missing"]:
             parts = [0, 1, 6]
@@ -697,6 +714,7 @@ def scenario_groups_admin(sc):
     create_topic("ga", 1)
     live = join_member(sc, jv, "ga-live")
     _sync(sc, max(common(SYNC_GROUP)), "ga-live", live)
+    ready_group("ga-empty-a", "ga-empty-b", "ga-empty-c", "ga-empty-d", "ga-missing")
     for g in ("ga-empty-a", "ga-empty-b", "ga-empty-c", "ga-empty-d"):
         ask(sc, OFFSET_COMMIT, max(common(OFFSET_COMMIT)), {
             "GroupId": g, "GenerationIdOrMemberEpoch": -1, "MemberId": "",
@@ -814,7 +832,7 @@ def scenario_idempotent_produce(sc):
 def scenario_transactions(sc):
     create_topic("tx", 2)
     _ready_producer_ids()
-    _ready_coordinator("tx-g", 0)
+    ready_group("tx-g")
     iv = max(common(INIT_PRODUCER_ID))
     for v in common(INIT_PRODUCER_ID):
         txn_producer("tx-init-%d" % v)
@@ -911,6 +929,7 @@ def scenario_transactions(sc):
                 [(None, b"stray", [])], K["ts"], producer_id=old[s.name][0], producer_epoch=old[s.name][1],
                 base_sequence=0, transactional=True)}]}]}))
     _init_pid(sc, iv, tid)
+    txn_settled(tid)
     for v in common(ADD_PARTITIONS_TO_TXN)[:4]:
         ask(sc, ADD_PARTITIONS_TO_TXN, v, per_side(lambda s: {
             "V3AndBelowTransactionalId": tid, "V3AndBelowProducerId": old[s.name][0],
