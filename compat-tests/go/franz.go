@@ -42,6 +42,13 @@ func init() {
 	)
 	s = append(s, missingScenarios("fz", fzMissing)...)
 	register("franz-go", "github.com/twmb/franz-go", "fz", s)
+	// The admin scenarios drive kadm, a module of its own.
+	clients["franz-go"].moduleOf = func(name string) string {
+		if strings.HasPrefix(name, "admin_") || strings.HasPrefix(name, "missing_api_") {
+			return "github.com/twmb/franz-go/pkg/kadm"
+		}
+		return "github.com/twmb/franz-go"
+	}
 }
 
 func fzClient(e *env, opts ...kgo.Opt) (*kgo.Client, error) {

@@ -39,6 +39,8 @@ type client struct {
 	module    string
 	short     string
 	scenarios []scenario
+	// moduleOf, when set, names the module a scenario drives when it is not module (kadm).
+	moduleOf func(scenario string) string
 }
 
 var clients = map[string]*client{}
@@ -75,7 +77,11 @@ type result struct {
 }
 
 func runOne(c *client, s scenario, bootstrap string) (res result) {
-	res = result{Client: c.module, Version: moduleVersion(c.module), Scenario: s.name}
+	module := c.module
+	if c.moduleOf != nil {
+		module = c.moduleOf(s.name)
+	}
+	res = result{Client: module, Version: moduleVersion(module), Scenario: s.name}
 	e := &env{bootstrap: bootstrap,
 		prefix: fmt.Sprintf("%s-%s-%d", c.short, s.name, time.Now().UnixNano()%1000000)}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
