@@ -14,6 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import kafka_wire  # noqa: E402
 from harness import Broker, TestFailure, check, expect_eq, run_tests  # noqa: E402
 
 try:
@@ -307,6 +308,61 @@ def test_metadata_huge_topic_count():
     still_serving("a Metadata v1 request claiming 2^31-1 topics")
 
 
+def test_metadata_trailing_bytes():
+    """librdkafka 2.x writes a 4-byte placeholder for the topic count of a Metadata v9+ "all
+    topics" request and never shrinks it: the v12 body is 00 00 00 00 01 00 00 where 00 01 00 00
+    is meant. Kafka ignores what follows a body that decoded, so Runnel answers it too."""
+    body = bytes([0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00])
+    with connect() as s:
+        r = kafka_wire.call(broker().port, 3, 12, body, "Metadata v12 with trailing bytes",
+                            flexible=True, client_id="rdkafka", sock=s)
+        r.i32()  # throttle_time_ms
+
+        def broker_entry():
+            node, host, port, rack = r.i32(), r.cstring(), r.i32(), r.cstring()
+            r.tags()
+            return node, host, port, rack
+
+        brokers = r.carray(broker_entry)
+        expect_eq(len(brokers), 1, "Metadata v12 brokers")
+        expect_eq(brokers[0][2], broker().port, "Metadata v12 broker port")
+        r.cstring()  # cluster_id
+        r.i32()  # controller_id
+
+        def partition_entry():
+            err, index = r.i16(), r.i32()
+            r.i32(), r.i32()  # leader, leader epoch
+            for _ in range(3):  # replicas, isr, offline replicas
+                r.carray(r.i32)
+            r.tags()
+            return err, index
+
+        def topic_entry():
+            err, name = r.i16(), r.cstring()
+            r.take(16 + 1)  # topic id, is_internal
+            parts = r.carray(partition_entry)
+            r.i32()  # topic authorized operations
+            r.tags()
+            return name, err, len(parts)
+
+        topics = {t[0]: t[1:] for t in r.carray(topic_entry)}
+        r.tags()
+        r.end()
+        expect_eq(topics.get(SEED_TOPIC), (0, SEED_PARTITIONS), "Metadata v12 all-topics entry for %s" % SEED_TOPIC)
+        # The connection keeps serving.
+        s.sendall(harness.api_versions_request(correlation_id=77, version=0))
+        corr, err, _ = harness.parse_api_versions_v0(harness.recv_frame(s))
+        expect_eq((corr, err), (77, 0), "ApiVersions after the Metadata answer (correlation, error)")
+    still_serving("a Metadata v12 request with bytes after its body")
+
+
+def test_metadata_truncated_body():
+    with connect() as s:
+        s.sendall(request(3, 12, 15, b"\x02\x05ab", flexible_header=True))  # one topic, name cut
+        expect_closed(s, "a Metadata v12 body cut inside a topic name")
+    still_serving("a truncated Metadata v12 body")
+
+
 def test_unknown_api_key():
     with connect() as s:
         s.sendall(request(999, 0, 12, b"\x00\x00\x00\x00"))
@@ -374,7 +430,10 @@ if __name__ == "__main__":
                ("truncated_and_waiting", test_truncated_and_waiting, 60),
                ("short_header", test_short_header, 60),
                ("metadata_huge_topic_count", test_metadata_huge_topic_count, 60),
+               ("metadata_trailing_bytes", test_metadata_trailing_bytes, 60),
+               ("metadata_truncated_body", test_metadata_truncated_body, 60),
                ("unknown_api_key", test_unknown_api_key, 60),
                ("api_versions_v99", test_api_versions_v99, 60),
                ("produce_bad_crc", test_produce_bad_crc, 60),
-               ("clean_shutdown", test_clean_shutdown, 30)], "bad_input")
+               ("clean_shutdown", test_clean_shutdown, 30)], "bad_input",
+              matrix=[("", "raw requests (malformed)", "-")])
