@@ -361,13 +361,26 @@ class _Alarm:
         return False
 
 
-def run_tests(tests, suite, stop_on_failure=False):
+def run_tests(tests, suite, stop_on_failure=False, matrix=None):
     """tests: list of (name, function, timeout_seconds), run in order. Brokers
     live across tests (later steps may use what earlier ones wrote); the brokers
     started by a failed test are killed and their logs printed. With
     stop_on_failure the steps after the first failure are skipped. Ends with a
-    'N passed, N failed, N skipped' line; exits 0 only if nothing failed."""
+    'N passed, N failed, N skipped' line; exits 0 only if nothing failed.
+    matrix: [(step name prefix, client, version)], the first prefix that matches
+    a step names the client it drives; each step that ran is then a row of the
+    compatibility matrix (record_result)."""
     passed = failed = skipped = 0
+    if matrix:
+        clear_results(suite)
+
+    def matrix_row(name, ok):
+        if name in ("clean_shutdown", "final_stop"):
+            return
+        for prefix, client, version in matrix or []:
+            if name.startswith(prefix):
+                record_result(suite, client, version, name, ok)
+                return
     t_suite = time.monotonic()
     only = [n for n in os.environ.get("COMPAT_ONLY", "").split(",") if n]
     for name, fn, limit in tests:
@@ -392,6 +405,7 @@ def run_tests(tests, suite, stop_on_failure=False):
         except Exception:
             print("FAIL %s.%s: unexpected exception\n%s" % (suite, name, traceback.format_exc()), flush=True)
         dt = time.monotonic() - t0
+        matrix_row(name, ok)
         if ok:
             passed += 1
             print("ok   %s.%s (%.1f s)" % (suite, name, dt), flush=True)
@@ -703,3 +717,39 @@ def clear_results(suite):
     path = os.path.join(results_dir(), suite + ".jsonl")
     if os.path.exists(path):
         os.remove(path)
+
+
+def package_version(cmd, what):
+    """The first line a version command prints (e.g. ["pkg-config", "--modversion", "rdkafka"]),
+    or "unknown"."""
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        line = (out.stdout or out.stderr).strip().splitlines()
+        return line[0].strip() if line else "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown (%s)" % what
+
+
+def client_version(client):
+    """The installed version of one of the clients the suites in this folder drive."""
+    if client == "librdkafka":
+        return package_version(["pkg-config", "--modversion", "rdkafka"], client)
+    if client == "kcat":
+        import re
+        line = package_version(["sh", "-c", "kcat -V 2>&1 | grep -m1 Version"], client)
+        m = re.search(r"Version (\S+).*librdkafka (\S+)", line)
+        return "%s (librdkafka %s)" % m.groups() if m else line
+    if client == "confluent-kafka-python":
+        import confluent_kafka
+        return "%s (librdkafka %s)" % (confluent_kafka.version()[0], confluent_kafka.libversion()[0])
+    if client == "kafka-python":
+        import kafka
+        return kafka.__version__
+    if client == "kafkajs":
+        here = os.path.dirname(os.path.abspath(__file__))
+        try:
+            with open(os.path.join(here, "js", "node_modules", "kafkajs", "package.json")) as f:
+                return json.load(f)["version"]
+        except (OSError, ValueError, KeyError):
+            return "unknown"
+    raise ValueError("unknown client %r" % client)

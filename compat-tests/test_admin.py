@@ -133,7 +133,8 @@ def main():
                ("describe_configs", describe_configs, 60),
                ("create_partitions", create_partitions, 60),
                ("restart_keeps_topics", restart_keeps_topics, 60),
-               ("delete_topics", delete_topics, 60)], "admin")
+               ("delete_topics", delete_topics, 60)], "admin",
+              matrix=[("", "confluent-kafka-python AdminClient (Debian)", harness.client_version("confluent-kafka-python"))])
 
 
 if __name__ == "__main__":

@@ -315,4 +315,5 @@ if __name__ == "__main__":
                ("delete_offsets", test_delete_offsets, 60),
                ("delete_group", test_delete_group, 60),
                ("unreachable_broker", test_unreachable_broker, 30)],
-              "consumer_groups_tool", stop_on_failure=True)
+              "consumer_groups_tool", stop_on_failure=True,
+              matrix=[("", "runnel-consumer-groups", "-")])

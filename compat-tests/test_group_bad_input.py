@@ -383,4 +383,5 @@ if __name__ == "__main__":
                ("huge_group_id", test_huge_group_id, 30),
                ("empty_group_id", test_empty_group_id, 30),
                ("group_consumer_still_works", test_group_consumer_still_works, 90),
-               ("clean_shutdown", test_clean_shutdown, 30)], "group_bad_input")
+               ("clean_shutdown", test_clean_shutdown, 30)], "group_bad_input",
+              matrix=[("", "raw requests (groups)", "-")])

@@ -490,4 +490,5 @@ if __name__ == "__main__":
                ("group_metadata_survives_restart", test_group_metadata_survives_restart, 90),
                ("two_kafka_python_consumers_split", test_two_kafka_python_consumers_split, 150),
                ("kcat_group", test_kcat_group, 150),
-               ("clean_shutdown", test_clean_shutdown, 30)], "group_clients")
+               ("clean_shutdown", test_clean_shutdown, 30)], "group_clients",
+              matrix=[("kafka_python", "kafka-python (Debian)", harness.client_version("kafka-python")), ("two_kafka_python", "kafka-python (Debian)", harness.client_version("kafka-python")), ("kcat", "kcat (Debian)", harness.client_version("kcat")), ("", "confluent-kafka-python (Debian)", harness.client_version("confluent-kafka-python"))])

@@ -644,4 +644,5 @@ if __name__ == "__main__":
                ("commit_resume_restart", test_commit_resume_restart, 45),
                ("auto_offset_reset", test_auto_offset_reset, 45),
                ("static_membership", test_static_membership, 60)],
-              "groups_librdkafka")
+              "groups_librdkafka",
+              matrix=[("", "librdkafka consumer (Debian)", harness.client_version("librdkafka"))])

@@ -223,4 +223,5 @@ if __name__ == "__main__":
     run_tests([
         ("checker", checker_self_test, 10),
         ("restarts", restarts, 280),
-    ], "idempotence", stop_on_failure=True)
+    ], "idempotence", stop_on_failure=True,
+              matrix=[("", "librdkafka idempotent producer (Debian)", harness.client_version("librdkafka"))])

@@ -244,4 +244,5 @@ if __name__ == "__main__":
                ("group_consume", test_group_consume, 120),
                ("resume_after_commit", test_resume_after_commit, 120),
                ("two_consumers_split", test_two_consumers_split, 180),
-               ("clean_shutdown", test_clean_shutdown, 30)], "kafkajs", stop_on_failure=True)
+               ("clean_shutdown", test_clean_shutdown, 30)], "kafkajs", stop_on_failure=True,
+              matrix=[("", "kafkajs", harness.client_version("kafkajs"))])

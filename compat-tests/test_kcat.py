@@ -164,4 +164,5 @@ if __name__ == "__main__":
                ("keyed_lines", test_keyed_lines, 60),
                ("binary", test_binary, 60),
                ("list_metadata", test_list_metadata, 60),
-               ("clean_shutdown", test_clean_shutdown, 30)], "kcat")
+               ("clean_shutdown", test_clean_shutdown, 30)], "kcat",
+              matrix=[("", "kcat (Debian)", harness.client_version("kcat"))])

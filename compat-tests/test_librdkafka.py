@@ -56,4 +56,5 @@ def test_roundtrip_restart_times_metadata():
 
 if __name__ == "__main__":
     run_tests([("roundtrip_restart_times_metadata", test_roundtrip_restart_times_metadata, 600)],
-              "librdkafka", stop_on_failure=True)
+              "librdkafka", stop_on_failure=True,
+              matrix=[("", "librdkafka (Debian)", harness.client_version("librdkafka"))])

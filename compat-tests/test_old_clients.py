@@ -179,7 +179,8 @@ def main():
                           old_client_writes(name, api_version, magic, compression), 180))
     tests.append(("old_clients_read_new_records", old_client_reads_new_records, 180))
     tests.append(("kcat_old_protocol", kcat_old_protocol, 120))
-    run_tests(tests, "old_clients")
+    run_tests(tests, "old_clients",
+              matrix=[("kcat", "kcat with broker.version.fallback=0.8.2 (Debian)", harness.client_version("kcat")), ("", "kafka-python with old api_version (Debian)", harness.client_version("kafka-python"))])
 
 
 if __name__ == "__main__":

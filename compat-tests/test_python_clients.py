@@ -258,4 +258,5 @@ if __name__ == "__main__":
     run_tests([("confluent_roundtrip", test_confluent_roundtrip, 120),
                ("kafka_python_roundtrip", test_kafka_python_roundtrip, 120),
                ("cross_read", test_cross_read, 120),
-               ("clean_shutdown", test_clean_shutdown, 30)], "python_clients", stop_on_failure=True)
+               ("clean_shutdown", test_clean_shutdown, 30)], "python_clients", stop_on_failure=True,
+              matrix=[("kafka_python", "kafka-python (Debian)", harness.client_version("kafka-python")), ("", "confluent-kafka-python (Debian)", harness.client_version("confluent-kafka-python"))])

@@ -460,4 +460,5 @@ if __name__ == "__main__":
         ("timeout", timeout, 90),
         ("restart", restart, 90),
         ("open_across_restart", open_across_restart, 90),
-    ], "transactions")
+    ], "transactions",
+              matrix=[("", "librdkafka transactional producer (Debian)", harness.client_version("librdkafka"))])

@@ -560,4 +560,5 @@ if __name__ == "__main__":
                ("admin_views", test_admin_views, 30),
                ("truncated_requests", test_truncated_requests, 30),
                ("normal_produce_still_works", test_normal_produce_still_works, 60),
-               ("clean_shutdown", test_clean_shutdown, 30)], "txn_bad_input")
+               ("clean_shutdown", test_clean_shutdown, 30)], "txn_bad_input",
+              matrix=[("", "raw requests (transactions)", "-")])

@@ -415,4 +415,5 @@ if __name__ == "__main__":
                ("confluent_send_offsets", test_confluent_send_offsets, 120),
                ("confluent_admin", test_confluent_admin, 60),
                ("kafka_python_reads_transactions", test_kafka_python_reads_transactions, 90),
-               ("clean_shutdown", test_clean_shutdown, 30)], "txn_clients")
+               ("clean_shutdown", test_clean_shutdown, 30)], "txn_clients",
+              matrix=[("kafkajs", "kafkajs", harness.client_version("kafkajs")), ("kafka_python", "kafka-python (Debian)", harness.client_version("kafka-python")), ("", "confluent-kafka-python (Debian)", harness.client_version("confluent-kafka-python"))])

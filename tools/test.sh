@@ -11,7 +11,14 @@ export RUNNEL_BUILD_DIR=$build
 export RUNNEL_REQUIRE_CLIENTS=${RUNNEL_REQUIRE_CLIENTS:-1}
 "$root/tools/install-deps.sh" --test
 "$root/tools/build.sh" -DRUNNEL_TESTS=ON
-(cd "$build" && ctest --output-on-failure -j"${RUNNEL_TEST_JOBS:-2}" --timeout 600)
+# The compat suites write the rows of docs/compatibility.md into $build/compat-results.
+rm -rf "$build/compat-results"
+rc=0
+(cd "$build" && ctest --output-on-failure -j"${RUNNEL_TEST_JOBS:-2}" --timeout 600) || rc=$?
+if [ -d "$build/compat-results" ]; then
+  python3 "$root/tools/compat_matrix.py" "$build/compat-results" "$root/docs/compatibility.md"
+fi
+if [ "$rc" != 0 ]; then exit "$rc"; fi
 fuzz_seconds=${RUNNEL_FUZZ_SECONDS:-30}
 if [ "$fuzz_seconds" != 0 ]; then
   "$root/tools/fuzz.sh" "$fuzz_seconds"
