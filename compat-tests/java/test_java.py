@@ -24,6 +24,7 @@ With --kafka the same scenarios run against Apache Kafka 4.4 (compat-tests/kafka
 their lines are printed, to compare what the client does against Kafka itself.
 """
 import os
+import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -152,17 +153,24 @@ def scenarios(profile):
     return COMMON + ONLY[profile]
 
 
-def jvm_command(profile, prefix, bootstrap):
+def selected(profile, prefix):
+    """The scenarios to run: all, or those whose steps COMPAT_ONLY names."""
+    only = [n for n in os.environ.get("COMPAT_ONLY", "").split(",") if n]
+    return [n for n in scenarios(profile) if not only or "%s_%s" % (prefix, n) in only]
+
+
+def jvm_command(profile, prefix, bootstrap, names):
     # One short-lived JVM: the C1 compiler only and a small heap start fast and leave the
     # second core to the broker.
     return [java(), "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath(profile),
-            "dev.runnel.compat.Main", bootstrap, prefix] + scenarios(profile)
+            "dev.runnel.compat.Main", bootstrap, prefix] + names
 
 
 def start_jvm(profile, prefix):
     def step():
-        proc = JsonLinesProcess(jvm_command(profile, prefix, broker().bootstrap), "java-" + profile)
+        proc = JsonLinesProcess(jvm_command(profile, prefix, broker().bootstrap, selected(profile, prefix)),
+                                "java-" + profile)
         _jvms[profile] = proc
         _, ev = proc.wait_for(lambda e: e.get("event") == "start", 30, "start line")
         _versions[profile] = ev["version"]
@@ -213,7 +221,8 @@ def against_kafka():
     kafka = kafka_peer.KafkaPeer().start()
     try:
         for profile, prefix in PROFILES:
-            proc = JsonLinesProcess(jvm_command(profile, prefix, kafka.bootstrap), "java-" + profile)
+            proc = JsonLinesProcess(jvm_command(profile, prefix, kafka.bootstrap, selected(profile, prefix)),
+                                    "java-" + profile)
             proc.wait_for(lambda e: e.get("event") == "done", 1800, "done line")
             proc.wait_exit(30)
             for ev in proc.snapshot():
@@ -224,6 +233,8 @@ def against_kafka():
 
 
 def main():
+    if shutil.which(java()) is None:
+        harness.skip("no java (%s); tools/install-deps.sh --test installs openjdk-17-jdk-headless" % java())
     if "--kafka" in sys.argv[1:]:
         against_kafka()
         return
