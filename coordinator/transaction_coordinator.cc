@@ -619,7 +619,8 @@ std::vector<TransactionCoordinator::TxnDescription> TransactionCoordinator::list
       unknown_states->push_back(name);
     }
   }
-  // As Kafka: when every requested name is unknown, no state filter is left.
+  // As Kafka 4.4: a state filter of unknown names only matches no transaction.
+  const bool filter_states = !states.empty();
   const std::set<int64_t> wanted_pids(pids.begin(), pids.end());
   const int64_t now = clock_.now_ms();
   std::vector<TxnDescription> out;
@@ -627,7 +628,7 @@ std::vector<TransactionCoordinator::TxnDescription> TransactionCoordinator::list
     const TransactionMetadata& m = e.meta;
     if (m.state == TransactionState::Dead) continue;
     if (!wanted_pids.empty() && !wanted_pids.count(m.producer_id)) continue;
-    if (!wanted_states.empty() && !wanted_states.count(m.state)) continue;
+    if (filter_states && !wanted_states.count(m.state)) continue;
     if (min_duration_ms >= 0 && now - m.start_time_ms <= min_duration_ms) continue;
     out.push_back(describe_metadata(m));
   }

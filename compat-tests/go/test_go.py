@@ -80,12 +80,7 @@ SCENARIOS = {
 # (client, scenario) -> (why it fails today, a text its failure note must contain). A scenario
 # here must fail with that text; when Runnel is fixed it passes and the step fails until the
 # entry is removed.
-EXPECTED_TO_FAIL_UNTIL_FIXED = {
-    ("franz-go", "admin_list_transactions_unknown_state"): (
-        "Runnel bug: ListTransactions with StateFilters naming only unknown states lists every "
-        "transaction; Kafka 4.4 lists none",
-        "ListTransactions with only the unknown state filter NoSuchState: want no transaction"),
-}
+EXPECTED_TO_FAIL_UNTIL_FIXED = {}
 
 CODEC_IDS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 

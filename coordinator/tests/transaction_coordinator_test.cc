@@ -759,6 +759,10 @@ TEST_F(TxnCoordinatorTest, DescribeAndList) {
   EXPECT_EQ(ids(c->list({"Ongoing", "ongoing", "Nope"}, {}, -1, &unknown)),
             (std::vector<std::string>{"a"}));
   EXPECT_EQ(unknown, (std::vector<std::string>{"ongoing", "Nope"}));
+  // Only unknown names: Kafka matches nothing (not everything, as without a filter).
+  unknown.clear();
+  EXPECT_EQ(ids(c->list({"Nope"}, {}, -1, &unknown)), std::vector<std::string>{});
+  EXPECT_EQ(unknown, (std::vector<std::string>{"Nope"}));
 }
 
 TEST_F(TxnCoordinatorTest, EventLogHasOneLinePerStateChange) {
