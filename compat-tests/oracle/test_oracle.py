@@ -411,6 +411,16 @@ def scenario_produce(sc):
         {"Name": "pr", "Partitions": [{"PartitionIndex": 0, "Timestamp": -1}, {"PartitionIndex": 1, "Timestamp": -1}]}]})
 
 
+def scenario_produce_timestamps(sc):
+    """Record timestamps against the topic's message.timestamp.{before,after}.max.ms defaults:
+    an hour and a half in the future, a year in the past, and now."""
+    create_topic("pts", 1)
+    v = max(common(PRODUCE))
+    for stamp in (K["ts"] + 90 * 60 * 1000, K["ts"] - 365 * 24 * 3600 * 1000, K["ts"]):
+        ask(sc, PRODUCE, v, {"Acks": -1, "TimeoutMs": 10000, "TopicData": [
+            {"Name": "pts", "PartitionData": [{"Index": 0, "Records": records.batch([(None, b"t", [])], stamp)}]}]})
+
+
 def _fetch_body(v, side, topic, partitions, session=(0, -1), isolation=0, max_wait=0):
     parts = [{"Partition": p, "FetchOffset": off, "PartitionMaxBytes": 1 << 20} for p, off in partitions]
     t = {"Topic": topic, "Partitions": parts}
@@ -1052,6 +1062,7 @@ SCENARIOS = [
     ("create_partitions", scenario_create_partitions, 90),
     ("describe_configs", scenario_describe_configs, 60),
     ("produce", scenario_produce, 60),
+    ("produce_timestamps", scenario_produce_timestamps, 30),
     ("fetch", scenario_fetch, 60),
     ("list_offsets", scenario_list_offsets, 60),
     ("find_coordinator", scenario_find_coordinator, 90),
