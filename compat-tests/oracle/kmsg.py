@@ -14,7 +14,6 @@ under "_unknown_tags". `records` fields decode to bytes (see records.py for batc
 """
 
 import json
-import re
 import struct
 import uuid
 import zipfile
@@ -480,7 +479,3 @@ def decode_struct(r, fields, version, flexible):
     if flexible:
         _read_tags(r, out, fields, version)
     return out
-
-
-def snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

@@ -478,10 +478,7 @@ def fetch_session(sc, v):
                     f["TopicId"] = topic_id(s, "fe")
                 b["ForgottenTopicsData"] = [f]
             return b
-        return incr_body(body)
-
-    def incr_body(b):
-        return per_side(b)
+        return body
     ask(sc, FETCH, v, incr(1, []))                # nothing changed since: an empty answer
     ask(sc, FETCH, v, incr(2, [(0, 6)]))          # fe-0 moved to its end
     ask(sc, FETCH, v, incr(3, [], forget=[1]))   # fe-1 forgotten
@@ -816,8 +813,6 @@ def scenario_idempotent_produce(sc):
             return {"Acks": -1, "TimeoutMs": 10000, "TopicData": [
                 {"Name": "idem", "PartitionData": [{"Index": 0, "Records": b}]}]}
         return body
-    for v in common(PRODUCE):
-        pass
     ask(sc, PRODUCE, pv, prod(0))
     ask(sc, PRODUCE, pv, prod(2))
     ask(sc, PRODUCE, pv, prod(2))      # resent: the original offsets, nothing written
@@ -958,11 +953,6 @@ def scenario_transactions(sc):
         ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": ["Ongoing", "Bogus"], "ProducerIdFilters": []})
         if v >= 1:
             ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": [], "ProducerIdFilters": [], "DurationFilter": 3600000})
-
-
-def _min_body(key, version):
-    """A body with every field at its default: enough to be decoded."""
-    return {}
 
 
 def scenario_versions_out_of_range(sc):
