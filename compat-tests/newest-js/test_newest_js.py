@@ -289,7 +289,13 @@ def scenario_rebalance(key):
     finally:
         for m in members:
             m.kill()
-    check_exact(records(a) + records(b), want, "records read by the two members")
+    history = "first member: %s; second member: %s" % (
+        [(e["event"], e.get("partitions", (e.get("p"), e.get("o")))) for e in parse(a.lines()) if e["event"] in ("assignment", "msg")],
+        [(e["event"], e.get("partitions", (e.get("p"), e.get("o")))) for e in parse(b.lines()) if e["event"] in ("assignment", "msg")])
+    try:
+        check_exact(records(a) + records(b), want, "records read by the two members")
+    except TestFailure as e:
+        raise TestFailure("%s\n  %s" % (e, history))
     for p, o, _ in records(b):
         check(p in assignment(b), "the second member read partition %d it does not own" % p)
 
