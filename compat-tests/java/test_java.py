@@ -38,6 +38,7 @@ PROFILES = [("kafka-4.4", "k44"), ("kafka-3.9", "k39")]
 
 COMMON = ["produce_codecs", "acks", "group_range", "group_cooperative_sticky", "transactions",
           "admin_cluster", "admin_topics", "admin_list_offsets", "admin_groups", "admin_transactions",
+          "admin_errors",
           "api_incrementalAlterConfigs", "api_deleteRecords", "api_describeLogDirs",
           "api_describeReplicaLogDirs", "api_createAcls", "api_describeAcls", "api_deleteAcls",
           "api_describeUserScramCredentials", "api_alterUserScramCredentials", "api_electLeaders",

@@ -50,7 +50,15 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.clients.admin.CreatePartitionsOptions;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.clients.admin.MemberToRemove;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
+import org.apache.kafka.common.errors.InvalidConfigurationException;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.errors.UnknownMemberIdException;
 import org.apache.kafka.common.errors.GroupNotEmptyException;
 import org.apache.kafka.common.errors.GroupSubscribedToTopicException;
 import org.apache.kafka.common.errors.InvalidPartitionsException;
@@ -72,6 +80,81 @@ final class AdminScenarios {
     m.put("admin_list_offsets", AdminScenarios::listOffsets);
     m.put("admin_groups", AdminScenarios::groups);
     m.put("admin_transactions", AdminScenarios::transactions);
+    m.put("admin_errors", AdminScenarios::errors);
+  }
+
+  /**
+   * Refusals, with the exceptions Kafka 4.4 answers: a missing group (described, its offsets
+   * listed and deleted), a missing topic (listOffsets, createPartitions), bad topics (config
+   * value, unknown config, name, 0 partitions), createPartitions validateOnly, authorized
+   * operations without an authorizer (all of them), offsets altered and a member removed
+   * while the group is active, committed() of a partition never committed.
+   */
+  static String errors(Ctx ctx) throws Exception {
+    String topic = ctx.name("adm-errors");
+    String group = ctx.name("adm-errors");
+    String noGroup = ctx.name("no-group");
+    ctx.createTopic(topic, 1);
+    TopicPartition tp = new TopicPartition(topic, 0);
+    try (Admin admin = ctx.admin()) {
+      // Kafka answers GroupIdNotFoundException through DescribeGroups v6 / ConsumerGroupDescribe
+      // (which the 4.4 client uses when the broker has them) and state Dead with no members
+      // through DescribeGroups v5 and older.
+      Throwable t = Ctx.failureOf(() -> {
+        var d = admin.describeConsumerGroups(List.of(noGroup)).all().get().get(noGroup);
+        check(d.state() == ConsumerGroupState.DEAD && d.members().isEmpty(), "a missing group described as %s", d);
+      });
+      check(t == null || t instanceof GroupIdNotFoundException, "describeConsumerGroups of a missing group: %s", t);
+      expectEq(admin.listConsumerGroupOffsets(noGroup).partitionsToOffsetAndMetadata().get(), Map.of(),
+          "listConsumerGroupOffsets of a missing group");
+      expectFailure(() -> admin.deleteConsumerGroupOffsets(noGroup, Set.of(tp)).all().get(),
+          "deleteConsumerGroupOffsets of a missing group", GroupIdNotFoundException.class);
+      expectFailure(() -> admin.listOffsets(Map.of(new TopicPartition(ctx.name("no-topic"), 0), OffsetSpec.latest()))
+          .all().get(), "listOffsets of a missing topic", UnknownTopicOrPartitionException.class);
+      expectFailure(() -> admin.createTopics(List.of(new NewTopic(ctx.name("bad-cfg"), 1, (short) 1)
+          .configs(Map.of("retention.ms", "soon")))).all().get(), "a malformed retention.ms",
+          InvalidConfigurationException.class);
+      expectFailure(() -> admin.createTopics(List.of(new NewTopic(ctx.name("unknown-cfg"), 1, (short) 1)
+          .configs(Map.of("no.such.config", "1")))).all().get(), "an unknown topic config",
+          InvalidConfigurationException.class);
+      expectFailure(() -> admin.createTopics(List.of(new NewTopic("bad/name", 1, (short) 1))).all().get(),
+          "an invalid topic name", InvalidTopicException.class);
+      expectFailure(() -> admin.createTopics(List.of(new NewTopic(ctx.name("zero"), 0, (short) 1))).all().get(),
+          "0 partitions", InvalidPartitionsException.class);
+      admin.createPartitions(Map.of(topic, NewPartitions.increaseTo(3)),
+          new CreatePartitionsOptions().validateOnly(true)).all().get();
+      expectEq(describe(admin, topic).partitions().size(), 1, "partitions after a validateOnly createPartitions");
+      expectFailure(() -> admin.createPartitions(Map.of(ctx.name("no-topic"), NewPartitions.increaseTo(3))).all().get(),
+          "createPartitions of a missing topic", UnknownTopicOrPartitionException.class);
+      var topicOps = admin.describeTopics(List.of(topic), new DescribeTopicsOptions().includeAuthorizedOperations(true))
+          .allTopicNames().get().get(topic).authorizedOperations();
+      expectEq(topicOps, Set.of(AclOperation.READ, AclOperation.WRITE, AclOperation.CREATE, AclOperation.DELETE,
+          AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS),
+          "a topic's authorized operations");
+      var clusterOps = admin.describeCluster(new DescribeClusterOptions().includeAuthorizedOperations(true))
+          .authorizedOperations().get();
+      expectEq(clusterOps, Set.of(AclOperation.CREATE, AclOperation.CLUSTER_ACTION, AclOperation.IDEMPOTENT_WRITE,
+          AclOperation.ALTER_CONFIGS, AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS),
+          "the cluster's authorized operations");
+
+      Properties cp = ctx.consumerProps("adm-errors", group);
+      cp.put("group.protocol", "classic");
+      try (KafkaConsumer<byte[], byte[]> c = ctx.consumer(cp)) {
+        c.subscribe(List.of(topic));
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (c.assignment().isEmpty() && System.currentTimeMillis() < deadline) c.poll(Duration.ofMillis(100));
+        expectEq(c.assignment(), Set.of(tp), "assignment");
+        expectFailure(() -> admin.alterConsumerGroupOffsets(group, Map.of(tp, new OffsetAndMetadata(0))).all().get(),
+            "alterConsumerGroupOffsets of an active group", UnknownMemberIdException.class);
+        expectFailure(() -> admin.removeMembersFromConsumerGroup(group, new RemoveMembersFromConsumerGroupOptions(
+            List.of(new MemberToRemove("nobody")))).all().get(), "removing an unknown static member",
+            UnknownMemberIdException.class);
+        Map<TopicPartition, OffsetAndMetadata> never = new HashMap<>();
+        never.put(tp, null);
+        expectEq(c.committed(Set.of(tp)), never, "committed() of a partition never committed");
+      }
+      return "describeConsumerGroups of a missing group: " + (t == null ? "Dead" : t.getClass().getSimpleName());
+    }
   }
 
   static Node onlyNode(Admin admin) throws Exception {
