@@ -52,7 +52,8 @@ rm -rf "$fetch" "$src"
 mkdir -p "$fetch"
 tarball=$(cd "$fetch" && npm pack --silent "node-rdkafka@$NODE_RDKAFKA_VERSION")
 tarball=$fetch/$tarball
-got="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+got="sha512-$(python3 -c 'import base64, hashlib, sys
+print(base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' "$tarball")"
 if [[ $got != "$NODE_RDKAFKA_INTEGRITY" ]]; then
   echo "librdkafka-suite: $tarball has integrity $got, expected $NODE_RDKAFKA_INTEGRITY" >&2
   exit 1
