@@ -235,6 +235,7 @@ ReadyResponses GroupCoordinator::take_ready_responses() { return std::exchange(r
 std::optional<JoinResponse> GroupCoordinator::join(const std::string& group_id,
                                                    const JoinRequest& req) {
   Entry* e = find(group_id);
+  bool created = false;
   if (!e || e->group->state() == GroupState::Dead) {
     if (!req.member_id.empty()) {
       JoinResponse r;
@@ -244,8 +245,15 @@ std::optional<JoinResponse> GroupCoordinator::join(const std::string& group_id,
     }
     if (e) erase_group(group_id);
     e = &get_or_create(group_id);
+    created = true;
   }
   auto out = e->group->join(req);
+  // A first join refused for its session timeout leaves no group behind, as in Kafka (which
+  // checks the timeout before it creates the group; other refusals leave an Empty group).
+  if (created && out && out->error == ErrorCode::INVALID_SESSION_TIMEOUT) {
+    erase_group(group_id);
+    return out;
+  }
   after_change(group_id);
   return out;
 }

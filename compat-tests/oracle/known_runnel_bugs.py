@@ -78,13 +78,6 @@ KNOWN_BUGS = [
     {"scenario": "list_offsets", "api": "ListOffsets", "field": "*Partitions.LeaderEpoch",
      "why": "the latest offset of an empty partition: Kafka answers the partition's leader epoch (0), "
             "Runnel -1"},
-    # -- groups --
-    {"scenario": "groups_admin", "api": "DescribeGroups", "field": "Groups.AuthorizedOperations",
-     "why": "DescribeGroups v3+ with IncludeAuthorizedOperations: Kafka 3400 (READ, DELETE, DESCRIBE, "
-            "DESCRIBE_CONFIGS, ALTER_CONFIGS), Runnel 328 (no DESCRIBE_CONFIGS, ALTER_CONFIGS)"},
-    {"scenario": "groups_admin", "api": "ListGroups", "field": "Groups[GroupId=jg-*-t]",
-     "why": "a JoinGroup refused with INVALID_SESSION_TIMEOUT leaves an Empty group behind in Runnel "
-            "(ListGroups lists it); Kafka creates no group"},
     # -- idempotent producers --
     {"scenario": "idempotent_produce", "api": "Produce", "field": "*PartitionResponses.LogAppendTimeMs",
      "why": "a resent (duplicate) batch: Kafka answers LogAppendTimeMs = the batch's max timestamp, "
@@ -96,15 +89,6 @@ KNOWN_BUGS = [
     {"scenario": "transactions", "api": "TxnOffsetCommit", "field": "Topics.Partitions.ErrorCode",
      "why": "TxnOffsetCommit v4 before AddOffsetsToTxn: Kafka 4.4 answers TRANSACTION_ABORTABLE (120), "
             "Runnel INVALID_TXN_STATE (48)"},
-    {"scenario": "transactions", "api": "DescribeTransactions",
-     "field": ["TransactionStates.ProducerId", "TransactionStates.ProducerEpoch",
-               "TransactionStates.TransactionStartTimeMs"],
-     "why": "an unknown (or empty) transactional id: Kafka answers ProducerId 0, ProducerEpoch 0, "
-            "TransactionStartTimeMs 0 (the defaults), Runnel -1"},
-    # -- ApiVersions --
-    {"scenario": "api_versions", "api": "ApiVersions", "field": "ApiKeys[ApiKey=*]",
-     "why": "ApiVersions v99 (UNSUPPORTED_VERSION): Kafka lists only ApiVersions itself in ApiKeys, "
-            "Runnel every API"},
 ]
 
 MISSING_APIS = {

@@ -261,6 +261,36 @@ TEST_F(GroupCoordinatorTest, UnknownGroupAnswers) {
             std::vector<ErrorCode>{ErrorCode::UNKNOWN_MEMBER_ID});
 }
 
+TEST_F(GroupCoordinatorTest, FirstJoinRefusedForItsSessionTimeoutLeavesNoGroup) {
+  coord->mark_all_loaded();
+  auto bad_timeout = join_req();
+  bad_timeout.session_timeout_ms = 10;
+  auto j = coord->join("g", bad_timeout);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->error, ErrorCode::INVALID_SESSION_TIMEOUT);
+  auto no_protocols = join_req();
+  no_protocols.protocols.clear();
+  j = coord->join("h", no_protocols);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->error, ErrorCode::INCONSISTENT_GROUP_PROTOCOL);
+  // As Kafka 4.4: the session timeout refusal leaves nothing, the protocol one an Empty group.
+  auto listed = coord->list({});
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].group_id, "h");
+  EXPECT_EQ(listed[0].state, "Empty");
+  coord->delete_group("h");
+  // MEMBER_ID_REQUIRED (JoinGroup v4+) is no refusal: the group and its pending member stay.
+  auto v4 = join_req();
+  v4.require_known_member_id = true;
+  j = coord->join("k", v4);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->error, ErrorCode::MEMBER_ID_REQUIRED);
+  auto again = join_req(j->member_id);
+  again.require_known_member_id = true;
+  EXPECT_FALSE(coord->join("k", again).has_value());  // waits for the rebalance
+  EXPECT_EQ(coord->list({}).size(), 1u);
+}
+
 TEST(SubscribedTopics, DecodesConsumerProtocolSubscriptions) {
   // v1: version, topics ["a","bc"], user data (null), owned partitions (empty).
   Bytes v1 = {0, 1, 0, 0, 0, 2, 0, 1, 'a', 0, 2, 'b', 'c', 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};

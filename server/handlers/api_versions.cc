@@ -50,7 +50,12 @@ asio::awaitable<HandlerResult> handle_api_versions(RequestContext& ctx, protocol
 
 Response unsupported_api_versions_response(int32_t correlation_id,
                                            const HandlerRegistry& handlers) {
-  auto resp = supported_ranges(handlers);
+  // As Kafka (KIP-511): the answer lists only ApiVersions' own range, which is all a client
+  // needs to retry at a version this broker speaks.
+  protocol::ApiVersionsResponse resp;
+  for (auto& v : supported_ranges(handlers).api_keys) {
+    if (v.api_key == ApiVersionsHandler::api_key) resp.api_keys.push_back(v);
+  }
   resp.error_code = static_cast<int16_t>(protocol::ErrorCode::UNSUPPORTED_VERSION);
   Response w = begin_response(correlation_id, 0);
   resp.encode(w, 0);

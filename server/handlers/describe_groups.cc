@@ -13,8 +13,9 @@ namespace {
 using protocol::ErrorCode;
 using Resp = protocol::DescribeGroupsResponse;
 
-// Kafka's group operations (AclOperation codes as bits): READ 3, DELETE 6, DESCRIBE 8.
-constexpr int32_t kGroupOperations = (1 << 3) | (1 << 6) | (1 << 8);
+// Kafka's group operations (AclOperation codes as bits): READ 3, DELETE 6, DESCRIBE 8,
+// DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11 (3400, as Kafka 4.4 answers).
+constexpr int32_t kGroupOperations = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
 
 asio::awaitable<HandlerResult> handle_describe_groups(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<DescribeGroupsHandler>(ctx, body);

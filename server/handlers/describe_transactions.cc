@@ -22,10 +22,11 @@ asio::awaitable<HandlerResult> handle_describe_transactions(RequestContext& ctx,
   for (const auto& id : req.transactional_ids) {
     Resp::TransactionState s;
     s.transactional_id = id;
+    // An error answer carries the schema's defaults (0), as Kafka's does.
     s.transaction_timeout_ms = 0;
-    s.transaction_start_time_ms = -1;
-    s.producer_id = -1;
-    s.producer_epoch = -1;
+    s.transaction_start_time_ms = 0;
+    s.producer_id = 0;
+    s.producer_epoch = 0;
     ErrorCode e = txn_status(ctx.broker, id);
     if (e == ErrorCode::NONE) {
       auto d = ctx.broker.txns->coordinator().describe(id);
