@@ -142,6 +142,16 @@ ErrorCode LogConfig::with_overrides(const ConfigMap& overrides, LogConfig* out,
                                     std::string* msg) const {
   LogConfig c = *this;
   for (const auto& [k, v] : overrides) {
+    // Kafka 4.x refuses a topic's segment.bytes below 1 MiB (the broker-wide
+    // log.segment.bytes keeps its old minimum here, for tests that roll small segments).
+    int64_t n = 0;
+    if (k == "segment.bytes" && parse_i64(v, &n) && n < kMinTopicSegmentBytes) {
+      if (msg) {
+        *msg = "Invalid value " + v + " for configuration segment.bytes: Value must be at least " +
+               std::to_string(kMinTopicSegmentBytes);
+      }
+      return ErrorCode::INVALID_CONFIG;
+    }
     ErrorCode e = c.set(k, v, msg);
     if (e != ErrorCode::NONE) return e;
   }

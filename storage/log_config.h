@@ -19,6 +19,8 @@ enum class TimestampType { create_time, log_append_time };
 
 struct LogConfig {
   static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+  // The smallest segment.bytes a topic may set (Kafka 4.x).
+  static constexpr int64_t kMinTopicSegmentBytes = 1 << 20;
 
   int32_t segment_bytes = 1024 * 1024 * 1024;      // segment.bytes
   int64_t segment_ms = 7LL * 24 * 3600 * 1000;     // segment.ms
