@@ -49,8 +49,9 @@ TEST_F(LogManagerTest, TopicNames) {
   // Kafka 4.x: at least 1 MiB for a topic.
   auto small = m->create_topic("z", 1, {{"segment.bytes", "1048575"}});
   EXPECT_EQ(small.error, ErrorCode::INVALID_CONFIG);
-  EXPECT_EQ(small.message,
-            "Invalid value 1048575 for configuration segment.bytes: Value must be at least 1048576");
+  EXPECT_EQ(
+      small.message,
+      "Invalid value 1048575 for configuration segment.bytes: Value must be at least 1048576");
   EXPECT_EQ(m->create_topic("z", 1, {{"no.such.key", "1"}}).error, ErrorCode::INVALID_CONFIG);
   EXPECT_EQ(m->topic("z"), nullptr);
 }
