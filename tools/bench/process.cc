@@ -7,6 +7,7 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +72,39 @@ bool can_connect(int port) {
   return ok;
 }
 
+bool answers_api_versions(int port, double timeout_s) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout_s);
+  tv.tv_usec = static_cast<suseconds_t>((timeout_s - static_cast<double>(tv.tv_sec)) * 1e6);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = false;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+    // size 14: api key 18, version 0, correlation id 0x52554e4e, client id "bench"
+    const unsigned char req[] = {0,    0,    0, 15, 0,   18,  0,   0,   0x52, 0x55,
+                                 0x4e, 0x4e, 0, 5,  'b', 'e', 'n', 'c', 'h'};
+    if (::send(fd, req, sizeof(req), MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof(req))) {
+      unsigned char head[8];
+      size_t got = 0;
+      while (got < sizeof(head)) {
+        const ssize_t n = ::recv(fd, head + got, sizeof(head) - got, 0);
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+      }
+      ok = got == sizeof(head) && head[4] == 0x52 && head[5] == 0x55 && head[6] == 0x4e &&
+           head[7] == 0x4e;
+    }
+  }
+  ::close(fd);
+  return ok;
+}
+
 ProcStats read_proc(pid_t pid) {
   ProcStats s;
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -105,39 +139,82 @@ BrokerProcess::~BrokerProcess() {
 bool BrokerProcess::start(const std::string& bin, const std::string& data_dir,
                           const std::string& log_path, const std::vector<std::string>& overrides,
                           std::string* err) {
-  port_ = free_port();
-  if (port_ == 0) {
+  const int port = free_port();
+  if (port == 0) {
     *err = "no free port on 127.0.0.1";
     return false;
   }
-  log_path_ = log_path;
   std::vector<std::string> args = {bin, "--override",
-                                   "listeners=PLAINTEXT://127.0.0.1:" + std::to_string(port_),
+                                   "listeners=PLAINTEXT://127.0.0.1:" + std::to_string(port),
                                    "--override", "log.dirs=" + data_dir};
   for (const auto& o : overrides) {
     args.push_back("--override");
     args.push_back(o);
   }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  return spawn(args, port, log_path, err);
+}
 
+namespace {
+
+// posix_spawnp of `args` with stdin from /dev/null and stdout, stderr appended to `log_path`.
+int spawn_logged(const std::vector<std::string>& args, const std::string& log_path, pid_t* pid) {
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  const int rc = posix_spawnp(pid, copy[0].c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc;
+}
+
+}  // namespace
+
+bool BrokerProcess::spawn(const std::vector<std::string>& args, int port,
+                          const std::string& log_path, std::string* err) {
+  port_ = port;
+  log_path_ = log_path;
   spawn_ns_ = now_ns();
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
+  const int rc = spawn_logged(args, log_path, &pid);
   if (rc != 0) {
-    *err = "cannot start " + bin + ": " + std::strerror(rc);
+    *err = "cannot start " + args[0] + ": " + std::strerror(rc);
     return false;
   }
   pid_ = pid;
   exit_text_.clear();
   exit_status_ = -1;
+  return true;
+}
+
+bool run_to_end(const std::vector<std::string>& args, const std::string& log_path, double timeout_s,
+                std::string* err) {
+  pid_t pid = -1;
+  const int rc = spawn_logged(args, log_path, &pid);
+  if (rc != 0) {
+    *err = "cannot start " + args[0] + ": " + std::strerror(rc);
+    return false;
+  }
+  const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_s * 1e9);
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) != pid) {
+    if (now_ns() > deadline) {
+      ::kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      *err = args[0] + " did not finish within " + std::to_string(static_cast<int>(timeout_s)) +
+             " s (log: " + log_path + ")";
+      return false;
+    }
+    sleep_us(10000);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    *err = args[0] + " failed (log: " + log_path + ")";
+    return false;
+  }
   return true;
 }
 
@@ -174,6 +251,16 @@ double BrokerProcess::wait_ready(double timeout_s) {
   return -1;
 }
 
+double BrokerProcess::wait_serving(double timeout_s) {
+  const uint64_t deadline = spawn_ns_ + static_cast<uint64_t>(timeout_s * 1e9);
+  while (now_ns() < deadline) {
+    if (answers_api_versions(port_, 5)) return static_cast<double>(now_ns() - spawn_ns_) / 1e9;
+    if (!alive()) return -1;
+    sleep_us(1000);
+  }
+  return -1;
+}
+
 bool BrokerProcess::stop(double timeout_s) {
   if (pid_ <= 0) return exit_status_ == 0;
   const pid_t pid = pid_;
@@ -183,7 +270,8 @@ bool BrokerProcess::stop(double timeout_s) {
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       reaped(status);
-      return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      return WIFEXITED(status) &&
+             (WEXITSTATUS(status) == 0 || (sigterm_status_ok_ && WEXITSTATUS(status) == 143));
     }
     sleep_us(1000);
   }
