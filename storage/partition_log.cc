@@ -75,8 +75,12 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::st
   const std::optional<int64_t> stored = read_offset_file(dir + "/" + kRecoveryPointFile);
   const int64_t stored_recovery_point = stored.value_or(0);
   if (!load_segments(dir, log->segment_options(), clean_shutdown, 0, clock, &log->segments_,
-                     recovery, error, stored_recovery_point))
+                     recovery, error, stored_recovery_point)) {
+    // Nothing to flush or snapshot: a log that did not open is dropped as it is.
+    log->segments_.clear();
+    log->closed_ = true;
     return nullptr;
+  }
   int64_t leo = log->log_end_offset();
   log->log_start_offset_ = log->segments_.front()->base_offset();
   if (auto v = read_offset_file(dir + "/" + kLogStartFile); v && *v > log->log_start_offset_)
@@ -564,21 +568,26 @@ bool PartitionLog::truncate_to(int64_t offset) {
     ok = segments_.back()->remove() && ok;
     segments_.pop_back();
   }
-  if (segments_.back()->base_offset() >= offset) {
-    // Nothing below `offset` is left: start over, empty, at `offset`.
-    ok = segments_.back()->remove() && ok;
-    segments_.pop_back();
+  if (segments_.back()->base_offset() > offset) {
+    // Nothing below `offset` is left: start over, empty, at `offset`. The new segment is opened
+    // before the old one goes, so that a failure leaves the log as it was (never without one).
     std::string err;
     auto seg = Segment::open(dir_, offset, segment_options(), true, clock_->now_ms(), &err);
     if (!seg) {
       io::log_line(err);
       return false;
     }
+    ok = segments_.back()->remove() && ok;
+    segments_.pop_back();
     segments_.push_back(std::move(seg));
     log_start_offset_ = offset;
     ok = write_log_start_offset() && ok;
   } else {
     ok = active().truncate_to(offset) && ok;
+    if (log_start_offset_ > offset) {
+      log_start_offset_ = offset;
+      ok = write_log_start_offset() && ok;
+    }
   }
   int64_t leo = log_end_offset();
   high_watermark_ = std::min(high_watermark_, leo);
@@ -614,6 +623,10 @@ bool PartitionLog::maybe_flush(int64_t now_ms) {
 
 void PartitionLog::close() {
   if (closed_) return;
+  if (segments_.empty()) {
+    closed_ = true;
+    return;
+  }
   bool flushed = true;
   if (unflushed_messages_ > 0 || recovery_point_ < log_end_offset()) flushed = flush();
   // Only a durable log may be described by a snapshot at its end.
