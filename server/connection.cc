@@ -120,6 +120,16 @@ void Connection::fail(const std::string& reason) {
   close();
 }
 
+void Connection::fail_noexcept(const char* reason) noexcept {
+  if (closed_) return;
+  try {
+    fail(reason);
+  } catch (...) {
+    // Not even the log line could be allocated: close without it.
+    close();
+  }
+}
+
 asio::awaitable<void> Connection::read_loop() {
   try {
     while (!reading_done_) {
@@ -147,6 +157,14 @@ asio::awaitable<void> Connection::read_loop() {
   } catch (const std::system_error& e) {
     if (!closed_ && !is_normal_close(e.code()))
       log_warn("connection ", info_.id, " from ", info_.peer, ": read failed: ", e.what());
+  } catch (const std::bad_alloc&) {
+    // Out of memory for this request (e.g. under an address-space limit): this connection
+    // goes, the others are served.
+    fail_noexcept("out of memory reading a request");
+    co_return;
+  } catch (const std::exception& e) {
+    fail_noexcept(e.what());
+    co_return;
   }
   // End of input: finish what is in flight, then close (see write_loop).
   reading_done_ = true;
@@ -251,6 +269,9 @@ asio::awaitable<void> Connection::run_handler(std::shared_ptr<Slot> slot,
     slot->response = co_await decoded.handler->fn(ctx, body);
   } catch (const MalformedRequest& e) {
     failure = std::string("malformed request: ") + e.what();
+  } catch (const std::bad_alloc&) {
+    failure = std::string("out of memory in handler ") + std::string(decoded.handler->name) + " v" +
+              std::to_string(h.request_api_version);
   } catch (const std::exception& e) {
     failure = std::string("handler ") + std::string(decoded.handler->name) + " v" +
               std::to_string(h.request_api_version) + " failed: " + e.what();

@@ -13,8 +13,10 @@
 // bytes of requests in flight plus the in-memory bytes of responses not yet
 // written (file ranges sent with sendfile do not count) may not exceed
 // max_inflight_bytes, nor the requests max_inflight_requests; at the bound
-// the reader stops reading (TCP then pushes back on the client). A single
-// request is always admitted when nothing else is in flight. Broker-wide,
+// the reader stops reading (TCP then pushes back on the client).
+// A single request is always admitted when nothing else is in flight.
+// Running out of memory (std::bad_alloc) while reading or handling a request
+// closes that connection with a logged reason; the others go on. Broker-wide,
 // the same bytes of every connection are reserved in one RequestMemoryPool
 // (queued.max.request.bytes). A frame's buffer is taken at its full size but
 // not zero-filled, so the pages of a large request sent in part that the
@@ -149,6 +151,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void set_cork(bool on);  // TCP_CORK
   void touch() { last_activity_ = std::chrono::steady_clock::now(); }
   void fail(const std::string& reason);  // log + close
+  // The same where memory may have run out: closes even when logging fails.
+  void fail_noexcept(const char* reason) noexcept;
 
   asio::ip::tcp::socket socket_;
   Broker& broker_;
