@@ -162,7 +162,7 @@ AppendResult PartitionLog::append_impl(std::span<uint8_t> batches, int32_t leade
                                        int64_t now_ms, AppendOrigin origin) {
   AppendResult r;
   r.log_start_offset = log_start_offset_;
-  if (closed_) {
+  if (closed_ || offline_) {
     r.error = ErrorCode::KAFKA_STORAGE_ERROR;
     return r;
   }
@@ -276,7 +276,15 @@ AppendResult PartitionLog::append_impl(std::span<uint8_t> batches, int32_t leade
   }
   std::string err;
   if (!seg->append(batches, &err)) {
-    io::log_line(err);
+    // Nothing of the append stayed (Segment::append is all or nothing) and the producer state
+    // is not committed: the answer, the log and a retry agree.
+    io::log_line(dir_ + ": append at offset " + std::to_string(base) + " failed: " + err);
+    if (seg->rollback_incomplete()) {
+      // The files hold bytes the log does not show; stop writing here, as Kafka takes a log
+      // directory offline on an I/O error.
+      offline_ = true;
+      io::log_line(dir_ + ": partition taken offline: appends answer KAFKA_STORAGE_ERROR");
+    }
     r.error = ErrorCode::KAFKA_STORAGE_ERROR;
     return r;
   }
@@ -288,6 +296,10 @@ AppendResult PartitionLog::append_impl(std::span<uint8_t> batches, int32_t leade
       TxnIndexEntry entry{txn.producer_id, txn.first_offset, txn.last_offset,
                           producer_state_.last_stable_offset_after(txn)};
       if (!seg->txn_index().append(entry)) {
+        // Take the whole append back, producer state included (rebuilt from the log).
+        io::log_line(dir_ + ": writing the transaction index failed; append at offset " +
+                     std::to_string(base) + " taken back");
+        if (!truncate_to(base)) offline_ = true;
         r.error = ErrorCode::KAFKA_STORAGE_ERROR;
         return r;
       }
