@@ -102,6 +102,7 @@ void Connection::close() {
   pool_.cancel_wait(info_.id);
   pool_.release(inflight_bytes_);
   inflight_bytes_ = 0;
+  unsent_response_bytes_ = 0;
   std::error_code ec;
   socket_.shutdown(asio::socket_base::shutdown_both, ec);
   socket_.close(ec);
@@ -174,9 +175,11 @@ asio::awaitable<void> Connection::read_loop() {
 asio::awaitable<bool> Connection::admit(size_t size) {
   for (;;) {
     if (closed_ || reading_done_) co_return false;
-    const bool room = slots_.empty() ||
-                      (slots_.size() < static_cast<size_t>(limits_.max_inflight_requests) &&
-                       inflight_bytes_ + size <= static_cast<size_t>(limits_.max_inflight_bytes));
+    const bool room =
+        slots_.empty() ||
+        (slots_.size() < static_cast<size_t>(limits_.max_inflight_requests) &&
+         inflight_bytes_ + size <= static_cast<size_t>(limits_.max_inflight_bytes) &&
+         unsent_response_bytes_ < static_cast<size_t>(limits_.max_unsent_response_bytes));
     if (room && pool_.try_reserve(size)) {
       inflight_bytes_ += size;
       co_return true;
@@ -233,6 +236,7 @@ bool Connection::accept_frame(std::shared_ptr<FrameBytes> frame) {
       slot->response = unsupported_api_versions_response(d.header.correlation_id, broker_.handlers);
       slot->response_bytes = response_memory_bytes(*slot->response);
       hold(slot->response_bytes);
+      unsent_response_bytes_ += slot->response_bytes;
       slots_.push_back(std::move(slot));
       writer_wake_.cancel();
       return true;
@@ -284,6 +288,7 @@ asio::awaitable<void> Connection::run_handler(std::shared_ptr<Slot> slot,
   if (slot->response) {
     slot->response_bytes = response_memory_bytes(*slot->response);
     hold(slot->response_bytes);
+    unsent_response_bytes_ += slot->response_bytes;
   }
   slot->ready = true;
   writer_wake_.cancel();
@@ -301,6 +306,7 @@ asio::awaitable<void> Connection::write_loop() {
       if (slot->response) co_await send(*slot->response);
       if (closed_) co_return;
       slots_.pop_front();
+      unsent_response_bytes_ -= std::min(unsent_response_bytes_, slot->response_bytes);
       release(slot->request_bytes + slot->response_bytes);
       slot->response.reset();
       reader_wake_.cancel();
