@@ -12,7 +12,10 @@
   the idle time (each socket sees EOF or a reset).
 - Out of descriptors (the broker's limit lowered with prlimit): accept fails,
   the broker logs it once, backs off without spinning, keeps serving the
-  connections it has, and accepts again once descriptors are free.
+  connections it has, and accepts again once descriptors are free. A Metadata
+  request that auto-creates a topic meanwhile is answered KAFKA_STORAGE_ERROR
+  (the partition's files cannot be opened), nothing of the topic is left, and
+  the client's retry creates it once descriptors are free.
 """
 import os
 import re
@@ -186,6 +189,58 @@ def metadata_v1_all_topics(correlation_id):
     cid = b"limits-slow"
     body = struct.pack(">hhih", 3, 1, correlation_id, len(cid)) + cid + struct.pack(">i", -1)
     return struct.pack(">i", len(body)) + body
+
+
+def metadata_v1_topic(correlation_id, topic):
+    """Metadata v1 for one topic by name (auto-creation allowed: v1 has no flag)."""
+    cid = b"limits-emfile"
+    name = topic.encode()
+    body = (struct.pack(">hhih", 3, 1, correlation_id, len(cid)) + cid
+            + struct.pack(">ih", 1, len(name)) + name)
+    return struct.pack(">i", len(body)) + body
+
+
+def parse_metadata_v1_topics(payload):
+    """Returns (correlation_id, [(topic, error_code, partition count)]) of a v1 answer."""
+    pos = 0
+
+    def take(fmt):
+        nonlocal pos
+        v = struct.unpack_from(fmt, payload, pos)
+        pos += struct.calcsize(fmt)
+        return v
+
+    def string():
+        nonlocal pos
+        (n,) = take(">h")
+        if n < 0:
+            return None
+        v = payload[pos:pos + n].decode()
+        pos += n
+        return v
+
+    (corr,) = take(">i")
+    (brokers,) = take(">i")
+    for _ in range(brokers):
+        take(">i")
+        string()
+        take(">i")
+        string()  # rack
+    take(">i")  # controller id
+    topics = []
+    (count,) = take(">i")
+    for _ in range(count):
+        (err,) = take(">h")
+        name = string()
+        take(">b")  # is_internal
+        (parts,) = take(">i")
+        for _ in range(parts):
+            take(">hii")
+            for _ in range(2):  # replicas, isr
+                (n,) = take(">i")
+                take(">%di" % n)
+        topics.append((name, err, parts))
+    return corr, topics
 
 
 def pump_until_blocked(sock, make_request, max_requests, stall_seconds):
@@ -435,6 +490,15 @@ def test_out_of_descriptors_backs_off_and_recovers():
         s.sendall(harness.api_versions_request(correlation_id=5))
         corr, err, _ = harness.parse_api_versions_v0(harness.recv_frame(s, 10))
         expect_eq((corr, err), (5, 0), "ApiVersions on an accepted connection")
+        # Auto-creating a topic needs descriptors too: the partition cannot be opened, the
+        # answer is KAFKA_STORAGE_ERROR (56) and the broker goes on.
+        new_topic = "limits-emfile-new"
+        s.sendall(metadata_v1_topic(7, new_topic))
+        expect_eq(parse_metadata_v1_topics(harness.recv_frame(s, 10)), (7, [(new_topic, 56, 0)]),
+                  "Metadata auto-creating a topic while out of descriptors")
+        check("cannot create partitions of topic " + new_topic in log_text(b),
+              "the failed creation was not logged")
+        b.check_alive("a topic that could not be created")
         # Free descriptors: the queued connections are accepted and served.
         for s in socks[:100]:
             s.close()
@@ -444,6 +508,14 @@ def test_out_of_descriptors_backs_off_and_recovers():
         s.sendall(harness.api_versions_request(correlation_id=6))
         corr, err, _ = harness.parse_api_versions_v0(harness.recv_frame(s, 10))
         expect_eq((corr, err), (6, 0), "ApiVersions on a connection queued while out of descriptors")
+        # The client's retry creates the topic (LEADER_NOT_AVAILABLE, as Kafka answers the
+        # request that creates it), and the next one sees its one partition.
+        s.sendall(metadata_v1_topic(8, new_topic))
+        expect_eq(parse_metadata_v1_topics(harness.recv_frame(s, 10)), (8, [(new_topic, 5, 0)]),
+                  "Metadata retried once descriptors are free")
+        s.sendall(metadata_v1_topic(9, new_topic))
+        expect_eq(parse_metadata_v1_topics(harness.recv_frame(s, 10)), (9, [(new_topic, 0, 1)]),
+                  "Metadata after the topic was created")
     finally:
         close_all(socks)
     b.check_alive("out of descriptors")

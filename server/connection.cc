@@ -102,6 +102,7 @@ void Connection::close() {
   pool_.cancel_wait(info_.id);
   pool_.release(inflight_bytes_);
   inflight_bytes_ = 0;
+  unsent_response_bytes_ = 0;
   std::error_code ec;
   socket_.shutdown(asio::socket_base::shutdown_both, ec);
   socket_.close(ec);
@@ -118,6 +119,16 @@ void Connection::close() {
 void Connection::fail(const std::string& reason) {
   log_warn("closing connection ", info_.id, " from ", info_.peer, ": ", reason);
   close();
+}
+
+void Connection::fail_noexcept(const char* reason) noexcept {
+  if (closed_) return;
+  try {
+    fail(reason);
+  } catch (...) {
+    // Not even the log line could be allocated: close without it.
+    close();
+  }
 }
 
 asio::awaitable<void> Connection::read_loop() {
@@ -147,6 +158,14 @@ asio::awaitable<void> Connection::read_loop() {
   } catch (const std::system_error& e) {
     if (!closed_ && !is_normal_close(e.code()))
       log_warn("connection ", info_.id, " from ", info_.peer, ": read failed: ", e.what());
+  } catch (const std::bad_alloc&) {
+    // Out of memory for this request (e.g. under an address-space limit): this connection
+    // goes, the others are served.
+    fail_noexcept("out of memory reading a request");
+    co_return;
+  } catch (const std::exception& e) {
+    fail_noexcept(e.what());
+    co_return;
   }
   // End of input: finish what is in flight, then close (see write_loop).
   reading_done_ = true;
@@ -156,9 +175,11 @@ asio::awaitable<void> Connection::read_loop() {
 asio::awaitable<bool> Connection::admit(size_t size) {
   for (;;) {
     if (closed_ || reading_done_) co_return false;
-    const bool room = slots_.empty() ||
-                      (slots_.size() < static_cast<size_t>(limits_.max_inflight_requests) &&
-                       inflight_bytes_ + size <= static_cast<size_t>(limits_.max_inflight_bytes));
+    const bool room =
+        slots_.empty() ||
+        (slots_.size() < static_cast<size_t>(limits_.max_inflight_requests) &&
+         inflight_bytes_ + size <= static_cast<size_t>(limits_.max_inflight_bytes) &&
+         unsent_response_bytes_ < static_cast<size_t>(limits_.max_unsent_response_bytes));
     if (room && pool_.try_reserve(size)) {
       inflight_bytes_ += size;
       co_return true;
@@ -215,6 +236,7 @@ bool Connection::accept_frame(std::shared_ptr<FrameBytes> frame) {
       slot->response = unsupported_api_versions_response(d.header.correlation_id, broker_.handlers);
       slot->response_bytes = response_memory_bytes(*slot->response);
       hold(slot->response_bytes);
+      unsent_response_bytes_ += slot->response_bytes;
       slots_.push_back(std::move(slot));
       writer_wake_.cancel();
       return true;
@@ -251,6 +273,9 @@ asio::awaitable<void> Connection::run_handler(std::shared_ptr<Slot> slot,
     slot->response = co_await decoded.handler->fn(ctx, body);
   } catch (const MalformedRequest& e) {
     failure = std::string("malformed request: ") + e.what();
+  } catch (const std::bad_alloc&) {
+    failure = std::string("out of memory in handler ") + std::string(decoded.handler->name) + " v" +
+              std::to_string(h.request_api_version);
   } catch (const std::exception& e) {
     failure = std::string("handler ") + std::string(decoded.handler->name) + " v" +
               std::to_string(h.request_api_version) + " failed: " + e.what();
@@ -263,6 +288,7 @@ asio::awaitable<void> Connection::run_handler(std::shared_ptr<Slot> slot,
   if (slot->response) {
     slot->response_bytes = response_memory_bytes(*slot->response);
     hold(slot->response_bytes);
+    unsent_response_bytes_ += slot->response_bytes;
   }
   slot->ready = true;
   writer_wake_.cancel();
@@ -280,6 +306,7 @@ asio::awaitable<void> Connection::write_loop() {
       if (slot->response) co_await send(*slot->response);
       if (closed_) co_return;
       slots_.pop_front();
+      unsent_response_bytes_ -= std::min(unsent_response_bytes_, slot->response_bytes);
       release(slot->request_bytes + slot->response_bytes);
       slot->response.reset();
       reader_wake_.cancel();

@@ -12,9 +12,14 @@
 // Memory is bounded per connection and broker-wide. Per connection, the
 // bytes of requests in flight plus the in-memory bytes of responses not yet
 // written (file ranges sent with sendfile do not count) may not exceed
-// max_inflight_bytes, nor the requests max_inflight_requests; at the bound
-// the reader stops reading (TCP then pushes back on the client). A single
-// request is always admitted when nothing else is in flight. Broker-wide,
+// max_inflight_bytes, nor the requests max_inflight_requests, and no new
+// request is read while the responses not yet written hold
+// max_unsent_response_bytes or more (a client that pipelines requests and
+// never reads holds about that much, not max_inflight_requests responses);
+// at a bound the reader stops reading (TCP then pushes back on the client).
+// A single request is always admitted when nothing else is in flight.
+// Running out of memory (std::bad_alloc) while reading or handling a request
+// closes that connection with a logged reason; the others go on. Broker-wide,
 // the same bytes of every connection are reserved in one RequestMemoryPool
 // (queued.max.request.bytes). A frame's buffer is taken at its full size but
 // not zero-filled, so the pages of a large request sent in part that the
@@ -51,6 +56,11 @@ struct ConnectionLimits {
   // Requests in flight plus unsent responses, per connection
   // (socket.request.max.bytes: one connection may buffer one largest request).
   int64_t max_inflight_bytes = 104857600;
+  // In-memory bytes of responses not yet written, per connection: at or above
+  // it the reader stops until the client has taken some (Kafka mutes a
+  // channel while its one response is in flight).
+  int64_t max_unsent_response_bytes = kDefaultMaxUnsentResponseBytes;
+  static constexpr int64_t kDefaultMaxUnsentResponseBytes = 1 << 20;
   std::chrono::milliseconds idle_timeout{600000};  // connections.max.idle.ms
 };
 
@@ -114,6 +124,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Bytes this connection holds: requests in flight or being read plus
   // unsent responses.
   size_t inflight_bytes() const { return inflight_bytes_; }
+  // The in-memory bytes of its responses not yet written.
+  size_t unsent_response_bytes() const { return unsent_response_bytes_; }
   const ConnectionInfo& info() const { return info_; }
   // Called once, when the connection is closed.
   std::function<void(uint64_t id)> on_closed;
@@ -149,6 +161,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void set_cork(bool on);  // TCP_CORK
   void touch() { last_activity_ = std::chrono::steady_clock::now(); }
   void fail(const std::string& reason);  // log + close
+  // The same where memory may have run out: closes even when logging fails.
+  void fail_noexcept(const char* reason) noexcept;
 
   asio::ip::tcp::socket socket_;
   Broker& broker_;
@@ -157,6 +171,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   RequestMemoryPool& pool_;
   std::deque<std::shared_ptr<Slot>> slots_;
   size_t inflight_bytes_ = 0;
+  size_t unsent_response_bytes_ = 0;
   asio::steady_timer reader_wake_;
   asio::steady_timer writer_wake_;
   asio::steady_timer idle_timer_;

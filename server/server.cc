@@ -111,7 +111,12 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, std::string l
       failures = 0;
       backoff = std::chrono::milliseconds(0);
     }
-    add_connection(std::move(socket), listener);
+    try {
+      add_connection(std::move(socket), listener);
+    } catch (const std::bad_alloc&) {
+      // The socket closes with its (partly built) connection; the next accept may succeed.
+      log_warn("out of memory accepting a connection on ", listener, "; closed it");
+    }
   }
 }
 

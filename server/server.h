@@ -47,6 +47,9 @@ class Server {
 
   size_t connection_count() const { return connections_.size(); }
   const RequestMemoryPool& memory_pool() const { return pool_; }
+  // The bounds given to each connection accepted from now on (from the
+  // configuration; tests may lower them).
+  ConnectionLimits& connection_limits() { return limits_; }
 
  private:
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, std::string listener);

@@ -21,7 +21,22 @@ std::string errno_message(const char* what, const std::string& path) {
   return std::string(what) + " " + path + ": " + std::strerror(errno);
 }
 
+namespace {
+WriteFault& write_fault() {
+  static WriteFault fault;
+  return fault;
+}
+}  // namespace
+
+void set_write_fault(WriteFault fault) { write_fault() = std::move(fault); }
+
 bool pwrite_all(int fd, const uint8_t* data, size_t len, uint64_t offset) {
+  if (const WriteFault& fault = write_fault()) {
+    if (int e = fault(fd, offset, len); e != 0) {
+      errno = e;
+      return false;
+    }
+  }
   while (len > 0) {
     ssize_t n = ::pwrite(fd, data, len, static_cast<off_t>(offset));
     if (n < 0) {

@@ -140,6 +140,29 @@ bool LogManager::open_partition(Topic& t, int32_t partition, bool clean, std::st
   return true;
 }
 
+void LogManager::drop_new_partitions(Topic& t, int32_t from, int32_t to) {
+  for (int32_t p = from; p < to; ++p) {
+    if (static_cast<size_t>(p) < t.partitions.size() && t.partitions[p])
+      t.partitions[p]->remove_all();
+    recovered_.erase(t.info.name + "-" + std::to_string(p));
+    // Also the directory of a partition that failed half-way through opening. When even that
+    // fails (e.g. still out of descriptors), the next create of the name or the next start-up
+    // removes it: without a topic file it belongs to no topic.
+    std::error_code ec;
+    fs::remove_all(partition_dir(t.info.name, p), ec);
+    // remove_all needs a descriptor to list the directory; an empty one goes without.
+    if (ec) fs::remove(partition_dir(t.info.name, p), ec);
+    if (ec)
+      io::log_line("cannot remove " + partition_dir(t.info.name, p) + " yet: " + ec.message());
+  }
+  if (t.partitions.size() > static_cast<size_t>(from)) t.partitions.resize(from);
+}
+
+TopicResult LogManager::creation_failed(const std::string& topic, const std::string& why) {
+  io::log_line("cannot create partitions of topic " + topic + ": " + why);
+  return {ErrorCode::KAFKA_STORAGE_ERROR, why};
+}
+
 bool LogManager::load(std::string* error) {
   std::error_code ec;
   fs::create_directories(log_dir_ + "/" + kTopicsDir, ec);
@@ -168,8 +191,15 @@ bool LogManager::load(std::string* error) {
       t.config = defaults_;
     }
     auto& slot = topics_[name] = std::move(t);
-    for (int32_t p = 0; p < slot.info.partitions; ++p)
-      if (!open_partition(slot, p, clean, error)) return false;
+    for (int32_t p = 0; p < slot.info.partitions; ++p) {
+      if (!open_partition(slot, p, clean, error)) {
+        // One log directory: when it cannot be read the broker cannot serve (Kafka shuts
+        // down when all its log directories are offline at start-up).
+        if (error)
+          *error = "cannot open partition " + name + "-" + std::to_string(p) + ": " + *error;
+        return false;
+      }
+    }
   }
   // Partition directories of topics that no longer exist (interrupted create/delete).
   for (const auto& entry : fs::directory_iterator(log_dir_, ec)) {
@@ -246,14 +276,13 @@ TopicResult LogManager::create_topic(const std::string& name, int32_t partitions
     std::error_code ec;
     fs::remove_all(partition_dir(name, p), ec);  // leftovers of an interrupted delete
     if (!open_partition(t, p, true, &err)) {
-      for (auto& log : t.partitions)
-        if (log) log->remove_all();
-      return {ErrorCode::KAFKA_STORAGE_ERROR, err};
+      drop_new_partitions(t, 0, p + 1);
+      return creation_failed(name, err);
     }
   }
   if (!write_topic_file(t.info, &err)) {
-    for (auto& log : t.partitions) log->remove_all();
-    return {ErrorCode::KAFKA_STORAGE_ERROR, err};
+    drop_new_partitions(t, 0, partitions);
+    return creation_failed(name, err);
   }
   topics_[name] = std::move(t);
   return r;
@@ -289,18 +318,15 @@ TopicResult LogManager::create_partitions(const std::string& name, int32_t new_t
     std::error_code ec;
     fs::remove_all(partition_dir(name, p), ec);
     if (!open_partition(t, p, true, &err)) {
-      for (int32_t q = old; q < static_cast<int32_t>(t.partitions.size()); ++q)
-        if (t.partitions[q]) t.partitions[q]->remove_all();
-      t.partitions.resize(old);
-      return {ErrorCode::KAFKA_STORAGE_ERROR, err};
+      drop_new_partitions(t, old, p + 1);
+      return creation_failed(name, err);
     }
   }
   TopicInfo info = t.info;
   info.partitions = new_total;
   if (!write_topic_file(info, &err)) {
-    for (int32_t q = old; q < new_total; ++q) t.partitions[q]->remove_all();
-    t.partitions.resize(old);
-    return {ErrorCode::KAFKA_STORAGE_ERROR, err};
+    drop_new_partitions(t, old, new_total);
+    return creation_failed(name, err);
   }
   t.info.partitions = new_total;
   return {};

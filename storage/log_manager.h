@@ -125,6 +125,10 @@ class LogManager {
   std::string topic_file(const std::string& topic) const;
   bool write_topic_file(const TopicInfo& info, std::string* error) const;
   bool open_partition(Topic& t, int32_t partition, bool clean, std::string* error);
+  // Closes and deletes partitions [from, to) of a create that failed, directories included.
+  void drop_new_partitions(Topic& t, int32_t from, int32_t to);
+  // Logs why and answers KAFKA_STORAGE_ERROR.
+  static TopicResult creation_failed(const std::string& topic, const std::string& why);
 
   std::string log_dir_;
   LogConfig defaults_;

@@ -66,6 +66,9 @@ class OffsetIndex {
   bool truncate_to_position(uint32_t position);
   // Replaces the whole content (used by recovery). False on I/O error.
   bool rewrite(std::vector<OffsetIndexEntry> entries);
+  // Keeps the first `n` entries (an append that failed takes its entries back). False on I/O
+  // error.
+  bool truncate_to_entries(size_t n);
   bool flush();
   // The file's descriptor (-1 when not open), e.g. to flush a copy of it elsewhere.
   int fd() const { return fd_; }

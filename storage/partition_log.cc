@@ -75,8 +75,12 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::st
   const std::optional<int64_t> stored = read_offset_file(dir + "/" + kRecoveryPointFile);
   const int64_t stored_recovery_point = stored.value_or(0);
   if (!load_segments(dir, log->segment_options(), clean_shutdown, 0, clock, &log->segments_,
-                     recovery, error, stored_recovery_point))
+                     recovery, error, stored_recovery_point)) {
+    // Nothing to flush or snapshot: a log that did not open is dropped as it is.
+    log->segments_.clear();
+    log->closed_ = true;
     return nullptr;
+  }
   int64_t leo = log->log_end_offset();
   log->log_start_offset_ = log->segments_.front()->base_offset();
   if (auto v = read_offset_file(dir + "/" + kLogStartFile); v && *v > log->log_start_offset_)
@@ -158,7 +162,7 @@ AppendResult PartitionLog::append_impl(std::span<uint8_t> batches, int32_t leade
                                        int64_t now_ms, AppendOrigin origin) {
   AppendResult r;
   r.log_start_offset = log_start_offset_;
-  if (closed_) {
+  if (closed_ || offline_) {
     r.error = ErrorCode::KAFKA_STORAGE_ERROR;
     return r;
   }
@@ -272,7 +276,15 @@ AppendResult PartitionLog::append_impl(std::span<uint8_t> batches, int32_t leade
   }
   std::string err;
   if (!seg->append(batches, &err)) {
-    io::log_line(err);
+    // Nothing of the append stayed (Segment::append is all or nothing) and the producer state
+    // is not committed: the answer, the log and a retry agree.
+    io::log_line(dir_ + ": append at offset " + std::to_string(base) + " failed: " + err);
+    if (seg->rollback_incomplete()) {
+      // The files hold bytes the log does not show; stop writing here, as Kafka takes a log
+      // directory offline on an I/O error.
+      offline_ = true;
+      io::log_line(dir_ + ": partition taken offline: appends answer KAFKA_STORAGE_ERROR");
+    }
     r.error = ErrorCode::KAFKA_STORAGE_ERROR;
     return r;
   }
@@ -284,6 +296,10 @@ AppendResult PartitionLog::append_impl(std::span<uint8_t> batches, int32_t leade
       TxnIndexEntry entry{txn.producer_id, txn.first_offset, txn.last_offset,
                           producer_state_.last_stable_offset_after(txn)};
       if (!seg->txn_index().append(entry)) {
+        // Take the whole append back, producer state included (rebuilt from the log).
+        io::log_line(dir_ + ": writing the transaction index failed; append at offset " +
+                     std::to_string(base) + " taken back");
+        if (!truncate_to(base)) offline_ = true;
         r.error = ErrorCode::KAFKA_STORAGE_ERROR;
         return r;
       }
@@ -564,21 +580,26 @@ bool PartitionLog::truncate_to(int64_t offset) {
     ok = segments_.back()->remove() && ok;
     segments_.pop_back();
   }
-  if (segments_.back()->base_offset() >= offset) {
-    // Nothing below `offset` is left: start over, empty, at `offset`.
-    ok = segments_.back()->remove() && ok;
-    segments_.pop_back();
+  if (segments_.back()->base_offset() > offset) {
+    // Nothing below `offset` is left: start over, empty, at `offset`. The new segment is opened
+    // before the old one goes, so that a failure leaves the log as it was (never without one).
     std::string err;
     auto seg = Segment::open(dir_, offset, segment_options(), true, clock_->now_ms(), &err);
     if (!seg) {
       io::log_line(err);
       return false;
     }
+    ok = segments_.back()->remove() && ok;
+    segments_.pop_back();
     segments_.push_back(std::move(seg));
     log_start_offset_ = offset;
     ok = write_log_start_offset() && ok;
   } else {
     ok = active().truncate_to(offset) && ok;
+    if (log_start_offset_ > offset) {
+      log_start_offset_ = offset;
+      ok = write_log_start_offset() && ok;
+    }
   }
   int64_t leo = log_end_offset();
   high_watermark_ = std::min(high_watermark_, leo);
@@ -614,6 +635,10 @@ bool PartitionLog::maybe_flush(int64_t now_ms) {
 
 void PartitionLog::close() {
   if (closed_) return;
+  if (segments_.empty()) {
+    closed_ = true;
+    return;
+  }
   bool flushed = true;
   if (unflushed_messages_ > 0 || recovery_point_ < log_end_offset()) flushed = flush();
   // Only a durable log may be described by a snapshot at its end.

@@ -146,8 +146,10 @@ class PartitionLog {
   // Assigns offsets by rewriting each baseOffset, sets partitionLeaderEpoch
   // to `leader_epoch`, and for LogAppendTime topics sets the timestamp type
   // bit and maxTimestamp = now_ms (recomputing the CRC). May roll first.
-  // KAFKA_STORAGE_ERROR on I/O error, CORRUPT_MESSAGE if the bytes are not
-  // whole batches.
+  // KAFKA_STORAGE_ERROR on I/O error, and then nothing was written: the
+  // log end offset, the high watermark and the producer state are as before
+  // (a retry is a new append, not a duplicate). CORRUPT_MESSAGE if the bytes
+  // are not whole batches.
   //
   // Every batch with a producer id is checked first, all of them before any
   // is written (Kafka's analyzeAndValidateProducerState):
@@ -256,6 +258,11 @@ class PartitionLog {
   // Writes the producer state snapshot at the log end offset.
   bool snapshot_producer_state();
 
+  // True when an append failed and could not be taken back out of the files:
+  // every append then answers KAFKA_STORAGE_ERROR (Kafka takes the log
+  // directory offline).
+  bool offline() const { return offline_; }
+
   // Flushes, writes a producer state snapshot and closes the files. The
   // object is unusable afterwards.
   void close();
@@ -306,6 +313,8 @@ class PartitionLog {
   uint64_t truncations_ = 0;  // a background flush that saw another count is stale
   ProducerStateManager producer_state_;
   bool closed_ = false;
+  // A failed append could not be taken back out of the files: no more appends.
+  bool offline_ = false;
 };
 
 }  // namespace runnel::storage

@@ -96,7 +96,7 @@ void Segment::forget_headers_from(uint64_t position) {
 }
 
 bool Segment::append(std::span<const uint8_t> batches, std::string* error) {
-  uint64_t start = size_;
+  const uint64_t start = size_;
   forget_headers_from(start);
   if (!io::pwrite_all(log_->fd(), batches.data(), batches.size(), start)) {
     if (error) *error = io::errno_message("write", log_->path());
@@ -106,24 +106,53 @@ bool Segment::append(std::span<const uint8_t> batches, std::string* error) {
     }
     return false;
   }
+  // All or nothing: when an index entry cannot be written, the log bytes and the index entries
+  // of this append are taken back, so the segment is as it was before (the caller answers the
+  // append as failed, and a retry must not find it in the log).
+  const Tracked before = tracked();
+  const size_t offset_entries = offset_index_.size();
+  const size_t time_entries = time_index_.size();
   size_t off = 0;
   bool ok = true;
-  while (off + BatchHeader::kSize <= batches.size()) {
+  while (ok && off + BatchHeader::kSize <= batches.size()) {
     auto h = BatchHeader::parse(batches.subspan(off));
     if (!h || h->total_size() > batches.size() - off) break;
     uint32_t position = static_cast<uint32_t>(start + off);
     if (track_batch(*h)) {
       ok = offset_index_.append(static_cast<uint32_t>(h->last_offset() - base_offset_), position) &&
-           ok;
-      ok = time_index_.maybe_append(
-               max_timestamp_, static_cast<uint32_t>(offset_of_max_timestamp_ - base_offset_)) &&
-           ok;
+           time_index_.maybe_append(max_timestamp_,
+                                    static_cast<uint32_t>(offset_of_max_timestamp_ - base_offset_));
     }
     off += h->total_size();
   }
-  size_ = start + batches.size();
-  if (!ok && error) *error = io::errno_message("write index of", log_->path());
-  return ok;
+  if (ok) {
+    size_ = start + batches.size();
+    return true;
+  }
+  if (error) *error = io::errno_message("write index of", log_->path());
+  restore(before);
+  if (!offset_index_.truncate_to_entries(offset_entries) ||
+      !time_index_.truncate_to_entries(time_entries) ||
+      ::ftruncate(log_->fd(), static_cast<off_t>(start)) != 0) {
+    // Only the files disagree with memory now; appends write at size_ again.
+    if (error) *error += "; " + io::errno_message("and then truncate", log_->path());
+    rollback_incomplete_ = true;
+  }
+  return false;
+}
+
+Segment::Tracked Segment::tracked() const {
+  return {next_offset_,           max_timestamp_,           offset_of_max_timestamp_,
+          first_batch_timestamp_, bytes_since_index_entry_, last_epoch_};
+}
+
+void Segment::restore(const Tracked& t) {
+  next_offset_ = t.next_offset;
+  max_timestamp_ = t.max_timestamp;
+  offset_of_max_timestamp_ = t.offset_of_max_timestamp;
+  first_batch_timestamp_ = t.first_batch_timestamp;
+  bytes_since_index_entry_ = t.bytes_since_index_entry;
+  last_epoch_ = t.last_epoch;
 }
 
 bool Segment::flush() {

@@ -86,8 +86,14 @@ class Segment {
 
   // --- writing ---
   // Appends `batches` (whole magic-2 batches with final offsets, already
-  // validated) with one pwrite and updates the indexes. False on I/O error.
+  // validated) with one pwrite and updates the indexes. False on I/O error,
+  // and then nothing of it stays: the log bytes and index entries written
+  // are cut back and the segment is as before (all or nothing).
   bool append(std::span<const uint8_t> batches, std::string* error);
+  // A failed append could not cut its bytes back out of the files (only the
+  // in-memory state was restored): the files hold bytes the log must not
+  // show, and the owner should take the log offline.
+  bool rollback_incomplete() const { return rollback_incomplete_; }
   // fdatasync of the log and the indexes.
   bool flush();
   // dup()s of the descriptors of the log and the indexes, so that another thread can fdatasync
@@ -130,6 +136,17 @@ class Segment {
   // Updates offsets and timestamps for a batch appended or scanned; true when
   // an index entry is due for it.
   bool track_batch(const protocol::BatchHeader& h);
+  // What track_batch() changes, kept to undo a failed append.
+  struct Tracked {
+    int64_t next_offset;
+    int64_t max_timestamp;
+    int64_t offset_of_max_timestamp;
+    int64_t first_batch_timestamp;
+    uint64_t bytes_since_index_entry;
+    int32_t last_epoch;
+  };
+  Tracked tracked() const;
+  void restore(const Tracked& t);
   // Drops the cached headers of batches that reach `position` or beyond
   // (their bytes are about to be cut or written again).
   void forget_headers_from(uint64_t position);
@@ -162,6 +179,7 @@ class Segment {
   int32_t last_epoch_ = -1;
   uint64_t bytes_since_index_entry_ = 0;
   bool indexes_need_rebuild_ = false;
+  bool rollback_incomplete_ = false;
   SegmentOptions options_;
   std::shared_ptr<FileHandle> log_;
   OffsetIndex offset_index_;

@@ -99,6 +99,11 @@ bool TimeIndex::rewrite(std::vector<TimeIndexEntry> entries) {
   return io::pwrite_all(fd_, buf.data(), buf.size(), 0);
 }
 
+bool TimeIndex::truncate_to_entries(size_t n) {
+  if (n < entries_.size()) entries_.resize(n);
+  return ::ftruncate(fd_, static_cast<off_t>(entries_.size() * kEntrySize)) == 0;
+}
+
 bool TimeIndex::flush() { return fd_ < 0 || ::fdatasync(fd_) == 0; }
 
 }  // namespace runnel::storage

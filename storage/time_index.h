@@ -63,6 +63,9 @@ class TimeIndex {
   // Drops entries whose relative offset is >= `relative_offset`.
   bool truncate_to_offset(uint32_t relative_offset);
   bool rewrite(std::vector<TimeIndexEntry> entries);
+  // Keeps the first `n` entries (an append that failed takes its entries back). False on I/O
+  // error.
+  bool truncate_to_entries(size_t n);
   bool flush();
   // The file's descriptor (-1 when not open), e.g. to flush a copy of it elsewhere.
   int fd() const { return fd_; }

@@ -182,7 +182,10 @@ class ConnectionLimitsTest : public ::testing::Test {
         "\n"
         "socket.send.buffer.bytes=16384\n"
         "socket.receive.buffer.bytes=16384\n");
-    handlers.add_entry(*HandlerRegistry::with_all_handlers().find(18));
+    if (all_apis)
+      handlers = HandlerRegistry::with_all_handlers();  // ApiVersions answers list them all
+    else
+      handlers.add_entry(*HandlerRegistry::with_all_handlers().find(18));
     broker = std::make_unique<Broker>(
         Broker{config, handlers, waiters, clock, nullptr, "test-cluster", 1});
     server = std::make_unique<Server>(io, *broker);
@@ -205,6 +208,7 @@ class ConnectionLimitsTest : public ::testing::Test {
     return p.get_future().get();
   }
 
+  bool all_apis = false;
   asio::io_context io{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
   Config config;
@@ -256,6 +260,67 @@ TEST_F(ConnectionLimitsTest, ClientThatNeverReadsIsBoundedAndOthersAreServed) {
 
   // Once the slow client reads, every answer arrives, in order. The last
   // send may have gone out in part, so its answer is not awaited.
+  ::shutdown(slow.fd(), SHUT_WR);
+  for (int32_t i = 0; i < sent; ++i) {
+    auto r = slow.read_frame();
+    ASSERT_TRUE(r.has_value()) << "answer " << i << " of " << sent;
+    ASSERT_EQ(correlation_of(*r), i);
+  }
+}
+
+// The operator's case: a client pipelines requests whose answers are larger
+// than the requests and never reads. What the broker holds for it is bounded
+// by the bytes of its unsent responses, not by queued.max.requests answers.
+class UnsentResponsesTest : public ConnectionLimitsTest {
+ protected:
+  UnsentResponsesTest() { all_apis = true; }
+};
+
+TEST_F(UnsentResponsesTest, UnsentResponsesAreBoundedInBytes) {
+  constexpr int64_t kResponseBound = 4096;
+  asio::post(io,
+             [this] { server->connection_limits().max_unsent_response_bytes = kResponseBound; });
+  pool_used();  // the change is made on the broker's thread before the next connection
+  int one_response = 0;
+  {
+    Client probe(port);
+    ASSERT_TRUE(probe.send_all(api_versions_v0(1)));
+    auto f = probe.read_frame();
+    ASSERT_TRUE(f.has_value());
+    one_response = static_cast<int>(f->size());
+  }
+  const int request_size = static_cast<int>(api_versions_v0(0).size());
+  Client slow(port);
+  ASSERT_TRUE(slow.connected());
+  timeval tv{1, 0};
+  ::setsockopt(slow.fd(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  // A send that cannot progress for a second means the broker stopped reading
+  // (and the kernel buffers are full). The requests are far smaller than
+  // socket.request.max.bytes (50,000).
+  const int32_t kMaxSends = 200000;
+  int32_t sent = 0;
+  while (sent < kMaxSends && slow.send_all(api_versions_v0(sent))) ++sent;
+  ASSERT_LT(sent, kMaxSends) << "the broker never stopped reading";
+  ASSERT_GT(static_cast<int64_t>(sent) * one_response, 4 * kResponseBound)
+      << "too few requests were sent to test the bound";
+  const uint64_t used = pool_used();
+  std::printf("%d requests pipelined, %d bytes per answer: %llu bytes held by the broker\n", sent,
+              one_response, static_cast<unsigned long long>(used));
+  // Requests are small, answers large: at most the bound, plus the answer
+  // that crossed it (an encoder's buffer may be up to twice its bytes), plus
+  // the requests waiting in their slots.
+  ASSERT_GT(one_response, 4 * request_size);
+  const int answers_held = static_cast<int>(kResponseBound / one_response) + 2;
+  EXPECT_LE(used,
+            static_cast<uint64_t>(kResponseBound + 2 * one_response + answers_held * request_size));
+  EXPECT_GE(used, static_cast<uint64_t>(kResponseBound));
+
+  // Others are served meanwhile, and the slow client gets every answer in order once it reads.
+  Client other(port);
+  ASSERT_TRUE(other.send_all(api_versions_v0(424242)));
+  auto f = other.read_frame();
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(correlation_of(*f), 424242);
   ::shutdown(slow.fd(), SHUT_WR);
   for (int32_t i = 0; i < sent; ++i) {
     auto r = slow.read_frame();

@@ -1,8 +1,11 @@
 // Test helpers: temp directories and valid magic-2 record batches.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -30,6 +33,45 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// Runs the process out of file descriptors, leaving `left_free` of them, until destroyed: the
+// soft RLIMIT_NOFILE is lowered to a little above the descriptors in use (so that filling the
+// table is quick) and the rest is filled with copies of /dev/null. The destructor closes them
+// and restores the limit. Make no assertion that needs a descriptor while one is alive.
+class DescriptorsExhausted {
+ public:
+  explicit DescriptorsExhausted(int left_free) {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    int highest = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    rlimit low = saved_;
+    low.rlim_cur = static_cast<rlim_t>(highest + 64);
+    if (saved_.rlim_cur != RLIM_INFINITY && low.rlim_cur > saved_.rlim_cur)
+      low.rlim_cur = saved_.rlim_cur;
+    ::setrlimit(RLIMIT_NOFILE, &low);
+    fds_.push_back(highest);
+    for (;;) {
+      int fd = ::dup(highest);
+      if (fd < 0) break;
+      fds_.push_back(fd);
+    }
+    for (int i = 0; i < left_free && !fds_.empty(); ++i) {
+      ::close(fds_.back());
+      fds_.pop_back();
+    }
+  }
+  ~DescriptorsExhausted() {
+    for (int fd : fds_) ::close(fd);
+    ::setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+  DescriptorsExhausted(const DescriptorsExhausted&) = delete;
+  DescriptorsExhausted& operator=(const DescriptorsExhausted&) = delete;
+  // Descriptors it holds (0 would mean it could not take any).
+  size_t held() const { return fds_.size(); }
+
+ private:
+  rlimit saved_{};
+  std::vector<int> fds_;
 };
 
 inline void put_uvarint(std::vector<uint8_t>& out, uint64_t v) {

@@ -1,0 +1,157 @@
+// An append whose index write fails (a full disk) leaves nothing in the log:
+// the answer, the log and a retry agree, also for idempotent producers.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+
+#include "protocol/records/record_batch.h"
+#include "storage/io_util.h"
+#include "storage/partition_log.h"
+#include "storage/tests/test_util.h"
+
+namespace runnel::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using protocol::Bytes;
+using protocol::ErrorCode;
+using testing::make_batch;
+using testing::TempDir;
+
+// Fails every write to a `.index` or `.timeindex` file with ENOSPC while armed.
+class IndexWriteFault {
+ public:
+  IndexWriteFault() {
+    io::set_write_fault([this](int fd, uint64_t, size_t) {
+      if (!armed_) return 0;
+      char link[64];
+      char target[4096];
+      std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+      ssize_t n = ::readlink(link, target, sizeof target - 1);
+      if (n <= 0) return 0;
+      std::string path(target, static_cast<size_t>(n));
+      bool index = path.ends_with(".index") || path.ends_with(".timeindex");
+      if (index) ++failed_;
+      return index ? ENOSPC : 0;
+    });
+  }
+  ~IndexWriteFault() { io::set_write_fault(nullptr); }
+  void arm(bool on) { armed_ = on; }
+  int failed() const { return failed_; }
+
+ private:
+  bool armed_ = false;
+  int failed_ = 0;
+};
+
+class AppendFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config.index_interval_bytes = 0;  // an index entry for every batch after the first
+  }
+  std::unique_ptr<PartitionLog> open(bool clean = true) {
+    std::string err;
+    auto log = PartitionLog::open(dir.path() + "/t-0", "t", 0, config, clock, clean, nullptr, &err);
+    EXPECT_TRUE(log) << err;
+    return log;
+  }
+  static Bytes pbatch(int64_t pid, int16_t epoch, int32_t seq, int count) {
+    protocol::RecordBatchBuilder b;
+    b.producer(pid, epoch, seq);
+    const uint8_t value[3] = {'v', 'a', 'l'};
+    for (int i = 0; i < count; ++i)
+      b.add(1000 + i, std::nullopt, std::span<const uint8_t>(value, sizeof value));
+    return b.build();
+  }
+  static std::vector<int64_t> offsets(const PartitionLog& log) {
+    std::vector<int64_t> out;
+    auto r = log.read(log.log_start_offset(), 1 << 20, true, FetchIsolation::log_end);
+    for (const auto& s : r.slices) {
+      Bytes buf(s.length);
+      EXPECT_EQ(::pread(s.file->fd(), buf.data(), s.length, static_cast<off_t>(s.file_position)),
+                static_cast<ssize_t>(s.length));
+      for (auto b : protocol::split_batches(buf).batches)
+        out.push_back(protocol::BatchHeader::parse(b)->base_offset);
+    }
+    return out;
+  }
+  uint64_t log_file_size() const {
+    return fs::file_size(dir.path() + "/t-0/00000000000000000000.log");
+  }
+  TempDir dir;
+  ManualClock clock;
+  LogConfig config;
+};
+
+TEST_F(AppendFaultTest, FailedIndexWriteLeavesNothingInTheLog) {
+  IndexWriteFault fault;
+  auto log = open();
+  auto first = make_batch(2, 1000, 10);  // the largest timestamp is at offset 1
+  ASSERT_EQ(log->append(first, 0, 1000).error, ErrorCode::NONE);
+  const uint64_t size = log_file_size();
+
+  fault.arm(true);
+  auto refused = make_batch(3, 2000);
+  auto r = log->append(refused, 0, 2000);
+  fault.arm(false);
+  ASSERT_GT(fault.failed(), 0) << "the append wrote no index entry";
+  EXPECT_EQ(r.error, ErrorCode::KAFKA_STORAGE_ERROR);
+  EXPECT_EQ(log->log_end_offset(), 2);
+  EXPECT_EQ(log->high_watermark(), 2);
+  EXPECT_EQ(log_file_size(), size);
+  EXPECT_EQ(offsets(*log), (std::vector<int64_t>{0}));
+  EXPECT_EQ(log->max_timestamp_offset().offset, 1);  // not the refused batch's
+
+  // Space again: the retry lands right after the first batch, once.
+  auto retry = make_batch(3, 2000);
+  r = log->append(retry, 0, 2001);
+  EXPECT_EQ(r.error, ErrorCode::NONE);
+  EXPECT_EQ(r.base_offset, 2);
+  EXPECT_EQ(offsets(*log), (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(log->offset_for_timestamp(2000).offset, 2);
+  log.reset();
+  log = open(false);
+  EXPECT_EQ(log->log_end_offset(), 5);
+  EXPECT_EQ(offsets(*log), (std::vector<int64_t>{0, 2}));
+}
+
+// The operator's case: an idempotent producer retries a batch answered with
+// KAFKA_STORAGE_ERROR. It must be stored exactly once.
+TEST_F(AppendFaultTest, IdempotentRetryAfterFailedIndexWriteIsStoredOnce) {
+  IndexWriteFault fault;
+  auto log = open();
+  constexpr int64_t kPid = 7;
+  auto b0 = pbatch(kPid, 0, 0, 2);
+  ASSERT_EQ(log->append(b0, 0, 1000).error, ErrorCode::NONE);
+
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    fault.arm(true);
+    auto b1 = pbatch(kPid, 0, 2, 2);
+    auto r = log->append(b1, 0, 1000);
+    fault.arm(false);
+    EXPECT_EQ(r.error, ErrorCode::KAFKA_STORAGE_ERROR);
+    EXPECT_FALSE(r.duplicate);
+    EXPECT_EQ(log->log_end_offset(), 2);
+  }
+  ASSERT_GT(fault.failed(), 0);
+  auto b1 = pbatch(kPid, 0, 2, 2);
+  auto r = log->append(b1, 0, 1000);
+  EXPECT_EQ(r.error, ErrorCode::NONE);
+  EXPECT_FALSE(r.duplicate);
+  EXPECT_EQ(r.base_offset, 2);
+  // A further retry of the same batch (its answer was lost) is the duplicate.
+  auto again = pbatch(kPid, 0, 2, 2);
+  r = log->append(again, 0, 1000);
+  EXPECT_TRUE(r.duplicate);
+  EXPECT_EQ(r.base_offset, 2);
+  EXPECT_EQ(offsets(*log), (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(log->log_end_offset(), 4);
+  auto next = pbatch(kPid, 0, 4, 1);
+  EXPECT_EQ(log->append(next, 0, 1000).base_offset, 4);
+}
+
+}  // namespace
+}  // namespace runnel::storage
