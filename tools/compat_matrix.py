@@ -50,6 +50,67 @@ def commit_of(root):
         return "unknown"
 
 
+def librdkafka_suite_section(results_dir, root):
+    path = os.path.join(results_dir, "librdkafka-suite-counts.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        c = json.load(f)
+    out = ["## librdkafka's own regression suite", ""]
+    out.append("librdkafka %s's `tests/` in broker mode against Runnel (`compat-tests/librdkafka-suite/`, "
+               "`TEST_KAFKA_VERSION=%s`, classic groups), %s test processes at once, %.0f s:"
+               % (c.get("librdkafka", "?"), c.get("kafka_version", "?"), c.get("jobs", "?"),
+                  c.get("seconds", 0)))
+    out.append("")
+    out.append("| passed | failed | waiting for an API or feature | not applicable to one plaintext broker |")
+    out.append("|---|---|---|---|")
+    out.append("| %d | %d | %d | %d |" % (c.get("passed", 0), c.get("failed", 0), c.get("waiting", 0),
+                                         c.get("not_applicable", 0)))
+    out.append("")
+    for name, title in (("waiting.txt", "Waiting"), ("not_applicable.txt", "Not applicable")):
+        listing = os.path.join(root, "compat-tests", "librdkafka-suite", name)
+        if not os.path.exists(listing):
+            continue
+        out.append("%s (`compat-tests/librdkafka-suite/%s`):" % (title, name))
+        out.append("")
+        with open(listing) as f:
+            for line in f:
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                parts = [x.strip() for x in line.split("|")]
+                out.append("- %s: %s" % (parts[0], parts[1] if len(parts) > 1 else ""))
+        out.append("")
+    if c.get("flaky_tests"):
+        out.append("Passed only when run a second time: %s." % ", ".join(sorted(c["flaky_tests"])))
+        out.append("")
+    return "\n".join(out)
+
+
+def oracle_section(root):
+    sys.path.insert(0, os.path.join(root, "compat-tests", "oracle"))
+    try:
+        import known_runnel_bugs
+    except ImportError:
+        return None
+    out = ["## Differences from Apache Kafka 4.4 (the oracle)", ""]
+    out.append("The differential oracle (`compat-tests/oracle/`, [oracle.md](oracle.md)) sends the same "
+               "requests to Kafka 4.4 and to Runnel. Differences that are expected (ids, times, the old "
+               "versions only Runnel keeps) are listed in `compat-tests/oracle/expected_differences.py`; "
+               "the ones that are Runnel's to fix:")
+    out.append("")
+    for bug in known_runnel_bugs.KNOWN_BUGS:
+        out.append("- %s: %s" % (bug.get("api", ""), bug.get("why", "")))
+    out.append("")
+    out.append("APIs Kafka 4.4 has and Runnel does not implement yet: %s."
+               % ", ".join("%s (%d)" % (n, k) for k, n in sorted(known_runnel_bugs.MISSING_APIS.items())))
+    out.append("")
+    out.append("Versions where Runnel stops below Kafka 4.4: %s."
+               % ", ".join("key %d: %d < %d" % (k, v[0], v[1])
+                           for k, v in sorted(known_runnel_bugs.MISSING_VERSIONS.items())))
+    return "\n".join(out)
+
+
 def render(rows, sections, commit):
     out = []
     out.append("# Compatibility")
@@ -67,7 +128,8 @@ def render(rows, sections, commit):
         by_client.setdefault((r["client"], r["version"]), []).append(r)
     out.append("## Summary")
     out.append("")
-    out.append("| client | version | scenarios passed | failed |")
+    out.append("| client | version | scenarios passed | not passing (each listed in its suite with its "
+               "cause: an API Runnel lacks yet, or a failure) |")
     out.append("|---|---|---|---|")
     for (client, version), rs in by_client.items():
         ok = sum(1 for r in rs if r["passed"])
@@ -108,6 +170,9 @@ def main():
         with open(path) as f:
             sections.append(f.read())
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for extra in (librdkafka_suite_section(results_dir, root), oracle_section(root)):
+        if extra:
+            sections.append(extra)
     text = render(rows, sections, commit_of(root))
     with open(output + ".new", "w") as f:
         f.write(text + "\n")
