@@ -12,6 +12,7 @@
 #include "protocol/wire.h"
 #include "storage/io_util.h"
 #include "storage/segment.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
@@ -356,8 +357,8 @@ void PartitionLog::flush_rolled(int64_t up_to) {
       [fds = std::move(fds)]() {
         bool ok = true;
         for (int fd : fds) {
-          ok = ::fdatasync(fd) == 0 && ok;
-          ::close(fd);
+          ok = sys::fdatasync(fd) == 0 && ok;
+          sys::close(fd);
         }
         return ok;
       },
@@ -692,8 +693,9 @@ bool PartitionLog::write_producer_snapshot(int64_t offset) {
   bool ok = producer_state_.write_snapshot(dir_, offset, &err);
   if (!ok) io::log_line(err);
   auto offsets = ProducerStateManager::list_snapshots(dir_);
+  std::error_code ec;
   for (size_t i = 0; i + kSnapshotsToKeep < offsets.size(); ++i)
-    std::filesystem::remove(dir_ + "/" + ProducerStateManager::snapshot_file_name(offsets[i]));
+    sys::remove(dir_ + "/" + ProducerStateManager::snapshot_file_name(offsets[i]), ec);
   return ok;
 }
 
@@ -706,7 +708,7 @@ void PartitionLog::load_producer_state() {
   for (auto it = offsets.rbegin(); it != offsets.rend(); ++it) {
     std::string path = dir_ + "/" + ProducerStateManager::snapshot_file_name(*it);
     if (*it > leo) {
-      std::filesystem::remove(path, ec);
+      sys::remove(path, ec);
       continue;
     }
     if (start >= 0) continue;
@@ -714,7 +716,7 @@ void PartitionLog::load_producer_state() {
       start = *it;
     } else {
       io::log_line(path + ": not a valid producer state snapshot, ignored");
-      std::filesystem::remove(path, ec);
+      sys::remove(path, ec);
     }
   }
   if (start < 0) {
@@ -764,8 +766,7 @@ bool PartitionLog::remove_all() {
   closed_ = true;
   segments_.clear();
   std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-  return !ec;
+  return sys::remove_all(dir_, ec);
 }
 
 }  // namespace runnel::storage

@@ -11,6 +11,7 @@
 #include "storage/clock.h"
 #include "storage/io_util.h"
 #include "storage/segment.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
@@ -57,7 +58,7 @@ const char* check_batch(const Segment& seg, int fd, uint64_t pos, uint64_t file_
 SegmentScan Segment::recover(bool verify_crc) {
   SegmentScan scan;
   struct stat st;
-  uint64_t file_size = ::fstat(log_->fd(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  uint64_t file_size = sys::fstat(log_->fd(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   next_offset_ = base_offset_;
   max_timestamp_ = offset_of_max_timestamp_ = first_batch_timestamp_ = -1;
   last_epoch_ = -1;
@@ -88,7 +89,7 @@ SegmentScan Segment::recover(bool verify_crc) {
     scan.bytes_truncated = file_size - pos;
     io::log_line(log_->path() + ": " + (problem ? problem : "segment too large") + " at position " +
                  std::to_string(pos) + ", cutting " + std::to_string(file_size - pos) + " bytes");
-    if (::ftruncate(log_->fd(), static_cast<off_t>(pos)) != 0)
+    if (sys::ftruncate(log_->fd(), static_cast<off_t>(pos)) != 0)
       io::log_line(io::errno_message("ftruncate", log_->path()));
   }
   size_ = pos;
@@ -141,30 +142,31 @@ bool load_segments(const std::string& dir, const SegmentOptions& options, bool c
                    std::string* error, int64_t recovery_point) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
+  if (!sys::create_directories(dir, ec)) {
     if (error) *error = "create " + dir + ": " + ec.message();
     return false;
   }
   std::vector<int64_t> bases;
   std::vector<fs::path> strays;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const fs::path& p = entry.path();
+  std::vector<sys::DirEntry> entries;
+  if (!sys::list_dir(dir, &entries, ec)) {
+    if (error) *error = "list " + dir + ": " + ec.message();
+    return false;
+  }
+  for (const auto& entry : entries) {
+    const fs::path p = fs::path(dir) / entry.name;
     std::string ext = p.extension().string();
     int64_t base = parse_base(p.stem().string());
     if (ext == ".log" && base >= 0) {
       bases.push_back(base);
     } else if ((ext == ".index" || ext == ".timeindex" || ext == ".txnindex") && base >= 0) {
-      if (!fs::exists(fs::path(dir) / Segment::file_name(base, ".log"))) strays.push_back(p);
+      if (!sys::exists(dir + "/" + Segment::file_name(base, ".log"), ec) && !ec)
+        strays.push_back(p);
     } else if (ext == ".tmp") {
       strays.push_back(p);
     }
   }
-  if (ec) {
-    if (error) *error = "list " + dir + ": " + ec.message();
-    return false;
-  }
-  for (const auto& p : strays) fs::remove(p, ec);
+  for (const auto& p : strays) sys::remove(p.string(), ec);
   std::sort(bases.begin(), bases.end());
 
   *result = RecoveryResult{};

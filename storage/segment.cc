@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "storage/io_util.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
@@ -30,14 +31,14 @@ std::unique_ptr<Segment> Segment::open(const std::string& dir, int64_t base_offs
   s->options_ = options;
   std::string log_path = dir + "/" + file_name(base_offset, ".log");
   int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
-  int fd = ::open(log_path.c_str(), flags, 0644);
+  int fd = sys::open(log_path, flags, 0644);
   if (fd < 0) {
     if (error) *error = io::errno_message("open", log_path);
     return nullptr;
   }
   s->log_ = std::make_shared<FileHandle>(fd, log_path);
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
+  if (sys::fstat(fd, &st) != 0) {
     if (error) *error = io::errno_message("stat", log_path);
     return nullptr;
   }
@@ -101,7 +102,7 @@ bool Segment::append(std::span<const uint8_t> batches, std::string* error) {
   if (!io::pwrite_all(log_->fd(), batches.data(), batches.size(), start)) {
     if (error) *error = io::errno_message("write", log_->path());
     // Do not leave a partial batch behind.
-    if (::ftruncate(log_->fd(), static_cast<off_t>(start)) != 0) {
+    if (sys::ftruncate(log_->fd(), static_cast<off_t>(start)) != 0) {
       // The scan at the next start will cut it.
     }
     return false;
@@ -133,7 +134,7 @@ bool Segment::append(std::span<const uint8_t> batches, std::string* error) {
   restore(before);
   if (!offset_index_.truncate_to_entries(offset_entries) ||
       !time_index_.truncate_to_entries(time_entries) ||
-      ::ftruncate(log_->fd(), static_cast<off_t>(start)) != 0) {
+      sys::ftruncate(log_->fd(), static_cast<off_t>(start)) != 0) {
     // Only the files disagree with memory now; appends write at size_ again.
     if (error) *error += "; " + io::errno_message("and then truncate", log_->path());
     rollback_incomplete_ = true;
@@ -156,7 +157,7 @@ void Segment::restore(const Tracked& t) {
 }
 
 bool Segment::flush() {
-  bool ok = ::fdatasync(log_->fd()) == 0;
+  bool ok = sys::fdatasync(log_->fd()) == 0;
   ok = offset_index_.flush() && ok;
   ok = time_index_.flush() && ok;
   ok = txn_index_.flush() && ok;
@@ -167,7 +168,7 @@ std::vector<int> Segment::dup_descriptors() const {
   std::vector<int> out;
   for (int fd : {log_->fd(), offset_index_.fd(), time_index_.fd(), txn_index_.fd()}) {
     if (fd < 0) continue;
-    int d = ::dup(fd);
+    int d = sys::dup(fd);
     if (d >= 0) out.push_back(d);
   }
   return out;
@@ -189,7 +190,7 @@ bool Segment::truncate_to(int64_t offset) {
     position = b->position;
   }
   forget_headers_from(position);
-  if (::ftruncate(log_->fd(), static_cast<off_t>(position)) != 0) return false;
+  if (sys::ftruncate(log_->fd(), static_cast<off_t>(position)) != 0) return false;
   size_ = position;
   recover(false);
   return true;
@@ -201,7 +202,7 @@ bool Segment::remove() {
   bool ok = txn_index_.remove();
   for (const char* ext : {".log", ".index", ".timeindex"}) {
     std::string p = dir_ + "/" + file_name(base_offset_, ext);
-    if (::unlink(p.c_str()) != 0 && errno != ENOENT) ok = false;
+    if (sys::unlink(p) != 0 && errno != ENOENT) ok = false;
   }
   return ok;
 }

@@ -7,13 +7,14 @@
 #include <algorithm>
 
 #include "storage/io_util.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
 TimeIndex::~TimeIndex() { close(); }
 
 void TimeIndex::close() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) sys::close(fd_);
   fd_ = -1;
 }
 
@@ -24,14 +25,15 @@ bool TimeIndex::open(const std::string& path, uint32_t max_index_bytes, bool* lo
   max_entries_ = std::max<size_t>(1, max_index_bytes / kEntrySize);
   entries_.clear();
   *loaded_ok = false;
-  bool existed = ::access(path.c_str(), F_OK) == 0;
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  std::error_code ec;
+  bool existed = sys::exists(path, ec);
+  fd_ = sys::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) {
     if (error) *error = io::errno_message("open", path);
     return false;
   }
   struct stat st;
-  if (::fstat(fd_, &st) != 0) {
+  if (sys::fstat(fd_, &st) != 0) {
     if (error) *error = io::errno_message("stat", path);
     return false;
   }
@@ -85,7 +87,7 @@ bool TimeIndex::truncate_to_offset(uint32_t relative_offset) {
       std::lower_bound(entries_.begin(), entries_.end(), relative_offset,
                        [](const TimeIndexEntry& e, uint32_t v) { return e.relative_offset < v; });
   entries_.erase(it, entries_.end());
-  return ::ftruncate(fd_, static_cast<off_t>(entries_.size() * kEntrySize)) == 0;
+  return sys::ftruncate(fd_, static_cast<off_t>(entries_.size() * kEntrySize)) == 0;
 }
 
 bool TimeIndex::rewrite(std::vector<TimeIndexEntry> entries) {
@@ -95,15 +97,15 @@ bool TimeIndex::rewrite(std::vector<TimeIndexEntry> entries) {
     io::put_u64(&buf[i * kEntrySize], static_cast<uint64_t>(entries_[i].timestamp));
     io::put_u32(&buf[i * kEntrySize + 8], entries_[i].relative_offset);
   }
-  if (::ftruncate(fd_, 0) != 0) return false;
+  if (sys::ftruncate(fd_, 0) != 0) return false;
   return io::pwrite_all(fd_, buf.data(), buf.size(), 0);
 }
 
 bool TimeIndex::truncate_to_entries(size_t n) {
   if (n < entries_.size()) entries_.resize(n);
-  return ::ftruncate(fd_, static_cast<off_t>(entries_.size() * kEntrySize)) == 0;
+  return sys::ftruncate(fd_, static_cast<off_t>(entries_.size() * kEntrySize)) == 0;
 }
 
-bool TimeIndex::flush() { return fd_ < 0 || ::fdatasync(fd_) == 0; }
+bool TimeIndex::flush() { return fd_ < 0 || sys::fdatasync(fd_) == 0; }
 
 }  // namespace runnel::storage

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "storage/io_util.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
@@ -29,7 +30,7 @@ bool TxnIndex::open(const std::string& path, std::string* error) {
   close();
   path_ = path;
   entries_.clear();
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  int fd = sys::open(path, O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return true;
     if (error) *error = io::errno_message("open", path);
@@ -37,7 +38,7 @@ bool TxnIndex::open(const std::string& path, std::string* error) {
   }
   fd_ = fd;
   struct stat st;
-  if (::fstat(fd_, &st) != 0) {
+  if (sys::fstat(fd_, &st) != 0) {
     if (error) *error = io::errno_message("stat", path);
     return false;
   }
@@ -63,7 +64,7 @@ bool TxnIndex::open(const std::string& path, std::string* error) {
   if (entries_.size() * kEntrySize != static_cast<uint64_t>(st.st_size)) {
     io::log_line(path + ": cutting the aborted-transaction index to " +
                  std::to_string(entries_.size()) + " entries");
-    if (::ftruncate(fd_, static_cast<off_t>(entries_.size() * kEntrySize)) != 0) {
+    if (sys::ftruncate(fd_, static_cast<off_t>(entries_.size() * kEntrySize)) != 0) {
       if (error) *error = io::errno_message("ftruncate", path);
       return false;
     }
@@ -74,7 +75,7 @@ bool TxnIndex::open(const std::string& path, std::string* error) {
 bool TxnIndex::ensure_open() {
   if (fd_ >= 0) return true;
   if (path_.empty()) return false;
-  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  fd_ = sys::open(path_, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   return fd_ >= 0;
 }
 
@@ -100,13 +101,13 @@ bool TxnIndex::truncate_to(int64_t offset) {
   if (keep == entries_.size()) return true;
   entries_.resize(keep);
   if (fd_ < 0) return true;
-  return ::ftruncate(fd_, static_cast<off_t>(keep * kEntrySize)) == 0;
+  return sys::ftruncate(fd_, static_cast<off_t>(keep * kEntrySize)) == 0;
 }
 
-bool TxnIndex::flush() { return fd_ < 0 || ::fdatasync(fd_) == 0; }
+bool TxnIndex::flush() { return fd_ < 0 || sys::fdatasync(fd_) == 0; }
 
 void TxnIndex::close() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) sys::close(fd_);
   fd_ = -1;
 }
 
@@ -114,7 +115,7 @@ bool TxnIndex::remove() {
   close();
   entries_.clear();
   if (path_.empty()) return true;
-  return ::unlink(path_.c_str()) == 0 || errno == ENOENT;
+  return sys::unlink(path_) == 0 || errno == ENOENT;
 }
 
 bool TxnIndex::collect(int64_t fetch_offset, int64_t upper_bound_offset,
