@@ -173,7 +173,12 @@ bool LogManager::load(std::string* error) {
   std::string marker = log_dir_ + "/" + kCleanShutdown;
   bool clean = sys::exists(marker, ec);
   std::vector<sys::DirEntry> entries;
-  sys::list_dir(log_dir_ + "/" + kTopicsDir, &entries, ec);
+  // A topic left out for a failed read would look like an orphan below and lose its partitions:
+  // a topics directory or topic file that cannot be read fails the start-up instead.
+  if (!sys::list_dir(log_dir_ + "/" + kTopicsDir, &entries, ec)) {
+    if (error) *error = "list " + log_dir_ + "/" + kTopicsDir + ": " + ec.message();
+    return false;
+  }
   for (const auto& entry : entries) {
     const std::string& name = entry.name;
     const std::string path = log_dir_ + "/" + kTopicsDir + "/" + name;
@@ -183,7 +188,11 @@ bool LogManager::load(std::string* error) {
     }
     std::string text;
     Topic t;
-    if (!io::read_file(path, &text) || !parse_topic_file(text, &t.info) || t.info.name != name) {
+    if (!io::read_file(path, &text)) {
+      if (error) *error = io::errno_message("read", path);
+      return false;
+    }
+    if (!parse_topic_file(text, &t.info) || t.info.name != name) {
       io::log_line("ignoring unreadable topic metadata " + path);
       continue;
     }
