@@ -111,11 +111,27 @@ std::string LogManager::topic_file(const std::string& topic) const {
   return log_dir_ + "/" + kTopicsDir + "/" + topic;
 }
 
-bool LogManager::write_topic_file(const TopicInfo& info, std::string* error) const {
-  std::string text = "version: 0\nname: " + info.name + "\ntopic_id: " + info.topic_id.to_string() +
-                     "\npartitions: " + std::to_string(info.partitions) + "\n";
-  for (const auto& [k, v] : info.configs) text += "config: " + escape(k) + "=" + escape(v) + "\n";
-  return io::write_file_atomic(topic_file(info.name), text, error);
+bool LogManager::write_topic_file(const TopicInfo& info, const TopicInfo* before,
+                                  std::string* error) const {
+  auto text = [](const TopicInfo& i) {
+    std::string t = "version: 0\nname: " + i.name + "\ntopic_id: " + i.topic_id.to_string() +
+                    "\npartitions: " + std::to_string(i.partitions) + "\n";
+    for (const auto& [k, v] : i.configs) t += "config: " + escape(k) + "=" + escape(v) + "\n";
+    return t;
+  };
+  if (io::write_file_atomic(topic_file(info.name), text(info), error)) return true;
+  // The write may have failed after its rename (the fsync of the directory): the new file can be
+  // in place although the change is answered as failed. Put the old state back, so that a
+  // restart does not find a topic, partition count or config that was refused.
+  std::string ignored;
+  if (before) {
+    io::write_file_atomic(topic_file(info.name), text(*before), &ignored);
+  } else {
+    std::error_code ec;
+    sys::remove(topic_file(info.name), ec);
+    io::fsync_dir(log_dir_ + "/" + kTopicsDir);
+  }
+  return false;
 }
 
 bool LogManager::open_partition(Topic& t, int32_t partition, bool clean, std::string* error) {
@@ -292,7 +308,7 @@ TopicResult LogManager::create_topic(const std::string& name, int32_t partitions
       return creation_failed(name, err);
     }
   }
-  if (!write_topic_file(t.info, &err)) {
+  if (!write_topic_file(t.info, nullptr, &err)) {
     drop_new_partitions(t, 0, partitions);
     return creation_failed(name, err);
   }
@@ -336,7 +352,7 @@ TopicResult LogManager::create_partitions(const std::string& name, int32_t new_t
   }
   TopicInfo info = t.info;
   info.partitions = new_total;
-  if (!write_topic_file(info, &err)) {
+  if (!write_topic_file(info, &t.info, &err)) {
     drop_new_partitions(t, old, new_total);
     return creation_failed(name, err);
   }
@@ -356,7 +372,7 @@ TopicResult LogManager::update_topic_config(const std::string& name, const Confi
   TopicInfo info = it->second.info;
   info.configs = configs;
   std::string err;
-  if (!write_topic_file(info, &err)) return {ErrorCode::KAFKA_STORAGE_ERROR, err};
+  if (!write_topic_file(info, &it->second.info, &err)) return {ErrorCode::KAFKA_STORAGE_ERROR, err};
   it->second.info = std::move(info);
   it->second.config = config;
   for (auto& p : it->second.partitions) p->set_config(config);
