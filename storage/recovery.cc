@@ -19,13 +19,18 @@ using protocol::BatchHeader;
 
 namespace {
 
+// check_batch's answer when the log could not be read: nothing is known about the batch, so
+// nothing may be cut.
+constexpr const char* kUnreadable = "unreadable";
+
 // Why the batch at `pos` is not acceptable, or nullptr when it is.
 const char* check_batch(const Segment& seg, int fd, uint64_t pos, uint64_t file_size,
                         int64_t next_offset, bool verify_crc, BatchHeader* out) {
   if (file_size - pos < BatchHeader::kSize) return "torn batch header";
   uint8_t hdr[BatchHeader::kSize];
-  if (io::pread_full(fd, hdr, sizeof hdr, pos) != static_cast<int64_t>(sizeof hdr))
-    return "unreadable batch header";
+  int64_t n = io::pread_full(fd, hdr, sizeof hdr, pos);
+  if (n < 0) return kUnreadable;
+  if (n != static_cast<int64_t>(sizeof hdr)) return "torn batch header";
   auto h = BatchHeader::parse(hdr);
   if (!h) return "unreadable batch header";
   if (h->magic != 2) return "bad magic";
@@ -42,8 +47,9 @@ const char* check_batch(const Segment& seg, int fd, uint64_t pos, uint64_t file_
     uint64_t p = pos + BatchHeader::kSize, end = pos + h->total_size();
     while (p < end) {
       size_t n = std::min<uint64_t>(buf.size(), end - p);
-      if (io::pread_full(fd, buf.data(), n, p) != static_cast<int64_t>(n))
-        return "unreadable batch";
+      int64_t got = io::pread_full(fd, buf.data(), n, p);
+      if (got < 0) return kUnreadable;
+      if (got != static_cast<int64_t>(n)) return "torn batch";
       crc = protocol::crc32c(buf.data(), n, crc);
       p += n;
     }
@@ -58,7 +64,11 @@ const char* check_batch(const Segment& seg, int fd, uint64_t pos, uint64_t file_
 SegmentScan Segment::recover(bool verify_crc) {
   SegmentScan scan;
   struct stat st;
-  uint64_t file_size = sys::fstat(log_->fd(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  if (sys::fstat(log_->fd(), &st) != 0) {
+    scan.error = io::errno_message("stat", log_->path());
+    return scan;
+  }
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   next_offset_ = base_offset_;
   max_timestamp_ = offset_of_max_timestamp_ = first_batch_timestamp_ = -1;
   last_epoch_ = -1;
@@ -72,6 +82,11 @@ SegmentScan Segment::recover(bool verify_crc) {
   while (pos < file_size && pos <= UINT32_MAX) {
     BatchHeader h;
     problem = check_batch(*this, log_->fd(), pos, file_size, next_offset_, verify_crc, &h);
+    if (problem == kUnreadable) {
+      // A read error is not a bad batch: cutting here could drop acknowledged records.
+      scan.error = io::errno_message("read", log_->path());
+      return scan;
+    }
     if (problem) break;
     if (track_batch(h)) {
       auto rel = static_cast<uint32_t>(h.last_offset() - base_offset_);
@@ -193,6 +208,10 @@ bool load_segments(const std::string& dir, const SegmentOptions& options, bool c
       bool verify_crc = !clean_shutdown || broken_index;
       if (verify_crc) result->crc_checked = true;
       SegmentScan scan = seg->recover(verify_crc);
+      if (!scan.error.empty()) {
+        if (error) *error = scan.error;
+        return false;
+      }
       ++result->segments_scanned;
       result->bytes_truncated += scan.bytes_truncated;
       if (scan.indexes_rebuilt) ++result->indexes_rebuilt;

@@ -192,8 +192,7 @@ bool Segment::truncate_to(int64_t offset) {
   forget_headers_from(position);
   if (sys::ftruncate(log_->fd(), static_cast<off_t>(position)) != 0) return false;
   size_ = position;
-  recover(false);
-  return true;
+  return recover(false).error.empty();
 }
 
 bool Segment::remove() {

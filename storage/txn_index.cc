@@ -46,9 +46,11 @@ bool TxnIndex::open(const std::string& path, std::string* error) {
   // A txn index is small; refuse anything absurd rather than allocate it.
   if (size > (64u << 20)) size = 0;
   std::vector<uint8_t> bytes(size - size % kEntrySize);
-  if (!bytes.empty() &&
-      io::pread_full(fd_, bytes.data(), bytes.size(), 0) != static_cast<int64_t>(bytes.size()))
-    bytes.clear();
+  if (!bytes.empty() && io::pread_full(fd_, bytes.data(), bytes.size(), 0) < 0) {
+    // Not a reason to cut the index: it may be whole.
+    if (error) *error = io::errno_message("read", path);
+    return false;
+  }
   for (size_t off = 0; off + kEntrySize <= bytes.size(); off += kEntrySize) {
     const uint8_t* p = bytes.data() + off;
     TxnIndexEntry e;
