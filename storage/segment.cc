@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 
@@ -30,17 +31,36 @@ std::unique_ptr<Segment> Segment::open(const std::string& dir, int64_t base_offs
   s->created_ms_ = created_ms;
   s->options_ = options;
   std::string log_path = dir + "/" + file_name(base_offset, ".log");
-  int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
-  int fd = sys::open(log_path, flags, 0644);
+  // `created`: this call made the file (O_EXCL), so a failure below may delete it again.
+  bool created = false;
+  int fd = -1;
+  if (create) {
+    fd = sys::open(log_path, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, 0644);
+    created = fd >= 0;
+  }
+  if (fd < 0 && (!create || errno == EEXIST)) fd = sys::open(log_path, O_RDWR | O_CLOEXEC, 0644);
   if (fd < 0) {
     if (error) *error = io::errno_message("open", log_path);
     return nullptr;
   }
   s->log_ = std::make_shared<FileHandle>(fd, log_path);
+  // A new segment that cannot be opened whole leaves no file behind: an empty `.log` left by a
+  // failed roll would be taken for a segment at the next start, and cut the one before it at
+  // its base offset although later appends went there.
+  auto fail = [&]() -> std::unique_ptr<Segment> {
+    if (created) {
+      s->offset_index_.close();
+      s->time_index_.close();
+      s->txn_index_.close();
+      for (const char* ext : {".log", ".index", ".timeindex"})
+        sys::unlink(dir + "/" + file_name(base_offset, ext));
+    }
+    return nullptr;
+  };
   struct stat st;
   if (sys::fstat(fd, &st) != 0) {
     if (error) *error = io::errno_message("stat", log_path);
-    return nullptr;
+    return fail();
   }
   s->size_ = static_cast<uint64_t>(st.st_size);
   bool offset_ok = false, time_ok = false;
@@ -49,7 +69,7 @@ std::unique_ptr<Segment> Segment::open(const std::string& dir, int64_t base_offs
       !s->time_index_.open(dir + "/" + file_name(base_offset, ".timeindex"),
                            options.max_index_bytes, &time_ok, error) ||
       !s->txn_index_.open(dir + "/" + file_name(base_offset, ".txnindex"), error))
-    return nullptr;
+    return fail();
   s->indexes_need_rebuild_ =
       s->size_ > 0 &&
       (!offset_ok || !time_ok || !s->offset_index_.sane(s->size_) || s->size_ > UINT32_MAX);
@@ -57,7 +77,7 @@ std::unique_ptr<Segment> Segment::open(const std::string& dir, int64_t base_offs
   if (s->size_ == 0 && (s->offset_index_.size() > 0 || s->time_index_.size() > 0)) {
     if (!s->offset_index_.rewrite({}) || !s->time_index_.rewrite({})) {
       if (error) *error = io::errno_message("truncate index of", log_path);
-      return nullptr;
+      return fail();
     }
   }
   return s;
