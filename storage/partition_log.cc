@@ -90,9 +90,15 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::st
   log->high_watermark_ = leo;
   // What survived an unclean shutdown was read back from the page cache, which a power loss
   // would still lose: flush it before calling it recovered.
+  // An fsync that fails here fails the open (Kafka: the log directory fails at start-up).
   if (!clean_shutdown)
     for (const auto& seg : log->segments_)
-      if (seg->next_offset() > stored_recovery_point) seg->flush();
+      if (seg->next_offset() > stored_recovery_point && !seg->flush()) {
+        if (error) *error = io::errno_message("fsync of segment", seg->log_path());
+        log->segments_.clear();
+        log->closed_ = true;
+        return nullptr;
+      }
   log->recovery_point_ = leo;
   log->checkpointed_recovery_point_ = stored.value_or(-1);
   log->checkpoint_recovery_point();
@@ -313,8 +319,15 @@ AppendResult PartitionLog::append_impl(std::span<uint8_t> batches, int32_t leade
   r.log_append_time = append_time ? now_ms : -1;
   unflushed_messages_ += static_cast<int64_t>(r.records);
   if (unflushed_messages_ >= config_.flush_messages && !flush()) {
-    r.error = ErrorCode::KAFKA_STORAGE_ERROR;
-    return r;
+    // The append is answered as failed, so it must not stay readable: take it back (the
+    // partition is offline now, see flush()).
+    io::log_line(dir_ + ": append at offset " + std::to_string(base) +
+                 " taken back: its flush failed");
+    truncate_to(base);
+    AppendResult failed;
+    failed.error = ErrorCode::KAFKA_STORAGE_ERROR;
+    failed.log_start_offset = log_start_offset_;
+    return failed;
   }
   return r;
 }
@@ -340,16 +353,20 @@ void PartitionLog::flush_rolled(int64_t up_to) {
   for (const auto& seg : segments_)
     if (seg.get() != &active() && seg->next_offset() > recovery_point_)
       pending.push_back(seg.get());
-  if (!runner_) {
+  std::vector<int> fds;
+  bool copied = true;
+  if (runner_)
+    for (Segment* seg : pending) copied = copied && seg->dup_descriptors(&fds);
+  if (!runner_ || !copied) {
+    // Without a runner, or without descriptors to give it (EMFILE), the flush happens here.
+    for (int fd : fds) sys::close(fd);
     bool ok = true;
     for (Segment* seg : pending) ok = seg->flush() && ok;
-    if (ok) advance_recovery_point(up_to);
+    if (ok)
+      advance_recovery_point(up_to);
+    else
+      fsync_failed();
     return;
-  }
-  std::vector<int> fds;
-  for (Segment* seg : pending) {
-    auto d = seg->dup_descriptors();
-    fds.insert(fds.end(), d.begin(), d.end());
   }
   std::weak_ptr<int> alive = alive_;
   const uint64_t truncations = truncations_;
@@ -366,10 +383,18 @@ void PartitionLog::flush_rolled(int64_t up_to) {
         if (alive.expired() || closed_ || truncations != truncations_) return;
         if (!ok) {
           io::log_line(dir_ + ": flushing a rolled segment failed");
+          fsync_failed();
           return;
         }
         advance_recovery_point(up_to);
       });
+}
+
+void PartitionLog::fsync_failed() {
+  if (offline_) return;
+  offline_ = true;
+  io::log_line(dir_ + ": fsync failed; partition taken offline: appends answer " +
+               "KAFKA_STORAGE_ERROR until a restart recovers it");
 }
 
 void PartitionLog::advance_recovery_point(int64_t offset) {
@@ -621,6 +646,8 @@ bool PartitionLog::flush() {
   if (ok) {
     recovery_point_ = log_end_offset();
     unflushed_messages_ = 0;
+  } else {
+    fsync_failed();
   }
   last_flush_ms_ = clock_->now_ms();
   ++flush_count_;

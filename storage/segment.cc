@@ -184,14 +184,14 @@ bool Segment::flush() {
   return ok;
 }
 
-std::vector<int> Segment::dup_descriptors() const {
-  std::vector<int> out;
+bool Segment::dup_descriptors(std::vector<int>* out) const {
   for (int fd : {log_->fd(), offset_index_.fd(), time_index_.fd(), txn_index_.fd()}) {
     if (fd < 0) continue;
     int d = sys::dup(fd);
-    if (d >= 0) out.push_back(d);
+    if (d < 0) return false;
+    out->push_back(d);
   }
-  return out;
+  return true;
 }
 
 void Segment::on_become_inactive() {

@@ -97,8 +97,9 @@ class Segment {
   // fdatasync of the log and the indexes.
   bool flush();
   // dup()s of the descriptors of the log and the indexes, so that another thread can fdatasync
-  // them while this segment is read (or even deleted) here. The caller closes them.
-  std::vector<int> dup_descriptors() const;
+  // them while this segment is read (or even deleted) here, appended to `out`; the caller closes
+  // them, also when it returns false (a descriptor could not be copied).
+  bool dup_descriptors(std::vector<int>* out) const;
   // Called when a newer segment becomes active: adds the final time index entry.
   void on_become_inactive();
   // Removes every batch whose last offset is >= `offset` (the whole batch
