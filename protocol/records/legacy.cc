@@ -76,6 +76,13 @@ LegacyRecord to_record(const RawMessage& m) {
   return r;
 }
 
+// The bytes append_legacy_message writes for one message (offset and size included).
+size_t legacy_message_size(int8_t magic, const std::optional<std::span<const uint8_t>>& key,
+                           const std::optional<std::span<const uint8_t>>& value) {
+  return 12 + static_cast<size_t>(kMinMessageSize) + (magic == 1 ? 8 : 0) +
+         (key ? key->size() : 0) + (value ? value->size() : 0);
+}
+
 void put_be(Bytes& out, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
@@ -150,8 +157,8 @@ UpConverted up_convert(std::span<const uint8_t> message_set, size_t max_uncompre
   return out;
 }
 
-DownConverted down_convert(std::span<const uint8_t> batches, int8_t magic,
-                           size_t max_uncompressed) {
+DownConverted down_convert(std::span<const uint8_t> batches, int8_t magic, size_t max_uncompressed,
+                           const DownConvertWindow& window) {
   DownConverted out;
   if (magic != 0 && magic != 1) {
     out.error = ErrorCode::UNSUPPORTED_VERSION;
@@ -175,9 +182,14 @@ DownConverted down_convert(std::span<const uint8_t> batches, int8_t magic,
     auto c = view->cursor();
     int8_t attributes = (magic == 1 && h.log_append_time()) ? kLogAppendTimeBit : 0;
     while (c.next(rec)) {
+      int64_t offset = h.base_offset + rec.offset_delta;
+      if (offset < window.from_offset) continue;
+      size_t entry = legacy_message_size(magic, rec.key, rec.value);
+      if (out.message_set.size() + entry > window.max_bytes &&
+          !(window.min_one && out.message_set.empty()))
+        return out;
       int64_t ts = h.log_append_time() ? h.max_timestamp : h.record_timestamp(rec.timestamp_delta);
-      append_legacy_message(out.message_set, magic, h.base_offset + rec.offset_delta, attributes,
-                            ts, rec.key, rec.value);
+      append_legacy_message(out.message_set, magic, offset, attributes, ts, rec.key, rec.value);
     }
     if (!c.finished_exactly()) {
       out.error = ErrorCode::CORRUPT_MESSAGE;

@@ -72,12 +72,24 @@ UpConverted up_convert(std::span<const uint8_t> message_set,
 // to an uncompressed message set of magic 0 or 1, one message per record with
 // its absolute offset. Control batches are skipped and headers dropped; magic 1
 // keeps the timestamp and the timestamp type.
+//
+// Only the records at or after `from_offset` are written, whole, while the
+// message set stays within `max_bytes` (the first one even when larger, with
+// `min_one`); conversion stops at the first record that does not fit, so the
+// output never grows past the fetch's limit however far a batch expands. At
+// most one batch is held decompressed at a time (bounded by max_uncompressed).
+struct DownConvertWindow {
+  int64_t from_offset = INT64_MIN;
+  size_t max_bytes = SIZE_MAX;
+  bool min_one = true;
+};
 struct DownConverted {
   ErrorCode error = ErrorCode::NONE;
   Bytes message_set;
 };
 DownConverted down_convert(std::span<const uint8_t> batches, int8_t magic,
-                           size_t max_uncompressed = kDefaultMaxUncompressedBatch);
+                           size_t max_uncompressed = kDefaultMaxUncompressedBatch,
+                           const DownConvertWindow& window = {});
 
 // Appends one legacy message (CRC computed).
 void append_legacy_message(Bytes& out, int8_t magic, int64_t offset, int8_t attributes,

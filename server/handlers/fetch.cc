@@ -13,8 +13,9 @@
 //
 // v4+: the batches are sent as file ranges (sendfile). v0-v3: they are read
 // and down-converted to magic 0 (v0-v1) or magic 1 (v2-v3) message sets in
-// memory, without the records before the fetch offset, trimmed to whole
-// messages within the limit.
+// memory, batch by batch, without the records before the fetch offset, and
+// stop at the first message past the limit: a batch that expands far beyond
+// max_bytes costs one batch decompressed at a time, never a response that size.
 //
 // read_committed (v4+): reads stop at the last stable offset, and each partition lists the
 // aborted transactions of the range it returns.
@@ -120,27 +121,6 @@ bool read_slices(const std::vector<storage::FileSlice>& slices, protocol::Bytes&
   return true;
 }
 
-// Keeps the messages of a legacy message set at or after `from_offset`, whole,
-// within `limit` bytes (at least the first one when `min_one`).
-protocol::Bytes trim_message_set(std::span<const uint8_t> set, int64_t from_offset, size_t limit,
-                                 bool min_one) {
-  protocol::Bytes out;
-  protocol::Reader r(set);
-  while (r.remaining() >= 12) {
-    size_t start = r.position();
-    int64_t offset = r.i64();
-    int32_t size = r.i32();
-    if (size < 0 || static_cast<size_t>(size) > r.remaining()) break;
-    r.take(static_cast<size_t>(size));
-    if (offset < from_offset) continue;
-    size_t entry = 12 + static_cast<size_t>(size);
-    if (out.size() + entry > limit && !(min_one && out.empty())) break;
-    out.insert(out.end(), set.begin() + static_cast<ptrdiff_t>(start),
-               set.begin() + static_cast<ptrdiff_t>(start + entry));
-  }
-  return out;
-}
-
 PartitionRead read_partition(const storage::LogManager* logs, const Target& t, int16_t version,
                              storage::FetchIsolation isolation, size_t limit, bool min_one) {
   PartitionRead out;
@@ -183,14 +163,16 @@ PartitionRead read_partition(const storage::LogManager* logs, const Target& t, i
     out.error = ErrorCode::KAFKA_STORAGE_ERROR;
     return out;
   }
-  auto down = protocol::down_convert(raw, version <= 1 ? 0 : 1);
+  protocol::DownConvertWindow window{t.params.fetch_offset, limit, min_one};
+  auto down = protocol::down_convert(raw, version <= 1 ? 0 : 1,
+                                     protocol::kDefaultMaxUncompressedBatch, window);
   if (down.error != ErrorCode::NONE) {
     out.error = down.error;
     return out;
   }
-  auto trimmed = trim_message_set(down.message_set, t.params.fetch_offset, limit, min_one);
-  out.bytes = trimmed.size();
-  if (!trimmed.empty()) out.records = protocol::Records::from_bytes(std::move(trimmed));
+  out.bytes = down.message_set.size();
+  if (!down.message_set.empty())
+    out.records = protocol::Records::from_bytes(std::move(down.message_set));
   return out;
 }
 

@@ -171,6 +171,29 @@ TEST_F(FetchTest, OldVersionsAreDownConverted) {
   EXPECT_EQ(legacy_offsets(resp.responses[0].partitions[0].records, 1), (std::vector<int64_t>{5}));
 }
 
+// A compressed batch that expands far past the fetch's limits: an old client
+// gets whole messages within max_bytes (the first one at least), not the
+// whole expanded batch.
+TEST_F(FetchTest, DownConversionHonoursMaxBytesWhateverABatchExpandsTo) {
+  protocol::RecordBatchBuilder b(protocol::Compression::zstd);
+  const std::vector<uint8_t> zeros(16 << 10, 0);
+  for (int i = 0; i < 1024; ++i)
+    b.add(1'700'000'000'000 + i, std::nullopt, std::span<const uint8_t>(zeros));  // 16 MiB
+  auto batch = b.build();
+  ASSERT_LT(batch.size(), 64u << 10);
+  ASSERT_EQ(dp.produce(9, "t", 1, batch).responses[0].partition_responses[0].error_code, 0);
+  size_t one = 12 + 14 + 8 + zeros.size();  // a magic 1 message of one record
+  // v3: response max_bytes 1 KiB, smaller than one message: just the first one.
+  auto resp = fetch(dp, 3, request({{"t", 1, 0}}, 1024), &keep);
+  auto& recs = resp.responses[0].partitions[0].records;
+  EXPECT_EQ(recs.inline_bytes.size(), one);
+  EXPECT_EQ(legacy_offsets(recs, 1), (std::vector<int64_t>{0}));
+  // v0: only the partition limit; three messages fit, from the fetch offset on.
+  resp = fetch(dp, 0, request({{"t", 1, 100, static_cast<int32_t>(3 * (one - 8) + 10)}}), &keep);
+  EXPECT_EQ(legacy_offsets(resp.responses[0].partitions[0].records, 0),
+            (std::vector<int64_t>{100, 101, 102}));
+}
+
 TEST_F(FetchTest, LegacyProduceThenModernFetch) {
   protocol::Bytes m0;
   std::string v = "old";

@@ -245,5 +245,30 @@ TEST(Legacy, DownConvertWrapsTimestampOverflowLikeKafka) {
   EXPECT_EQ(p.records[1].timestamp, INT64_MIN + 1);
 }
 
+// The window: records before from_offset are left out, and conversion stops
+// at the first message past max_bytes (the first one always with min_one).
+TEST(Legacy, DownConvertWindowSkipsAndStops) {
+  RecordBatchBuilder b;
+  b.base_offset(10);
+  const uint8_t v[100] = {};
+  for (int i = 0; i < 5; ++i) b.add(i, std::nullopt, std::span<const uint8_t>(v));
+  Bytes batch = b.build();
+  size_t one = 12 + 14 + 8 + sizeof v;
+  auto offsets = [](const DownConverted& d) {
+    std::vector<int64_t> out;
+    for (auto& r : parse_legacy(d.message_set).records) out.push_back(r.offset);
+    return out;
+  };
+  auto d = down_convert(batch, 1, kDefaultMaxUncompressedBatch, {12, 2 * one, true});
+  ASSERT_EQ(d.error, ErrorCode::NONE);
+  EXPECT_EQ(offsets(d), (std::vector<int64_t>{12, 13}));
+  d = down_convert(batch, 1, kDefaultMaxUncompressedBatch, {0, 10, true});
+  EXPECT_EQ(offsets(d), (std::vector<int64_t>{10}));
+  d = down_convert(batch, 1, kDefaultMaxUncompressedBatch, {0, 10, false});
+  EXPECT_TRUE(d.message_set.empty());
+  d = down_convert(batch, 0, kDefaultMaxUncompressedBatch, {14, SIZE_MAX, true});
+  EXPECT_EQ(offsets(d), (std::vector<int64_t>{14}));
+}
+
 }  // namespace
 }  // namespace runnel::protocol

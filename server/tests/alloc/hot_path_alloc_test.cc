@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 #include "protocol/messages/fetch.h"
 #include "protocol/messages/produce.h"
@@ -22,18 +23,23 @@ namespace {
 
 std::atomic<bool> g_counting{false};
 std::atomic<uint64_t> g_allocations{0};
+std::atomic<uint64_t> g_allocated_bytes{0};
 
 void* counted_alloc(std::size_t n) {
-  if (g_counting.load(std::memory_order_relaxed))
+  if (g_counting.load(std::memory_order_relaxed)) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
+    g_allocated_bytes.fetch_add(n, std::memory_order_relaxed);
+  }
   void* p = std::malloc(n == 0 ? 1 : n);
   if (!p) throw std::bad_alloc();
   return p;
 }
 
 void* counted_aligned_alloc(std::size_t n, std::align_val_t a) {
-  if (g_counting.load(std::memory_order_relaxed))
+  if (g_counting.load(std::memory_order_relaxed)) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
+    g_allocated_bytes.fetch_add(n, std::memory_order_relaxed);
+  }
   const auto align = static_cast<std::size_t>(a);
   void* p = std::aligned_alloc(align, (n + align - 1) / align * align);
   if (!p) throw std::bad_alloc();
@@ -66,10 +72,11 @@ storage::LogConfig no_index_entries() {
   return c;
 }
 
-// Counts the allocations made while `fn` runs.
+// Counts the allocations made while `fn` runs (their bytes in g_allocated_bytes).
 template <typename Fn>
 uint64_t allocations_during(Fn&& fn) {
   g_allocations = 0;
+  g_allocated_bytes = 0;
   g_counting = true;
   fn();
   g_counting = false;
@@ -141,12 +148,13 @@ std::shared_ptr<protocol::Bytes> produce_request(int records) {
   return encode(req, 9);
 }
 
-std::shared_ptr<protocol::Bytes> fetch_request(int64_t offset) {
+std::shared_ptr<protocol::Bytes> fetch_request(int64_t offset, int16_t version = 11,
+                                               int32_t max_bytes = 50 << 20) {
   protocol::FetchRequest req;
   req.replica_id = -1;
   req.max_wait_ms = 0;
   req.min_bytes = 1;
-  req.max_bytes = 50 << 20;
+  req.max_bytes = max_bytes;
   req.session_id = 0;
   req.session_epoch = -1;
   protocol::FetchRequest::FetchTopic t;
@@ -160,7 +168,7 @@ std::shared_ptr<protocol::Bytes> fetch_request(int64_t offset) {
   p.last_fetched_epoch = -1;
   t.partitions.push_back(std::move(p));
   req.topics.push_back(std::move(t));
-  return encode(req, 11);
+  return encode(req, version);
 }
 
 TEST(HotPathAllocations, ValidatingABatchAllocatesNothing) {
@@ -200,6 +208,26 @@ TEST(HotPathAllocations, FetchAllocatesTheSameForTenOrTwoThousandRecords) {
       handler_allocations(dp, protocol::FetchRequest::kApiKey, 11, fetch_request(10));
   EXPECT_GT(small, 0u);
   EXPECT_EQ(large, small);
+}
+
+// An old client's Fetch of a compressed batch that expands far past its
+// max_bytes: down-conversion holds the batch decompressed (as validation
+// does), and writes only the messages that fit, never the whole expansion.
+TEST(HotPathAllocations, DownConversionWritesNoMoreThanTheFetchTakes) {
+  DataPlane dp;
+  dp.create_topic("t", 1);
+  protocol::RecordBatchBuilder b(protocol::Compression::zstd);
+  const std::vector<uint8_t> zeros(16 << 10, 0);
+  for (int i = 0; i < 1024; ++i)
+    b.add(1'700'000'000'000 + i, std::nullopt, std::span<const uint8_t>(zeros));  // 16 MiB
+  const protocol::Bytes batch = b.build();
+  dp.produce(9, "t", 0, batch);
+  allocations_during([&] { EXPECT_TRUE(protocol::RecordBatchView::open(batch)); });
+  const uint64_t decompressing = g_allocated_bytes.load();
+  handler_allocations(dp, protocol::FetchRequest::kApiKey, 3, fetch_request(0, 3, 1024));
+  const uint64_t fetching = g_allocated_bytes.load();
+  EXPECT_LT(fetching, decompressing + (1u << 20))
+      << "decompressing alone: " << decompressing << " bytes";
 }
 
 }  // namespace
