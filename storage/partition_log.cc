@@ -633,20 +633,21 @@ bool PartitionLog::maybe_flush(int64_t now_ms) {
   return flush();
 }
 
-void PartitionLog::close() {
-  if (closed_) return;
+bool PartitionLog::close() {
+  if (closed_) return true;
   if (segments_.empty()) {
     closed_ = true;
-    return;
+    return true;
   }
-  bool flushed = true;
-  if (unflushed_messages_ > 0 || recovery_point_ < log_end_offset()) flushed = flush();
+  bool ok = true;
+  if (unflushed_messages_ > 0 || recovery_point_ < log_end_offset()) ok = flush();
   // Only a durable log may be described by a snapshot at its end.
-  if (flushed) {
-    write_producer_snapshot(log_end_offset());
-    checkpoint_recovery_point();
+  if (ok) {
+    ok = write_producer_snapshot(log_end_offset());
+    ok = checkpoint_recovery_point() && ok;
   }
   closed_ = true;
+  return ok;
 }
 
 int64_t PartitionLog::last_stable_offset() const {
