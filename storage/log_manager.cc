@@ -371,10 +371,10 @@ TopicResult LogManager::begin_create_topic(const std::string& name, int32_t part
 TopicResult LogManager::begin_delete_topic(const std::string& name,
                                            std::shared_ptr<TopicChange>* change) {
   change->reset();
-  if (busy_.count(name))
-    return {ErrorCode::REQUEST_TIMED_OUT, "topic " + name + " is being changed by another request"};
   auto it = topics_.find(name);
   if (it == topics_.end()) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "unknown topic " + name};
+  if (busy_.count(name))
+    return {ErrorCode::REQUEST_TIMED_OUT, "topic " + name + " is being changed by another request"};
   auto c =
       std::shared_ptr<TopicChange>(new TopicChange(TopicChange::Kind::remove, log_dir_, clock_));
   // Out of the map at once: no request finds the topic any more, and the logs are the
@@ -391,10 +391,10 @@ TopicResult LogManager::begin_create_partitions(const std::string& name, int32_t
                                                 bool validate_only,
                                                 std::shared_ptr<TopicChange>* change) {
   change->reset();
-  if (busy_.count(name))
-    return {ErrorCode::REQUEST_TIMED_OUT, "topic " + name + " is being changed by another request"};
   auto it = topics_.find(name);
   if (it == topics_.end()) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "unknown topic " + name};
+  if (busy_.count(name))
+    return {ErrorCode::REQUEST_TIMED_OUT, "topic " + name + " is being changed by another request"};
   const Topic& t = it->second;
   if (new_total <= t.info.partitions || new_total > kMaxPartitions)
     return {ErrorCode::INVALID_PARTITIONS, "topic " + name + " has " +
@@ -500,10 +500,10 @@ TopicResult LogManager::finish(std::shared_ptr<TopicChange> change) {
 
 TopicResult LogManager::update_topic_config(const std::string& name, const ConfigMap& configs,
                                             bool validate_only) {
-  if (busy_.count(name))
-    return {ErrorCode::REQUEST_TIMED_OUT, "topic " + name + " is being changed by another request"};
   auto it = topics_.find(name);
   if (it == topics_.end()) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "unknown topic " + name};
+  if (busy_.count(name))
+    return {ErrorCode::REQUEST_TIMED_OUT, "topic " + name + " is being changed by another request"};
   TopicResult r;
   LogConfig config;
   if (defaults_.with_overrides(configs, &config, &r.message) != ErrorCode::NONE)

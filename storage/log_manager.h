@@ -36,10 +36,10 @@
 //               partitions) becomes visible, a failed delete puts the topic
 //               back; the name is free again.
 // A create of a busy name answers TOPIC_ALREADY_EXISTS (Kafka's answer for a
-// topic marked for deletion); growing, deleting or reconfiguring a busy
-// topic answers REQUEST_TIMED_OUT (retriable). A topic being created is not
-// visible (Metadata: unknown) until finish(), after its topic file was
-// written.
+// topic marked for deletion); growing, deleting or reconfiguring a topic
+// that is being grown answers REQUEST_TIMED_OUT (retriable). A topic being
+// created or deleted is not in the map (unknown to every request): one being
+// created becomes visible at finish(), after its topic file was written.
 #pragma once
 
 #include <cstdint>
