@@ -641,11 +641,14 @@ bool PartitionLog::close() {
   }
   bool ok = true;
   if (unflushed_messages_ > 0 || recovery_point_ < log_end_offset()) ok = flush();
-  // Only a durable log may be described by a snapshot at its end.
-  if (ok) {
-    ok = write_producer_snapshot(log_end_offset());
-    ok = checkpoint_recovery_point() && ok;
-  }
+  // Only a durable log may be described by a snapshot at its end. An empty log without
+  // producers and without snapshots needs none: replaying it rebuilds the same nothing (a
+  // topic created and closed again writes no snapshot per partition).
+  const bool nothing_to_describe = log_end_offset() == log_start_offset_ &&
+                                   producer_state_.entries().empty() &&
+                                   ProducerStateManager::list_snapshots(dir_).empty();
+  if (ok && !nothing_to_describe) ok = write_producer_snapshot(log_end_offset());
+  if (ok) ok = checkpoint_recovery_point();
   closed_ = true;
   return ok;
 }

@@ -264,7 +264,8 @@ class PartitionLog {
   bool offline() const { return offline_; }
 
   // Flushes what was appended since the last flush, writes a producer state snapshot (unless
-  // the same one is on disk) and the recovery point (when it moved), and closes the files. The
+  // the same one is on disk, or the log is empty and has neither producers nor snapshots) and
+  // the recovery point (when it moved), and closes the files. The
   // object is unusable afterwards. False when a flush or a write failed (logged). Logs of
   // different partitions may be closed on different threads at once.
   bool close();
