@@ -56,6 +56,7 @@ class FetchWaiters;
 class FetchSessionCache;
 class GroupService;
 class TxnService;
+class TopicWork;
 class HandlerRegistry;
 
 // The services a handler may use. Each is a narrow, separately owned piece;
@@ -71,6 +72,7 @@ struct Broker {
   FetchSessionCache* fetch_sessions = nullptr;  // null: no incremental fetch sessions
   GroupService* groups = nullptr;               // null: no group coordinator (tests)
   TxnService* txns = nullptr;                   // null: no transaction coordinator (tests)
+  TopicWork* topic_work = nullptr;  // null: the file work of topic changes runs inline (tests)
   // Listener name → port actually bound (filled by Server::start; matters
   // when the configured port is 0).
   std::map<std::string, uint16_t, std::less<>> bound_ports = {};

@@ -139,6 +139,9 @@ bool LogService::close() {
   checkpoint_timer_.cancel();
   // Queued flushes finish first; their results are not needed: close() flushes everything.
   stop_flusher();
+  // A topic change's file work must not run while the logs close; one that ran but was not
+  // finished is closed by LogManager::close.
+  topic_work_.stop();
   if (!logs_ || closed_) return true;
   closed_ = true;
   bool ok = logs_->close();

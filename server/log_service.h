@@ -6,7 +6,9 @@
 // and a flusher thread: a segment that rolls is flushed (fdatasync) there, off
 // the event loop, and its log's recovery point moves when that is done.
 // The housekeeping tick is min(1 s, log.flush.interval.ms) so that segment.ms
-// rolls and per-topic flush.ms are honoured within a second.
+// rolls and per-topic flush.ms are honoured within a second. It also owns the
+// threads of topic changes' file work (topic_work.h), stopped before the logs
+// close.
 #pragma once
 
 #include <asio.hpp>
@@ -19,6 +21,7 @@
 #include <thread>
 
 #include "server/config.h"
+#include "server/topic_work.h"
 #include "storage/clock.h"
 #include "storage/log_config.h"
 #include "storage/log_manager.h"
@@ -39,11 +42,12 @@ class LogService {
   void open();
   // Starts the periodic timers.
   void start_timers();
-  // Stops the timers, flushes and closes every log. Returns false when a
-  // flush failed (logged).
+  // Stops the timers, waits for topic changes' file work, flushes and closes every log.
+  // Returns false when a flush failed (logged).
   bool close();
 
   storage::LogManager& logs() { return *logs_; }
+  TopicWork& topic_work() { return topic_work_; }
 
  private:
   asio::awaitable<void> retention_loop();
@@ -57,6 +61,7 @@ class LogService {
   const Config& config_;
   const storage::Clock& clock_;
   std::unique_ptr<storage::LogManager> logs_;
+  TopicWork topic_work_;
   asio::steady_timer retention_timer_;
   asio::steady_timer housekeeping_timer_;
   asio::steady_timer checkpoint_timer_;

@@ -128,6 +128,7 @@ int run(int argc, char** argv) {
     }
   }
   broker.txns = &txns;
+  broker.topic_work = &storage.topic_work();
   Server server(io, broker);
   // Signals are caught from before the listener opens: a SIGTERM that arrives as soon as the
   // port accepts connections still shuts down cleanly (asio keeps it until io.run()).
@@ -161,7 +162,6 @@ int run(int argc, char** argv) {
   txns.start();
   log_info("node ", meta.node_id, " of cluster ", meta.cluster_id, " serving from ",
            config.log_dir());
-
 
   io.run();
   if (!storage.close()) return 1;

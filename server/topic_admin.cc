@@ -178,6 +178,16 @@ storage::TopicResult validate_topic_configs(
 
 storage::TopicResult auto_create_topic(const Config& config, storage::LogManager& logs,
                                        const std::string& name) {
+  std::shared_ptr<storage::LogManager::TopicChange> change;
+  auto r = begin_auto_create_topic(config, logs, name, &change);
+  if (!change) return r;
+  change->run();
+  return logs.finish(std::move(change));
+}
+
+storage::TopicResult begin_auto_create_topic(
+    const Config& config, storage::LogManager& logs, const std::string& name,
+    std::shared_ptr<storage::LogManager::TopicChange>* change) {
   storage::ConfigMap overrides;
   int32_t partitions = config.get_int("num.partitions");
   if (name == "__consumer_offsets") {
@@ -193,7 +203,7 @@ storage::TopicResult auto_create_topic(const Config& config, storage::LogManager
         {"min.insync.replicas", std::to_string(config.get_int("transaction.state.log.min.isr"))},
         {"segment.bytes", std::to_string(config.get_int("transaction.state.log.segment.bytes"))}};
   }
-  return logs.create_topic(name, partitions, overrides);
+  return logs.begin_create_topic(name, partitions, overrides, std::nullopt, false, change);
 }
 
 std::vector<DescribedConfig> describe_topic_configs(const Config& config,

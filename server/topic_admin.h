@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,6 +67,11 @@ storage::TopicResult validate_topic_configs(
 // __transaction_state.
 storage::TopicResult auto_create_topic(const Config& config, storage::LogManager& logs,
                                        const std::string& name);
+// The same, begun only (storage::LogManager::begin_create_topic): `change` is to be run and
+// finished by the caller.
+storage::TopicResult begin_auto_create_topic(
+    const Config& config, storage::LogManager& logs, const std::string& name,
+    std::shared_ptr<storage::LogManager::TopicChange>* change);
 
 struct DescribedSynonym {
   std::string name;

@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <sstream>
 #include <system_error>
+#include <thread>
 
 #include "storage/io_util.h"
 #include "storage/sys.h"
@@ -90,6 +92,112 @@ bool parse_topic_file(const std::string& text, TopicInfo* info) {
   return have_version && have_id && have_count && is_valid_topic_name(info->name);
 }
 
+// Closing thousands of logs is mostly waiting for fsync: a few threads wait at once.
+constexpr size_t kCloseThreads = 8;
+constexpr size_t kLogsPerCloseThread = 64;
+
+std::string partition_dir_of(const std::string& log_dir, const std::string& topic,
+                             int32_t partition) {
+  return log_dir + "/" + topic + "-" + std::to_string(partition);
+}
+
+std::string topic_file_of(const std::string& log_dir, const std::string& topic) {
+  return log_dir + "/" + kTopicsDir + "/" + topic;
+}
+
+// Writes the topic file of `info`; on failure puts back `before` (nullptr: no file).
+bool write_topic_file(const std::string& log_dir, const TopicInfo& info, const TopicInfo* before,
+                      std::string* error) {
+  auto text = [](const TopicInfo& i) {
+    std::string t = "version: 0\nname: " + i.name + "\ntopic_id: " + i.topic_id.to_string() +
+                    "\npartitions: " + std::to_string(i.partitions) + "\n";
+    for (const auto& [k, v] : i.configs) t += "config: " + escape(k) + "=" + escape(v) + "\n";
+    return t;
+  };
+  const std::string path = topic_file_of(log_dir, info.name);
+  if (io::write_file_atomic(path, text(info), error)) return true;
+  // The write may have failed after its rename (the fsync of the directory): the new file can be
+  // in place although the change is answered as failed. Put the old state back, so that a
+  // restart does not find a topic, partition count or config that was refused.
+  std::string ignored;
+  if (before) {
+    io::write_file_atomic(path, text(*before), &ignored);
+  } else {
+    std::error_code ec;
+    sys::remove(path, ec);
+    io::fsync_dir(log_dir + "/" + kTopicsDir);
+  }
+  return false;
+}
+
+// Opens (creating) the log of one partition and writes its partition.metadata when missing
+// or different. Touches nothing but that partition's directory.
+std::unique_ptr<PartitionLog> open_partition_log(const std::string& log_dir, const TopicInfo& info,
+                                                 const LogConfig& config, int32_t partition,
+                                                 const Clock& clock, bool clean,
+                                                 RecoveryResult* rec, std::string* error) {
+  std::string dir = partition_dir_of(log_dir, info.name, partition);
+  std::error_code ec;
+  bool existed = sys::exists(dir, ec);
+  auto log = PartitionLog::open(dir, info.name, partition, config, clock, clean, rec, error);
+  if (!log) return nullptr;
+  std::string meta_path = dir + "/partition.metadata";
+  std::string meta = "version: 0\ntopic_id: " + info.topic_id.to_string() + "\n";
+  std::string current;
+  if (!existed || !io::read_file(meta_path, &current) || current != meta) {
+    if (existed && !current.empty())
+      io::log_line(meta_path + " did not match the topic's id; rewritten");
+    if (!io::write_file_atomic(meta_path, meta, error)) return nullptr;
+  }
+  return log;
+}
+
+// Closes and deletes partitions [from, to) of a create that failed, directories included.
+void drop_new_partitions(const std::string& log_dir, const std::string& topic,
+                         std::vector<std::unique_ptr<PartitionLog>>& logs, int32_t from,
+                         int32_t to) {
+  for (int32_t p = from; p < to; ++p) {
+    if (static_cast<size_t>(p) < logs.size() && logs[p]) logs[p]->remove_all();
+    // Also the directory of a partition that failed half-way through opening. When even that
+    // fails (e.g. still out of descriptors), the next create of the name or the next start-up
+    // removes it: without a topic file it belongs to no topic.
+    std::string dir = partition_dir_of(log_dir, topic, p);
+    std::error_code ec;
+    // remove_all needs a descriptor to list the directory; an empty one goes without.
+    if (!sys::remove_all(dir, ec)) sys::remove(dir, ec);
+    if (ec) io::log_line("cannot remove " + dir + " yet: " + ec.message());
+  }
+  if (logs.size() > static_cast<size_t>(from)) logs.resize(from);
+}
+
+// Logs why and answers KAFKA_STORAGE_ERROR.
+TopicResult creation_failed(const std::string& topic, const std::string& why) {
+  io::log_line("cannot create partitions of topic " + topic + ": " + why);
+  return {ErrorCode::KAFKA_STORAGE_ERROR, why};
+}
+
+// Closes every log, on up to kCloseThreads threads. False when any close failed.
+bool close_logs(const std::vector<PartitionLog*>& logs) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> ok{true};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < logs.size();)
+      if (!logs[i]->close()) ok = false;
+  };
+  size_t extra = std::min(kCloseThreads, logs.size() / kLogsPerCloseThread + 1) - 1;
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < extra; ++i) {
+    try {
+      threads.emplace_back(work);
+    } catch (const std::system_error&) {
+      break;  // fewer threads: the ones there are (and this one) do it all
+    }
+  }
+  work();
+  for (auto& t : threads) t.join();
+  return ok;
+}
+
 }  // namespace
 
 LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig defaults, const Clock& clock)
@@ -104,80 +212,16 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig defaults, co
 LogManager::~LogManager() { close(); }
 
 std::string LogManager::partition_dir(const std::string& topic, int32_t partition) const {
-  return log_dir_ + "/" + topic + "-" + std::to_string(partition);
+  return partition_dir_of(log_dir_, topic, partition);
 }
 
 std::string LogManager::topic_file(const std::string& topic) const {
-  return log_dir_ + "/" + kTopicsDir + "/" + topic;
+  return topic_file_of(log_dir_, topic);
 }
 
-bool LogManager::write_topic_file(const TopicInfo& info, const TopicInfo* before,
-                                  std::string* error) const {
-  auto text = [](const TopicInfo& i) {
-    std::string t = "version: 0\nname: " + i.name + "\ntopic_id: " + i.topic_id.to_string() +
-                    "\npartitions: " + std::to_string(i.partitions) + "\n";
-    for (const auto& [k, v] : i.configs) t += "config: " + escape(k) + "=" + escape(v) + "\n";
-    return t;
-  };
-  if (io::write_file_atomic(topic_file(info.name), text(info), error)) return true;
-  // The write may have failed after its rename (the fsync of the directory): the new file can be
-  // in place although the change is answered as failed. Put the old state back, so that a
-  // restart does not find a topic, partition count or config that was refused.
-  std::string ignored;
-  if (before) {
-    io::write_file_atomic(topic_file(info.name), text(*before), &ignored);
-  } else {
-    std::error_code ec;
-    sys::remove(topic_file(info.name), ec);
-    io::fsync_dir(log_dir_ + "/" + kTopicsDir);
-  }
-  return false;
-}
-
-bool LogManager::open_partition(Topic& t, int32_t partition, bool clean, std::string* error) {
-  std::string dir = partition_dir(t.info.name, partition);
-  std::error_code ec;
-  bool existed = sys::exists(dir, ec);
-  RecoveryResult rec;
-  auto log = PartitionLog::open(dir, t.info.name, partition, t.config, clock_, clean, &rec, error);
-  if (!log) return false;
-  if (decompressor_) log->set_decompressor(decompressor_);
-  if (runner_) log->set_background_runner(runner_);
-  std::string meta_path = dir + "/partition.metadata";
-  std::string meta = "version: 0\ntopic_id: " + t.info.topic_id.to_string() + "\n";
-  std::string current;
-  if (!existed || !io::read_file(meta_path, &current) || current != meta) {
-    if (existed && !current.empty())
-      io::log_line(meta_path + " did not match the topic's id; rewritten");
-    if (!io::write_file_atomic(meta_path, meta, error)) return false;
-  }
-  recovered_[t.info.name + "-" + std::to_string(partition)] = rec;
-  if (static_cast<size_t>(partition) >= t.partitions.size()) t.partitions.resize(partition + 1);
-  t.partitions[partition] = std::move(log);
-  return true;
-}
-
-void LogManager::drop_new_partitions(Topic& t, int32_t from, int32_t to) {
-  for (int32_t p = from; p < to; ++p) {
-    if (static_cast<size_t>(p) < t.partitions.size() && t.partitions[p])
-      t.partitions[p]->remove_all();
-    recovered_.erase(t.info.name + "-" + std::to_string(p));
-    // Also the directory of a partition that failed half-way through opening. When even that
-    // fails (e.g. still out of descriptors), the next create of the name or the next start-up
-    // removes it: without a topic file it belongs to no topic.
-    std::error_code ec;
-    // remove_all needs a descriptor to list the directory; an empty one goes without.
-    if (!sys::remove_all(partition_dir(t.info.name, p), ec))
-      sys::remove(partition_dir(t.info.name, p), ec);
-    if (ec)
-      io::log_line("cannot remove " + partition_dir(t.info.name, p) + " yet: " + ec.message());
-  }
-  if (t.partitions.size() > static_cast<size_t>(from)) t.partitions.resize(from);
-}
-
-TopicResult LogManager::creation_failed(const std::string& topic, const std::string& why) {
-  io::log_line("cannot create partitions of topic " + topic + ": " + why);
-  return {ErrorCode::KAFKA_STORAGE_ERROR, why};
+void LogManager::adopt(PartitionLog& log) const {
+  if (decompressor_) log.set_decompressor(decompressor_);
+  if (runner_) log.set_background_runner(runner_);
 }
 
 bool LogManager::load(std::string* error) {
@@ -219,13 +263,19 @@ bool LogManager::load(std::string* error) {
     }
     auto& slot = topics_[name] = std::move(t);
     for (int32_t p = 0; p < slot.info.partitions; ++p) {
-      if (!open_partition(slot, p, clean, error)) {
+      RecoveryResult rec;
+      auto log =
+          open_partition_log(log_dir_, slot.info, slot.config, p, clock_, clean, &rec, error);
+      if (!log) {
         // One log directory: when it cannot be read the broker cannot serve (Kafka shuts
         // down when all its log directories are offline at start-up).
         if (error)
           *error = "cannot open partition " + name + "-" + std::to_string(p) + ": " + *error;
         return false;
       }
+      adopt(*log);
+      recovered_[name + "-" + std::to_string(p)] = rec;
+      slot.partitions.push_back(std::move(log));
     }
   }
   // Partition directories of topics that no longer exist (interrupted create/delete).
@@ -279,13 +329,50 @@ void LogManager::set_decompressor(Decompressor d) {
 TopicResult LogManager::create_topic(const std::string& name, int32_t partitions,
                                      const ConfigMap& configs,
                                      std::optional<protocol::Uuid> topic_id, bool validate_only) {
+  std::shared_ptr<TopicChange> change;
+  TopicResult r = begin_create_topic(name, partitions, configs, topic_id, validate_only, &change);
+  if (!change) return r;
+  change->run();
+  return finish(std::move(change));
+}
+
+TopicResult LogManager::delete_topic(const std::string& name) {
+  std::shared_ptr<TopicChange> change;
+  TopicResult r = begin_delete_topic(name, &change);
+  if (!change) return r;
+  change->run();
+  return finish(std::move(change));
+}
+
+TopicResult LogManager::create_partitions(const std::string& name, int32_t new_total,
+                                          bool validate_only) {
+  std::shared_ptr<TopicChange> change;
+  TopicResult r = begin_create_partitions(name, new_total, validate_only, &change);
+  if (!change) return r;
+  change->run();
+  return finish(std::move(change));
+}
+
+TopicResult LogManager::begin_create_topic(const std::string& name, int32_t partitions,
+                                           const ConfigMap& configs,
+                                           std::optional<protocol::Uuid> topic_id,
+                                           bool validate_only,
+                                           std::shared_ptr<TopicChange>* change) {
+  change->reset();
   TopicResult r;
   std::string reason;
   if (!is_valid_topic_name(name, &reason)) return {ErrorCode::INVALID_TOPIC_EXCEPTION, reason};
   if (topics_.count(name)) return {ErrorCode::TOPIC_ALREADY_EXISTS, "topic " + name + " exists"};
+  if (busy_.count(name))
+    return {ErrorCode::TOPIC_ALREADY_EXISTS,
+            "topic " + name + " is being created or deleted by another request"};
   for (const auto& [other, t] : topics_)
     if (topic_names_collide(name, other))
       return {ErrorCode::INVALID_TOPIC_EXCEPTION, "topic " + name + " collides with " + other};
+  for (const auto& [other, c] : busy_)
+    if (c->kind_ == TopicChange::Kind::create && topic_names_collide(name, other))
+      return {ErrorCode::INVALID_TOPIC_EXCEPTION,
+              "topic " + name + " collides with " + other + ", being created"};
   if (partitions < 1 || partitions > kMaxPartitions)
     return {ErrorCode::INVALID_PARTITIONS, "partition count must be at least 1"};
   Topic t;
@@ -297,73 +384,157 @@ TopicResult LogManager::create_topic(const std::string& name, int32_t partitions
   for (const auto& [id_name, other] : topics_)
     if (other.info.topic_id == t.info.topic_id)
       return {ErrorCode::TOPIC_ALREADY_EXISTS, "topic id in use by " + id_name};
+  for (const auto& [id_name, c] : busy_)
+    if (c->kind_ == TopicChange::Kind::create && c->topic_.info.topic_id == t.info.topic_id)
+      return {ErrorCode::TOPIC_ALREADY_EXISTS, "topic id in use by " + id_name};
   t.info.partitions = partitions;
   t.info.configs = configs;
-  std::string err;
-  for (int32_t p = 0; p < partitions; ++p) {
-    std::error_code ec;
-    sys::remove_all(partition_dir(name, p), ec);  // leftovers of an interrupted delete
-    if (!open_partition(t, p, true, &err)) {
-      drop_new_partitions(t, 0, p + 1);
-      return creation_failed(name, err);
-    }
-  }
-  if (!write_topic_file(t.info, nullptr, &err)) {
-    drop_new_partitions(t, 0, partitions);
-    return creation_failed(name, err);
-  }
-  topics_[name] = std::move(t);
+  auto c =
+      std::shared_ptr<TopicChange>(new TopicChange(TopicChange::Kind::create, log_dir_, clock_));
+  c->topic_ = std::move(t);
+  busy_[name] = c;
+  *change = std::move(c);
   return r;
 }
 
-TopicResult LogManager::delete_topic(const std::string& name) {
+TopicResult LogManager::begin_delete_topic(const std::string& name,
+                                           std::shared_ptr<TopicChange>* change) {
+  change->reset();
   auto it = topics_.find(name);
   if (it == topics_.end()) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "unknown topic " + name};
-  if (sys::unlink(topic_file(name)) != 0)
-    return {ErrorCode::KAFKA_STORAGE_ERROR, io::errno_message("unlink", topic_file(name))};
-  io::fsync_dir(log_dir_ + "/" + kTopicsDir);
-  for (auto& p : it->second.partitions) p->remove_all();
-  for (int32_t p = 0; p < it->second.info.partitions; ++p)
-    recovered_.erase(name + "-" + std::to_string(p));
+  if (busy_.count(name))
+    return {ErrorCode::REQUEST_TIMED_OUT, "topic " + name + " is being changed by another request"};
+  auto c =
+      std::shared_ptr<TopicChange>(new TopicChange(TopicChange::Kind::remove, log_dir_, clock_));
+  // Out of the map at once: no request finds the topic any more, and the logs are the
+  // change's alone (no background flush completes into them).
+  c->topic_ = std::move(it->second);
   topics_.erase(it);
-  io::fsync_dir(log_dir_);
+  for (auto& p : c->topic_.partitions) p->forget_background_work();
+  busy_[name] = c;
+  *change = std::move(c);
   return {};
 }
 
-TopicResult LogManager::create_partitions(const std::string& name, int32_t new_total,
-                                          bool validate_only) {
+TopicResult LogManager::begin_create_partitions(const std::string& name, int32_t new_total,
+                                                bool validate_only,
+                                                std::shared_ptr<TopicChange>* change) {
+  change->reset();
   auto it = topics_.find(name);
   if (it == topics_.end()) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "unknown topic " + name};
-  Topic& t = it->second;
+  if (busy_.count(name))
+    return {ErrorCode::REQUEST_TIMED_OUT, "topic " + name + " is being changed by another request"};
+  const Topic& t = it->second;
   if (new_total <= t.info.partitions || new_total > kMaxPartitions)
     return {ErrorCode::INVALID_PARTITIONS, "topic " + name + " has " +
                                                std::to_string(t.info.partitions) +
                                                " partitions; the new count must be larger"};
   if (validate_only) return {};
-  std::string err;
-  int32_t old = t.info.partitions;
-  for (int32_t p = old; p < new_total; ++p) {
-    std::error_code ec;
-    sys::remove_all(partition_dir(name, p), ec);
-    if (!open_partition(t, p, true, &err)) {
-      drop_new_partitions(t, old, p + 1);
-      return creation_failed(name, err);
-    }
-  }
-  TopicInfo info = t.info;
-  info.partitions = new_total;
-  if (!write_topic_file(info, &t.info, &err)) {
-    drop_new_partitions(t, old, new_total);
-    return creation_failed(name, err);
-  }
-  t.info.partitions = new_total;
+  auto c = std::shared_ptr<TopicChange>(new TopicChange(TopicChange::Kind::grow, log_dir_, clock_));
+  c->topic_.info = t.info;
+  c->topic_.info.partitions = new_total;
+  c->topic_.config = t.config;
+  c->from_ = t.info.partitions;
+  busy_[name] = c;
+  *change = std::move(c);
   return {};
+}
+
+void LogManager::TopicChange::run() {
+  if (ran_) return;
+  ran_ = true;
+  if (kind_ == Kind::remove)
+    remove_topic();
+  else
+    create_partitions();
+}
+
+void LogManager::TopicChange::create_partitions() {
+  const TopicInfo& info = topic_.info;
+  auto& logs = topic_.partitions;
+  logs.resize(info.partitions);
+  std::string err;
+  for (int32_t p = from_; p < info.partitions; ++p) {
+    std::error_code ec;
+    sys::remove_all(partition_dir_of(log_dir_, info.name, p), ec);  // leftovers of a delete
+    RecoveryResult rec;
+    logs[p] = open_partition_log(log_dir_, info, topic_.config, p, clock_, true, &rec, &err);
+    if (!logs[p]) {
+      drop_new_partitions(log_dir_, info.name, logs, from_, p + 1);
+      result_ = creation_failed(info.name, err);
+      return;
+    }
+    recovered_[info.name + "-" + std::to_string(p)] = rec;
+  }
+  // The commit point. A grow puts the old partition count back when it fails.
+  TopicInfo before = info;
+  before.partitions = from_;
+  if (!write_topic_file(log_dir_, info, kind_ == Kind::grow ? &before : nullptr, &err)) {
+    drop_new_partitions(log_dir_, info.name, logs, from_, info.partitions);
+    result_ = creation_failed(info.name, err);
+  }
+}
+
+void LogManager::TopicChange::remove_topic() {
+  const std::string& name = topic_.info.name;
+  const std::string file = topic_file_of(log_dir_, name);
+  // The commit point.
+  if (sys::unlink(file) != 0) {
+    result_ = {ErrorCode::KAFKA_STORAGE_ERROR, io::errno_message("unlink", file)};
+    return;
+  }
+  io::fsync_dir(log_dir_ + "/" + kTopicsDir);
+  for (auto& p : topic_.partitions) p->remove_all();
+  io::fsync_dir(log_dir_);
+}
+
+TopicResult LogManager::finish(std::shared_ptr<TopicChange> change) {
+  const std::string name = change->topic_.info.name;
+  if (auto it = busy_.find(name); it != busy_.end() && it->second == change) busy_.erase(it);
+  if (closed_ || !change->ran_)
+    return {ErrorCode::KAFKA_STORAGE_ERROR, "the broker is shutting down"};
+  Topic& t = change->topic_;
+  switch (change->kind_) {
+    case TopicChange::Kind::create:
+      if (!change->result_.ok()) break;
+      for (auto& p : t.partitions) adopt(*p);
+      for (auto& [k, v] : change->recovered_) recovered_[k] = v;
+      topics_[name] = std::move(t);
+      break;
+    case TopicChange::Kind::grow: {
+      if (!change->result_.ok()) break;
+      auto it = topics_.find(name);  // the name was busy: nothing deleted it
+      if (it == topics_.end())
+        return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "unknown topic " + name};
+      auto& logs = it->second.partitions;
+      logs.resize(t.info.partitions);
+      for (int32_t p = change->from_; p < t.info.partitions; ++p) {
+        adopt(*t.partitions[p]);
+        logs[p] = std::move(t.partitions[p]);
+      }
+      it->second.info.partitions = t.info.partitions;
+      for (auto& [k, v] : change->recovered_) recovered_[k] = v;
+      break;
+    }
+    case TopicChange::Kind::remove:
+      if (!change->result_.ok()) {
+        for (auto& p : t.partitions) adopt(*p);  // background flushes again reach it
+        topics_[name] = std::move(t);
+        break;
+      }
+      for (int32_t p = 0; p < t.info.partitions; ++p)
+        recovered_.erase(name + "-" + std::to_string(p));
+      break;
+  }
+  return change->result_;
 }
 
 TopicResult LogManager::update_topic_config(const std::string& name, const ConfigMap& configs,
                                             bool validate_only) {
   auto it = topics_.find(name);
   if (it == topics_.end()) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "unknown topic " + name};
+  if (busy_.count(name))
+    return {ErrorCode::REQUEST_TIMED_OUT, "topic " + name + " is being changed by another request"};
   TopicResult r;
   LogConfig config;
   if (defaults_.with_overrides(configs, &config, &r.message) != ErrorCode::NONE)
@@ -372,7 +543,8 @@ TopicResult LogManager::update_topic_config(const std::string& name, const Confi
   TopicInfo info = it->second.info;
   info.configs = configs;
   std::string err;
-  if (!write_topic_file(info, &it->second.info, &err)) return {ErrorCode::KAFKA_STORAGE_ERROR, err};
+  if (!write_topic_file(log_dir_, info, &it->second.info, &err))
+    return {ErrorCode::KAFKA_STORAGE_ERROR, err};
   it->second.info = std::move(info);
   it->second.config = config;
   for (auto& p : it->second.partitions) p->set_config(config);
@@ -443,10 +615,18 @@ bool LogManager::flush_all() {
 bool LogManager::close() {
   if (closed_) return true;
   closed_ = true;
-  bool ok = flush_all();
+  std::vector<PartitionLog*> logs;
   for (auto& [name, t] : topics_)
-    for (auto& p : t.partitions) p->close();
+    for (auto& p : t.partitions) logs.push_back(p.get());
+  // Changes that ran but were not finished: a created topic exists on disk (its topic file
+  // was written), a failed delete left its topic; their logs are closed like the others.
+  for (auto& [name, c] : busy_)
+    for (auto& p : c->topic_.partitions)
+      if (p) logs.push_back(p.get());
+  bool ok = close_logs(logs);
   topics_.clear();
+  busy_.clear();
+  // Last, and only when everything before it is on disk.
   if (ok) {
     std::string err;
     ok = io::write_file_atomic(log_dir_ + "/" + kCleanShutdown, "", &err);

@@ -24,6 +24,22 @@
 // removes the topic file first and the partition directories after. A
 // partition directory whose topic file is absent (a create or delete that
 // was interrupted) is deleted at start.
+//
+// Creating or deleting thousands of partitions takes seconds of file work, so
+// a topic change comes in three steps (the one-call create_topic,
+// create_partitions and delete_topic do all three at once):
+//   begin_*()   on the log manager's thread: the checks; the name is then busy
+//               until finish(). A delete takes the topic out of the map here.
+//   run()       on any thread, once: the file work, touching only the topic's
+//               own files and the change's own objects.
+//   finish()    on the log manager's thread: a created topic (or the grown
+//               partitions) becomes visible, a failed delete puts the topic
+//               back; the name is free again.
+// A create of a busy name answers TOPIC_ALREADY_EXISTS (Kafka's answer for a
+// topic marked for deletion); growing, deleting or reconfiguring a topic
+// that is being grown answers REQUEST_TIMED_OUT (retriable). A topic being
+// created or deleted is not in the map (unknown to every request): one being
+// created becomes visible at finish(), after its topic file was written.
 #pragma once
 
 #include <cstdint>
@@ -95,6 +111,21 @@ class LogManager {
   TopicResult update_topic_config(const std::string& name, const ConfigMap& configs,
                                   bool validate_only = false);
 
+  // The three steps of a topic change (see the top of this file). A begin_*() that answers
+  // an error, or validate_only, leaves `change` empty.
+  class TopicChange;
+  TopicResult begin_create_topic(const std::string& name, int32_t partitions,
+                                 const ConfigMap& configs, std::optional<protocol::Uuid> topic_id,
+                                 bool validate_only, std::shared_ptr<TopicChange>* change);
+  TopicResult begin_create_partitions(const std::string& name, int32_t new_total,
+                                      bool validate_only, std::shared_ptr<TopicChange>* change);
+  TopicResult begin_delete_topic(const std::string& name, std::shared_ptr<TopicChange>* change);
+  // After change->run(): the change's answer. After close(), KAFKA_STORAGE_ERROR (close()
+  // has closed what the change had opened).
+  TopicResult finish(std::shared_ptr<TopicChange> change);
+  // A change of `name` is between begin and finish.
+  bool busy(const std::string& name) const { return busy_.count(name) > 0; }
+
   PartitionLog* get(const std::string& topic, int32_t partition) const;
   const TopicInfo* topic(const std::string& name) const;
   const TopicInfo* topic_by_id(const protocol::Uuid& id) const;
@@ -112,7 +143,10 @@ class LogManager {
   // broker setting, default 86400000). Returns how many producers went.
   size_t expire_producers(int64_t now_ms, int64_t expiration_ms);
   bool flush_all();
-  // Flushes and closes every log, then writes the clean-shutdown marker.
+  // Closes every log (PartitionLog::close: what changed since the last flush is flushed,
+  // snapshots and recovery points written), on a few threads at once, then writes the
+  // clean-shutdown marker when all of that succeeded. No change's run() may be in progress;
+  // the partitions of changes that ran but were not finished are closed too.
   bool close();
 
  private:
@@ -123,13 +157,8 @@ class LogManager {
   };
   std::string partition_dir(const std::string& topic, int32_t partition) const;
   std::string topic_file(const std::string& topic) const;
-  // Writes the topic file of `info`; on failure puts back `before` (nullptr: no file).
-  bool write_topic_file(const TopicInfo& info, const TopicInfo* before, std::string* error) const;
-  bool open_partition(Topic& t, int32_t partition, bool clean, std::string* error);
-  // Closes and deletes partitions [from, to) of a create that failed, directories included.
-  void drop_new_partitions(Topic& t, int32_t from, int32_t to);
-  // Logs why and answers KAFKA_STORAGE_ERROR.
-  static TopicResult creation_failed(const std::string& topic, const std::string& why);
+  // Hands the broker's decompressor and background runner to a newly opened log.
+  void adopt(PartitionLog& log) const;
 
   std::string log_dir_;
   LogConfig defaults_;
@@ -138,7 +167,34 @@ class LogManager {
   PartitionLog::BackgroundRunner runner_;
   std::map<std::string, Topic> topics_;
   std::map<std::string, RecoveryResult> recovered_;
-  bool closed_ = true;  // until load() succeeds
+  std::map<std::string, std::shared_ptr<TopicChange>> busy_;  // between begin and finish
+  bool closed_ = true;                                        // until load() succeeds
+};
+
+class LogManager::TopicChange {
+ public:
+  // The file work (any thread, once): creates the partitions and writes the topic file, or
+  // removes the topic file and the partition directories.
+  void run();
+
+ private:
+  friend class LogManager;
+  enum class Kind { create, grow, remove };
+  TopicChange(Kind kind, std::string log_dir, const Clock& clock)
+      : kind_(kind), log_dir_(std::move(log_dir)), clock_(clock) {}
+  void create_partitions();
+  void remove_topic();
+
+  Kind kind_;
+  std::string log_dir_;
+  const Clock& clock_;
+  // create: the new topic; grow: its info with the new count, its config and the new
+  // partitions at [from_, count); remove: the topic taken out of the map.
+  Topic topic_;
+  int32_t from_ = 0;
+  std::map<std::string, RecoveryResult> recovered_;
+  TopicResult result_;
+  bool ran_ = false;
 };
 
 }  // namespace runnel::storage

@@ -661,20 +661,24 @@ bool PartitionLog::maybe_flush(int64_t now_ms) {
   return flush();
 }
 
-void PartitionLog::close() {
-  if (closed_) return;
+bool PartitionLog::close() {
+  if (closed_) return true;
   if (segments_.empty()) {
     closed_ = true;
-    return;
+    return true;
   }
-  bool flushed = true;
-  if (unflushed_messages_ > 0 || recovery_point_ < log_end_offset()) flushed = flush();
-  // Only a durable log may be described by a snapshot at its end.
-  if (flushed) {
-    write_producer_snapshot(log_end_offset());
-    checkpoint_recovery_point();
-  }
+  bool ok = true;
+  if (unflushed_messages_ > 0 || recovery_point_ < log_end_offset()) ok = flush();
+  // Only a durable log may be described by a snapshot at its end. An empty log without
+  // producers and without snapshots needs none: replaying it rebuilds the same nothing (a
+  // topic created and closed again writes no snapshot per partition).
+  const bool nothing_to_describe = log_end_offset() == log_start_offset_ &&
+                                   producer_state_.entries().empty() &&
+                                   ProducerStateManager::list_snapshots(dir_).empty();
+  if (ok && !nothing_to_describe) ok = write_producer_snapshot(log_end_offset());
+  if (ok) ok = checkpoint_recovery_point();
   closed_ = true;
+  return ok;
 }
 
 int64_t PartitionLog::last_stable_offset() const {

@@ -263,9 +263,15 @@ class PartitionLog {
   // takes the log directory offline).
   bool offline() const { return offline_; }
 
-  // Flushes, writes a producer state snapshot and closes the files. The
-  // object is unusable afterwards.
-  void close();
+  // Flushes what was appended since the last flush, writes a producer state snapshot (unless
+  // the same one is on disk, or the log is empty and has neither producers nor snapshots) and
+  // the recovery point (when it moved), and closes the files. The
+  // object is unusable afterwards. False when a flush or a write failed (logged). Logs of
+  // different partitions may be closed on different threads at once.
+  bool close();
+  // Background work started before now (a rolled segment's flush) will not touch the log when
+  // it completes: for a log being handed to another thread (a topic being deleted).
+  void forget_background_work() { alive_ = std::make_shared<int>(0); }
   // Closes and deletes the directory with everything in it.
   bool remove_all();
 

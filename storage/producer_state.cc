@@ -329,8 +329,13 @@ bool ProducerStateManager::decode_snapshot(const std::string& bytes, int64_t off
 
 bool ProducerStateManager::write_snapshot(const std::string& dir, int64_t offset,
                                           std::string* error) const {
-  return io::write_file_atomic(dir + "/" + snapshot_file_name(offset), encode_snapshot(offset),
-                               error);
+  std::string path = dir + "/" + snapshot_file_name(offset);
+  std::string bytes = encode_snapshot(offset);
+  // A snapshot already on disk with these very bytes (a close after a restart without appends,
+  // a second close at the same offset) is durable as it is: no second write and fsync.
+  std::string current;
+  if (io::read_file(path, &current) && current == bytes) return true;
+  return io::write_file_atomic(path, bytes, error);
 }
 
 bool ProducerStateManager::load_snapshot(const std::string& dir, int64_t offset) {

@@ -135,6 +135,7 @@ class ProducerStateManager {
   // Replaces the state with the snapshot's; false (state untouched) when the
   // bytes are not a valid snapshot for `offset`.
   bool decode_snapshot(const std::string& bytes, int64_t offset);
+  // Writes `<offset>.snapshot` atomically, unless a file with the same bytes is already there.
   bool write_snapshot(const std::string& dir, int64_t offset, std::string* error) const;
   bool load_snapshot(const std::string& dir, int64_t offset);
 

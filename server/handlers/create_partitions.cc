@@ -1,4 +1,5 @@
-// CreatePartitions (key 37): grows topics, answering per topic.
+// CreatePartitions (key 37): grows topics, answering per topic. The new
+// partitions' files are made off the event loop (server/topic_work.h).
 #include "protocol/messages/create_partitions.h"
 
 #include <map>
@@ -7,6 +8,7 @@
 #include "protocol/errors.h"
 #include "server/handler.h"
 #include "server/topic_admin.h"
+#include "server/topic_work.h"
 #include "storage/log_manager.h"
 
 namespace runnel::server {
@@ -20,7 +22,8 @@ namespace {
 
 storage::TopicResult grow(Broker& broker,
                           const protocol::CreatePartitionsRequest::CreatePartitionsTopic& t,
-                          bool validate_only) {
+                          bool validate_only,
+                          std::shared_ptr<storage::LogManager::TopicChange>* change) {
   if (!broker.logs) return {ErrorCode::KAFKA_STORAGE_ERROR, "no storage"};
   const storage::TopicInfo* info = broker.logs->topic(t.name);
   if (!info)
@@ -50,24 +53,48 @@ storage::TopicResult grow(Broker& broker,
                     std::to_string(broker.node_id)};
     }
   }
-  return broker.logs->create_partitions(t.name, t.count, validate_only);
+  return broker.logs->begin_create_partitions(t.name, t.count, validate_only, change);
 }
 
-}  // namespace
+struct Growth {
+  size_t index = 0;  // in resp.results
+  std::shared_ptr<storage::LogManager::TopicChange> change;
+};
 
-protocol::CreatePartitionsResponse create_partitions(Broker& broker,
-                                                     const protocol::CreatePartitionsRequest& req,
-                                                     int16_t /*version*/) {
+TopicChanges changes_of(const std::vector<Growth>& growths) {
+  TopicChanges out;
+  for (const auto& g : growths) out.push_back(g.change);
+  return out;
+}
+
+void finish_create_partitions(Broker& broker, std::vector<Growth>& growths, Resp* resp) {
+  for (auto& g : growths) {
+    auto r = broker.logs->finish(std::move(g.change));
+    auto& out = resp->results[g.index];
+    out.error_code = protocol::code(r.error);
+    if (!r.ok()) out.error_message = r.message;
+  }
+}
+
+// Checks every topic and begins the growths (their file work runs after, off the event loop
+// when the broker has a TopicWork).
+Resp begin_create_partitions(Broker& broker, const protocol::CreatePartitionsRequest& req,
+                             std::vector<Growth>* growths) {
   Resp resp;
   std::map<std::string, int> count;
   for (const auto& t : req.topics) ++count[t.name];
   std::set<std::string> answered;
   for (const auto& t : req.topics) {
     if (!answered.insert(t.name).second) continue;
+    Growth g;
     storage::TopicResult r =
         count[t.name] > 1 ? storage::TopicResult{ErrorCode::INVALID_REQUEST,
                                                  "topic '" + t.name + "' appears more than once"}
-                          : grow(broker, t, req.validate_only);
+                          : grow(broker, t, req.validate_only, &g.change);
+    if (g.change) {
+      g.index = resp.results.size();
+      growths->push_back(std::move(g));
+    }
     Resp::CreatePartitionsTopicResult out;
     out.name = t.name;
     out.error_code = protocol::code(r.error);
@@ -77,12 +104,27 @@ protocol::CreatePartitionsResponse create_partitions(Broker& broker,
   return resp;
 }
 
+}  // namespace
+
+protocol::CreatePartitionsResponse create_partitions(Broker& broker,
+                                                     const protocol::CreatePartitionsRequest& req,
+                                                     int16_t /*version*/) {
+  std::vector<Growth> growths;
+  Resp resp = begin_create_partitions(broker, req, &growths);
+  for (const auto& c : changes_of(growths)) c->run();
+  finish_create_partitions(broker, growths, &resp);
+  return resp;
+}
+
 namespace {
 
 asio::awaitable<HandlerResult> handle_create_partitions(RequestContext& ctx,
                                                         protocol::Reader& body) {
   auto req = decode_request<CreatePartitionsHandler>(ctx, body);
-  auto resp = create_partitions(ctx.broker, req, ctx.api_version);
+  std::vector<Growth> growths;
+  Resp resp = begin_create_partitions(ctx.broker, req, &growths);
+  co_await run_topic_changes(ctx.broker.topic_work, changes_of(growths));
+  finish_create_partitions(ctx.broker, growths, &resp);
   co_return encode_response(ctx, resp);
 }
 

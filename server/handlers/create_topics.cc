@@ -1,6 +1,8 @@
 // CreateTopics (key 19): validates each topic as Kafka's controller does
 // (name, partitions, replication factor against the one registered broker,
-// manual assignments, configs) and creates it unless validate_only.
+// manual assignments, configs) and creates it unless validate_only. The
+// partitions' files are made off the event loop (server/topic_work.h); the
+// topic becomes visible when they and the topic file are written.
 #include "protocol/messages/create_topics.h"
 
 #include <map>
@@ -10,6 +12,7 @@
 #include "server/config.h"
 #include "server/handler.h"
 #include "server/topic_admin.h"
+#include "server/topic_work.h"
 #include "storage/log_manager.h"
 #include "storage/topic_name.h"
 
@@ -90,30 +93,58 @@ storage::TopicResult plan_topic(const Broker& broker,
 
 }  // namespace
 
-protocol::CreateTopicsResponse create_topics(Broker& broker,
-                                             const protocol::CreateTopicsRequest& req,
-                                             int16_t version) {
-  Resp resp;
+namespace {
+
+// One answered topic: checked and begun on the event loop, its file work run (off the loop
+// when the broker has a TopicWork), then finished on the loop.
+struct Pending {
+  const protocol::CreateTopicsRequest::CreatableTopic* topic = nullptr;
+  storage::TopicResult result;
+  Plan plan;
+  std::shared_ptr<storage::LogManager::TopicChange> change;
+};
+
+std::vector<Pending> begin_create_topics(Broker& broker, const protocol::CreateTopicsRequest& req) {
   std::map<std::string, int> count;
   for (const auto& t : req.topics) ++count[t.name];
   std::set<std::string> answered;
-
+  std::vector<Pending> out;
   for (const auto& t : req.topics) {
     if (!answered.insert(t.name).second) continue;  // one answer per name
+    Pending p;
+    p.topic = &t;
+    if (count[t.name] > 1) {
+      p.result = {ErrorCode::INVALID_REQUEST, "topic '" + t.name + "' appears more than once"};
+    } else if (!broker.logs) {
+      p.result = {ErrorCode::KAFKA_STORAGE_ERROR, "no storage"};
+    } else {
+      p.result = plan_topic(broker, t, &p.plan);
+      if (p.result.ok())
+        p.result = broker.logs->begin_create_topic(t.name, p.plan.partitions, p.plan.configs,
+                                                   std::nullopt, req.validate_only, &p.change);
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+TopicChanges changes_of(const std::vector<Pending>& pending) {
+  TopicChanges out;
+  for (const auto& p : pending)
+    if (p.change) out.push_back(p.change);
+  return out;
+}
+
+Resp finish_create_topics(Broker& broker, const protocol::CreateTopicsRequest& req, int16_t version,
+                          std::vector<Pending>& pending) {
+  Resp resp;
+  for (auto& p : pending) {
+    if (p.change) p.result = broker.logs->finish(std::move(p.change));
+    const auto& t = *p.topic;
+    const storage::TopicResult& result = p.result;
+    const Plan& plan = p.plan;
     Resp::CreatableTopicResult r;
     r.name = t.name;
-    storage::TopicResult result;
-    Plan plan;
-    if (count[t.name] > 1) {
-      result = {ErrorCode::INVALID_REQUEST, "topic '" + t.name + "' appears more than once"};
-    } else if (!broker.logs) {
-      result = {ErrorCode::KAFKA_STORAGE_ERROR, "no storage"};
-    } else {
-      result = plan_topic(broker, t, &plan);
-      if (result.ok())
-        result = broker.logs->create_topic(t.name, plan.partitions, plan.configs, std::nullopt,
-                                           req.validate_only);
-    }
     r.error_code = protocol::code(result.error);
     r.error_message = result.ok() ? std::nullopt : std::optional<std::string>(result.message);
     if (result.ok() && version >= 5) {
@@ -142,11 +173,23 @@ protocol::CreateTopicsResponse create_topics(Broker& broker,
   return resp;
 }
 
+}  // namespace
+
+protocol::CreateTopicsResponse create_topics(Broker& broker,
+                                             const protocol::CreateTopicsRequest& req,
+                                             int16_t version) {
+  auto pending = begin_create_topics(broker, req);
+  for (const auto& c : changes_of(pending)) c->run();
+  return finish_create_topics(broker, req, version, pending);
+}
+
 namespace {
 
 asio::awaitable<HandlerResult> handle_create_topics(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<CreateTopicsHandler>(ctx, body);
-  auto resp = create_topics(ctx.broker, req, ctx.api_version);
+  auto pending = begin_create_topics(ctx.broker, req);
+  co_await run_topic_changes(ctx.broker.topic_work, changes_of(pending));
+  auto resp = finish_create_topics(ctx.broker, req, ctx.api_version, pending);
   co_return encode_response(ctx, resp);
 }
 

@@ -1,5 +1,6 @@
 // DeleteTopics (key 20): deletes topics by name (every version) or by topic
-// id (v6+), as Kafka's controller does.
+// id (v6+), as Kafka's controller does. A topic leaves the map at once; its
+// files are removed off the event loop (server/topic_work.h).
 #include "protocol/messages/delete_topics.h"
 
 #include <map>
@@ -9,6 +10,7 @@
 #include "server/config.h"
 #include "server/handler.h"
 #include "server/topic_admin.h"
+#include "server/topic_work.h"
 #include "storage/log_manager.h"
 
 namespace runnel::server {
@@ -35,11 +37,15 @@ Resp::DeletableTopicResult result(std::optional<std::string> name, protocol::Uui
   return r;
 }
 
-}  // namespace
+// A deletion begun on the event loop, whose file work runs after (off the loop when the
+// broker has a TopicWork) and which is finished before the answer is sent.
+struct Deletion {
+  size_t index = 0;  // in resp.responses
+  std::shared_ptr<storage::LogManager::TopicChange> change;
+};
 
-protocol::DeleteTopicsResponse delete_topics(Broker& broker,
-                                             const protocol::DeleteTopicsRequest& req,
-                                             int16_t version) {
+Resp begin_delete_topics(Broker& broker, const protocol::DeleteTopicsRequest& req, int16_t version,
+                         std::vector<Deletion>* deletions) {
   std::vector<Target> targets;
   if (version >= 6) {
     for (const auto& t : req.topics) targets.push_back({t.name, t.topic_id});
@@ -113,9 +119,40 @@ protocol::DeleteTopicsResponse delete_topics(Broker& broker,
                                       "internal topic '" + name + "' cannot be deleted"));
       continue;
     }
-    auto r = broker.logs->delete_topic(name);
+    Deletion d;
+    auto r = broker.logs->begin_delete_topic(name, &d.change);
+    if (d.change) {
+      d.index = resp.responses.size();
+      deletions->push_back(std::move(d));
+    }
     resp.responses.push_back(result(name, id, r.error, r.message));
   }
+  return resp;
+}
+
+TopicChanges changes_of(const std::vector<Deletion>& deletions) {
+  TopicChanges out;
+  for (const auto& d : deletions) out.push_back(d.change);
+  return out;
+}
+
+void finish_delete_topics(Broker& broker, std::vector<Deletion>& deletions, Resp* resp) {
+  for (auto& d : deletions) {
+    auto r = broker.logs->finish(std::move(d.change));
+    auto& out = resp->responses[d.index];
+    out = result(out.name, out.topic_id, r.error, r.message);
+  }
+}
+
+}  // namespace
+
+protocol::DeleteTopicsResponse delete_topics(Broker& broker,
+                                             const protocol::DeleteTopicsRequest& req,
+                                             int16_t version) {
+  std::vector<Deletion> deletions;
+  Resp resp = begin_delete_topics(broker, req, version, &deletions);
+  for (const auto& c : changes_of(deletions)) c->run();
+  finish_delete_topics(broker, deletions, &resp);
   return resp;
 }
 
@@ -123,7 +160,10 @@ namespace {
 
 asio::awaitable<HandlerResult> handle_delete_topics(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<DeleteTopicsHandler>(ctx, body);
-  auto resp = delete_topics(ctx.broker, req, ctx.api_version);
+  std::vector<Deletion> deletions;
+  Resp resp = begin_delete_topics(ctx.broker, req, ctx.api_version, &deletions);
+  co_await run_topic_changes(ctx.broker.topic_work, changes_of(deletions));
+  finish_delete_topics(ctx.broker, deletions, &resp);
   co_return encode_response(ctx, resp);
 }
 

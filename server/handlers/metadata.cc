@@ -1,6 +1,7 @@
 // Metadata (key 3): this node as the only broker and controller, and the
 // requested topics (all of them for a null list, or an empty list in v0),
-// auto-creating unknown ones when allowed.
+// auto-creating unknown ones when allowed (the files off the event loop,
+// server/topic_work.h; the answer is sent when they are made).
 #include "protocol/messages/metadata.h"
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "server/handler.h"
 #include "server/partition_leadership.h"
 #include "server/topic_admin.h"
+#include "server/topic_work.h"
 #include "storage/log_manager.h"
 #include "storage/topic_name.h"
 
@@ -65,10 +67,37 @@ Resp whole_request_error(const protocol::MetadataRequest& req, ErrorCode error) 
   return resp;
 }
 
-}  // namespace
+// A topic auto-creation begun while answering; its file work runs after (off the event loop
+// when the broker has a TopicWork) and it is finished before the answer is sent.
+struct AutoCreation {
+  size_t index = 0;  // in resp.topics
+  std::shared_ptr<storage::LogManager::TopicChange> change;
+};
 
-protocol::MetadataResponse metadata(Broker& broker, const protocol::MetadataRequest& req,
-                                    int16_t version, std::string_view listener) {
+// Kafka creates asynchronously and answers the creating request with LEADER_NOT_AVAILABLE;
+// clients retry and then see the topic.
+ErrorCode auto_creation_answer(const storage::TopicResult& created) {
+  return created.ok() || created.error == ErrorCode::TOPIC_ALREADY_EXISTS
+             ? ErrorCode::LEADER_NOT_AVAILABLE
+             : created.error;
+}
+
+TopicChanges changes_of(const std::vector<AutoCreation>& creations) {
+  TopicChanges out;
+  for (const auto& c : creations) out.push_back(c.change);
+  return out;
+}
+
+void finish_auto_creations(Broker& broker, std::vector<AutoCreation>& creations, Resp* resp) {
+  for (auto& c : creations) {
+    auto r = broker.logs->finish(std::move(c.change));
+    resp->topics[c.index].error_code = protocol::code(auto_creation_answer(r));
+  }
+}
+
+// With `creations`, auto-creations are only begun and listed there.
+Resp answer_metadata(Broker& broker, const protocol::MetadataRequest& req, int16_t version,
+                     std::string_view listener, std::vector<AutoCreation>* creations) {
   // Topic ids in requests (and null names) exist from v12 on.
   if (req.topics && version < 12) {
     for (const auto& rt : *req.topics)
@@ -130,13 +159,13 @@ protocol::MetadataResponse metadata(Broker& broker, const protocol::MetadataRequ
           resp.topics.push_back(topic_result(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, name));
           continue;
         }
-        // Kafka creates asynchronously and answers the creating request with
-        // LEADER_NOT_AVAILABLE; clients retry and then see the topic.
-        auto created = auto_create_topic(broker.config, *logs, name);
-        ErrorCode e = created.ok() || created.error == ErrorCode::TOPIC_ALREADY_EXISTS
-                          ? ErrorCode::LEADER_NOT_AVAILABLE
-                          : created.error;
-        resp.topics.push_back(topic_result(e, name));
+        AutoCreation c;
+        auto created = begin_auto_create_topic(broker.config, *logs, name, &c.change);
+        if (c.change) {
+          c.index = resp.topics.size();
+          creations->push_back(std::move(c));
+        }
+        resp.topics.push_back(topic_result(auto_creation_answer(created), name));
       }
     }
   }
@@ -148,11 +177,26 @@ protocol::MetadataResponse metadata(Broker& broker, const protocol::MetadataRequ
   return resp;
 }
 
+}  // namespace
+
+protocol::MetadataResponse metadata(Broker& broker, const protocol::MetadataRequest& req,
+                                    int16_t version, std::string_view listener) {
+  std::vector<AutoCreation> creations;
+  Resp resp = answer_metadata(broker, req, version, listener, &creations);
+  for (const auto& c : changes_of(creations)) c->run();
+  finish_auto_creations(broker, creations, &resp);
+  return resp;
+}
+
 namespace {
 
 asio::awaitable<HandlerResult> handle_metadata(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<MetadataHandler>(ctx, body);
-  auto resp = metadata(ctx.broker, req, ctx.api_version, ctx.connection.listener);
+  std::vector<AutoCreation> creations;
+  Resp resp =
+      answer_metadata(ctx.broker, req, ctx.api_version, ctx.connection.listener, &creations);
+  co_await run_topic_changes(ctx.broker.topic_work, changes_of(creations));
+  finish_auto_creations(ctx.broker, creations, &resp);
   co_return encode_response(ctx, resp);
 }
 

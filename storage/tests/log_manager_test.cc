@@ -1,6 +1,7 @@
 #include "storage/log_manager.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 
@@ -133,6 +134,89 @@ TEST_F(LogManagerTest, UpdateTopicConfig) {
   m->close();
   auto again = open();
   EXPECT_EQ(again->topic_config("c")->value_of("message.timestamp.type"), "LogAppendTime");
+}
+
+TEST_F(LogManagerTest, TopicChangesInSteps) {
+  auto m = open();
+  std::shared_ptr<LogManager::TopicChange> c, other;
+  ASSERT_TRUE(m->begin_create_topic("t", 3, {}, std::nullopt, false, &c).ok());
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(m->busy("t"));
+  EXPECT_EQ(m->topic("t"), nullptr);  // not visible half-made
+  EXPECT_EQ(m->begin_create_topic("t", 1, {}, std::nullopt, false, &other).error,
+            ErrorCode::TOPIC_ALREADY_EXISTS);
+  EXPECT_FALSE(other);
+  ASSERT_TRUE(m->begin_create_topic("a.b", 1, {}, std::nullopt, false, &other).ok());
+  EXPECT_EQ(m->create_topic("a_b", 1, {}).error, ErrorCode::INVALID_TOPIC_EXCEPTION);
+  other->run();
+  ASSERT_TRUE(m->finish(other).ok());
+  // A delete of a topic being created finds none.
+  EXPECT_EQ(m->delete_topic("t").error, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+  c->run();
+  EXPECT_EQ(m->topic("t"), nullptr);  // committed on disk, visible at finish
+  EXPECT_TRUE(fs::exists(dir.path() + "/logs/.runnel-topics/t"));
+  ASSERT_TRUE(m->finish(c).ok());
+  ASSERT_NE(m->topic("t"), nullptr);
+  EXPECT_NE(m->get("t", 2), nullptr);
+  EXPECT_FALSE(m->busy("t"));
+
+  ASSERT_TRUE(m->begin_delete_topic("t", &c).ok());
+  EXPECT_EQ(m->topic("t"), nullptr);
+  EXPECT_EQ(m->create_topic("t", 1, {}).error, ErrorCode::TOPIC_ALREADY_EXISTS);
+  c->run();
+  ASSERT_TRUE(m->finish(c).ok());
+  EXPECT_FALSE(fs::exists(dir.path() + "/logs/t-0"));
+  ASSERT_TRUE(m->create_topic("t", 1, {}).ok());
+
+  ASSERT_TRUE(m->begin_create_partitions("t", 4, false, &c).ok());
+  EXPECT_EQ(m->delete_topic("t").error, ErrorCode::REQUEST_TIMED_OUT);
+  EXPECT_EQ(m->create_partitions("t", 5).error, ErrorCode::REQUEST_TIMED_OUT);
+  c->run();
+  EXPECT_EQ(m->topic("t")->partitions, 1);
+  ASSERT_TRUE(m->finish(c).ok());
+  EXPECT_EQ(m->topic("t")->partitions, 4);
+  EXPECT_NE(m->get("t", 3), nullptr);
+}
+
+TEST_F(LogManagerTest, CloseClosesAChangeThatRanButWasNotFinished) {
+  {
+    auto m = open();
+    std::shared_ptr<LogManager::TopicChange> c;
+    ASSERT_TRUE(m->begin_create_topic("t", 2, {}, std::nullopt, false, &c).ok());
+    c->run();
+    EXPECT_TRUE(m->close());
+    EXPECT_EQ(m->finish(c).error, ErrorCode::KAFKA_STORAGE_ERROR);
+    EXPECT_TRUE(fs::exists(dir.path() + "/logs/.runnel-cleanshutdown"));
+  }
+  auto m = open();
+  ASSERT_NE(m->topic("t"), nullptr);
+  EXPECT_EQ(m->topic("t")->partitions, 2);
+}
+
+TEST_F(LogManagerTest, ClosingManyPartitionsKeepsTheirDataAndSkipsUnchangedSnapshots) {
+  const int n = 300;
+  const std::string snapshot = dir.path() + "/logs/t-0/00000000000000000003.snapshot";
+  {
+    auto m = open();
+    ASSERT_TRUE(m->create_topic("t", n, {}).ok());
+    for (int p = 0; p < n; p += 7) {
+      auto b = make_batch(3, 1000);
+      ASSERT_EQ(m->get("t", p)->append(b, 0, 1000).error, ErrorCode::NONE);
+    }
+    EXPECT_TRUE(m->close());
+    EXPECT_TRUE(fs::exists(dir.path() + "/logs/.runnel-cleanshutdown"));
+  }
+  struct stat first {};
+  ASSERT_EQ(::stat(snapshot.c_str(), &first), 0);
+  {
+    auto m = open();
+    for (int p = 0; p < n; ++p) EXPECT_EQ(m->get("t", p)->log_end_offset(), p % 7 == 0 ? 3 : 0);
+    EXPECT_TRUE(m->close());
+  }
+  // Nothing changed: the same snapshot file, not a rewritten one.
+  struct stat second {};
+  ASSERT_EQ(::stat(snapshot.c_str(), &second), 0);
+  EXPECT_EQ(first.st_ino, second.st_ino);
 }
 
 }  // namespace
