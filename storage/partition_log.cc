@@ -91,7 +91,7 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::st
   // would still lose: flush it before calling it recovered.
   if (!clean_shutdown)
     for (const auto& seg : log->segments_)
-      if (seg->next_offset() > stored_recovery_point) seg->flush();
+      if (seg->next_offset() > stored_recovery_point) seg->flush(true);
   log->recovery_point_ = leo;
   log->checkpointed_recovery_point_ = stored.value_or(-1);
   log->checkpoint_recovery_point();
@@ -345,20 +345,21 @@ void PartitionLog::flush_rolled(int64_t up_to) {
     if (ok) advance_recovery_point(up_to);
     return;
   }
-  std::vector<int> fds;
+  // The handles keep the descriptors open on the other thread even when the file cache closes
+  // them here meanwhile (the files stay marked as written until synced here, so a flush() before
+  // this one is done syncs them too).
+  std::vector<std::shared_ptr<FileHandle>> files;
+  bool failed_before = false;
   for (Segment* seg : pending) {
-    auto d = seg->dup_descriptors();
-    fds.insert(fds.end(), d.begin(), d.end());
+    auto f = seg->files_to_sync(&failed_before);
+    files.insert(files.end(), f.begin(), f.end());
   }
   std::weak_ptr<int> alive = alive_;
   const uint64_t truncations = truncations_;
   runner_(
-      [fds = std::move(fds)]() {
-        bool ok = true;
-        for (int fd : fds) {
-          ok = ::fdatasync(fd) == 0 && ok;
-          ::close(fd);
-        }
+      [files = std::move(files), failed_before]() {
+        bool ok = !failed_before;
+        for (const auto& f : files) ok = ::fdatasync(f->fd()) == 0 && ok;
         return ok;
       },
       [this, alive, truncations, up_to](bool ok) {
@@ -415,9 +416,18 @@ ReadResult PartitionLog::read(int64_t offset, size_t max_bytes, bool min_one_bat
   int64_t end_of_read = -1;  // offset after the last returned batch
   for (size_t i = segment_index_for(offset); i < segments_.size(); ++i) {
     const Segment& seg = *segments_[i];
+    std::string err;
+    auto file = seg.log_file(&err);
+    if (!file) {
+      // Out of descriptors or the file is gone: what was read so far is answered, else the
+      // error.
+      io::log_line(dir_ + ": read at offset " + std::to_string(offset) + " failed: " + err);
+      if (r.slices.empty()) r.error = ErrorCode::KAFKA_STORAGE_ERROR;
+      break;
+    }
     auto first = seg.find_batch(std::max(offset, seg.base_offset()));
     if (!first) continue;
-    FileSlice slice{seg.log_file(), first->position, 0};
+    FileSlice slice{std::move(file), first->position, 0};
     uint64_t pos = first->position;
     std::optional<BatchHeader> h = first->header;
     bool stop = false;

@@ -56,8 +56,15 @@ const char* check_batch(const Segment& seg, int fd, uint64_t pos, uint64_t file_
 
 SegmentScan Segment::recover(bool verify_crc) {
   SegmentScan scan;
+  std::string err;
+  auto log = log_.handle(&err);
   struct stat st;
-  uint64_t file_size = ::fstat(log_->fd(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  if (!log || ::fstat(log->fd(), &st) != 0) {
+    // Nothing is known about the file: leave the segment as it is.
+    scan.error = log ? io::errno_message("stat", log_.path()) : err;
+    return scan;
+  }
+  uint64_t file_size = static_cast<uint64_t>(st.st_size);
   next_offset_ = base_offset_;
   max_timestamp_ = offset_of_max_timestamp_ = first_batch_timestamp_ = -1;
   last_epoch_ = -1;
@@ -70,7 +77,7 @@ SegmentScan Segment::recover(bool verify_crc) {
   const char* problem = nullptr;
   while (pos < file_size && pos <= UINT32_MAX) {
     BatchHeader h;
-    problem = check_batch(*this, log_->fd(), pos, file_size, next_offset_, verify_crc, &h);
+    problem = check_batch(*this, log->fd(), pos, file_size, next_offset_, verify_crc, &h);
     if (problem) break;
     if (track_batch(h)) {
       auto rel = static_cast<uint32_t>(h.last_offset() - base_offset_);
@@ -86,10 +93,11 @@ SegmentScan Segment::recover(bool verify_crc) {
   if (pos < file_size) {
     scan.corrupt = true;
     scan.bytes_truncated = file_size - pos;
-    io::log_line(log_->path() + ": " + (problem ? problem : "segment too large") + " at position " +
+    io::log_line(log_.path() + ": " + (problem ? problem : "segment too large") + " at position " +
                  std::to_string(pos) + ", cutting " + std::to_string(file_size - pos) + " bytes");
-    if (::ftruncate(log_->fd(), static_cast<off_t>(pos)) != 0)
-      io::log_line(io::errno_message("ftruncate", log_->path()));
+    log_.mark_written();
+    if (::ftruncate(log->fd(), static_cast<off_t>(pos)) != 0)
+      io::log_line(io::errno_message("ftruncate", log_.path()));
   }
   size_ = pos;
   scan.valid_bytes = pos;
@@ -191,6 +199,10 @@ bool load_segments(const std::string& dir, const SegmentOptions& options, bool c
       bool verify_crc = !clean_shutdown || broken_index;
       if (verify_crc) result->crc_checked = true;
       SegmentScan scan = seg->recover(verify_crc);
+      if (!scan.error.empty()) {
+        if (error) *error = scan.error;
+        return false;
+      }
       ++result->segments_scanned;
       result->bytes_truncated += scan.bytes_truncated;
       if (scan.indexes_rebuilt) ++result->indexes_rebuilt;

@@ -38,6 +38,7 @@ struct SegmentScan {
   bool corrupt = false;          // a bad batch was found (and cut)
   bool indexes_rebuilt = false;  // index files were rewritten
   uint64_t batches = 0;          // valid batches seen
+  std::string error;             // the log could not be opened: nothing was scanned
 };
 
 // What the recovery of a partition found.
