@@ -15,6 +15,8 @@ namespace {
 constexpr int kOpenFlags = O_RDWR | O_CLOEXEC;
 // Out of descriptors: how many of its own the cache closes before trying once more.
 constexpr size_t kEvictOnEmfile = 64;
+// How far from the least recently used end an eviction looks for a file that needs no sync.
+constexpr int kCleanVictimSearch = 8;
 }  // namespace
 
 // --- CachedFile ---
@@ -233,7 +235,19 @@ void FileCache::evict(CachedFile* f) {
 }
 
 void FileCache::evict_down_to(size_t count) {
-  while (count_ > count && tail_) evict(tail_);
+  while (count_ > count && tail_) {
+    // A file that needs no sync goes first when one is near the end, so that appends to many
+    // partitions do not pay an fdatasync for each file they push out.
+    CachedFile* victim = tail_;
+    CachedFile* f = tail_;
+    for (int i = 0; i < kCleanVictimSearch && f; ++i, f = f->prev_) {
+      if (!f->written_) {
+        victim = f;
+        break;
+      }
+    }
+    evict(victim);
+  }
 }
 
 }  // namespace runnel::storage

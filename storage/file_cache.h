@@ -5,7 +5,8 @@
 //
 // Each file of a segment is a CachedFile: a path, plus a descriptor only while
 // the file is in the cache. The cache keeps at most `capacity` descriptors and
-// closes the least recently used one to make room; the next use of an evicted
+// closes the least recently used one to make room (preferring, among the last
+// eight, one that needs no sync); the next use of an evicted
 // file opens it again by path (never creating it). The indexes are kept in
 // memory (offset_index.h, time_index.h, txn_index.h), so they need their file
 // only to be written, cut or flushed; the active segment's log and the logs

@@ -107,6 +107,21 @@ TEST_F(FileCacheTest, AWrittenFileIsSyncedBeforeItsDescriptorIsClosed) {
   EXPECT_EQ(cache.stats().eviction_syncs, 1u);
 }
 
+TEST_F(FileCacheTest, AFileThatNeedsNoSyncIsEvictedFirst) {
+  FileCache cache(2);
+  CachedFile a, b, c;
+  a.set_path(path(0), &cache);
+  b.set_path(path(1), &cache);
+  c.set_path(path(2), &cache);
+  ASSERT_TRUE(a.open(true, nullptr));
+  ASSERT_TRUE(write(a, "dirty"));
+  ASSERT_TRUE(b.open(true, nullptr));  // more recent than a, but clean
+  ASSERT_TRUE(c.open(true, nullptr));
+  EXPECT_TRUE(a.is_open());
+  EXPECT_FALSE(b.is_open());
+  EXPECT_EQ(cache.stats().eviction_syncs, 0u);
+}
+
 TEST_F(FileCacheTest, AHandleOutlivesEvictionAndDeletion) {
   FileCache cache(1);
   CachedFile a, b;
