@@ -187,7 +187,10 @@ TEST_F(FileCacheTest, PartitionLogAnswersStorageErrorWhenAFileCannotBeReopened) 
   auto b = make_batch(3, clock.now_ms());
   ASSERT_EQ(log->append(b, 0, clock.now_ms()).error, ErrorCode::NONE);
   cache.set_capacity(1);
-  cache.set_capacity(saved);  // everything evicted
+  CachedFile other;  // takes the one place left: every file of the log is evicted
+  other.set_path(path(9));
+  ASSERT_TRUE(other.open(true, nullptr));
+  cache.set_capacity(saved);
   const std::string seg = dir.path() + "/t-0/00000000000000000000.log";
   const std::string moved = dir.path() + "/moved.log";
   ASSERT_EQ(::rename(seg.c_str(), moved.c_str()), 0);
@@ -205,11 +208,11 @@ TEST_F(FileCacheTest, PartitionLogAnswersStorageErrorWhenAFileCannotBeReopened) 
   EXPECT_EQ(log->append(b3, 0, clock.now_ms()).base_offset, 3);
 }
 
-// Many partitions through a cache far smaller than their files: every append and read works,
-// the descriptors stay bounded, and a restart finds everything.
+// Many partitions through a cache far smaller than their files (120 partitions, 16 places): every
+// append and read works, the descriptors stay bounded, and a restart finds everything.
 TEST_F(FileCacheTest, ManyPartitionsThroughASmallCache) {
-  constexpr int kPartitions = 300;
-  constexpr size_t kCapacity = 32;
+  constexpr int kPartitions = 120;
+  constexpr size_t kCapacity = 16;
   FileCache& cache = FileCache::process();
   const size_t saved = cache.capacity();
   cache.set_capacity(kCapacity);
@@ -245,7 +248,7 @@ TEST_F(FileCacheTest, ManyPartitionsThroughASmallCache) {
     ASSERT_EQ(r.error, ErrorCode::NONE) << p;
     EXPECT_EQ(r.log_end_offset, 4 * (1 + p % 3));
     EXPECT_EQ(r.first_batch_base_offset, 0);
-    if (p % 50 == 0) held.push_back(std::move(r));
+    if (p % 20 == 0) held.push_back(std::move(r));
   }
   for (const auto& r : held)
     for (const auto& s : r.slices) {
@@ -268,13 +271,13 @@ TEST_F(FileCacheTest, ManyPartitionsThroughASmallCache) {
 // The same under a real descriptor limit (run in a child process): far more segment files
 // than the limit allows open at once. Returns the exit status (0: all worked).
 int many_partitions_under_limit(const std::string& root) {
-  rlimit lim{256, 256};
+  rlimit lim{128, 128};
   if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) return 2;
   FileCache::process().set_capacity(FileCache::default_capacity());
   ManualClock clock;
   LogConfig config;
   std::vector<std::unique_ptr<PartitionLog>> logs;
-  for (int p = 0; p < 1000; ++p) {
+  for (int p = 0; p < 400; ++p) {
     std::string err;
     auto log = PartitionLog::open(root + "/u-" + std::to_string(p), "u", p, config, clock, false,
                                   nullptr, &err);
@@ -284,11 +287,11 @@ int many_partitions_under_limit(const std::string& root) {
     }
     logs.push_back(std::move(log));
   }
-  for (int p = 0; p < 1000; ++p) {
+  for (int p = 0; p < 400; ++p) {
     auto b = make_batch(2, clock.now_ms());
     if (logs[p]->append(b, 0, clock.now_ms()).error != ErrorCode::NONE) return 4;
   }
-  for (int p = 0; p < 1000; ++p) {
+  for (int p = 0; p < 400; ++p) {
     auto r = logs[p]->read(0, 1 << 20, true);
     if (r.error != ErrorCode::NONE || r.first_batch_base_offset != 0 || r.log_end_offset != 2)
       return 5;
