@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "storage/io_util.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
@@ -31,13 +32,23 @@ void CachedFile::set_path(std::string path, FileCache* cache) {
   sync_failed_ = false;
 }
 
-std::shared_ptr<FileHandle> CachedFile::open(bool create, std::string* error) {
+std::shared_ptr<FileHandle> CachedFile::open(bool create, std::string* error, bool* created) {
+  if (created) *created = false;
   std::lock_guard lock(cache_->mutex_);
   if (handle_) {
     cache_->touch(this);
     return handle_;
   }
-  return cache_->open_locked(this, kOpenFlags | (create ? O_CREAT : 0), error);
+  if (!create) return cache_->open_locked(this, kOpenFlags, error);
+  if (!created) return cache_->open_locked(this, kOpenFlags | O_CREAT, error);
+  // O_EXCL first, to tell whether this call made the file.
+  auto h = cache_->open_locked(this, kOpenFlags | O_CREAT | O_EXCL, error);
+  if (h) {
+    *created = true;
+    return h;
+  }
+  if (errno != EEXIST) return nullptr;
+  return cache_->open_locked(this, kOpenFlags, error);
 }
 
 std::shared_ptr<FileHandle> CachedFile::handle(std::string* error) {
@@ -67,7 +78,7 @@ bool CachedFile::truncate(uint64_t size) {
   auto h = handle(nullptr);
   if (!h) return false;
   mark_written();
-  return ::ftruncate(h->fd(), static_cast<off_t>(size)) == 0;
+  return sys::ftruncate(h->fd(), static_cast<off_t>(size)) == 0;
 }
 
 void CachedFile::mark_written() {
@@ -97,7 +108,7 @@ bool CachedFile::sync(bool always) {
     written_ = false;
   }
   // Outside the lock: other files stay usable while this one syncs.
-  if (::fdatasync(h->fd()) != 0) {
+  if (sys::fdatasync(h->fd()) != 0) {
     io::log_line(io::errno_message("fdatasync", path_));
     std::lock_guard lock(cache_->mutex_);
     written_ = true;
@@ -178,15 +189,17 @@ FileCache::Stats FileCache::stats() const {
 
 std::shared_ptr<FileHandle> FileCache::open_locked(CachedFile* f, int flags, std::string* error) {
   evict_down_to(capacity_ - 1);
-  int fd = ::open(f->path_.c_str(), flags, 0644);
+  int fd = sys::open(f->path_, flags, 0644);
   if (fd < 0 && (errno == EMFILE || errno == ENFILE) && count_ > 0) {
     // Descriptors went elsewhere (connections, files being sent): give back some of ours.
     evict_down_to(count_ > kEvictOnEmfile ? count_ - kEvictOnEmfile : 0);
-    fd = ::open(f->path_.c_str(), flags, 0644);
+    fd = sys::open(f->path_, flags, 0644);
   }
   if (fd < 0) {
+    const int e = errno;
     if (error) *error = io::errno_message("open", f->path_);
     ++stats_.open_failures;
+    errno = e;
     return nullptr;
   }
   ++stats_.opens;
@@ -224,7 +237,7 @@ void FileCache::evict(CachedFile* f) {
   if (f->written_) {
     // Synced now so that a later flush of the file never needs it open again.
     ++stats_.eviction_syncs;
-    if (::fdatasync(f->handle_->fd()) != 0) {
+    if (sys::fdatasync(f->handle_->fd()) != 0) {
       io::log_line(io::errno_message("fdatasync (closing)", f->path_));
       f->sync_failed_ = true;
     }

@@ -58,8 +58,9 @@ class CachedFile {
   void set_path(std::string path, FileCache* cache = nullptr);
   const std::string& path() const { return path_; }
 
-  // Opens the file (creating it with `create`) and puts it in the cache.
-  std::shared_ptr<FileHandle> open(bool create, std::string* error);
+  // Opens the file (creating it with `create`) and puts it in the cache. With
+  // `created`, tells whether this call made the file (O_EXCL first).
+  std::shared_ptr<FileHandle> open(bool create, std::string* error, bool* created = nullptr);
   // The open file, opened again by path when it was evicted (never created).
   // Null with `error` set when it cannot be opened.
   std::shared_ptr<FileHandle> handle(std::string* error);

@@ -8,11 +8,12 @@
 #include <filesystem>
 
 #include "storage/file_handle.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
 FileHandle::~FileHandle() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) sys::close(fd_);
 }
 
 namespace io {
@@ -21,24 +22,9 @@ std::string errno_message(const char* what, const std::string& path) {
   return std::string(what) + " " + path + ": " + std::strerror(errno);
 }
 
-namespace {
-WriteFault& write_fault() {
-  static WriteFault fault;
-  return fault;
-}
-}  // namespace
-
-void set_write_fault(WriteFault fault) { write_fault() = std::move(fault); }
-
 bool pwrite_all(int fd, const uint8_t* data, size_t len, uint64_t offset) {
-  if (const WriteFault& fault = write_fault()) {
-    if (int e = fault(fd, offset, len); e != 0) {
-      errno = e;
-      return false;
-    }
-  }
   while (len > 0) {
-    ssize_t n = ::pwrite(fd, data, len, static_cast<off_t>(offset));
+    ssize_t n = sys::pwrite(fd, data, len, static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       return false;
@@ -53,7 +39,7 @@ bool pwrite_all(int fd, const uint8_t* data, size_t len, uint64_t offset) {
 int64_t pread_full(int fd, uint8_t* data, size_t len, uint64_t offset) {
   size_t done = 0;
   while (done < len) {
-    ssize_t n = ::pread(fd, data + done, len - done, static_cast<off_t>(offset + done));
+    ssize_t n = sys::pread(fd, data + done, len - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return -1;
@@ -65,13 +51,13 @@ int64_t pread_full(int fd, uint8_t* data, size_t len, uint64_t offset) {
 }
 
 bool read_file(const std::string& path, std::string* out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = sys::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   out->clear();
   char buf[4096];
   bool ok = true;
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    ssize_t n = sys::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       ok = false;
@@ -84,35 +70,35 @@ bool read_file(const std::string& path, std::string* out) {
       break;
     }
   }
-  ::close(fd);
+  sys::close(fd);
   return ok;
 }
 
 bool fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = sys::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return false;
-  bool ok = ::fsync(fd) == 0;
-  ::close(fd);
+  bool ok = sys::fsync(fd) == 0;
+  sys::close(fd);
   return ok;
 }
 
 bool write_file_atomic(const std::string& path, const std::string& content, std::string* error) {
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = sys::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     if (error) *error = errno_message("open", tmp);
     return false;
   }
   bool ok = pwrite_all(fd, reinterpret_cast<const uint8_t*>(content.data()), content.size(), 0) &&
-            ::fsync(fd) == 0;
+            sys::fsync(fd) == 0;
   if (!ok && error) *error = errno_message("write", tmp);
-  ::close(fd);
-  if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
+  sys::close(fd);
+  if (ok && sys::rename(tmp, path) != 0) {
     if (error) *error = errno_message("rename", tmp);
     ok = false;
   }
   if (!ok) {
-    ::unlink(tmp.c_str());
+    sys::unlink(tmp);
     return false;
   }
   std::string dir = std::filesystem::path(path).parent_path().string();

@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <span>
 #include <string>
 
@@ -26,12 +25,9 @@ inline uint64_t get_u64(const uint8_t* p) { return (uint64_t{get_u32(p)} << 32) 
 
 // "<what> <path>: <strerror(errno)>"
 std::string errno_message(const char* what, const std::string& path);
-// pwrite/pread the whole range (retrying on EINTR / short transfers).
+// pwrite/pread the whole range (retrying on EINTR / short transfers). Every call to the file
+// system goes through storage/sys.h, where tests inject faults.
 bool pwrite_all(int fd, const uint8_t* data, size_t len, uint64_t offset);
-// Fault injection for tests (a full disk without filling one): while set, pwrite_all asks it
-// first, and a non-zero errno it returns fails that write with that errno, nothing written.
-using WriteFault = std::function<int(int fd, uint64_t offset, size_t len)>;
-void set_write_fault(WriteFault fault);
 // Returns the bytes read (short only at end of file), or -1 on error.
 int64_t pread_full(int fd, uint8_t* data, size_t len, uint64_t offset);
 // Reads a whole (small) file. False when it cannot be opened or read.

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "storage/io_util.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
@@ -110,17 +111,33 @@ std::string LogManager::topic_file(const std::string& topic) const {
   return log_dir_ + "/" + kTopicsDir + "/" + topic;
 }
 
-bool LogManager::write_topic_file(const TopicInfo& info, std::string* error) const {
-  std::string text = "version: 0\nname: " + info.name + "\ntopic_id: " + info.topic_id.to_string() +
-                     "\npartitions: " + std::to_string(info.partitions) + "\n";
-  for (const auto& [k, v] : info.configs) text += "config: " + escape(k) + "=" + escape(v) + "\n";
-  return io::write_file_atomic(topic_file(info.name), text, error);
+bool LogManager::write_topic_file(const TopicInfo& info, const TopicInfo* before,
+                                  std::string* error) const {
+  auto text = [](const TopicInfo& i) {
+    std::string t = "version: 0\nname: " + i.name + "\ntopic_id: " + i.topic_id.to_string() +
+                    "\npartitions: " + std::to_string(i.partitions) + "\n";
+    for (const auto& [k, v] : i.configs) t += "config: " + escape(k) + "=" + escape(v) + "\n";
+    return t;
+  };
+  if (io::write_file_atomic(topic_file(info.name), text(info), error)) return true;
+  // The write may have failed after its rename (the fsync of the directory): the new file can be
+  // in place although the change is answered as failed. Put the old state back, so that a
+  // restart does not find a topic, partition count or config that was refused.
+  std::string ignored;
+  if (before) {
+    io::write_file_atomic(topic_file(info.name), text(*before), &ignored);
+  } else {
+    std::error_code ec;
+    sys::remove(topic_file(info.name), ec);
+    io::fsync_dir(log_dir_ + "/" + kTopicsDir);
+  }
+  return false;
 }
 
 bool LogManager::open_partition(Topic& t, int32_t partition, bool clean, std::string* error) {
   std::string dir = partition_dir(t.info.name, partition);
   std::error_code ec;
-  bool existed = fs::exists(dir, ec);
+  bool existed = sys::exists(dir, ec);
   RecoveryResult rec;
   auto log = PartitionLog::open(dir, t.info.name, partition, t.config, clock_, clean, &rec, error);
   if (!log) return false;
@@ -149,9 +166,9 @@ void LogManager::drop_new_partitions(Topic& t, int32_t from, int32_t to) {
     // fails (e.g. still out of descriptors), the next create of the name or the next start-up
     // removes it: without a topic file it belongs to no topic.
     std::error_code ec;
-    fs::remove_all(partition_dir(t.info.name, p), ec);
     // remove_all needs a descriptor to list the directory; an empty one goes without.
-    if (ec) fs::remove(partition_dir(t.info.name, p), ec);
+    if (!sys::remove_all(partition_dir(t.info.name, p), ec))
+      sys::remove(partition_dir(t.info.name, p), ec);
     if (ec)
       io::log_line("cannot remove " + partition_dir(t.info.name, p) + " yet: " + ec.message());
   }
@@ -165,24 +182,34 @@ TopicResult LogManager::creation_failed(const std::string& topic, const std::str
 
 bool LogManager::load(std::string* error) {
   std::error_code ec;
-  fs::create_directories(log_dir_ + "/" + kTopicsDir, ec);
-  if (ec) {
+  if (!sys::create_directories(log_dir_ + "/" + kTopicsDir, ec)) {
     if (error) *error = "create " + log_dir_ + ": " + ec.message();
     return false;
   }
   std::string marker = log_dir_ + "/" + kCleanShutdown;
-  bool clean = fs::exists(marker, ec);
-  for (const auto& entry : fs::directory_iterator(log_dir_ + "/" + kTopicsDir, ec)) {
-    std::string name = entry.path().filename().string();
-    if (entry.path().extension() == ".tmp") {
-      fs::remove(entry.path(), ec);
+  bool clean = sys::exists(marker, ec);
+  std::vector<sys::DirEntry> entries;
+  // A topic left out for a failed read would look like an orphan below and lose its partitions:
+  // a topics directory or topic file that cannot be read fails the start-up instead.
+  if (!sys::list_dir(log_dir_ + "/" + kTopicsDir, &entries, ec)) {
+    if (error) *error = "list " + log_dir_ + "/" + kTopicsDir + ": " + ec.message();
+    return false;
+  }
+  for (const auto& entry : entries) {
+    const std::string& name = entry.name;
+    const std::string path = log_dir_ + "/" + kTopicsDir + "/" + name;
+    if (fs::path(name).extension() == ".tmp") {
+      sys::remove(path, ec);
       continue;
     }
     std::string text;
     Topic t;
-    if (!io::read_file(entry.path().string(), &text) || !parse_topic_file(text, &t.info) ||
-        t.info.name != name) {
-      io::log_line("ignoring unreadable topic metadata " + entry.path().string());
+    if (!io::read_file(path, &text)) {
+      if (error) *error = io::errno_message("read", path);
+      return false;
+    }
+    if (!parse_topic_file(text, &t.info) || t.info.name != name) {
+      io::log_line("ignoring unreadable topic metadata " + path);
       continue;
     }
     std::string msg;
@@ -202,9 +229,10 @@ bool LogManager::load(std::string* error) {
     }
   }
   // Partition directories of topics that no longer exist (interrupted create/delete).
-  for (const auto& entry : fs::directory_iterator(log_dir_, ec)) {
-    if (!entry.is_directory()) continue;
-    std::string dir = entry.path().filename().string();
+  if (!sys::list_dir(log_dir_, &entries, ec)) entries.clear();
+  for (const auto& entry : entries) {
+    if (!entry.is_directory) continue;
+    const std::string& dir = entry.name;
     size_t dash = dir.rfind('-');
     if (dash == std::string::npos || dash == 0 || dash + 1 == dir.size()) continue;
     std::string topic = dir.substr(0, dash);
@@ -213,10 +241,10 @@ bool LogManager::load(std::string* error) {
     auto it = topics_.find(topic);
     long p = std::strtol(num.c_str(), nullptr, 10);
     if (it != topics_.end() && p < it->second.info.partitions) continue;
-    io::log_line("removing orphan partition directory " + entry.path().string());
-    fs::remove_all(entry.path(), ec);
+    io::log_line("removing orphan partition directory " + log_dir_ + "/" + dir);
+    sys::remove_all(log_dir_ + "/" + dir, ec);
   }
-  fs::remove(marker, ec);
+  sys::remove(marker, ec);
   io::fsync_dir(log_dir_);
   closed_ = false;
   return true;
@@ -274,13 +302,13 @@ TopicResult LogManager::create_topic(const std::string& name, int32_t partitions
   std::string err;
   for (int32_t p = 0; p < partitions; ++p) {
     std::error_code ec;
-    fs::remove_all(partition_dir(name, p), ec);  // leftovers of an interrupted delete
+    sys::remove_all(partition_dir(name, p), ec);  // leftovers of an interrupted delete
     if (!open_partition(t, p, true, &err)) {
       drop_new_partitions(t, 0, p + 1);
       return creation_failed(name, err);
     }
   }
-  if (!write_topic_file(t.info, &err)) {
+  if (!write_topic_file(t.info, nullptr, &err)) {
     drop_new_partitions(t, 0, partitions);
     return creation_failed(name, err);
   }
@@ -291,7 +319,7 @@ TopicResult LogManager::create_topic(const std::string& name, int32_t partitions
 TopicResult LogManager::delete_topic(const std::string& name) {
   auto it = topics_.find(name);
   if (it == topics_.end()) return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "unknown topic " + name};
-  if (::unlink(topic_file(name).c_str()) != 0)
+  if (sys::unlink(topic_file(name)) != 0)
     return {ErrorCode::KAFKA_STORAGE_ERROR, io::errno_message("unlink", topic_file(name))};
   io::fsync_dir(log_dir_ + "/" + kTopicsDir);
   for (auto& p : it->second.partitions) p->remove_all();
@@ -316,7 +344,7 @@ TopicResult LogManager::create_partitions(const std::string& name, int32_t new_t
   int32_t old = t.info.partitions;
   for (int32_t p = old; p < new_total; ++p) {
     std::error_code ec;
-    fs::remove_all(partition_dir(name, p), ec);
+    sys::remove_all(partition_dir(name, p), ec);
     if (!open_partition(t, p, true, &err)) {
       drop_new_partitions(t, old, p + 1);
       return creation_failed(name, err);
@@ -324,7 +352,7 @@ TopicResult LogManager::create_partitions(const std::string& name, int32_t new_t
   }
   TopicInfo info = t.info;
   info.partitions = new_total;
-  if (!write_topic_file(info, &err)) {
+  if (!write_topic_file(info, &t.info, &err)) {
     drop_new_partitions(t, old, new_total);
     return creation_failed(name, err);
   }
@@ -344,7 +372,7 @@ TopicResult LogManager::update_topic_config(const std::string& name, const Confi
   TopicInfo info = it->second.info;
   info.configs = configs;
   std::string err;
-  if (!write_topic_file(info, &err)) return {ErrorCode::KAFKA_STORAGE_ERROR, err};
+  if (!write_topic_file(info, &it->second.info, &err)) return {ErrorCode::KAFKA_STORAGE_ERROR, err};
   it->second.info = std::move(info);
   it->second.config = config;
   for (auto& p : it->second.partitions) p->set_config(config);

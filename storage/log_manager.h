@@ -123,7 +123,8 @@ class LogManager {
   };
   std::string partition_dir(const std::string& topic, int32_t partition) const;
   std::string topic_file(const std::string& topic) const;
-  bool write_topic_file(const TopicInfo& info, std::string* error) const;
+  // Writes the topic file of `info`; on failure puts back `before` (nullptr: no file).
+  bool write_topic_file(const TopicInfo& info, const TopicInfo* before, std::string* error) const;
   bool open_partition(Topic& t, int32_t partition, bool clean, std::string* error);
   // Closes and deletes partitions [from, to) of a create that failed, directories included.
   void drop_new_partitions(Topic& t, int32_t from, int32_t to);

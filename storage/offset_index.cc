@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "storage/io_util.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
@@ -21,11 +22,12 @@ bool OffsetIndex::open(const std::string& path, uint32_t max_index_bytes, bool* 
   max_entries_ = std::max<size_t>(1, max_index_bytes / kEntrySize);
   entries_.clear();
   *loaded_ok = false;
-  bool existed = ::access(path.c_str(), F_OK) == 0;
+  std::error_code ec;
+  bool existed = sys::exists(path, ec);
   auto file = file_.open(true, error);
   if (!file) return false;
   struct stat st;
-  if (::fstat(file->fd(), &st) != 0) {
+  if (sys::fstat(file->fd(), &st) != 0) {
     if (error) *error = io::errno_message("stat", path);
     return false;
   }

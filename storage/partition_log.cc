@@ -12,6 +12,7 @@
 #include "protocol/wire.h"
 #include "storage/io_util.h"
 #include "storage/segment.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
@@ -89,9 +90,15 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::st
   log->high_watermark_ = leo;
   // What survived an unclean shutdown was read back from the page cache, which a power loss
   // would still lose: flush it before calling it recovered.
+  // An fsync that fails here fails the open (Kafka: the log directory fails at start-up).
   if (!clean_shutdown)
     for (const auto& seg : log->segments_)
-      if (seg->next_offset() > stored_recovery_point) seg->flush(true);
+      if (seg->next_offset() > stored_recovery_point && !seg->flush(true)) {
+        if (error) *error = io::errno_message("fsync of segment", seg->log_path());
+        log->segments_.clear();
+        log->closed_ = true;
+        return nullptr;
+      }
   log->recovery_point_ = leo;
   log->checkpointed_recovery_point_ = stored.value_or(-1);
   log->checkpoint_recovery_point();
@@ -312,8 +319,15 @@ AppendResult PartitionLog::append_impl(std::span<uint8_t> batches, int32_t leade
   r.log_append_time = append_time ? now_ms : -1;
   unflushed_messages_ += static_cast<int64_t>(r.records);
   if (unflushed_messages_ >= config_.flush_messages && !flush()) {
-    r.error = ErrorCode::KAFKA_STORAGE_ERROR;
-    return r;
+    // The append is answered as failed, so it must not stay readable: take it back (the
+    // partition is offline now, see flush()).
+    io::log_line(dir_ + ": append at offset " + std::to_string(base) +
+                 " taken back: its flush failed");
+    truncate_to(base);
+    AppendResult failed;
+    failed.error = ErrorCode::KAFKA_STORAGE_ERROR;
+    failed.log_start_offset = log_start_offset_;
+    return failed;
   }
   return r;
 }
@@ -342,7 +356,10 @@ void PartitionLog::flush_rolled(int64_t up_to) {
   if (!runner_) {
     bool ok = true;
     for (Segment* seg : pending) ok = seg->flush() && ok;
-    if (ok) advance_recovery_point(up_to);
+    if (ok)
+      advance_recovery_point(up_to);
+    else
+      fsync_failed();
     return;
   }
   // The handles keep the descriptors open on the other thread even when the file cache closes
@@ -359,17 +376,25 @@ void PartitionLog::flush_rolled(int64_t up_to) {
   runner_(
       [files = std::move(files), failed_before]() {
         bool ok = !failed_before;
-        for (const auto& f : files) ok = ::fdatasync(f->fd()) == 0 && ok;
+        for (const auto& f : files) ok = sys::fdatasync(f->fd()) == 0 && ok;
         return ok;
       },
       [this, alive, truncations, up_to](bool ok) {
         if (alive.expired() || closed_ || truncations != truncations_) return;
         if (!ok) {
           io::log_line(dir_ + ": flushing a rolled segment failed");
+          fsync_failed();
           return;
         }
         advance_recovery_point(up_to);
       });
+}
+
+void PartitionLog::fsync_failed() {
+  if (offline_) return;
+  offline_ = true;
+  io::log_line(dir_ + ": fsync failed; partition taken offline: appends answer " +
+               "KAFKA_STORAGE_ERROR until a restart recovers it");
 }
 
 void PartitionLog::advance_recovery_point(int64_t offset) {
@@ -630,6 +655,8 @@ bool PartitionLog::flush() {
   if (ok) {
     recovery_point_ = log_end_offset();
     unflushed_messages_ = 0;
+  } else {
+    fsync_failed();
   }
   last_flush_ms_ = clock_->now_ms();
   ++flush_count_;
@@ -702,8 +729,9 @@ bool PartitionLog::write_producer_snapshot(int64_t offset) {
   bool ok = producer_state_.write_snapshot(dir_, offset, &err);
   if (!ok) io::log_line(err);
   auto offsets = ProducerStateManager::list_snapshots(dir_);
+  std::error_code ec;
   for (size_t i = 0; i + kSnapshotsToKeep < offsets.size(); ++i)
-    std::filesystem::remove(dir_ + "/" + ProducerStateManager::snapshot_file_name(offsets[i]));
+    sys::remove(dir_ + "/" + ProducerStateManager::snapshot_file_name(offsets[i]), ec);
   return ok;
 }
 
@@ -716,7 +744,7 @@ void PartitionLog::load_producer_state() {
   for (auto it = offsets.rbegin(); it != offsets.rend(); ++it) {
     std::string path = dir_ + "/" + ProducerStateManager::snapshot_file_name(*it);
     if (*it > leo) {
-      std::filesystem::remove(path, ec);
+      sys::remove(path, ec);
       continue;
     }
     if (start >= 0) continue;
@@ -724,7 +752,7 @@ void PartitionLog::load_producer_state() {
       start = *it;
     } else {
       io::log_line(path + ": not a valid producer state snapshot, ignored");
-      std::filesystem::remove(path, ec);
+      sys::remove(path, ec);
     }
   }
   if (start < 0) {
@@ -774,8 +802,7 @@ bool PartitionLog::remove_all() {
   closed_ = true;
   segments_.clear();
   std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-  return !ec;
+  return sys::remove_all(dir_, ec);
 }
 
 }  // namespace runnel::storage

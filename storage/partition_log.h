@@ -258,9 +258,9 @@ class PartitionLog {
   // Writes the producer state snapshot at the log end offset.
   bool snapshot_producer_state();
 
-  // True when an append failed and could not be taken back out of the files:
-  // every append then answers KAFKA_STORAGE_ERROR (Kafka takes the log
-  // directory offline).
+  // True when an append failed and could not be taken back out of the files,
+  // or an fsync failed: every append then answers KAFKA_STORAGE_ERROR (Kafka
+  // takes the log directory offline).
   bool offline() const { return offline_; }
 
   // Flushes, writes a producer state snapshot and closes the files. The
@@ -285,6 +285,11 @@ class PartitionLog {
   // runner is set), then moves the recovery point to `up_to`.
   void flush_rolled(int64_t up_to);
   void advance_recovery_point(int64_t offset);
+  // An fsync failed: what is on disk is unknown (the kernel may have dropped the pages it could
+  // not write, and a second fsync can succeed without writing them), so, as Kafka takes the log
+  // directory offline, the partition refuses appends from now on. What was answered stays
+  // answered; a restart recovers the log from what is on disk.
+  void fsync_failed();
   AppendResult append_impl(std::span<uint8_t> batches, int32_t leader_epoch, int64_t now_ms,
                            AppendOrigin origin);
   // Loads the newest usable snapshot and replays the log after it.

@@ -8,6 +8,7 @@
 
 #include "protocol/records/crc32c.h"
 #include "storage/io_util.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
@@ -236,8 +237,10 @@ std::vector<int64_t> ProducerStateManager::list_snapshots(const std::string& dir
   namespace fs = std::filesystem;
   std::vector<int64_t> out;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const fs::path& p = entry.path();
+  std::vector<sys::DirEntry> entries;
+  sys::list_dir(dir, &entries, ec);
+  for (const auto& entry : entries) {
+    const fs::path p(entry.name);
     if (p.extension() != ".snapshot") continue;
     std::string stem = p.stem().string();
     if (stem.size() != 20 ||

@@ -11,6 +11,7 @@
 #include "storage/clock.h"
 #include "storage/io_util.h"
 #include "storage/segment.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
@@ -18,13 +19,18 @@ using protocol::BatchHeader;
 
 namespace {
 
+// check_batch's answer when the log could not be read: nothing is known about the batch, so
+// nothing may be cut.
+constexpr const char* kUnreadable = "unreadable";
+
 // Why the batch at `pos` is not acceptable, or nullptr when it is.
 const char* check_batch(const Segment& seg, int fd, uint64_t pos, uint64_t file_size,
                         int64_t next_offset, bool verify_crc, BatchHeader* out) {
   if (file_size - pos < BatchHeader::kSize) return "torn batch header";
   uint8_t hdr[BatchHeader::kSize];
-  if (io::pread_full(fd, hdr, sizeof hdr, pos) != static_cast<int64_t>(sizeof hdr))
-    return "unreadable batch header";
+  int64_t n = io::pread_full(fd, hdr, sizeof hdr, pos);
+  if (n < 0) return kUnreadable;
+  if (n != static_cast<int64_t>(sizeof hdr)) return "torn batch header";
   auto h = BatchHeader::parse(hdr);
   if (!h) return "unreadable batch header";
   if (h->magic != 2) return "bad magic";
@@ -41,8 +47,9 @@ const char* check_batch(const Segment& seg, int fd, uint64_t pos, uint64_t file_
     uint64_t p = pos + BatchHeader::kSize, end = pos + h->total_size();
     while (p < end) {
       size_t n = std::min<uint64_t>(buf.size(), end - p);
-      if (io::pread_full(fd, buf.data(), n, p) != static_cast<int64_t>(n))
-        return "unreadable batch";
+      int64_t got = io::pread_full(fd, buf.data(), n, p);
+      if (got < 0) return kUnreadable;
+      if (got != static_cast<int64_t>(n)) return "torn batch";
       crc = protocol::crc32c(buf.data(), n, crc);
       p += n;
     }
@@ -59,12 +66,12 @@ SegmentScan Segment::recover(bool verify_crc) {
   std::string err;
   auto log = log_.handle(&err);
   struct stat st;
-  if (!log || ::fstat(log->fd(), &st) != 0) {
+  if (!log || sys::fstat(log->fd(), &st) != 0) {
     // Nothing is known about the file: leave the segment as it is.
     scan.error = log ? io::errno_message("stat", log_.path()) : err;
     return scan;
   }
-  uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   next_offset_ = base_offset_;
   max_timestamp_ = offset_of_max_timestamp_ = first_batch_timestamp_ = -1;
   last_epoch_ = -1;
@@ -78,6 +85,11 @@ SegmentScan Segment::recover(bool verify_crc) {
   while (pos < file_size && pos <= UINT32_MAX) {
     BatchHeader h;
     problem = check_batch(*this, log->fd(), pos, file_size, next_offset_, verify_crc, &h);
+    if (problem == kUnreadable) {
+      // A read error is not a bad batch: cutting here could drop acknowledged records.
+      scan.error = io::errno_message("read", log_.path());
+      return scan;
+    }
     if (problem) break;
     if (track_batch(h)) {
       auto rel = static_cast<uint32_t>(h.last_offset() - base_offset_);
@@ -96,7 +108,7 @@ SegmentScan Segment::recover(bool verify_crc) {
     io::log_line(log_.path() + ": " + (problem ? problem : "segment too large") + " at position " +
                  std::to_string(pos) + ", cutting " + std::to_string(file_size - pos) + " bytes");
     log_.mark_written();
-    if (::ftruncate(log->fd(), static_cast<off_t>(pos)) != 0)
+    if (sys::ftruncate(log->fd(), static_cast<off_t>(pos)) != 0)
       io::log_line(io::errno_message("ftruncate", log_.path()));
   }
   size_ = pos;
@@ -149,30 +161,31 @@ bool load_segments(const std::string& dir, const SegmentOptions& options, bool c
                    std::string* error, int64_t recovery_point) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
+  if (!sys::create_directories(dir, ec)) {
     if (error) *error = "create " + dir + ": " + ec.message();
     return false;
   }
   std::vector<int64_t> bases;
   std::vector<fs::path> strays;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const fs::path& p = entry.path();
+  std::vector<sys::DirEntry> entries;
+  if (!sys::list_dir(dir, &entries, ec)) {
+    if (error) *error = "list " + dir + ": " + ec.message();
+    return false;
+  }
+  for (const auto& entry : entries) {
+    const fs::path p = fs::path(dir) / entry.name;
     std::string ext = p.extension().string();
     int64_t base = parse_base(p.stem().string());
     if (ext == ".log" && base >= 0) {
       bases.push_back(base);
     } else if ((ext == ".index" || ext == ".timeindex" || ext == ".txnindex") && base >= 0) {
-      if (!fs::exists(fs::path(dir) / Segment::file_name(base, ".log"))) strays.push_back(p);
+      if (!sys::exists(dir + "/" + Segment::file_name(base, ".log"), ec) && !ec)
+        strays.push_back(p);
     } else if (ext == ".tmp") {
       strays.push_back(p);
     }
   }
-  if (ec) {
-    if (error) *error = "list " + dir + ": " + ec.message();
-    return false;
-  }
-  for (const auto& p : strays) fs::remove(p, ec);
+  for (const auto& p : strays) sys::remove(p.string(), ec);
   std::sort(bases.begin(), bases.end());
 
   *result = RecoveryResult{};

@@ -13,7 +13,8 @@
 //  - a scan checks each batch header (magic 2, batchLength >= 49, the batch
 //    fits in the file, offsets increase) and, when asked, the CRC (bytes 21
 //    to the end of the batch). The log is cut (ftruncate) at the first torn or
-//    corrupt batch; if that happens in a segment that is not the last, every
+//    corrupt batch (a read error is not one: it fails the load, nothing is
+//    cut); if that happens in a segment that is not the last, every
 //    later segment is deleted too.
 // Stray index files (`.index`, `.timeindex`, `.txnindex`) without a `.log`
 // are deleted. Producer state and the `.txnindex` entries are rebuilt after
@@ -38,7 +39,9 @@ struct SegmentScan {
   bool corrupt = false;          // a bad batch was found (and cut)
   bool indexes_rebuilt = false;  // index files were rewritten
   uint64_t batches = 0;          // valid batches seen
-  std::string error;             // the log could not be opened: nothing was scanned
+  // Non-empty when the log could not be opened or read (stat or read failed): the scan stopped
+  // there, nothing was cut, and the segment must not be used.
+  std::string error;
 };
 
 // What the recovery of a partition found.

@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 
 #include "storage/io_util.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
@@ -30,12 +32,28 @@ std::unique_ptr<Segment> Segment::open(const std::string& dir, int64_t base_offs
   s->options_ = options;
   std::string log_path = dir + "/" + file_name(base_offset, ".log");
   s->log_.set_path(log_path, options.files);
-  auto log = s->log_.open(create, error);
+  // `created`: this call made the file (O_EXCL), so a failure below may delete it again.
+  bool created = false;
+  auto log = s->log_.open(create, error, &created);
   if (!log) return nullptr;
-  struct stat st;
-  if (::fstat(log->fd(), &st) != 0) {
-    if (error) *error = io::errno_message("stat", log_path);
+  // A new segment that cannot be opened whole leaves no file behind: an empty `.log` left by a
+  // failed roll would be taken for a segment at the next start, and cut the one before it at
+  // its base offset although later appends went there.
+  auto fail = [&]() -> std::unique_ptr<Segment> {
+    s->log_.forget();
+    if (created) {
+      s->offset_index_.close();
+      s->time_index_.close();
+      s->txn_index_.close();
+      for (const char* ext : {".log", ".index", ".timeindex"})
+        sys::unlink(dir + "/" + file_name(base_offset, ext));
+    }
     return nullptr;
+  };
+  struct stat st;
+  if (sys::fstat(log->fd(), &st) != 0) {
+    if (error) *error = io::errno_message("stat", log_path);
+    return fail();
   }
   s->size_ = static_cast<uint64_t>(st.st_size);
   bool offset_ok = false, time_ok = false;
@@ -44,7 +62,7 @@ std::unique_ptr<Segment> Segment::open(const std::string& dir, int64_t base_offs
       !s->time_index_.open(dir + "/" + file_name(base_offset, ".timeindex"),
                            options.max_index_bytes, &time_ok, error, options.files) ||
       !s->txn_index_.open(dir + "/" + file_name(base_offset, ".txnindex"), error, options.files))
-    return nullptr;
+    return fail();
   s->indexes_need_rebuild_ =
       s->size_ > 0 &&
       (!offset_ok || !time_ok || !s->offset_index_.sane(s->size_) || s->size_ > UINT32_MAX);
@@ -52,7 +70,7 @@ std::unique_ptr<Segment> Segment::open(const std::string& dir, int64_t base_offs
   if (s->size_ == 0 && (s->offset_index_.size() > 0 || s->time_index_.size() > 0)) {
     if (!s->offset_index_.rewrite({}) || !s->time_index_.rewrite({})) {
       if (error) *error = io::errno_message("truncate index of", log_path);
-      return nullptr;
+      return fail();
     }
   }
   return s;
@@ -101,7 +119,7 @@ bool Segment::append(std::span<const uint8_t> batches, std::string* error) {
   if (!io::pwrite_all(log->fd(), batches.data(), batches.size(), start)) {
     if (error) *error = io::errno_message("write", log->path());
     // Do not leave a partial batch behind.
-    if (::ftruncate(log->fd(), static_cast<off_t>(start)) != 0) {
+    if (sys::ftruncate(log->fd(), static_cast<off_t>(start)) != 0) {
       // The scan at the next start will cut it.
     }
     return false;
@@ -133,7 +151,7 @@ bool Segment::append(std::span<const uint8_t> batches, std::string* error) {
   restore(before);
   if (!offset_index_.truncate_to_entries(offset_entries) ||
       !time_index_.truncate_to_entries(time_entries) ||
-      ::ftruncate(log->fd(), static_cast<off_t>(start)) != 0) {
+      sys::ftruncate(log->fd(), static_cast<off_t>(start)) != 0) {
     // Only the files disagree with memory now; appends write at size_ again.
     if (error) *error += "; " + io::errno_message("and then truncate", log->path());
     rollback_incomplete_ = true;
@@ -198,7 +216,7 @@ bool Segment::remove() {
   bool ok = txn_index_.remove();
   for (const char* ext : {".log", ".index", ".timeindex"}) {
     std::string p = dir_ + "/" + file_name(base_offset_, ext);
-    if (::unlink(p.c_str()) != 0 && errno != ENOENT) ok = false;
+    if (sys::unlink(p) != 0 && errno != ENOENT) ok = false;
   }
   return ok;
 }

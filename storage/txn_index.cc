@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "storage/io_util.h"
+#include "storage/sys.h"
 
 namespace runnel::storage {
 
@@ -29,16 +30,17 @@ bool TxnIndex::open(const std::string& path, std::string* error, FileCache* cach
   file_.set_path(path, cache);
   entries_.clear();
   exists_ = false;
-  if (::access(path.c_str(), F_OK) != 0) {
-    if (errno == ENOENT) return true;
-    if (error) *error = io::errno_message("open", path);
+  std::error_code ec;
+  if (!sys::exists(path, ec)) {
+    if (!ec) return true;
+    if (error) *error = "open " + path + ": " + ec.message();
     return false;
   }
   auto file = file_.open(false, error);
   if (!file) return false;
   exists_ = true;
   struct stat st;
-  if (::fstat(file->fd(), &st) != 0) {
+  if (sys::fstat(file->fd(), &st) != 0) {
     if (error) *error = io::errno_message("stat", path);
     return false;
   }

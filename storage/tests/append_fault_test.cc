@@ -4,12 +4,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
+#include <cstdint>
 #include <filesystem>
 
 #include "protocol/records/record_batch.h"
-#include "storage/io_util.h"
 #include "storage/partition_log.h"
+#include "storage/sys.h"
 #include "storage/tests/test_util.h"
 
 namespace runnel::storage {
@@ -25,26 +25,20 @@ using testing::TempDir;
 class IndexWriteFault {
  public:
   IndexWriteFault() {
-    io::set_write_fault([this](int fd, uint64_t, size_t) {
-      if (!armed_) return 0;
-      char link[64];
-      char target[4096];
-      std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-      ssize_t n = ::readlink(link, target, sizeof target - 1);
-      if (n <= 0) return 0;
-      std::string path(target, static_cast<size_t>(n));
-      bool index = path.ends_with(".index") || path.ends_with(".timeindex");
-      if (index) ++failed_;
-      return index ? ENOSPC : 0;
-    });
+    plan_.ops = sys::op_bit(sys::Op::write);
+    plan_.match = [](sys::Op, std::string_view path) {
+      return path.ends_with(".index") || path.ends_with(".timeindex");
+    };
+    plan_.fail_at = 1;
+    plan_.fail_count = UINT64_MAX;
+    plan_.error = ENOSPC;
   }
-  ~IndexWriteFault() { io::set_write_fault(nullptr); }
-  void arm(bool on) { armed_ = on; }
-  int failed() const { return failed_; }
+  ~IndexWriteFault() { sys::set_fault_plan(nullptr); }
+  void arm(bool on) { sys::set_fault_plan(on ? &plan_ : nullptr); }
+  int failed() const { return static_cast<int>(plan_.failed); }
 
  private:
-  bool armed_ = false;
-  int failed_ = 0;
+  sys::FaultPlan plan_;
 };
 
 class AppendFaultTest : public ::testing::Test {

@@ -364,17 +364,23 @@ TEST_F(CorruptionTest, FlushedRolledSegmentMovesTheRecoveryPoint) {
   ASSERT_EQ(log->segment_base_offsets(), (std::vector<int64_t>{0, 4}));
   EXPECT_EQ(log->recovery_point(), 0);  // not flushed yet
   ASSERT_EQ(flushes.jobs.size(), 1u);
-  flushes.run_all(false);  // a failed flush moves nothing
-  EXPECT_EQ(log->recovery_point(), 0);
-  EXPECT_EQ(read_text(pdir() + "/recovery-point"), "0\n");
-
-  auto b = make_batch(kRecordsPerBatch, ts_of(3), 0, 100);
-  ASSERT_EQ(log->append(b, 1, clock.now_ms()).error, ErrorCode::NONE);
-  b = make_batch(kRecordsPerBatch, ts_of(4), 0, 100);
-  ASSERT_EQ(log->append(b, 1, clock.now_ms()).error, ErrorCode::NONE);  // rolls to 8
   flushes.run_all();
-  EXPECT_EQ(log->recovery_point(), 8);
-  EXPECT_EQ(read_text(pdir() + "/recovery-point"), "8\n");
+  EXPECT_EQ(log->recovery_point(), 4);
+  EXPECT_EQ(read_text(pdir() + "/recovery-point"), "4\n");
+
+  for (int i = 3; i < 5; ++i) {  // the fifth rolls to segment 8
+    auto b = make_batch(kRecordsPerBatch, ts_of(i), 0, 100);
+    ASSERT_EQ(log->append(b, 1, clock.now_ms()).error, ErrorCode::NONE);
+  }
+  // A failed flush moves nothing, and takes the partition offline: what is on disk is unknown,
+  // and a later fsync that succeeds would not prove it.
+  flushes.run_all(false);
+  EXPECT_EQ(log->recovery_point(), 4);
+  EXPECT_EQ(read_text(pdir() + "/recovery-point"), "4\n");
+  EXPECT_TRUE(log->offline());
+  auto b = make_batch(kRecordsPerBatch, ts_of(5), 0, 100);
+  EXPECT_EQ(log->append(b, 1, clock.now_ms()).error, ErrorCode::KAFKA_STORAGE_ERROR);
+  EXPECT_EQ(log->log_end_offset(), 10);
 }
 
 // A crash (the log is copied while open) with a rolled segment whose flush

@@ -19,9 +19,11 @@ namespace runnel::storage::testing {
 
 class TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/runnel-storage-XXXXXX";
-    char* p = ::mkdtemp(tmpl);
+  // Under `base` (a memory file system such as /dev/shm keeps tests that create thousands of
+  // files fast).
+  explicit TempDir(const std::string& base = "/tmp") {
+    std::string tmpl = base + "/runnel-storage-XXXXXX";
+    char* p = ::mkdtemp(tmpl.data());
     EXPECT_NE(p, nullptr);
     path_ = p ? p : "";
   }
