@@ -20,6 +20,7 @@
 #include "server/txn_service.h"
 #include "server/waiters.h"
 #include "storage/clock.h"
+#include "storage/file_cache.h"
 
 #ifndef RUNNEL_VERSION
 #define RUNNEL_VERSION "0.1.0"
@@ -98,6 +99,9 @@ int run(int argc, char** argv) {
     uint64_t nofile = raise_open_file_limit();
     log_info("open file limit (RLIMIT_NOFILE): ",
              nofile == UINT64_MAX ? std::string("unlimited") : std::to_string(nofile));
+    // Segment files beyond it are opened on demand (storage/file_cache.h).
+    log_info("segment files kept open at most: ",
+             runnel::storage::FileCache::process().capacity());
   }
 
   asio::io_context io(1);

@@ -11,36 +11,30 @@
 
 namespace runnel::storage {
 
-OffsetIndex::~OffsetIndex() { close(); }
+OffsetIndex::~OffsetIndex() = default;
 
-void OffsetIndex::close() {
-  if (fd_ >= 0) sys::close(fd_);
-  fd_ = -1;
-}
+void OffsetIndex::close() { file_.forget(); }
 
 bool OffsetIndex::open(const std::string& path, uint32_t max_index_bytes, bool* loaded_ok,
-                       std::string* error) {
-  close();
-  path_ = path;
+                       std::string* error, FileCache* cache) {
+  file_.set_path(path, cache);
+  tail_unknown_ = false;
   max_entries_ = std::max<size_t>(1, max_index_bytes / kEntrySize);
   entries_.clear();
   *loaded_ok = false;
   std::error_code ec;
   bool existed = sys::exists(path, ec);
-  fd_ = sys::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) {
-    if (error) *error = io::errno_message("open", path);
-    return false;
-  }
+  auto file = file_.open(true, error);
+  if (!file) return false;
   struct stat st;
-  if (sys::fstat(fd_, &st) != 0) {
+  if (sys::fstat(file->fd(), &st) != 0) {
     if (error) *error = io::errno_message("stat", path);
     return false;
   }
   uint64_t size = static_cast<uint64_t>(st.st_size);
   if (!existed || size % kEntrySize != 0 || size / kEntrySize > max_entries_ + 1) return true;
   std::vector<uint8_t> buf(size);
-  if (io::pread_full(fd_, buf.data(), size, 0) != static_cast<int64_t>(size)) {
+  if (io::pread_full(file->fd(), buf.data(), size, 0) != static_cast<int64_t>(size)) {
     if (error) *error = io::errno_message("read", path);
     return false;
   }
@@ -85,7 +79,11 @@ bool OffsetIndex::append(uint32_t relative_offset, uint32_t position) {
   uint8_t buf[kEntrySize];
   io::put_u32(buf, relative_offset);
   io::put_u32(buf + 4, position);
-  if (!io::pwrite_all(fd_, buf, kEntrySize, entries_.size() * kEntrySize)) return false;
+  bool touched = false;
+  if (!file_.write_at(buf, kEntrySize, entries_.size() * kEntrySize, &touched)) {
+    tail_unknown_ = tail_unknown_ || touched;
+    return false;
+  }
   entries_.push_back({relative_offset, position});
   return true;
 }
@@ -94,7 +92,7 @@ bool OffsetIndex::truncate_to_position(uint32_t position) {
   auto it = std::lower_bound(entries_.begin(), entries_.end(), position,
                              [](const OffsetIndexEntry& e, uint32_t v) { return e.position < v; });
   entries_.erase(it, entries_.end());
-  return sys::ftruncate(fd_, static_cast<off_t>(entries_.size() * kEntrySize)) == 0;
+  return file_.truncate(entries_.size() * kEntrySize);
 }
 
 bool OffsetIndex::rewrite(std::vector<OffsetIndexEntry> entries) {
@@ -104,15 +102,27 @@ bool OffsetIndex::rewrite(std::vector<OffsetIndexEntry> entries) {
     io::put_u32(&buf[i * kEntrySize], entries_[i].relative_offset);
     io::put_u32(&buf[i * kEntrySize + 4], entries_[i].position);
   }
-  if (sys::ftruncate(fd_, 0) != 0) return false;
-  return io::pwrite_all(fd_, buf.data(), buf.size(), 0);
+  if (!file_.truncate(0)) return false;
+  tail_unknown_ = false;
+  if (buf.empty()) return true;
+  bool touched = false;
+  if (!file_.write_at(buf.data(), buf.size(), 0, &touched)) {
+    tail_unknown_ = touched;
+    return false;
+  }
+  return true;
 }
 
 bool OffsetIndex::truncate_to_entries(size_t n) {
+  // Nothing to cut when no write reached the file since it matched the entries (the append
+  // that failed could not even open it).
+  if (n >= entries_.size() && !tail_unknown_) return true;
   if (n < entries_.size()) entries_.resize(n);
-  return sys::ftruncate(fd_, static_cast<off_t>(entries_.size() * kEntrySize)) == 0;
+  if (!file_.truncate(entries_.size() * kEntrySize)) return false;
+  tail_unknown_ = false;
+  return true;
 }
 
-bool OffsetIndex::flush() { return fd_ < 0 || sys::fdatasync(fd_) == 0; }
+bool OffsetIndex::flush(bool always) { return file_.sync(always); }
 
 }  // namespace runnel::storage

@@ -12,13 +12,17 @@
 // strictly increasing in both fields. The file holds exactly
 // entries * 8 bytes (it is not preallocated); it may hold at most
 // `segment.index.bytes / 8` entries, after which the segment rolls.
-// All entries are also kept in memory.
+// All entries are also kept in memory, so the file is needed only to be
+// written, cut or flushed; its descriptor comes from the file cache
+// (file_cache.h) when it is.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "storage/file_cache.h"
 
 namespace runnel::storage {
 
@@ -40,7 +44,9 @@ class OffsetIndex {
   // Opens (creating if absent) the file and loads its entries. `loaded_ok`
   // is false when the file was absent or its size is not a multiple of 8;
   // such an index must be rebuilt. Returns false on an I/O error.
-  bool open(const std::string& path, uint32_t max_index_bytes, bool* loaded_ok, std::string* error);
+  bool open(const std::string& path, uint32_t max_index_bytes, bool* loaded_ok, std::string* error,
+            FileCache* cache = nullptr);
+  // Drops the descriptor (without syncing: the file is about to be deleted).
   void close();
 
   // Checks that entries increase and point inside a log of `log_size` bytes.
@@ -69,13 +75,14 @@ class OffsetIndex {
   // Keeps the first `n` entries (an append that failed takes its entries back). False on I/O
   // error.
   bool truncate_to_entries(size_t n);
-  bool flush();
-  // The file's descriptor (-1 when not open), e.g. to flush a copy of it elsewhere.
-  int fd() const { return fd_; }
+  // fdatasync when written since the last flush (`always`: in any case).
+  bool flush(bool always = false);
+  CachedFile& file() { return file_; }
 
  private:
-  int fd_ = -1;
-  std::string path_;
+  CachedFile file_;
+  // A write failed part way: the file may be longer than the entries.
+  bool tail_unknown_ = false;
   size_t max_entries_ = 0;
   std::vector<OffsetIndexEntry> entries_;
 };

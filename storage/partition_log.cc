@@ -93,7 +93,7 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::st
   // An fsync that fails here fails the open (Kafka: the log directory fails at start-up).
   if (!clean_shutdown)
     for (const auto& seg : log->segments_)
-      if (seg->next_offset() > stored_recovery_point && !seg->flush()) {
+      if (seg->next_offset() > stored_recovery_point && !seg->flush(true)) {
         if (error) *error = io::errno_message("fsync of segment", seg->log_path());
         log->segments_.clear();
         log->closed_ = true;
@@ -353,13 +353,7 @@ void PartitionLog::flush_rolled(int64_t up_to) {
   for (const auto& seg : segments_)
     if (seg.get() != &active() && seg->next_offset() > recovery_point_)
       pending.push_back(seg.get());
-  std::vector<int> fds;
-  bool copied = true;
-  if (runner_)
-    for (Segment* seg : pending) copied = copied && seg->dup_descriptors(&fds);
-  if (!runner_ || !copied) {
-    // Without a runner, or without descriptors to give it (EMFILE), the flush happens here.
-    for (int fd : fds) sys::close(fd);
+  if (!runner_) {
     bool ok = true;
     for (Segment* seg : pending) ok = seg->flush() && ok;
     if (ok)
@@ -368,15 +362,21 @@ void PartitionLog::flush_rolled(int64_t up_to) {
       fsync_failed();
     return;
   }
+  // The handles keep the descriptors open on the other thread even when the file cache closes
+  // them here meanwhile (the files stay marked as written until synced here, so a flush() before
+  // this one is done syncs them too).
+  std::vector<std::shared_ptr<FileHandle>> files;
+  bool failed_before = false;
+  for (Segment* seg : pending) {
+    auto f = seg->files_to_sync(&failed_before);
+    files.insert(files.end(), f.begin(), f.end());
+  }
   std::weak_ptr<int> alive = alive_;
   const uint64_t truncations = truncations_;
   runner_(
-      [fds = std::move(fds)]() {
-        bool ok = true;
-        for (int fd : fds) {
-          ok = sys::fdatasync(fd) == 0 && ok;
-          sys::close(fd);
-        }
+      [files = std::move(files), failed_before]() {
+        bool ok = !failed_before;
+        for (const auto& f : files) ok = sys::fdatasync(f->fd()) == 0 && ok;
         return ok;
       },
       [this, alive, truncations, up_to](bool ok) {
@@ -441,9 +441,18 @@ ReadResult PartitionLog::read(int64_t offset, size_t max_bytes, bool min_one_bat
   int64_t end_of_read = -1;  // offset after the last returned batch
   for (size_t i = segment_index_for(offset); i < segments_.size(); ++i) {
     const Segment& seg = *segments_[i];
+    std::string err;
+    auto file = seg.log_file(&err);
+    if (!file) {
+      // Out of descriptors or the file is gone: what was read so far is answered, else the
+      // error.
+      io::log_line(dir_ + ": read at offset " + std::to_string(offset) + " failed: " + err);
+      if (r.slices.empty()) r.error = ErrorCode::KAFKA_STORAGE_ERROR;
+      break;
+    }
     auto first = seg.find_batch(std::max(offset, seg.base_offset()));
     if (!first) continue;
-    FileSlice slice{seg.log_file(), first->position, 0};
+    FileSlice slice{std::move(file), first->position, 0};
     uint64_t pos = first->position;
     std::optional<BatchHeader> h = first->header;
     bool stop = false;

@@ -63,9 +63,12 @@ const char* check_batch(const Segment& seg, int fd, uint64_t pos, uint64_t file_
 
 SegmentScan Segment::recover(bool verify_crc) {
   SegmentScan scan;
+  std::string err;
+  auto log = log_.handle(&err);
   struct stat st;
-  if (sys::fstat(log_->fd(), &st) != 0) {
-    scan.error = io::errno_message("stat", log_->path());
+  if (!log || sys::fstat(log->fd(), &st) != 0) {
+    // Nothing is known about the file: leave the segment as it is.
+    scan.error = log ? io::errno_message("stat", log_.path()) : err;
     return scan;
   }
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
@@ -81,10 +84,10 @@ SegmentScan Segment::recover(bool verify_crc) {
   const char* problem = nullptr;
   while (pos < file_size && pos <= UINT32_MAX) {
     BatchHeader h;
-    problem = check_batch(*this, log_->fd(), pos, file_size, next_offset_, verify_crc, &h);
+    problem = check_batch(*this, log->fd(), pos, file_size, next_offset_, verify_crc, &h);
     if (problem == kUnreadable) {
       // A read error is not a bad batch: cutting here could drop acknowledged records.
-      scan.error = io::errno_message("read", log_->path());
+      scan.error = io::errno_message("read", log_.path());
       return scan;
     }
     if (problem) break;
@@ -102,10 +105,11 @@ SegmentScan Segment::recover(bool verify_crc) {
   if (pos < file_size) {
     scan.corrupt = true;
     scan.bytes_truncated = file_size - pos;
-    io::log_line(log_->path() + ": " + (problem ? problem : "segment too large") + " at position " +
+    io::log_line(log_.path() + ": " + (problem ? problem : "segment too large") + " at position " +
                  std::to_string(pos) + ", cutting " + std::to_string(file_size - pos) + " bytes");
-    if (sys::ftruncate(log_->fd(), static_cast<off_t>(pos)) != 0)
-      io::log_line(io::errno_message("ftruncate", log_->path()));
+    log_.mark_written();
+    if (sys::ftruncate(log->fd(), static_cast<off_t>(pos)) != 0)
+      io::log_line(io::errno_message("ftruncate", log_.path()));
   }
   size_ = pos;
   scan.valid_bytes = pos;

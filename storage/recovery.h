@@ -39,8 +39,8 @@ struct SegmentScan {
   bool corrupt = false;          // a bad batch was found (and cut)
   bool indexes_rebuilt = false;  // index files were rewritten
   uint64_t batches = 0;          // valid batches seen
-  // Non-empty when the log could not be read (stat or read failed): the scan stopped there,
-  // nothing was cut, and the segment must not be used.
+  // Non-empty when the log could not be opened or read (stat or read failed): the scan stopped
+  // there, nothing was cut, and the segment must not be used.
   std::string error;
 };
 

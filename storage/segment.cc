@@ -31,23 +31,16 @@ std::unique_ptr<Segment> Segment::open(const std::string& dir, int64_t base_offs
   s->created_ms_ = created_ms;
   s->options_ = options;
   std::string log_path = dir + "/" + file_name(base_offset, ".log");
+  s->log_.set_path(log_path, options.files);
   // `created`: this call made the file (O_EXCL), so a failure below may delete it again.
   bool created = false;
-  int fd = -1;
-  if (create) {
-    fd = sys::open(log_path, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, 0644);
-    created = fd >= 0;
-  }
-  if (fd < 0 && (!create || errno == EEXIST)) fd = sys::open(log_path, O_RDWR | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    if (error) *error = io::errno_message("open", log_path);
-    return nullptr;
-  }
-  s->log_ = std::make_shared<FileHandle>(fd, log_path);
+  auto log = s->log_.open(create, error, &created);
+  if (!log) return nullptr;
   // A new segment that cannot be opened whole leaves no file behind: an empty `.log` left by a
   // failed roll would be taken for a segment at the next start, and cut the one before it at
   // its base offset although later appends went there.
   auto fail = [&]() -> std::unique_ptr<Segment> {
+    s->log_.forget();
     if (created) {
       s->offset_index_.close();
       s->time_index_.close();
@@ -58,17 +51,17 @@ std::unique_ptr<Segment> Segment::open(const std::string& dir, int64_t base_offs
     return nullptr;
   };
   struct stat st;
-  if (sys::fstat(fd, &st) != 0) {
+  if (sys::fstat(log->fd(), &st) != 0) {
     if (error) *error = io::errno_message("stat", log_path);
     return fail();
   }
   s->size_ = static_cast<uint64_t>(st.st_size);
   bool offset_ok = false, time_ok = false;
   if (!s->offset_index_.open(dir + "/" + file_name(base_offset, ".index"), options.max_index_bytes,
-                             &offset_ok, error) ||
+                             &offset_ok, error, options.files) ||
       !s->time_index_.open(dir + "/" + file_name(base_offset, ".timeindex"),
-                           options.max_index_bytes, &time_ok, error) ||
-      !s->txn_index_.open(dir + "/" + file_name(base_offset, ".txnindex"), error))
+                           options.max_index_bytes, &time_ok, error, options.files) ||
+      !s->txn_index_.open(dir + "/" + file_name(base_offset, ".txnindex"), error, options.files))
     return fail();
   s->indexes_need_rebuild_ =
       s->size_ > 0 &&
@@ -119,10 +112,14 @@ void Segment::forget_headers_from(uint64_t position) {
 bool Segment::append(std::span<const uint8_t> batches, std::string* error) {
   const uint64_t start = size_;
   forget_headers_from(start);
-  if (!io::pwrite_all(log_->fd(), batches.data(), batches.size(), start)) {
-    if (error) *error = io::errno_message("write", log_->path());
+  // Nothing is written when the log cannot be opened (again): nothing to take back.
+  auto log = log_.handle(error);
+  if (!log) return false;
+  log_.mark_written();
+  if (!io::pwrite_all(log->fd(), batches.data(), batches.size(), start)) {
+    if (error) *error = io::errno_message("write", log->path());
     // Do not leave a partial batch behind.
-    if (sys::ftruncate(log_->fd(), static_cast<off_t>(start)) != 0) {
+    if (sys::ftruncate(log->fd(), static_cast<off_t>(start)) != 0) {
       // The scan at the next start will cut it.
     }
     return false;
@@ -150,13 +147,13 @@ bool Segment::append(std::span<const uint8_t> batches, std::string* error) {
     size_ = start + batches.size();
     return true;
   }
-  if (error) *error = io::errno_message("write index of", log_->path());
+  if (error) *error = io::errno_message("write index of", log->path());
   restore(before);
   if (!offset_index_.truncate_to_entries(offset_entries) ||
       !time_index_.truncate_to_entries(time_entries) ||
-      sys::ftruncate(log_->fd(), static_cast<off_t>(start)) != 0) {
+      sys::ftruncate(log->fd(), static_cast<off_t>(start)) != 0) {
     // Only the files disagree with memory now; appends write at size_ again.
-    if (error) *error += "; " + io::errno_message("and then truncate", log_->path());
+    if (error) *error += "; " + io::errno_message("and then truncate", log->path());
     rollback_incomplete_ = true;
   }
   return false;
@@ -176,22 +173,19 @@ void Segment::restore(const Tracked& t) {
   last_epoch_ = t.last_epoch;
 }
 
-bool Segment::flush() {
-  bool ok = sys::fdatasync(log_->fd()) == 0;
-  ok = offset_index_.flush() && ok;
-  ok = time_index_.flush() && ok;
-  ok = txn_index_.flush() && ok;
+bool Segment::flush(bool always) {
+  bool ok = log_.sync(always);
+  ok = offset_index_.flush(always) && ok;
+  ok = time_index_.flush(always) && ok;
+  ok = txn_index_.flush(always) && ok;
   return ok;
 }
 
-bool Segment::dup_descriptors(std::vector<int>* out) const {
-  for (int fd : {log_->fd(), offset_index_.fd(), time_index_.fd(), txn_index_.fd()}) {
-    if (fd < 0) continue;
-    int d = sys::dup(fd);
-    if (d < 0) return false;
-    out->push_back(d);
-  }
-  return true;
+std::vector<std::shared_ptr<FileHandle>> Segment::files_to_sync(bool* failed) {
+  std::vector<std::shared_ptr<FileHandle>> out;
+  for (CachedFile* f : {&log_, &offset_index_.file(), &time_index_.file(), &txn_index_.file()})
+    if (auto h = f->handle_to_sync(failed)) out.push_back(std::move(h));
+  return out;
 }
 
 void Segment::on_become_inactive() {
@@ -210,12 +204,13 @@ bool Segment::truncate_to(int64_t offset) {
     position = b->position;
   }
   forget_headers_from(position);
-  if (sys::ftruncate(log_->fd(), static_cast<off_t>(position)) != 0) return false;
+  if (!log_.truncate(position)) return false;
   size_ = position;
   return recover(false).error.empty();
 }
 
 bool Segment::remove() {
+  log_.forget();
   offset_index_.close();
   time_index_.close();
   bool ok = txn_index_.remove();
@@ -234,8 +229,10 @@ std::optional<BatchHeader> Segment::read_header(uint64_t position) const {
   } else {
     header_cache_ = std::make_unique<HeaderCache>();
   }
+  auto log = log_.handle(nullptr);
+  if (!log) return std::nullopt;
   uint8_t buf[BatchHeader::kSize];
-  if (io::pread_full(log_->fd(), buf, sizeof buf, position) != static_cast<int64_t>(sizeof buf))
+  if (io::pread_full(log->fd(), buf, sizeof buf, position) != static_cast<int64_t>(sizeof buf))
     return std::nullopt;
   auto h = BatchHeader::parse(buf);
   if (!h ||
@@ -248,8 +245,9 @@ std::optional<BatchHeader> Segment::read_header(uint64_t position) const {
 }
 
 bool Segment::read_bytes(uint64_t position, std::span<uint8_t> out) const {
-  return io::pread_full(log_->fd(), out.data(), out.size(), position) ==
-         static_cast<int64_t>(out.size());
+  auto log = log_.handle(nullptr);
+  return log && io::pread_full(log->fd(), out.data(), out.size(), position) ==
+                    static_cast<int64_t>(out.size());
 }
 
 std::optional<BatchPosition> Segment::find_batch(int64_t offset) const {

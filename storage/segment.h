@@ -11,6 +11,10 @@
 //
 // Positions are 32-bit: a segment never grows past 4 GiB (segment.bytes is an
 // int32 in Kafka) and relative offsets fit in int32.
+//
+// Descriptors: every file of a segment gets its descriptor from the file cache
+// (file_cache.h) when it needs one, so a segment may hold none. An operation
+// whose file cannot be opened again fails as an I/O error.
 #pragma once
 
 #include <array>
@@ -22,6 +26,7 @@
 #include <string_view>
 
 #include "protocol/records/batch_header.h"
+#include "storage/file_cache.h"
 #include "storage/file_handle.h"
 #include "storage/offset_index.h"
 #include "storage/recovery.h"
@@ -33,6 +38,7 @@ namespace runnel::storage {
 struct SegmentOptions {
   uint32_t index_interval_bytes = 4096;         // index.interval.bytes
   uint32_t max_index_bytes = 10 * 1024 * 1024;  // segment.index.bytes
+  FileCache* files = nullptr;                   // null: FileCache::process()
 };
 
 // A batch header and the position of the batch in its segment's log.
@@ -66,8 +72,10 @@ class Segment {
   int64_t offset_of_max_timestamp() const { return offset_of_max_timestamp_; }
   // Leader epoch of the last batch (-1 when unknown or empty).
   int32_t last_epoch() const { return last_epoch_; }
-  const std::shared_ptr<FileHandle>& log_file() const { return log_; }
-  const std::string& log_path() const { return log_->path(); }
+  // The open log file (opened again when it was evicted); null with `error`
+  // set when it cannot be opened.
+  std::shared_ptr<FileHandle> log_file(std::string* error) const { return log_.handle(error); }
+  const std::string& log_path() const { return log_.path(); }
   const OffsetIndex& offset_index() const { return offset_index_; }
   const TimeIndex& time_index() const { return time_index_; }
   // Aborted transactions whose ABORT marker is in this segment.
@@ -94,12 +102,13 @@ class Segment {
   // in-memory state was restored): the files hold bytes the log must not
   // show, and the owner should take the log offline.
   bool rollback_incomplete() const { return rollback_incomplete_; }
-  // fdatasync of the log and the indexes.
-  bool flush();
-  // dup()s of the descriptors of the log and the indexes, so that another thread can fdatasync
-  // them while this segment is read (or even deleted) here, appended to `out`; the caller closes
-  // them, also when it returns false (a descriptor could not be copied).
-  bool dup_descriptors(std::vector<int>* out) const;
+  // fdatasync of the log and the indexes written since their last sync (with
+  // `always`, of all of them, e.g. data found after an unclean shutdown).
+  bool flush(bool always = false);
+  // The descriptors of the files written since their last sync, for another
+  // thread to fdatasync while this segment is read (or even deleted) here.
+  // `*failed` is set when an earlier sync (at eviction) failed.
+  std::vector<std::shared_ptr<FileHandle>> files_to_sync(bool* failed);
   // Called when a newer segment becomes active: adds the final time index entry.
   void on_become_inactive();
   // Removes every batch whose last offset is >= `offset` (the whole batch
@@ -182,7 +191,7 @@ class Segment {
   bool indexes_need_rebuild_ = false;
   bool rollback_incomplete_ = false;
   SegmentOptions options_;
-  std::shared_ptr<FileHandle> log_;
+  mutable CachedFile log_;
   OffsetIndex offset_index_;
   TimeIndex time_index_;
   TxnIndex txn_index_;

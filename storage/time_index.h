@@ -13,13 +13,16 @@
 // decrease. When a segment stops being the active one, a final entry with the
 // segment's largest timestamp is added, so that a closed segment's largest
 // timestamp is known without reading its log. At most
-// `segment.index.bytes / 12` entries.
+// `segment.index.bytes / 12` entries. All entries are kept in memory; the
+// file's descriptor comes from the file cache (file_cache.h) when needed.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "storage/file_cache.h"
 
 namespace runnel::storage {
 
@@ -39,7 +42,9 @@ class TimeIndex {
   TimeIndex& operator=(const TimeIndex&) = delete;
 
   // As OffsetIndex::open: `loaded_ok` false means "rebuild me".
-  bool open(const std::string& path, uint32_t max_index_bytes, bool* loaded_ok, std::string* error);
+  bool open(const std::string& path, uint32_t max_index_bytes, bool* loaded_ok, std::string* error,
+            FileCache* cache = nullptr);
+  // Drops the descriptor (without syncing: the file is about to be deleted).
   void close();
 
   // Entries increase and relative offsets are below `max_relative_offset`
@@ -66,13 +71,14 @@ class TimeIndex {
   // Keeps the first `n` entries (an append that failed takes its entries back). False on I/O
   // error.
   bool truncate_to_entries(size_t n);
-  bool flush();
-  // The file's descriptor (-1 when not open), e.g. to flush a copy of it elsewhere.
-  int fd() const { return fd_; }
+  // fdatasync when written since the last flush (`always`: in any case).
+  bool flush(bool always = false);
+  CachedFile& file() { return file_; }
 
  private:
-  int fd_ = -1;
-  std::string path_;
+  CachedFile file_;
+  // A write failed part way: the file may be longer than the entries.
+  bool tail_unknown_ = false;
   size_t max_entries_ = 0;
   std::vector<TimeIndexEntry> entries_;
 };

@@ -24,21 +24,23 @@ void encode(const TxnIndexEntry& e, uint8_t* p) {
 
 }  // namespace
 
-TxnIndex::~TxnIndex() { close(); }
+TxnIndex::~TxnIndex() = default;
 
-bool TxnIndex::open(const std::string& path, std::string* error) {
-  close();
-  path_ = path;
+bool TxnIndex::open(const std::string& path, std::string* error, FileCache* cache) {
+  file_.set_path(path, cache);
   entries_.clear();
-  int fd = sys::open(path, O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return true;
-    if (error) *error = io::errno_message("open", path);
+  exists_ = false;
+  std::error_code ec;
+  if (!sys::exists(path, ec)) {
+    if (!ec) return true;
+    if (error) *error = "open " + path + ": " + ec.message();
     return false;
   }
-  fd_ = fd;
+  auto file = file_.open(false, error);
+  if (!file) return false;
+  exists_ = true;
   struct stat st;
-  if (sys::fstat(fd_, &st) != 0) {
+  if (sys::fstat(file->fd(), &st) != 0) {
     if (error) *error = io::errno_message("stat", path);
     return false;
   }
@@ -46,11 +48,9 @@ bool TxnIndex::open(const std::string& path, std::string* error) {
   // A txn index is small; refuse anything absurd rather than allocate it.
   if (size > (64u << 20)) size = 0;
   std::vector<uint8_t> bytes(size - size % kEntrySize);
-  if (!bytes.empty() && io::pread_full(fd_, bytes.data(), bytes.size(), 0) < 0) {
-    // Not a reason to cut the index: it may be whole.
-    if (error) *error = io::errno_message("read", path);
-    return false;
-  }
+  if (!bytes.empty() && io::pread_full(file->fd(), bytes.data(), bytes.size(), 0) !=
+                            static_cast<int64_t>(bytes.size()))
+    bytes.clear();
   for (size_t off = 0; off + kEntrySize <= bytes.size(); off += kEntrySize) {
     const uint8_t* p = bytes.data() + off;
     TxnIndexEntry e;
@@ -66,7 +66,7 @@ bool TxnIndex::open(const std::string& path, std::string* error) {
   if (entries_.size() * kEntrySize != static_cast<uint64_t>(st.st_size)) {
     io::log_line(path + ": cutting the aborted-transaction index to " +
                  std::to_string(entries_.size()) + " entries");
-    if (sys::ftruncate(fd_, static_cast<off_t>(entries_.size() * kEntrySize)) != 0) {
+    if (!file_.truncate(entries_.size() * kEntrySize)) {
       if (error) *error = io::errno_message("ftruncate", path);
       return false;
     }
@@ -74,23 +74,25 @@ bool TxnIndex::open(const std::string& path, std::string* error) {
   return true;
 }
 
-bool TxnIndex::ensure_open() {
-  if (fd_ >= 0) return true;
-  if (path_.empty()) return false;
-  fd_ = sys::open(path_, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  return fd_ >= 0;
+bool TxnIndex::ensure_created() {
+  if (exists_) return true;
+  if (file_.path().empty()) return false;
+  std::string err;
+  if (!file_.open(true, &err)) {
+    io::log_line(err);
+    return false;
+  }
+  exists_ = true;
+  return true;
 }
 
 bool TxnIndex::append(const TxnIndexEntry& e) {
   if (!entries_.empty() && e.last_offset <= entries_.back().last_offset) return false;
-  if (!ensure_open()) {
-    io::log_line(io::errno_message("open", path_));
-    return false;
-  }
+  if (!ensure_created()) return false;
   uint8_t buf[kEntrySize];
   encode(e, buf);
-  if (!io::pwrite_all(fd_, buf, sizeof buf, entries_.size() * kEntrySize)) {
-    io::log_line(io::errno_message("write", path_));
+  if (!file_.write_at(buf, sizeof buf, entries_.size() * kEntrySize)) {
+    io::log_line(io::errno_message("write", file_.path()));
     return false;
   }
   entries_.push_back(e);
@@ -102,22 +104,20 @@ bool TxnIndex::truncate_to(int64_t offset) {
   while (keep < entries_.size() && entries_[keep].last_offset < offset) ++keep;
   if (keep == entries_.size()) return true;
   entries_.resize(keep);
-  if (fd_ < 0) return true;
-  return sys::ftruncate(fd_, static_cast<off_t>(keep * kEntrySize)) == 0;
+  if (!exists_) return true;
+  return file_.truncate(keep * kEntrySize);
 }
 
-bool TxnIndex::flush() { return fd_ < 0 || sys::fdatasync(fd_) == 0; }
+bool TxnIndex::flush(bool always) { return !exists_ || file_.sync(always); }
 
-void TxnIndex::close() {
-  if (fd_ >= 0) sys::close(fd_);
-  fd_ = -1;
-}
+void TxnIndex::close() { file_.forget(); }
 
 bool TxnIndex::remove() {
   close();
   entries_.clear();
-  if (path_.empty()) return true;
-  return sys::unlink(path_) == 0 || errno == ENOENT;
+  exists_ = false;
+  if (file_.path().empty()) return true;
+  return ::unlink(file_.path().c_str()) == 0 || errno == ENOENT;
 }
 
 bool TxnIndex::collect(int64_t fetch_offset, int64_t upper_bound_offset,

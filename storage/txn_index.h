@@ -13,12 +13,15 @@
 // The file is created with the first entry. At open, a torn tail (a size that
 // is not a multiple of 34) and everything from the first entry that is not in
 // marker order are cut. The log is the truth: recovery replays batches and
-// rewrites the entries of the replayed part (see partition_log.h).
+// rewrites the entries of the replayed part (see partition_log.h). The entries
+// are kept in memory; the descriptor comes from the file cache (file_cache.h).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "storage/file_cache.h"
 
 namespace runnel::storage {
 
@@ -47,8 +50,8 @@ class TxnIndex {
   TxnIndex& operator=(const TxnIndex&) = delete;
 
   // Loads `path` when it exists (nothing is created until the first entry).
-  bool open(const std::string& path, std::string* error);
-  const std::string& path() const { return path_; }
+  bool open(const std::string& path, std::string* error, FileCache* cache = nullptr);
+  const std::string& path() const { return file_.path(); }
   const std::vector<TxnIndexEntry>& entries() const { return entries_; }
 
   // Appends one entry (creating the file if needed). False on I/O error or
@@ -56,9 +59,10 @@ class TxnIndex {
   bool append(const TxnIndexEntry& e);
   // Drops the entries whose lastOffset is >= `offset`.
   bool truncate_to(int64_t offset);
-  bool flush();
-  // The file's descriptor (-1 when not open), e.g. to flush a copy of it elsewhere.
-  int fd() const { return fd_; }
+  // fdatasync when written since the last flush (`always`: in any case, when the file exists).
+  bool flush(bool always = false);
+  CachedFile& file() { return file_; }
+  // Drops the descriptor (without syncing).
   void close();
   // Closes and unlinks the file.
   bool remove();
@@ -71,9 +75,9 @@ class TxnIndex {
                std::vector<AbortedTxn>* out) const;
 
  private:
-  bool ensure_open();
-  std::string path_;
-  int fd_ = -1;
+  bool ensure_created();
+  CachedFile file_;
+  bool exists_ = false;  // the file exists (it is created with the first entry)
   std::vector<TxnIndexEntry> entries_;
 };
 
