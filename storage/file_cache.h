@@ -31,8 +31,9 @@
 // start); the other half is left to connections, files being sent and
 // transient files (metadata, snapshots, checkpoints).
 //
-// Thread safety: every operation takes the cache's mutex (storage runs on one
-// thread, but flushes of rolled segments run on another with FileHandles).
+// Thread safety: every operation takes the cache's mutex (one log is used by
+// one thread at a time, but flushes of rolled segments, topic creation and
+// deletion, and the closing of logs at shutdown run on other threads).
 #pragma once
 
 #include <cstddef>
