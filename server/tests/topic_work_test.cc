@@ -26,6 +26,7 @@
 #include "server/waiters.h"
 #include "storage/clock.h"
 #include "storage/io_util.h"
+#include "storage/sys.h"
 
 namespace runnel::server {
 namespace {
@@ -140,7 +141,7 @@ class TopicWorkTest : public ::testing::Test {
     thread = std::thread([this] { io.run(); });
   }
   void TearDown() override {
-    storage::io::set_write_fault(nullptr);
+    storage::sys::set_fault_plan(nullptr);
     std::promise<void> closed;
     asio::post(io, [&] {
       server->abort();
@@ -157,13 +158,15 @@ class TopicWorkTest : public ::testing::Test {
 
   // Holds the first file write made after it is called until `release` is set.
   void hold_first_write() {
-    storage::io::set_write_fault([this](int, uint64_t, size_t) {
+    hold.ops = storage::sys::op_bit(storage::sys::Op::write);
+    hold.match = [this](storage::sys::Op, std::string_view) {
       if (!held.exchange(true)) {
         writing.set_value();
         release.get_future().wait();
       }
-      return 0;
-    });
+      return false;  // counted as no fault: the write goes on
+    };
+    storage::sys::set_fault_plan(&hold);
   }
 
   // Runs `f` on the event loop and waits for it.
@@ -188,6 +191,7 @@ class TopicWorkTest : public ::testing::Test {
   uint16_t port = 0;
   std::thread thread;
   std::atomic<bool> held{false};
+  storage::sys::FaultPlan hold;
   std::promise<void> writing;
   std::promise<void> release;
 };
