@@ -23,6 +23,7 @@
 #include "protocol/messages/headers.h"
 #include "server/log_service.h"
 #include "server/server.h"
+#include "server/tests/socket_test_util.h"
 #include "server/waiters.h"
 #include "storage/clock.h"
 #include "storage/io_util.h"
@@ -35,50 +36,7 @@ using protocol::Bytes;
 using protocol::ErrorCode;
 namespace fs = std::filesystem;
 
-class Socket {
- public:
-  explicit Socket(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{10, 0};  // a stalled broker fails the test instead of hanging it
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
-  ~Socket() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  void send(const Bytes& b) {
-    size_t off = 0;
-    while (off < b.size()) {
-      ssize_t n = ::send(fd_, b.data() + off, b.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return;
-      off += static_cast<size_t>(n);
-    }
-  }
-  std::optional<Bytes> read_frame() {
-    uint8_t s[4];
-    if (!read_exact(s, 4)) return std::nullopt;
-    uint32_t size = (uint32_t{s[0]} << 24) | (uint32_t{s[1]} << 16) | (uint32_t{s[2]} << 8) | s[3];
-    Bytes b(size);
-    if (!read_exact(b.data(), size)) return std::nullopt;
-    return b;
-  }
-
- private:
-  bool read_exact(uint8_t* p, size_t n) {
-    while (n > 0) {
-      ssize_t r = ::recv(fd_, p, n, 0);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
-    return true;
-  }
-  int fd_;
-  bool connected_ = false;
-};
+using Socket = testing::TestClient;
 
 template <typename Req>
 Bytes request(int16_t version, int32_t correlation, const Req& body) {
@@ -202,23 +160,23 @@ TEST_F(TopicWorkTest, OtherClientsAreServedWhileATopicsFilesAreWritten) {
   ASSERT_TRUE(other.connected());
 
   hold_first_write();
-  admin.send(request(7, 1, create_request("big", 50)));
+  admin.send_raw(request(7, 1, create_request("big", 50)));
   ASSERT_EQ(writing.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
 
   // The create is inside its file work: the event loop still answers.
-  other.send(request(0, 2, protocol::ApiVersionsRequest{}));
+  other.send_raw(request(0, 2, protocol::ApiVersionsRequest{}));
   auto versions = response<protocol::ApiVersionsResponse>(other, 18, 0, 2);
   EXPECT_EQ(versions.error_code, 0);
   // Not visible half-made, and the name is taken.
   EXPECT_EQ(on_loop([&] { return storage->logs().topic("big"); }), nullptr);
-  other.send(request(7, 3, create_request("big", 1)));
+  other.send_raw(request(7, 3, create_request("big", 1)));
   auto second = response<protocol::CreateTopicsResponse>(other, 19, 7, 3);
   ASSERT_EQ(second.topics.size(), 1u);
   EXPECT_EQ(second.topics[0].error_code, protocol::code(ErrorCode::TOPIC_ALREADY_EXISTS));
   // A delete of the topic being created finds no topic and harms nothing.
   protocol::DeleteTopicsRequest del;
   del.topic_names = {"big"};
-  other.send(request(5, 4, del));
+  other.send_raw(request(5, 4, del));
   auto deleted = response<protocol::DeleteTopicsResponse>(other, 20, 5, 4);
   ASSERT_EQ(deleted.responses.size(), 1u);
   EXPECT_EQ(deleted.responses[0].error_code, protocol::code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
@@ -238,7 +196,7 @@ TEST_F(TopicWorkTest, OtherClientsAreServedWhileATopicsFilesAreWritten) {
 
   // Deleting: gone from the answer's point of view at once, files removed.
   del.topic_names = {"big"};
-  admin.send(request(5, 5, del));
+  admin.send_raw(request(5, 5, del));
   auto gone = response<protocol::DeleteTopicsResponse>(admin, 20, 5, 5);
   ASSERT_EQ(gone.responses.size(), 1u);
   EXPECT_EQ(gone.responses[0].error_code, 0);
@@ -251,7 +209,7 @@ TEST_F(TopicWorkTest, ShutdownDuringACreateLeavesTheTopicWhole) {
   Socket admin(port);
   ASSERT_TRUE(admin.connected());
   hold_first_write();
-  admin.send(request(7, 1, create_request("late", 20)));
+  admin.send_raw(request(7, 1, create_request("late", 20)));
   ASSERT_EQ(writing.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
   // Closing waits for the file work; the topic it committed is closed with the others.
   std::thread releaser([this] {

@@ -1,0 +1,75 @@
+// A blocking loopback client for tests that talk to a running Server over a
+// real socket: raw bytes out, whole response frames in.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <optional>
+
+#include "protocol/wire.h"
+
+namespace runnel::server::testing {
+
+class TestClient {
+ public:
+  explicit TestClient(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{10, 0};  // a stalled broker fails the test instead of hanging it
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~TestClient() { ::close(fd_); }
+  TestClient(const TestClient&) = delete;
+  TestClient& operator=(const TestClient&) = delete;
+  bool connected() const { return connected_; }
+
+  void send_raw(const protocol::Bytes& b) {
+    size_t off = 0;
+    while (off < b.size()) {
+      ssize_t n = ::send(fd_, b.data() + off, b.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      off += static_cast<size_t>(n);
+    }
+  }
+  // One response frame (without the size); nullopt on EOF, error, timeout or a
+  // frame over 16 MiB.
+  std::optional<protocol::Bytes> read_frame() {
+    uint8_t s[4];
+    if (!read_exact(s, 4)) return std::nullopt;
+    uint32_t size = (uint32_t{s[0]} << 24) | (uint32_t{s[1]} << 16) | (uint32_t{s[2]} << 8) | s[3];
+    if (size > (1u << 24)) return std::nullopt;
+    protocol::Bytes b(size);
+    if (!read_exact(b.data(), size)) return std::nullopt;
+    return b;
+  }
+  // True when the server closed the connection (EOF or reset).
+  bool closed_by_server() {
+    uint8_t c;
+    ssize_t n = ::recv(fd_, &c, 1, 0);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+
+ private:
+  bool read_exact(uint8_t* p, size_t n) {
+    while (n > 0) {
+      ssize_t r = ::recv(fd_, p, n, 0);
+      if (r <= 0) return false;
+      p += r;
+      n -= static_cast<size_t>(r);
+    }
+    return true;
+  }
+  int fd_;
+  bool connected_ = false;
+};
+
+}  // namespace runnel::server::testing
