@@ -100,8 +100,7 @@ int run(int argc, char** argv) {
     log_info("open file limit (RLIMIT_NOFILE): ",
              nofile == UINT64_MAX ? std::string("unlimited") : std::to_string(nofile));
     // Segment files beyond it are opened on demand (storage/file_cache.h).
-    log_info("segment files kept open at most: ",
-             runnel::storage::FileCache::process().capacity());
+    log_info("segment files kept open at most: ", runnel::storage::FileCache::process().capacity());
   }
 
   asio::io_context io(1);
