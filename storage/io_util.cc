@@ -50,7 +50,7 @@ int64_t pread_full(int fd, uint8_t* data, size_t len, uint64_t offset) {
   return static_cast<int64_t>(done);
 }
 
-bool read_file(const std::string& path, std::string* out) {
+bool read_file(const std::string& path, std::string* out, size_t max_bytes) {
   int fd = sys::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   out->clear();
@@ -65,7 +65,7 @@ bool read_file(const std::string& path, std::string* out) {
     }
     if (n == 0) break;
     out->append(buf, static_cast<size_t>(n));
-    if (out->size() > (16u << 20)) {  // metadata files are small
+    if (out->size() > max_bytes) {
       ok = false;
       break;
     }

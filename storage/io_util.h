@@ -30,10 +30,12 @@ std::string errno_message(const char* what, const std::string& path);
 bool pwrite_all(int fd, const uint8_t* data, size_t len, uint64_t offset);
 // Returns the bytes read (short only at end of file), or -1 on error.
 int64_t pread_full(int fd, uint8_t* data, size_t len, uint64_t offset);
-// Reads a whole (small) file. False when it cannot be opened or read.
-bool read_file(const std::string& path, std::string* out);
+// Reads a whole file of at most `max_bytes`. False when it cannot be opened or read, or is
+// larger.
+bool read_file(const std::string& path, std::string* out, size_t max_bytes = 16u << 20);
 // Writes `path` atomically: temp file, fsync, rename, fsync of the directory.
 bool write_file_atomic(const std::string& path, const std::string& content, std::string* error);
+
 bool fsync_dir(const std::string& dir);
 // One line on stderr, prefixed with "storage: ".
 void log_line(const std::string& line);

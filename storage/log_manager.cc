@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <sstream>
 #include <system_error>
 #include <thread>
 
 #include "storage/io_util.h"
+#include "storage/offset_checkpoint.h"
+#include "storage/producer_checkpoint.h"
 #include "storage/sys.h"
 
 namespace runnel::storage {
@@ -21,6 +24,8 @@ namespace {
 
 constexpr const char* kTopicsDir = ".runnel-topics";
 constexpr const char* kCleanShutdown = ".runnel-cleanshutdown";
+constexpr const char* kRecoveryCheckpoint = "recovery-point-offset-checkpoint";
+constexpr const char* kProducerCheckpoint = "producer-state-at-close";
 constexpr int32_t kMaxPartitions = 1 << 20;
 
 std::string escape(std::string_view s) {
@@ -135,11 +140,12 @@ bool write_topic_file(const std::string& log_dir, const TopicInfo& info, const T
 std::unique_ptr<PartitionLog> open_partition_log(const std::string& log_dir, const TopicInfo& info,
                                                  const LogConfig& config, int32_t partition,
                                                  const Clock& clock, bool clean,
-                                                 RecoveryResult* rec, std::string* error) {
+                                                 RecoveryResult* rec, std::string* error,
+                                                 const PartitionLog::Checkpointed& kept = {}) {
   std::string dir = partition_dir_of(log_dir, info.name, partition);
   std::error_code ec;
   bool existed = sys::exists(dir, ec);
-  auto log = PartitionLog::open(dir, info.name, partition, config, clock, clean, rec, error);
+  auto log = PartitionLog::open(dir, info.name, partition, config, clock, clean, rec, error, kept);
   if (!log) return nullptr;
   std::string meta_path = dir + "/partition.metadata";
   std::string meta = "version: 0\ntopic_id: " + info.topic_id.to_string() + "\n";
@@ -176,13 +182,16 @@ TopicResult creation_failed(const std::string& topic, const std::string& why) {
   return {ErrorCode::KAFKA_STORAGE_ERROR, why};
 }
 
-// Closes every log, on up to kCloseThreads threads. False when any close failed.
-bool close_logs(const std::vector<PartitionLog*>& logs) {
+// Closes every log with close_unsynced(), on up to kCloseThreads threads: whether each close
+// succeeded and its producer snapshot, in the order of `logs`.
+std::vector<char> close_logs(const std::vector<PartitionLog*>& logs,
+                             std::vector<std::string>* snapshots) {
+  std::vector<char> ok(logs.size(), 0);
+  snapshots->assign(logs.size(), {});
   std::atomic<size_t> next{0};
-  std::atomic<bool> ok{true};
   auto work = [&] {
     for (size_t i; (i = next.fetch_add(1)) < logs.size();)
-      if (!logs[i]->close()) ok = false;
+      ok[i] = logs[i]->close_unsynced(&(*snapshots)[i]);
   };
   size_t extra = std::min(kCloseThreads, logs.size() / kLogsPerCloseThread + 1) - 1;
   std::vector<std::thread> threads;
@@ -219,9 +228,34 @@ std::string LogManager::topic_file(const std::string& topic) const {
   return topic_file_of(log_dir_, topic);
 }
 
-void LogManager::adopt(PartitionLog& log) const {
+void LogManager::adopt(PartitionLog& log) {
   if (decompressor_) log.set_decompressor(decompressor_);
   if (runner_) log.set_background_runner(runner_);
+  log.set_recovery_point_lowered(
+      [this, key = OffsetCheckpoint::Key{log.topic(), log.partition()}](int64_t recovery_point) {
+        auto it = checkpointed_.find(key);
+        if (it != checkpointed_.end() && it->second > recovery_point) checkpoint_recovery_points();
+      });
+}
+
+std::string LogManager::checkpoint_path() const { return log_dir_ + "/" + kRecoveryCheckpoint; }
+
+OffsetCheckpoint::Offsets LogManager::recovery_points() const {
+  OffsetCheckpoint::Offsets out;
+  for (const auto& [name, t] : topics_)
+    for (const auto& p : t.partitions) out[{name, p->partition()}] = p->recovery_point();
+  return out;
+}
+
+bool LogManager::write_checkpoint(OffsetCheckpoint::Offsets offsets) {
+  if (offsets == checkpointed_) return true;
+  std::string err;
+  if (!OffsetCheckpoint::write(checkpoint_path(), offsets, &err)) {
+    io::log_line(err);
+    return false;
+  }
+  checkpointed_ = std::move(offsets);
+  return true;
 }
 
 bool LogManager::load(std::string* error) {
@@ -232,6 +266,25 @@ bool LogManager::load(std::string* error) {
   }
   std::string marker = log_dir_ + "/" + kCleanShutdown;
   bool clean = sys::exists(marker, ec);
+  std::string why;
+  auto stored = OffsetCheckpoint::read(checkpoint_path(), &why);
+  if (!stored) {
+    // As Kafka: a checkpoint that cannot be used is no checkpoint (every segment is scanned
+    // after an unclean shutdown).
+    io::log_line("ignoring the recovery point checkpoint: " + why);
+    stored.emplace();
+  }
+  checkpointed_ = *stored;
+  // The producer states a clean close left (used only after a clean close).
+  ProducerCheckpoint::Snapshots producer_states;
+  const std::string producer_path = log_dir_ + "/" + kProducerCheckpoint;
+  if (clean) {
+    auto read = ProducerCheckpoint::read(producer_path, &why);
+    if (read)
+      producer_states = std::move(*read);
+    else
+      io::log_line("ignoring the producer states of the last close: " + why);
+  }
   std::vector<sys::DirEntry> entries;
   // A topic left out for a failed read would look like an orphan below and lose its partitions:
   // a topics directory or topic file that cannot be read fails the start-up instead.
@@ -264,8 +317,12 @@ bool LogManager::load(std::string* error) {
     auto& slot = topics_[name] = std::move(t);
     for (int32_t p = 0; p < slot.info.partitions; ++p) {
       RecoveryResult rec;
+      PartitionLog::Checkpointed kept;
+      if (auto it = stored->find({name, p}); it != stored->end()) kept.recovery_point = it->second;
+      if (auto it = producer_states.find({name, p}); it != producer_states.end())
+        kept.producer_snapshot = std::move(it->second);
       auto log =
-          open_partition_log(log_dir_, slot.info, slot.config, p, clock_, clean, &rec, error);
+          open_partition_log(log_dir_, slot.info, slot.config, p, clock_, clean, &rec, error, kept);
       if (!log) {
         // One log directory: when it cannot be read the broker cannot serve (Kafka shuts
         // down when all its log directories are offline at start-up).
@@ -294,6 +351,15 @@ bool LogManager::load(std::string* error) {
     io::log_line("removing orphan partition directory " + log_dir_ + "/" + dir);
     sys::remove_all(log_dir_ + "/" + dir, ec);
   }
+  // Every log is on disk to its end now (an unclean start flushed what recovery kept). Before
+  // the marker goes: a recovery that cut a log below its checkpointed point must not leave that
+  // point behind (the data written there next would be taken as synced).
+  if (!write_checkpoint(recovery_points())) {
+    if (error) *error = "cannot write " + checkpoint_path();
+    return false;
+  }
+  // Describes the logs as they were at the close only.
+  sys::remove(producer_path, ec);
   sys::remove(marker, ec);
   io::fsync_dir(log_dir_);
   closed_ = false;
@@ -315,10 +381,7 @@ void LogManager::set_background_runner(PartitionLog::BackgroundRunner r) {
     for (auto& p : t.partitions) p->set_background_runner(runner_);
 }
 
-void LogManager::checkpoint_recovery_points() {
-  for (auto& [name, t] : topics_)
-    for (auto& p : t.partitions) p->checkpoint_recovery_point();
-}
+bool LogManager::checkpoint_recovery_points() { return write_checkpoint(recovery_points()); }
 
 void LogManager::set_decompressor(Decompressor d) {
   decompressor_ = std::move(d);
@@ -500,6 +563,7 @@ TopicResult LogManager::finish(std::shared_ptr<TopicChange> change) {
       for (auto& p : t.partitions) adopt(*p);
       for (auto& [k, v] : change->recovered_) recovered_[k] = v;
       topics_[name] = std::move(t);
+      forget_stale_checkpoint(name, 0);
       break;
     case TopicChange::Kind::grow: {
       if (!change->result_.ok()) break;
@@ -514,6 +578,7 @@ TopicResult LogManager::finish(std::shared_ptr<TopicChange> change) {
       }
       it->second.info.partitions = t.info.partitions;
       for (auto& [k, v] : change->recovered_) recovered_[k] = v;
+      forget_stale_checkpoint(name, change->from_);
       break;
     }
     case TopicChange::Kind::remove:
@@ -527,6 +592,13 @@ TopicResult LogManager::finish(std::shared_ptr<TopicChange> change) {
       break;
   }
   return change->result_;
+}
+
+void LogManager::forget_stale_checkpoint(const std::string& topic, int32_t from) {
+  // A topic deleted and created again within a checkpoint interval: the checkpoint still holds
+  // the old partitions' points, which the new logs have not reached on disk.
+  auto it = checkpointed_.lower_bound({topic, from});
+  if (it != checkpointed_.end() && it->first.first == topic) checkpoint_recovery_points();
 }
 
 TopicResult LogManager::update_topic_config(const std::string& name, const ConfigMap& configs,
@@ -623,7 +695,40 @@ bool LogManager::close() {
   for (auto& [name, c] : busy_)
     for (auto& p : c->topic_.partitions)
       if (p) logs.push_back(p.get());
-  bool ok = close_logs(logs);
+  // No log syncs or writes a file of its own: one syncfs puts all of them on disk (thousands of
+  // fsyncs would each wait for the disk, and every new file costs an inode), then one file holds
+  // the recovery points and one the producer states.
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> snapshots;
+  const std::vector<char> closed = close_logs(logs, &snapshots);
+  bool ok = std::all_of(closed.begin(), closed.end(), [](char c) { return c != 0; });
+  const auto closed_at = std::chrono::steady_clock::now();
+  bool synced = sys::syncfs(log_dir_) == 0;
+  if (!synced) {
+    io::log_line(io::errno_message("syncfs", log_dir_));
+    ok = false;
+  }
+  const auto synced_at = std::chrono::steady_clock::now();
+  OffsetCheckpoint::Offsets points;
+  ProducerCheckpoint::Snapshots states;
+  for (size_t i = 0; i < logs.size(); ++i) {
+    if (logs[i]->segment_count() == 0) continue;  // deleted
+    OffsetCheckpoint::Key key{logs[i]->topic(), logs[i]->partition()};
+    points[key] = synced && closed[i] ? logs[i]->log_end_offset() : logs[i]->recovery_point();
+    if (closed[i]) states[key] = std::move(snapshots[i]);
+  }
+  ok = write_checkpoint(std::move(points)) && ok;
+  if (ok) {
+    std::string err;
+    ok = ProducerCheckpoint::write(log_dir_ + "/" + kProducerCheckpoint, states, &err);
+    if (!ok) io::log_line(err);
+  }
+  auto ms = [](auto from, auto to) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count());
+  };
+  io::log_line("closed " + std::to_string(logs.size()) + " partition logs: " +
+               ms(start, closed_at) + " ms, syncfs " + ms(closed_at, synced_at) +
+               " ms, checkpoint " + ms(synced_at, std::chrono::steady_clock::now()) + " ms");
   topics_.clear();
   busy_.clear();
   // Last, and only when everything before it is on disk.

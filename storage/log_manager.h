@@ -8,6 +8,8 @@
 //     .runnel-topics/<topic>          topic metadata (below), one per topic
 //     <topic>-<partition>/            a partition log (partition_log.h)
 //       partition.metadata            "version: 0\ntopic_id: <base64>\n"
+//     recovery-point-offset-checkpoint every partition's recovery point
+//                                     (offset_checkpoint.h; partition_log.h)
 //     .runnel-cleanshutdown           present only after a clean close()
 //
 // Topic metadata file, text, one "key: value" per line:
@@ -24,6 +26,14 @@
 // removes the topic file first and the partition directories after. A
 // partition directory whose topic file is absent (a create or delete that
 // was interrupted) is deleted at start.
+//
+// The recovery point checkpoint is written every
+// log.flush.offset.checkpoint.interval.ms when a point moved, at the end of
+// load() (before the clean-shutdown marker is removed) and at close(). It may
+// lag behind (a lower point only costs recovery work); it must never name a
+// point above data that is not on disk, so it is written at once when a
+// truncation moves a log's point below it, and when a topic is created again
+// while it still holds the points of the deleted one.
 //
 // Creating or deleting thousands of partitions takes seconds of file work, so
 // a topic change comes in three steps (the one-call create_topic,
@@ -53,6 +63,7 @@
 #include "protocol/wire.h"
 #include "storage/clock.h"
 #include "storage/log_config.h"
+#include "storage/offset_checkpoint.h"
 #include "storage/partition_log.h"
 #include "storage/topic_name.h"
 
@@ -90,8 +101,9 @@ class LogManager {
   void set_decompressor(Decompressor d);
   // The background runner handed to every partition log (PartitionLog::set_background_runner).
   void set_background_runner(PartitionLog::BackgroundRunner r);
-  // Writes every log's recovery point (log.flush.offset.checkpoint.interval.ms).
-  void checkpoint_recovery_points();
+  // Writes the recovery point checkpoint when a point moved since the last write
+  // (log.flush.offset.checkpoint.interval.ms). False on I/O error (logged).
+  bool checkpoint_recovery_points();
 
   // Kafka's errors: INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS,
   // INVALID_PARTITIONS, INVALID_CONFIG, KAFKA_STORAGE_ERROR. A zero or
@@ -143,9 +155,10 @@ class LogManager {
   // broker setting, default 86400000). Returns how many producers went.
   size_t expire_producers(int64_t now_ms, int64_t expiration_ms);
   bool flush_all();
-  // Closes every log (PartitionLog::close: what changed since the last flush is flushed,
-  // snapshots and recovery points written), on a few threads at once, then writes the
-  // clean-shutdown marker when all of that succeeded. No change's run() may be in progress;
+  // Closes every log (PartitionLog::close without fsync: snapshots written) on a few threads
+  // at once, puts it all on disk with one syncfs of the log directory, writes the recovery
+  // point checkpoint (the log end offsets), then the clean-shutdown marker when all of that
+  // succeeded. No change's run() may be in progress;
   // the partitions of changes that ran but were not finished are closed too.
   bool close();
 
@@ -158,7 +171,14 @@ class LogManager {
   std::string partition_dir(const std::string& topic, int32_t partition) const;
   std::string topic_file(const std::string& topic) const;
   // Hands the broker's decompressor and background runner to a newly opened log.
-  void adopt(PartitionLog& log) const;
+  void adopt(PartitionLog& log);
+  std::string checkpoint_path() const;
+  // Every log's recovery point.
+  OffsetCheckpoint::Offsets recovery_points() const;
+  // Writes the checkpoint unless it holds `offsets` already.
+  bool write_checkpoint(OffsetCheckpoint::Offsets offsets);
+  // Writes the checkpoint when it names partitions of `topic` from `from` on (new logs).
+  void forget_stale_checkpoint(const std::string& topic, int32_t from);
 
   std::string log_dir_;
   LogConfig defaults_;
@@ -168,6 +188,7 @@ class LogManager {
   std::map<std::string, Topic> topics_;
   std::map<std::string, RecoveryResult> recovered_;
   std::map<std::string, std::shared_ptr<TopicChange>> busy_;  // between begin and finish
+  OffsetCheckpoint::Offsets checkpointed_;                    // as the checkpoint file holds
   bool closed_ = true;                                        // until load() succeeds
 };
 

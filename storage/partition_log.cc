@@ -21,7 +21,6 @@ using protocol::ErrorCode;
 
 namespace {
 constexpr const char* kLogStartFile = "log-start-offset";
-constexpr const char* kRecoveryPointFile = "recovery-point";
 
 // The decimal offset in `path`, or nullopt when it is absent or not a number.
 std::optional<int64_t> read_offset_file(const std::string& path) {
@@ -62,7 +61,8 @@ SegmentOptions PartitionLog::segment_options() const {
 std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::string topic,
                                                  int32_t partition, const LogConfig& config,
                                                  const Clock& clock, bool clean_shutdown,
-                                                 RecoveryResult* recovery, std::string* error) {
+                                                 RecoveryResult* recovery, std::string* error,
+                                                 const Checkpointed& checkpointed) {
   std::unique_ptr<PartitionLog> log(new PartitionLog());
   log->dir_ = dir;
   log->topic_ = std::move(topic);
@@ -71,10 +71,9 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::st
   log->clock_ = &clock;
   RecoveryResult local;
   if (!recovery) recovery = &local;
-  // Without a recovery point (a new log, or one written before Runnel kept it) every segment
+  // Without a recovery point (a new log, or one the checkpoint does not name yet) every segment
   // is scanned after an unclean shutdown.
-  const std::optional<int64_t> stored = read_offset_file(dir + "/" + kRecoveryPointFile);
-  const int64_t stored_recovery_point = stored.value_or(0);
+  const int64_t stored_recovery_point = checkpointed.recovery_point.value_or(0);
   if (!load_segments(dir, log->segment_options(), clean_shutdown, 0, clock, &log->segments_,
                      recovery, error, stored_recovery_point)) {
     // Nothing to flush or snapshot: a log that did not open is dropped as it is.
@@ -100,12 +99,14 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::st
         return nullptr;
       }
   log->recovery_point_ = leo;
-  log->checkpointed_recovery_point_ = stored.value_or(-1);
-  log->checkpoint_recovery_point();
   log->last_flush_ms_ = clock.now_ms();
   if (leo > log->log_start_offset_)
     log->latest_epoch_ = log->epoch_for_offset(leo - 1).value_or(-1);
-  log->load_producer_state();
+  // After a clean close the state it left describes the log as it is: nothing to replay.
+  recovery->producer_state_kept =
+      clean_shutdown && checkpointed.producer_snapshot &&
+      log->producer_state_.decode_snapshot(*checkpointed.producer_snapshot, leo);
+  if (!recovery->producer_state_kept) log->load_producer_state();
   return log;
 }
 
@@ -401,19 +402,6 @@ void PartitionLog::advance_recovery_point(int64_t offset) {
   offset = std::min(offset, log_end_offset());
   if (offset <= recovery_point_) return;
   recovery_point_ = offset;
-  checkpoint_recovery_point();
-}
-
-bool PartitionLog::checkpoint_recovery_point() {
-  if (recovery_point_ == checkpointed_recovery_point_) return true;
-  std::string err;
-  if (!io::write_file_atomic(dir_ + "/" + kRecoveryPointFile,
-                             std::to_string(recovery_point_) + "\n", &err)) {
-    io::log_line(err);
-    return false;
-  }
-  checkpointed_recovery_point_ = recovery_point_;
-  return true;
 }
 
 bool PartitionLog::maybe_roll(int64_t now_ms) {
@@ -638,9 +626,10 @@ bool PartitionLog::truncate_to(int64_t offset) {
   }
   int64_t leo = log_end_offset();
   high_watermark_ = std::min(high_watermark_, leo);
+  const bool lowered = leo < recovery_point_;
   recovery_point_ = std::min(recovery_point_, leo);
   ++truncations_;  // a background flush started before this must not move the point
-  checkpoint_recovery_point();
+  if (lowered && recovery_point_lowered_) recovery_point_lowered_(recovery_point_);
   latest_epoch_ = leo > log_start_offset_ ? epoch_for_offset(leo - 1).value_or(-1) : -1;
   // Snapshots above the new end are stale; rebuild from the newest one left.
   load_producer_state();
@@ -678,6 +667,9 @@ bool PartitionLog::close() {
   }
   bool ok = true;
   if (unflushed_messages_ > 0 || recovery_point_ < log_end_offset()) ok = flush();
+  // After a failed fsync nothing on disk can be vouched for: no snapshot, and the close is
+  // reported as failed, so that no clean shutdown is recorded and the next start recovers.
+  if (offline_) ok = false;
   // Only a durable log may be described by a snapshot at its end. An empty log without
   // producers and without snapshots needs none: replaying it rebuilds the same nothing (a
   // topic created and closed again writes no snapshot per partition).
@@ -685,9 +677,17 @@ bool PartitionLog::close() {
                                    producer_state_.entries().empty() &&
                                    ProducerStateManager::list_snapshots(dir_).empty();
   if (ok && !nothing_to_describe) ok = write_producer_snapshot(log_end_offset());
-  if (ok) ok = checkpoint_recovery_point();
   closed_ = true;
   return ok;
+}
+
+bool PartitionLog::close_unsynced(std::string* snapshot) {
+  snapshot->clear();
+  if (closed_) return !segments_.empty();
+  closed_ = true;
+  if (segments_.empty() || offline_) return false;
+  *snapshot = producer_state_.encode_snapshot(log_end_offset());
+  return true;
 }
 
 int64_t PartitionLog::last_stable_offset() const {

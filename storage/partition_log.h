@@ -4,19 +4,15 @@
 // Other files in the directory:
 //   partition.metadata   "version: 0\ntopic_id: <base64 topic id>\n" (Kafka's
 //                        format; written by LogManager, atomically)
-//   recovery-point       "<decimal offset>\n": every offset below it is known to be
-//                        on disk (fdatasync). Written (atomically) when a rolled
-//                        segment has been flushed, at checkpoint_recovery_point()
-//                        and at close. After an unclean shutdown every segment
-//                        that reaches above it is scanned with CRC checks, not
-//                        only the last one (Kafka's recovery point).
 //   log-start-offset     "<decimal offset>\n": written (atomically) only when
 //                        delete_records moves the log start offset inside a
 //                        segment; otherwise the log start offset is the first
 //                        segment's base offset.
 //   <offset>.snapshot    producer state as of that offset (producer_state.h),
 //                        written when a segment rolls (at the new segment's
-//                        base) and at close(); the newest 2 are kept.
+//                        base) and at close() (not at close_unsynced(): the log
+//                        manager keeps that state in one file for all logs);
+//                        the newest 2 are kept.
 //
 // Producer state (idempotence and transactions, Kafka's ProducerStateManager):
 // every batch with a producer id is checked against it before anything is
@@ -30,6 +26,13 @@
 // the snapshots above the new log end and reloads the same way. Deleting
 // segments (retention, delete_records) drops their `.txnindex` but keeps the
 // producers, which leave only by expire_producers().
+//
+// The recovery point: every offset below it is known to be on disk (fdatasync).
+// It moves when a rolled segment has been flushed and at every flush(); the log
+// manager keeps it for all partitions in one checkpoint file per log directory
+// (log_manager.h) and hands it back to open(): after an unclean shutdown every
+// segment that reaches above it is scanned with CRC checks, not only the last
+// one (Kafka's recovery point).
 //
 // Offsets: log_start_offset <= last_stable_offset <= high_watermark <=
 // log_end_offset. On one node the high watermark follows the log end offset
@@ -119,12 +122,22 @@ using Decompressor = std::function<bool(
 
 class PartitionLog {
  public:
+  // What the log manager kept of a log at its last checkpoint and clean close.
+  struct Checkpointed {
+    // The recovery point (none: 0, every segment is scanned after an unclean shutdown).
+    std::optional<int64_t> recovery_point;
+    // The producer state snapshot taken at a clean close (close_unsynced()); used only when
+    // `clean_shutdown` and it is valid for the log end offset (else the snapshots and the log
+    // are read as usual).
+    std::optional<std::string> producer_snapshot;
+  };
   // Opens (creating the directory if needed) and recovers the log in `dir`.
   // `clean_shutdown` skips CRC checks of the last segment.
   static std::unique_ptr<PartitionLog> open(const std::string& dir, std::string topic,
                                             int32_t partition, const LogConfig& config,
                                             const Clock& clock, bool clean_shutdown,
-                                            RecoveryResult* recovery, std::string* error);
+                                            RecoveryResult* recovery, std::string* error,
+                                            const Checkpointed& checkpointed = {});
   ~PartitionLog();
   PartitionLog(const PartitionLog&) = delete;
   PartitionLog& operator=(const PartitionLog&) = delete;
@@ -236,9 +249,11 @@ class PartitionLog {
   bool maybe_flush(int64_t now_ms);
   // Every offset below it is on disk.
   int64_t recovery_point() const { return recovery_point_; }
-  // Writes the recovery point to `recovery-point` when it moved since the last write. False
-  // on I/O error (logged).
-  bool checkpoint_recovery_point();
+  // Called with the new recovery point when a truncation moved it down (the log manager's
+  // checkpoint may then name a point above data that is not on disk yet).
+  void set_recovery_point_lowered(std::function<void(int64_t)> f) {
+    recovery_point_lowered_ = std::move(f);
+  }
   int64_t unflushed_messages() const { return unflushed_messages_; }
   uint64_t flush_count() const { return flush_count_; }
 
@@ -264,11 +279,16 @@ class PartitionLog {
   bool offline() const { return offline_; }
 
   // Flushes what was appended since the last flush, writes a producer state snapshot (unless
-  // the same one is on disk, or the log is empty and has neither producers nor snapshots) and
-  // the recovery point (when it moved), and closes the files. The
-  // object is unusable afterwards. False when a flush or a write failed (logged). Logs of
-  // different partitions may be closed on different threads at once.
+  // the same one is on disk, or the log is empty and has neither producers nor snapshots),
+  // and closes the files. The object is unusable afterwards. False when a flush or a write
+  // failed (logged), or the log is offline. Logs of different partitions may be closed on
+  // different threads at once.
   bool close();
+  // Closes without an fsync and without writing a snapshot file; `*snapshot` is the producer
+  // state at the log end offset (producer_state.h's snapshot bytes). The caller puts the files
+  // on disk with one sys::syncfs() of their file system and keeps the snapshot where open()
+  // gets it back (Checkpointed). False, with nothing in `*snapshot`, when the log is offline.
+  bool close_unsynced(std::string* snapshot);
   // Background work started before now (a rolled segment's flush) will not touch the log when
   // it completes: for a log being handed to another thread (a topic being deleted).
   void forget_background_work() { alive_ = std::make_shared<int>(0); }
@@ -316,8 +336,8 @@ class PartitionLog {
   int64_t unflushed_messages_ = 0;
   int64_t last_flush_ms_ = 0;
   uint64_t flush_count_ = 0;
-  int64_t recovery_point_ = 0;                // every offset below it has been flushed
-  int64_t checkpointed_recovery_point_ = -1;  // as written in `recovery-point`
+  int64_t recovery_point_ = 0;  // every offset below it has been flushed
+  std::function<void(int64_t)> recovery_point_lowered_;
   BackgroundRunner runner_;
   // Background flushes check it before touching the log; it dies with the log.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);

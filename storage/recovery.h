@@ -54,6 +54,9 @@ struct RecoveryResult {
   uint32_t segments_deleted = 0;  // segments after a corrupt one, removed
   uint32_t indexes_rebuilt = 0;   // segments whose indexes were rewritten
   bool crc_checked = false;       // some segment was scanned with CRC checks
+  // The producer state came from what the last clean close left (no snapshot file read, no
+  // batch replayed). Set by PartitionLog::open.
+  bool producer_state_kept = false;
   std::string summary() const;
 };
 

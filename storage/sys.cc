@@ -136,6 +136,18 @@ int fdatasync(int fd) {
   return ::fdatasync(fd);
 }
 
+int syncfs(const std::string& path) {
+  if (int e = on_path(Op::sync, path)) return fail(e);
+  if (FaultPlan* p = plan(); p && p->skip_sync) return 0;
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int rc = ::syncfs(fd);
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return rc;
+}
+
 int ftruncate(int fd, off_t length) {
   if (int e = on_fd(Op::truncate, fd)) return fail(e);
   return ::ftruncate(fd, length);

@@ -29,7 +29,7 @@ enum class Op : uint8_t {
   open,      // open(2) of a file or directory, dup(2)
   read,      // pread(2), read(2)
   write,     // pwrite(2)
-  sync,      // fsync(2), fdatasync(2)
+  sync,      // fsync(2), fdatasync(2), syncfs(2)
   truncate,  // ftruncate(2)
   rename,    // rename(2)
   unlink,    // unlink(2), removing one file or empty directory
@@ -80,6 +80,9 @@ ssize_t read(int fd, void* buf, size_t len);
 ssize_t pwrite(int fd, const void* buf, size_t len, off_t offset);
 int fsync(int fd);
 int fdatasync(int fd);
+// syncfs(2) of the file system that holds `path` (a directory): everything written to it is on
+// disk once it returns 0 (Linux reports write-back errors here since 5.8).
+int syncfs(const std::string& path);
 int ftruncate(int fd, off_t length);
 int rename(const std::string& from, const std::string& to);
 int unlink(const std::string& path);

@@ -3,8 +3,14 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <filesystem>
+#include <iterator>
 
+#include "protocol/records/record_batch.h"
+#include "storage/offset_checkpoint.h"
+#include "storage/sys.h"
 #include "storage/tests/test_util.h"
 
 namespace runnel::storage {
@@ -193,30 +199,194 @@ TEST_F(LogManagerTest, CloseClosesAChangeThatRanButWasNotFinished) {
   EXPECT_EQ(m->topic("t")->partitions, 2);
 }
 
-TEST_F(LogManagerTest, ClosingManyPartitionsKeepsTheirDataAndSkipsUnchangedSnapshots) {
+std::vector<uint8_t> idempotent_batch(int64_t pid, int32_t seq) {
+  protocol::RecordBatchBuilder b;
+  b.producer(pid, 0, seq);
+  const uint8_t value[] = {'i', 'd'};
+  b.add(1000, std::nullopt, std::span<const uint8_t>(value, sizeof value));
+  return b.build();
+}
+
+// Every file under `dir` (recursively), relative, sorted.
+std::vector<std::string> files_under(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out.push_back(fs::relative(e.path(), dir).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A clean close writes no file per partition: one syncfs, one recovery point checkpoint and
+// one file of producer states, which the next clean start loads without replaying any log.
+TEST_F(LogManagerTest, CleanCloseWritesTwoFilesForAllPartitionsAndStartsWithoutReplay) {
   const int n = 300;
-  const std::string snapshot = dir.path() + "/logs/t-0/00000000000000000003.snapshot";
+  const std::string logs = dir.path() + "/logs";
+  std::vector<std::string> before;
   {
     auto m = open();
     ASSERT_TRUE(m->create_topic("t", n, {}).ok());
     for (int p = 0; p < n; p += 7) {
       auto b = make_batch(3, 1000);
       ASSERT_EQ(m->get("t", p)->append(b, 0, 1000).error, ErrorCode::NONE);
+      auto idem = idempotent_batch(100 + p, 0);
+      ASSERT_EQ(m->get("t", p)->append(idem, 0, 1000).error, ErrorCode::NONE);
     }
+    before = files_under(logs);
     EXPECT_TRUE(m->close());
-    EXPECT_TRUE(fs::exists(dir.path() + "/logs/.runnel-cleanshutdown"));
   }
-  struct stat first {};
-  ASSERT_EQ(::stat(snapshot.c_str(), &first), 0);
+  std::vector<std::string> after = files_under(logs);
+  std::vector<std::string> added;
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                      std::back_inserter(added));
+  EXPECT_EQ(added, (std::vector<std::string>{".runnel-cleanshutdown", "producer-state-at-close",
+                                             "recovery-point-offset-checkpoint"}));
+
+  std::string err;
+  auto points = OffsetCheckpoint::read(logs + "/recovery-point-offset-checkpoint", &err);
+  ASSERT_TRUE(points) << err;
+  ASSERT_EQ(points->size(), static_cast<size_t>(n));
+  for (int p = 0; p < n; ++p) EXPECT_EQ(points->at({"t", p}), p % 7 == 0 ? 4 : 0) << p;
+
+  auto m = open();
+  EXPECT_FALSE(fs::exists(logs + "/producer-state-at-close"));  // it describes that close only
+  for (int p = 0; p < n; ++p) {
+    PartitionLog* log = m->get("t", p);
+    ASSERT_EQ(log->log_end_offset(), p % 7 == 0 ? 4 : 0);
+    EXPECT_TRUE(m->recovery_results().at("t-" + std::to_string(p)).producer_state_kept) << p;
+    if (p % 7 != 0) continue;
+    ASSERT_EQ(log->producers().size(), 1u);
+    EXPECT_EQ(log->producers()[0].producer_id, 100 + p);
+    EXPECT_EQ(log->producers()[0].last_sequence, 0);
+    // A retry of the last batch is still known as a duplicate; the next sequence follows.
+    auto retry = idempotent_batch(100 + p, 0);
+    auto r = log->append(retry, 0, 2000);
+    EXPECT_EQ(r.error, ErrorCode::NONE);
+    EXPECT_EQ(r.base_offset, 3);
+    EXPECT_EQ(log->log_end_offset(), 4);
+    auto next = idempotent_batch(100 + p, 1);
+    EXPECT_EQ(log->append(next, 0, 2000).base_offset, 4);
+  }
+}
+
+// Without the producer states of the close (removed, or not a clean close), the state is
+// rebuilt from the log as before.
+TEST_F(LogManagerTest, ProducerStatesAreRebuiltWhenTheCloseLeftNone) {
+  const std::string logs = dir.path() + "/logs";
   {
     auto m = open();
-    for (int p = 0; p < n; ++p) EXPECT_EQ(m->get("t", p)->log_end_offset(), p % 7 == 0 ? 3 : 0);
+    ASSERT_TRUE(m->create_topic("t", 1, {}).ok());
+    auto idem = idempotent_batch(5, 0);
+    ASSERT_EQ(m->get("t", 0)->append(idem, 0, 1000).error, ErrorCode::NONE);
     EXPECT_TRUE(m->close());
   }
-  // Nothing changed: the same snapshot file, not a rewritten one.
-  struct stat second {};
-  ASSERT_EQ(::stat(snapshot.c_str(), &second), 0);
-  EXPECT_EQ(first.st_ino, second.st_ino);
+  fs::remove(logs + "/producer-state-at-close");
+  auto m = open();
+  EXPECT_FALSE(m->recovery_results().at("t-0").producer_state_kept);
+  ASSERT_EQ(m->get("t", 0)->producers().size(), 1u);
+  EXPECT_EQ(m->get("t", 0)->producers()[0].producer_id, 5);
+}
+
+// After a crash, only the segments above the checkpointed recovery point are scanned; a
+// partition the checkpoint does not name is scanned whole.
+TEST_F(LogManagerTest, UncleanStartScansFromTheCheckpointedRecoveryPoint) {
+  const std::string logs = dir.path() + "/logs";
+  auto m = open();
+  ASSERT_TRUE(m->create_topic("t", 2, {{"segment.bytes", "1048576"}}).ok());
+  for (int p = 0; p < 2; ++p) {
+    for (int i = 0; i < 3; ++i) {
+      auto b = make_batch(2, 1000);
+      ASSERT_EQ(m->get("t", p)->append(b, 0, 1000).error, ErrorCode::NONE);
+    }
+  }
+  // Three segments each: rolled by segment.ms (7 days).
+  for (int p = 0; p < 2; ++p) {
+    for (int i = 0; i < 2; ++i) {
+      clock.advance(8 * 24 * 3600 * 1000LL);
+      ASSERT_TRUE(m->get("t", p)->maybe_roll(clock.now_ms()));
+      auto b = make_batch(2, clock.now_ms());
+      ASSERT_EQ(m->get("t", p)->append(b, 0, clock.now_ms()).error, ErrorCode::NONE);
+    }
+  }
+  ASSERT_TRUE(m->flush_all());
+  ASSERT_TRUE(m->checkpoint_recovery_points());
+  // A crash: the files as they are now, without a clean close.
+  const std::string image = dir.path() + "/image";
+  fs::copy(logs, image, fs::copy_options::recursive);
+  std::string err;
+  auto points = OffsetCheckpoint::read(image + "/recovery-point-offset-checkpoint", &err);
+  ASSERT_TRUE(points) << err;
+  EXPECT_EQ(points->at({"t", 0}), 10);
+  points->erase({"t", 1});
+  ASSERT_TRUE(OffsetCheckpoint::write(image + "/recovery-point-offset-checkpoint", *points, &err));
+
+  LogManager crashed({image}, LogConfig{}, clock);
+  ASSERT_TRUE(crashed.load(&err)) << err;
+  const auto& r0 = crashed.recovery_results().at("t-0");
+  const auto& r1 = crashed.recovery_results().at("t-1");
+  EXPECT_EQ(r0.segments_loaded, 3u);
+  EXPECT_EQ(r0.segments_scanned, 1u);  // the last one only
+  EXPECT_EQ(r1.segments_scanned, 3u);  // not in the checkpoint: all
+  EXPECT_EQ(crashed.get("t", 1)->log_end_offset(), 10);
+  // The start wrote the checkpoint anew with every partition.
+  points = OffsetCheckpoint::read(image + "/recovery-point-offset-checkpoint", &err);
+  ASSERT_TRUE(points) << err;
+  EXPECT_EQ(points->at({"t", 1}), 10);
+}
+
+// The checkpoint never names a point above what is on disk: a truncation below it, and a
+// topic created again while it holds the deleted one's points, rewrite it at once.
+TEST_F(LogManagerTest, CheckpointIsRewrittenWhenAPointMovesDown) {
+  const std::string path = dir.path() + "/logs/recovery-point-offset-checkpoint";
+  auto m = open();
+  ASSERT_TRUE(m->create_topic("t", 2, {}).ok());
+  for (int i = 0; i < 3; ++i) {
+    auto b = make_batch(2, 1000);
+    ASSERT_EQ(m->get("t", 0)->append(b, 0, 1000).error, ErrorCode::NONE);
+    auto c = make_batch(2, 1000);
+    ASSERT_EQ(m->get("t", 1)->append(c, 0, 1000).error, ErrorCode::NONE);
+  }
+  ASSERT_TRUE(m->flush_all());
+  ASSERT_TRUE(m->checkpoint_recovery_points());
+  std::string err;
+  EXPECT_EQ(OffsetCheckpoint::read(path, &err)->at({"t", 0}), 6);
+
+  ASSERT_TRUE(m->get("t", 0)->truncate_to(2));
+  EXPECT_EQ(OffsetCheckpoint::read(path, &err)->at({"t", 0}), 2);
+
+  ASSERT_TRUE(m->delete_topic("t").ok());
+  EXPECT_EQ(OffsetCheckpoint::read(path, &err)->at({"t", 1}), 6);  // lags: harmless so far
+  ASSERT_TRUE(m->create_topic("t", 2, {}).ok());
+  auto points = OffsetCheckpoint::read(path, &err);
+  EXPECT_EQ(points->at({"t", 0}), 0);
+  EXPECT_EQ(points->at({"t", 1}), 0);
+}
+
+// A failed syncfs at close leaves no clean-shutdown marker: the next start recovers.
+TEST_F(LogManagerTest, FailedSyncAtCloseLeavesAnUncleanShutdown) {
+  const std::string logs = dir.path() + "/logs";
+  {
+    auto m = open();
+    ASSERT_TRUE(m->create_topic("t", 1, {}).ok());
+    auto b = make_batch(2, 1000);
+    ASSERT_EQ(m->get("t", 0)->append(b, 0, 1000).error, ErrorCode::NONE);
+    sys::FaultPlan plan;
+    plan.ops = sys::op_bit(sys::Op::sync);
+    plan.match = [&](sys::Op, std::string_view path) { return path == logs; };
+    plan.fail_at = 1;
+    plan.error = EIO;
+    sys::set_fault_plan(&plan);
+    EXPECT_FALSE(m->close());
+    sys::set_fault_plan(nullptr);
+    EXPECT_EQ(plan.failed, 1u);
+  }
+  EXPECT_FALSE(fs::exists(logs + "/.runnel-cleanshutdown"));
+  std::string err;
+  auto points = OffsetCheckpoint::read(logs + "/recovery-point-offset-checkpoint", &err);
+  ASSERT_TRUE(points) << err;
+  EXPECT_EQ(points->at({"t", 0}), 0);  // nothing was flushed
+  auto m = open();
+  EXPECT_TRUE(m->recovery_results().at("t-0").crc_checked);
+  EXPECT_EQ(m->get("t", 0)->log_end_offset(), 2);
 }
 
 }  // namespace

@@ -1,0 +1,104 @@
+#include "storage/offset_checkpoint.h"
+
+#include <cerrno>
+#include <charconv>
+#include <system_error>
+
+#include "storage/io_util.h"
+#include "storage/sys.h"
+#include "storage/topic_name.h"
+
+namespace runnel::storage {
+
+namespace {
+
+// Far above what a million partitions need; read whole into memory.
+constexpr size_t kMaxFileBytes = size_t{1} << 30;
+
+// The next line of `text` from `*pos` (without its '\n'); false at the end.
+bool next_line(std::string_view text, size_t* pos, std::string_view* line) {
+  if (*pos >= text.size()) return false;
+  size_t end = text.find('\n', *pos);
+  if (end == std::string_view::npos) end = text.size();
+  *line = text.substr(*pos, end - *pos);
+  *pos = end + 1;
+  return true;
+}
+
+template <typename T>
+bool parse_number(std::string_view s, T* out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+std::string OffsetCheckpoint::encode(const Offsets& offsets) {
+  std::string out = "0\n" + std::to_string(offsets.size()) + "\n";
+  for (const auto& [key, offset] : offsets) {
+    out += key.first;
+    out += ' ';
+    out += std::to_string(key.second);
+    out += ' ';
+    out += std::to_string(offset);
+    out += '\n';
+  }
+  return out;
+}
+
+std::optional<OffsetCheckpoint::Offsets> OffsetCheckpoint::decode(std::string_view text,
+                                                                  std::string* error) {
+  auto fail = [&](const std::string& why) -> std::optional<Offsets> {
+    if (error) *error = why;
+    return std::nullopt;
+  };
+  size_t pos = 0;
+  std::string_view line;
+  if (!next_line(text, &pos, &line) || line != "0") return fail("unknown version");
+  uint64_t count = 0;
+  if (!next_line(text, &pos, &line) || !parse_number(line, &count))
+    return fail("malformed entry count");
+  Offsets offsets;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (!next_line(text, &pos, &line))
+      return fail("expected " + std::to_string(count) + " entries but found " + std::to_string(i));
+    size_t a = line.find(' ');
+    size_t b = a == std::string_view::npos ? a : line.find(' ', a + 1);
+    int32_t partition = 0;
+    int64_t offset = 0;
+    if (b == std::string_view::npos || !is_valid_topic_name(line.substr(0, a)) ||
+        !parse_number(line.substr(a + 1, b - a - 1), &partition) || partition < 0 ||
+        !parse_number(line.substr(b + 1), &offset) || offset < 0)
+      return fail("malformed entry: " + std::string(line));
+    offsets[{std::string(line.substr(0, a)), partition}] = offset;
+  }
+  while (next_line(text, &pos, &line))
+    if (!line.empty()) return fail("more entries than the count " + std::to_string(count));
+  return offsets;
+}
+
+std::optional<OffsetCheckpoint::Offsets> OffsetCheckpoint::read(const std::string& path,
+                                                                std::string* error) {
+  std::error_code ec;
+  if (!sys::exists(path, ec)) {
+    if (!ec) return Offsets{};
+    if (error) *error = "stat " + path + ": " + ec.message();
+    return std::nullopt;
+  }
+  std::string text;
+  if (!io::read_file(path, &text, kMaxFileBytes)) {
+    if (error) *error = io::errno_message("read", path);
+    return std::nullopt;
+  }
+  std::string why;
+  auto offsets = decode(text, &why);
+  if (!offsets && error) *error = path + ": " + why;
+  return offsets;
+}
+
+bool OffsetCheckpoint::write(const std::string& path, const Offsets& offsets, std::string* error) {
+  return io::write_file_atomic(path, encode(offsets), error);
+}
+
+}  // namespace runnel::storage
