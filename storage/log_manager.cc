@@ -231,31 +231,43 @@ std::string LogManager::topic_file(const std::string& topic) const {
 void LogManager::adopt(PartitionLog& log) {
   if (decompressor_) log.set_decompressor(decompressor_);
   if (runner_) log.set_background_runner(runner_);
-  log.set_recovery_point_lowered(
-      [this, key = OffsetCheckpoint::Key{log.topic(), log.partition()}](int64_t recovery_point) {
-        auto it = checkpointed_.find(key);
-        if (it != checkpointed_.end() && it->second > recovery_point) checkpoint_recovery_points();
-      });
+  log.set_recovery_point_lowered([this] { write_checkpoint(); });
 }
 
 std::string LogManager::checkpoint_path() const { return log_dir_ + "/" + kRecoveryCheckpoint; }
 
-OffsetCheckpoint::Offsets LogManager::recovery_points() const {
-  OffsetCheckpoint::Offsets out;
+bool LogManager::write_checkpoint() {
+  // topics_ is sorted by name and each topic's logs by partition: the file's order.
+  size_t count = 0;
+  for (const auto& [name, t] : topics_) count += t.partitions.size();
+  std::string text = OffsetCheckpoint::header(count);
   for (const auto& [name, t] : topics_)
-    for (const auto& p : t.partitions) out[{name, p->partition()}] = p->recovery_point();
-  return out;
+    for (const auto& p : t.partitions)
+      OffsetCheckpoint::append(&text, name, p->partition(), p->recovery_point());
+  if (text != checkpointed_text_) {
+    std::string err;
+    if (!io::write_file_atomic(checkpoint_path(), text, &err)) {
+      io::log_line(err);
+      return false;
+    }
+    checkpointed_text_ = std::move(text);
+  }
+  checkpointed_topics_.clear();
+  for (const auto& [name, t] : topics_) {
+    checkpointed_topics_.insert(name);
+    for (const auto& p : t.partitions) p->set_checkpointed_recovery_point(p->recovery_point());
+  }
+  checkpoint_fingerprint_ = fingerprint();
+  return true;
 }
 
-bool LogManager::write_checkpoint(OffsetCheckpoint::Offsets offsets) {
-  if (offsets == checkpointed_) return true;
-  std::string err;
-  if (!OffsetCheckpoint::write(checkpoint_path(), offsets, &err)) {
-    io::log_line(err);
-    return false;
-  }
-  checkpointed_ = std::move(offsets);
-  return true;
+std::pair<uint64_t, int64_t> LogManager::fingerprint() const {
+  // Points only move up between writes (a truncation below the file writes it at once), and a
+  // change of the topics bumps the version: an equal sum is an equal file.
+  int64_t sum = 0;
+  for (const auto& [name, t] : topics_)
+    for (const auto& p : t.partitions) sum += p->recovery_point();
+  return {topics_version_, sum};
 }
 
 bool LogManager::load(std::string* error) {
@@ -274,7 +286,6 @@ bool LogManager::load(std::string* error) {
     io::log_line("ignoring the recovery point checkpoint: " + why);
     stored.emplace();
   }
-  checkpointed_ = *stored;
   // The producer states a clean close left (used only after a clean close).
   ProducerCheckpoint::Snapshots producer_states;
   const std::string producer_path = log_dir_ + "/" + kProducerCheckpoint;
@@ -354,7 +365,9 @@ bool LogManager::load(std::string* error) {
   // Every log is on disk to its end now (an unclean start flushed what recovery kept). Before
   // the marker goes: a recovery that cut a log below its checkpointed point must not leave that
   // point behind (the data written there next would be taken as synced).
-  if (!write_checkpoint(recovery_points())) {
+  // The file as it was read, so that an unchanged one is not written again.
+  checkpointed_text_ = OffsetCheckpoint::encode(*stored);
+  if (!write_checkpoint()) {
     if (error) *error = "cannot write " + checkpoint_path();
     return false;
   }
@@ -381,7 +394,9 @@ void LogManager::set_background_runner(PartitionLog::BackgroundRunner r) {
     for (auto& p : t.partitions) p->set_background_runner(runner_);
 }
 
-bool LogManager::checkpoint_recovery_points() { return write_checkpoint(recovery_points()); }
+bool LogManager::checkpoint_recovery_points() {
+  return fingerprint() == checkpoint_fingerprint_ || write_checkpoint();
+}
 
 void LogManager::set_decompressor(Decompressor d) {
   decompressor_ = std::move(d);
@@ -563,7 +578,9 @@ TopicResult LogManager::finish(std::shared_ptr<TopicChange> change) {
       for (auto& p : t.partitions) adopt(*p);
       for (auto& [k, v] : change->recovered_) recovered_[k] = v;
       topics_[name] = std::move(t);
-      forget_stale_checkpoint(name, 0);
+      // Created again while the checkpoint still holds the deleted topic's points, which the
+      // new logs have not reached on disk.
+      if (checkpointed_topics_.count(name)) write_checkpoint();
       break;
     case TopicChange::Kind::grow: {
       if (!change->result_.ok()) break;
@@ -578,7 +595,6 @@ TopicResult LogManager::finish(std::shared_ptr<TopicChange> change) {
       }
       it->second.info.partitions = t.info.partitions;
       for (auto& [k, v] : change->recovered_) recovered_[k] = v;
-      forget_stale_checkpoint(name, change->from_);
       break;
     }
     case TopicChange::Kind::remove:
@@ -591,14 +607,8 @@ TopicResult LogManager::finish(std::shared_ptr<TopicChange> change) {
         recovered_.erase(name + "-" + std::to_string(p));
       break;
   }
+  ++topics_version_;
   return change->result_;
-}
-
-void LogManager::forget_stale_checkpoint(const std::string& topic, int32_t from) {
-  // A topic deleted and created again within a checkpoint interval: the checkpoint still holds
-  // the old partitions' points, which the new logs have not reached on disk.
-  auto it = checkpointed_.lower_bound({topic, from});
-  if (it != checkpointed_.end() && it->first.first == topic) checkpoint_recovery_points();
 }
 
 TopicResult LogManager::update_topic_config(const std::string& name, const ConfigMap& configs,
@@ -717,9 +727,12 @@ bool LogManager::close() {
     points[key] = synced && closed[i] ? logs[i]->log_end_offset() : logs[i]->recovery_point();
     if (closed[i]) states[key] = std::move(snapshots[i]);
   }
-  ok = write_checkpoint(std::move(points)) && ok;
+  std::string err;
+  if (!OffsetCheckpoint::write(checkpoint_path(), points, &err)) {
+    io::log_line(err);
+    ok = false;
+  }
   if (ok) {
-    std::string err;
     ok = ProducerCheckpoint::write(log_dir_ + "/" + kProducerCheckpoint, states, &err);
     if (!ok) io::log_line(err);
   }

@@ -56,6 +56,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -173,12 +174,10 @@ class LogManager {
   // Hands the broker's decompressor and background runner to a newly opened log.
   void adopt(PartitionLog& log);
   std::string checkpoint_path() const;
-  // Every log's recovery point.
-  OffsetCheckpoint::Offsets recovery_points() const;
-  // Writes the checkpoint unless it holds `offsets` already.
-  bool write_checkpoint(OffsetCheckpoint::Offsets offsets);
-  // Writes the checkpoint when it names partitions of `topic` from `from` on (new logs).
-  void forget_stale_checkpoint(const std::string& topic, int32_t from);
+  // Writes every log's recovery point into the checkpoint file (unless it holds them already).
+  bool write_checkpoint();
+  // Changes whenever the file would: the version of the topic map and the sum of the points.
+  std::pair<uint64_t, int64_t> fingerprint() const;
 
   std::string log_dir_;
   LogConfig defaults_;
@@ -188,8 +187,12 @@ class LogManager {
   std::map<std::string, Topic> topics_;
   std::map<std::string, RecoveryResult> recovered_;
   std::map<std::string, std::shared_ptr<TopicChange>> busy_;  // between begin and finish
-  OffsetCheckpoint::Offsets checkpointed_;                    // as the checkpoint file holds
-  bool closed_ = true;                                        // until load() succeeds
+  // The recovery point checkpoint as written last, the topics it names, and its fingerprint.
+  std::string checkpointed_text_;
+  std::set<std::string> checkpointed_topics_;
+  std::pair<uint64_t, int64_t> checkpoint_fingerprint_{UINT64_MAX, 0};
+  uint64_t topics_version_ = 0;  // bumped by every finished topic change
+  bool closed_ = true;           // until load() succeeds
 };
 
 class LogManager::TopicChange {

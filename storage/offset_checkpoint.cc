@@ -34,16 +34,21 @@ bool parse_number(std::string_view s, T* out) {
 
 }  // namespace
 
+std::string OffsetCheckpoint::header(size_t count) { return "0\n" + std::to_string(count) + "\n"; }
+
+void OffsetCheckpoint::append(std::string* out, std::string_view topic, int32_t partition,
+                              int64_t offset) {
+  *out += topic;
+  *out += ' ';
+  *out += std::to_string(partition);
+  *out += ' ';
+  *out += std::to_string(offset);
+  *out += '\n';
+}
+
 std::string OffsetCheckpoint::encode(const Offsets& offsets) {
-  std::string out = "0\n" + std::to_string(offsets.size()) + "\n";
-  for (const auto& [key, offset] : offsets) {
-    out += key.first;
-    out += ' ';
-    out += std::to_string(key.second);
-    out += ' ';
-    out += std::to_string(offset);
-    out += '\n';
-  }
+  std::string out = header(offsets.size());
+  for (const auto& [key, offset] : offsets) append(&out, key.first, key.second, offset);
   return out;
 }
 

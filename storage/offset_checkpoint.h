@@ -26,6 +26,10 @@ class OffsetCheckpoint {
   using Offsets = std::map<Key, int64_t>;
 
   static std::string encode(const Offsets& offsets);
+  // The same, piece by piece, for a caller that has the entries in order already: the first two
+  // lines, then one line per entry.
+  static std::string header(size_t count);
+  static void append(std::string* out, std::string_view topic, int32_t partition, int64_t offset);
   // Nullopt with `error` set when `text` is not a checkpoint of version 0.
   static std::optional<Offsets> decode(std::string_view text, std::string* error);
 

@@ -626,10 +626,10 @@ bool PartitionLog::truncate_to(int64_t offset) {
   }
   int64_t leo = log_end_offset();
   high_watermark_ = std::min(high_watermark_, leo);
-  const bool lowered = leo < recovery_point_;
   recovery_point_ = std::min(recovery_point_, leo);
   ++truncations_;  // a background flush started before this must not move the point
-  if (lowered && recovery_point_lowered_) recovery_point_lowered_(recovery_point_);
+  if (recovery_point_ < checkpointed_recovery_point_ && recovery_point_lowered_)
+    recovery_point_lowered_();
   latest_epoch_ = leo > log_start_offset_ ? epoch_for_offset(leo - 1).value_or(-1) : -1;
   // Snapshots above the new end are stale; rebuild from the newest one left.
   load_producer_state();

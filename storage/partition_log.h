@@ -249,9 +249,11 @@ class PartitionLog {
   bool maybe_flush(int64_t now_ms);
   // Every offset below it is on disk.
   int64_t recovery_point() const { return recovery_point_; }
-  // Called with the new recovery point when a truncation moved it down (the log manager's
-  // checkpoint may then name a point above data that is not on disk yet).
-  void set_recovery_point_lowered(std::function<void(int64_t)> f) {
+  // The recovery point the log manager's checkpoint file holds for this log (set when it writes
+  // that file), and what to call when a truncation moves the recovery point below it: the file
+  // would then name a point above data that is not on disk yet.
+  void set_checkpointed_recovery_point(int64_t offset) { checkpointed_recovery_point_ = offset; }
+  void set_recovery_point_lowered(std::function<void()> f) {
     recovery_point_lowered_ = std::move(f);
   }
   int64_t unflushed_messages() const { return unflushed_messages_; }
@@ -336,8 +338,9 @@ class PartitionLog {
   int64_t unflushed_messages_ = 0;
   int64_t last_flush_ms_ = 0;
   uint64_t flush_count_ = 0;
-  int64_t recovery_point_ = 0;  // every offset below it has been flushed
-  std::function<void(int64_t)> recovery_point_lowered_;
+  int64_t recovery_point_ = 0;                // every offset below it has been flushed
+  int64_t checkpointed_recovery_point_ = -1;  // as the log manager's checkpoint holds it
+  std::function<void()> recovery_point_lowered_;
   BackgroundRunner runner_;
   // Background flushes check it before touching the log; it dies with the log.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);

@@ -361,6 +361,31 @@ TEST_F(LogManagerTest, CheckpointIsRewrittenWhenAPointMovesDown) {
   EXPECT_EQ(points->at({"t", 1}), 0);
 }
 
+// The interval's checkpoint writes the file only when a point moved.
+TEST_F(LogManagerTest, PeriodicCheckpointWritesOnlyWhenAPointMoved) {
+  const std::string path = dir.path() + "/logs/recovery-point-offset-checkpoint";
+  auto inode = [&] {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0);
+    return st.st_ino;
+  };
+  auto m = open();
+  ASSERT_TRUE(m->create_topic("t", 3, {}).ok());
+  ASSERT_TRUE(m->checkpoint_recovery_points());
+  const auto first = inode();
+  ASSERT_TRUE(m->checkpoint_recovery_points());
+  EXPECT_EQ(inode(), first);  // nothing moved: not written again
+  auto b = make_batch(2, 1000);
+  ASSERT_EQ(m->get("t", 1)->append(b, 0, 1000).error, ErrorCode::NONE);
+  ASSERT_TRUE(m->checkpoint_recovery_points());
+  EXPECT_EQ(inode(), first);  // appended, not flushed: the point is where it was
+  ASSERT_TRUE(m->flush_all());
+  ASSERT_TRUE(m->checkpoint_recovery_points());
+  EXPECT_NE(inode(), first);
+  std::string err;
+  EXPECT_EQ(OffsetCheckpoint::read(path, &err)->at({"t", 1}), 2);
+}
+
 // A failed syncfs at close leaves no clean-shutdown marker: the next start recovers.
 TEST_F(LogManagerTest, FailedSyncAtCloseLeavesAnUncleanShutdown) {
   const std::string logs = dir.path() + "/logs";
