@@ -528,7 +528,7 @@ void ClassicGroup::remove_pending_member_and_update_group(const std::string& mem
 // ---------------------------------------------------------------------------------------------
 // SyncGroup, Heartbeat, LeaveGroup
 
-std::optional<SyncResponse> ClassicGroup::sync(const SyncRequest& req) {
+std::optional<SyncResponse> ClassicGroup::sync(const SyncRequest& req, const Store& store) {
   SyncResponse err;
   if (state_ == GroupState::Dead) {
     err.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
@@ -579,7 +579,17 @@ std::optional<SyncResponse> ClassicGroup::sync(const SyncRequest& req) {
         auto target = members_.find(id);
         if (target != members_.end()) target->second.assignment = assignment;
       }
+      if (store) {
+        if (ErrorCode stored = store(snapshot()); stored != ErrorCode::NONE) {
+          reset_assignments_and_answer_syncs(stored);
+          maybe_prepare_rebalance();
+          try_complete_join();
+          return std::nullopt;
+        }
+      }
+      const uint64_t stored_version = store_version_;
       transition_to(GroupState::Stable);
+      if (store) store_version_ = stored_version;  // stored just now: nothing left to store
       for (auto& [id, member] : members_) {
         SyncResponse r;
         r.protocol_type = protocol_type_;

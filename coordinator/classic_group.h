@@ -32,11 +32,12 @@
 // REBALANCE_IN_PROGRESS, so no request is left without a response.
 //
 // Persistence: snapshot() is the group as a GroupMetadata record of __consumer_offsets and
-// restore() rebuilds a group from one. store_version() changes whenever the group reaches a
-// state that must be stored (the leader's assignment completes a rebalance, the group becomes
-// Empty, a static member is replaced without a rebalance); the owner compares it after each
-// call and appends snapshot(). Offsets are handled elsewhere; only the check whether an offset
-// commit is allowed lives here (validate_offset_commit).
+// restore() rebuilds a group from one. The leader's assignment is stored by sync() itself
+// (its `store`) before the rebalance completes. store_version() changes whenever the group
+// reaches another state that must be stored (the group becomes Empty, a static member is
+// replaced without a rebalance); the owner compares it after each call and appends snapshot().
+// Offsets are handled elsewhere; only the check whether an offset commit is allowed lives here
+// (validate_offset_commit).
 #pragma once
 
 #include <cstdint>
@@ -174,7 +175,14 @@ class ClassicGroup {
                MemberIdGenerator member_ids = {});
 
   std::optional<JoinResponse> join(const JoinRequest& req);
-  std::optional<SyncResponse> sync(const SyncRequest& req);
+  // Appends the group as a GroupMetadata record; the error to answer when that failed (Kafka's
+  // mapping of an append error for a group's metadata), else NONE.
+  using Store = std::function<ErrorCode(const GroupMetadataValue&)>;
+  // The leader's sync stores the group with its assignment through `store` (when given) before
+  // anything else happens: only once that succeeded does the group become Stable and every
+  // member get its assignment. When it fails every waiting member (the leader too) is answered
+  // with the store's error, the assignment is dropped and the group rebalances, as Kafka does.
+  std::optional<SyncResponse> sync(const SyncRequest& req, const Store& store = {});
   ErrorCode heartbeat(const HeartbeatRequest& req);
   LeaveResult leave(const std::vector<LeaveMember>& members);
 

@@ -31,6 +31,27 @@ ErrorCode map_append_error(ErrorCode e) {
   }
 }
 
+// A failed append of a group's metadata, as Kafka answers it (the classic coordinator's
+// appendGroupMetadataErrorToResponseError).
+ErrorCode map_store_error(ErrorCode e) {
+  switch (e) {
+    case ErrorCode::UNKNOWN_TOPIC_OR_PARTITION:
+    case ErrorCode::NOT_ENOUGH_REPLICAS:
+    case ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case ErrorCode::REQUEST_TIMED_OUT:
+      return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    case ErrorCode::NOT_LEADER_OR_FOLLOWER:
+    case ErrorCode::KAFKA_STORAGE_ERROR:
+      return ErrorCode::NOT_COORDINATOR;
+    case ErrorCode::MESSAGE_TOO_LARGE:
+    case ErrorCode::RECORD_LIST_TOO_LARGE:
+    case ErrorCode::INVALID_FETCH_SIZE:
+      return ErrorCode::UNKNOWN_SERVER_ERROR;
+    default:
+      return e;
+  }
+}
+
 std::optional<std::string> group_of(std::span<const uint8_t> key) {
   auto k = decode_offsets_topic_key(key);
   if (!k) return std::nullopt;
@@ -169,9 +190,14 @@ const ClassicGroup* GroupCoordinator::group(const std::string& group_id) const {
 
 ErrorCode GroupCoordinator::write(const std::string& group_id,
                                   const std::vector<OffsetsTopicRecord>& records) {
+  return map_append_error(append(group_id, records));
+}
+
+ErrorCode GroupCoordinator::append(const std::string& group_id,
+                                   const std::vector<OffsetsTopicRecord>& records) {
   if (records.empty()) return ErrorCode::NONE;
   ErrorCode e = topic_.append(partition_for(group_id), records);
-  if (e != ErrorCode::NONE) return map_append_error(e);
+  if (e != ErrorCode::NONE) return e;
   for (const auto& r : records) {
     std::optional<std::span<const uint8_t>> value;
     if (r.value) value = std::span<const uint8_t>(*r.value);
@@ -221,10 +247,14 @@ void GroupCoordinator::after_change(const std::string& group_id) {
   e->logged_generation = g.generation_id();
   if (e->group->store_version() == e->stored_version) return;
   e->stored_version = e->group->store_version();
-  // A failed write leaves the previous record as the truth; the group carries on in memory
-  // and the next state change writes again.
-  write(group_id, {{encode_group_metadata_key({group_id}),
-                    encode_group_metadata_value(e->group->snapshot())}});
+  // The leader's assignment was stored by sync() before anyone was answered. What is stored
+  // here (a group that became Empty, a static member replaced) answers no one: as in Kafka, a
+  // failed write is logged, the previous record stays the truth and the next change writes.
+  ErrorCode w = append(group_id, {{encode_group_metadata_key({group_id}),
+                                   encode_group_metadata_value(e->group->snapshot())}});
+  if (w != ErrorCode::NONE && event_log_)
+    event_log_("group " + group_id + ": storing its metadata failed with error code " +
+               std::to_string(static_cast<int>(w)));
 }
 
 ReadyResponses GroupCoordinator::take_ready_responses() { return std::exchange(ready_, {}); }
@@ -266,7 +296,11 @@ std::optional<SyncResponse> GroupCoordinator::sync(const std::string& group_id,
     r.error = ErrorCode::UNKNOWN_MEMBER_ID;
     return r;
   }
-  auto out = e->group->sync(req);
+  auto out = e->group->sync(req, [&](const GroupMetadataValue& v) {
+    ErrorCode appended =
+        append(group_id, {{encode_group_metadata_key({group_id}), encode_group_metadata_value(v)}});
+    return map_store_error(appended);
+  });
   after_change(group_id);
   return out;
 }

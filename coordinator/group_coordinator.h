@@ -185,6 +185,8 @@ class GroupCoordinator {
   const Entry* find(const std::string& group_id) const;
   // Appends and replays; NONE or the append's error.
   ErrorCode write(const std::string& group_id, const std::vector<OffsetsTopicRecord>& records);
+  // The same with the append's own error (unmapped).
+  ErrorCode append(const std::string& group_id, const std::vector<OffsetsTopicRecord>& records);
   // Stores the group's metadata when its store_version moved; removes Dead groups.
   void after_change(const std::string& group_id);
   void collect_ready(ClassicGroup& g);

@@ -191,6 +191,91 @@ TEST_F(GroupCoordinatorTest, FailedAppendChangesNothing) {
   EXPECT_FALSE(coord->fetch_offset("g", "t", 0).has_value());
 }
 
+// The leader's assignment is stored before anyone is answered: when that append fails, every
+// waiting member gets the store's error as Kafka maps it, nothing of the assignment is kept (in
+// memory or in the log) and the group rebalances; the next round completes normally.
+TEST_F(GroupCoordinatorTest, FailedStoreOfTheAssignmentAnswersItsErrorAndRebalances) {
+  coord->mark_all_loaded();
+  const std::string a = stable_member("g");
+  // A second member: the first rejoins, both get generation 2.
+  JoinRequest jb = join_req();
+  EXPECT_FALSE(coord->join("g", jb).has_value());
+  EXPECT_EQ(coord->group("g")->state(), GroupState::PreparingRebalance);
+  EXPECT_FALSE(coord->join("g", join_req(a)).has_value());
+  auto ready = coord->take_ready_responses();
+  ASSERT_EQ(ready.joins.size(), 2u);
+  std::string b;
+  for (const auto& [token, r] : ready.joins)
+    if (r.member_id != a) b = r.member_id;
+  ASSERT_FALSE(b.empty());
+  const int32_t generation = ready.joins[0].second.generation_id;
+  ASSERT_EQ(coord->group("g")->leader_id(), a);
+  const size_t records_before = topic.partitions[coord->partition_for("g")].size();
+
+  SyncRequest follower;
+  follower.token = ++tokens;
+  follower.member_id = b;
+  follower.generation_id = generation;
+  EXPECT_FALSE(coord->sync("g", follower).has_value());
+  EXPECT_TRUE(coord->take_ready_responses().syncs.empty());  // waits for the leader
+  SyncRequest leader;
+  leader.token = ++tokens;
+  leader.member_id = a;
+  leader.generation_id = generation;
+  leader.assignments = {{a, {1}}, {b, {2}}};
+  topic.fail_next = ErrorCode::KAFKA_STORAGE_ERROR;
+  EXPECT_FALSE(coord->sync("g", leader).has_value());
+  ready = coord->take_ready_responses();
+  ASSERT_EQ(ready.syncs.size(), 2u);
+  for (const auto& [token, r] : ready.syncs) {
+    EXPECT_EQ(r.error, ErrorCode::NOT_COORDINATOR) << token;
+    EXPECT_TRUE(r.assignment.empty());
+  }
+  EXPECT_EQ(coord->group("g")->state(), GroupState::PreparingRebalance);
+  EXPECT_EQ(topic.partitions[coord->partition_for("g")].size(), records_before);
+  EXPECT_EQ(reload()->group("g")->generation_id(), 1);  // the log still holds generation 1
+
+  // Both rejoin; this time the store succeeds and the assignment reaches everyone.
+  EXPECT_FALSE(coord->join("g", join_req(a)).has_value());
+  EXPECT_FALSE(coord->join("g", join_req(b)).has_value());
+  ready = coord->take_ready_responses();
+  ASSERT_EQ(ready.joins.size(), 2u);
+  leader.token = ++tokens;
+  leader.generation_id = ready.joins[0].second.generation_id;
+  follower.token = ++tokens;
+  follower.generation_id = leader.generation_id;
+  EXPECT_FALSE(coord->sync("g", leader).has_value());
+  auto mine = coord->sync("g", follower);
+  ready = coord->take_ready_responses();
+  ASSERT_EQ(ready.syncs.size(), 1u);
+  EXPECT_EQ(ready.syncs[0].second.error, ErrorCode::NONE);
+  EXPECT_EQ(ready.syncs[0].second.assignment, (Bytes{1}));
+  ASSERT_TRUE(mine.has_value());
+  EXPECT_EQ(mine->assignment, (Bytes{2}));
+  EXPECT_EQ(coord->group("g")->state(), GroupState::Stable);
+  // One GroupMetadata record for the completed rebalance, not two.
+  EXPECT_EQ(topic.partitions[coord->partition_for("g")].size(), records_before + 1);
+  EXPECT_EQ(reload()->group("g")->generation_id(), leader.generation_id);
+}
+
+TEST_F(GroupCoordinatorTest, StoreErrorsAreMappedAsKafkaMapsThem) {
+  coord->mark_all_loaded();
+  auto j = coord->join("g", join_req());
+  auto ready = coord->take_ready_responses();
+  ASSERT_EQ(ready.joins.size(), 1u);
+  const std::string member = ready.joins[0].second.member_id;
+  SyncRequest s;
+  s.token = ++tokens;
+  s.member_id = member;
+  s.generation_id = ready.joins[0].second.generation_id;
+  s.assignments = {{member, {7}}};
+  topic.fail_next = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+  EXPECT_FALSE(coord->sync("g", s).has_value());
+  ready = coord->take_ready_responses();
+  ASSERT_EQ(ready.syncs.size(), 1u);
+  EXPECT_EQ(ready.syncs[0].second.error, ErrorCode::COORDINATOR_NOT_AVAILABLE);
+}
+
 TEST_F(GroupCoordinatorTest, MetadataTooLargeOnlyFailsItsPartition) {
   coord->mark_all_loaded();
   auto errors = coord->commit_offsets(
