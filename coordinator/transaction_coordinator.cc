@@ -132,8 +132,10 @@ void TransactionCoordinator::install(const TransactionMetadata& m, bool log_chan
   const TransactionState old_state = inserted ? TransactionState::Empty : e.meta.state;
   e.meta = m;
   by_producer_id_[m.producer_id] = m.transactional_id;
-  if (m.state == TransactionState::Ongoing)
+  if (m.state == TransactionState::Ongoing) {
     timeouts_.emplace(m.start_time_ms + m.timeout_ms, m.transactional_id);
+    if (deadline_added_) deadline_added_();
+  }
   if (is_prepare(m.state)) {
     if (old_state != m.state) e.markers_left = m.partitions;
   } else {
@@ -468,6 +470,7 @@ ErrorCode TransactionCoordinator::complete_transaction(const std::string& id) {
   }
   if (!e->markers_left.empty()) {
     incomplete_.insert(id);
+    if (deadline_added_) deadline_added_();
     return ErrorCode::COORDINATOR_NOT_AVAILABLE;
   }
   TransactionMetadata target = e->meta;
@@ -478,6 +481,7 @@ ErrorCode TransactionCoordinator::complete_transaction(const std::string& id) {
   if (w != ErrorCode::NONE) {
     // Every marker is written; only the Complete record is missing. tick() stores it.
     incomplete_.insert(id);
+    if (deadline_added_) deadline_added_();
     return w;
   }
   return ErrorCode::NONE;

@@ -158,10 +158,15 @@ class TransactionCoordinator {
   // Aborts transactions Ongoing for longer than their timeout (bumping the epoch, so the
   // zombie is fenced, as Kafka does), writes markers that failed earlier again, and every
   // remove_expired_interval_ms removes transactional ids idle for transactional.id.expiration.ms.
-  // Call it every abort_check_interval_ms (or at next_deadline_ms()).
+  // Call it at next_deadline_ms() (markers that failed are tried again every
+  // abort_check_interval_ms).
   void tick();
   // When tick() next has something to do; nullopt: nothing pending.
   std::optional<int64_t> next_deadline_ms() const;
+  // Called whenever a deadline was added (a transaction became Ongoing, markers wait to be
+  // written again), so that the owner's one timer, armed at next_deadline_ms(), can move
+  // earlier. Nothing else needs to tell the owner.
+  void set_deadline_added(std::function<void()> f) { deadline_added_ = std::move(f); }
 
   // ---- Loading
   // `coordinator_epoch` is the epoch the markers of this partition's transactions carry.
@@ -256,6 +261,7 @@ class TransactionCoordinator {
   // Latest metadata per id of the partitions being loaded (nullopt: tombstone).
   std::map<int32_t, std::map<std::string, std::optional<TransactionMetadata>>> loading_;
   int64_t next_expiration_check_ms_;
+  std::function<void()> deadline_added_;
   uint64_t skipped_records_ = 0;
   EventLog event_log_;
   bool log_every_change_ = true;

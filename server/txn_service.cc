@@ -54,6 +54,11 @@ TxnService::TxnService(asio::io_context& io, const Config& config, const storage
   coordinator_ =
       std::make_unique<coordinator::TransactionCoordinator>(cfg, clock_, *this, *this, *this);
   coordinator_->set_event_log([](const std::string& line) { log_info(line); }, false);
+  // A new deadline earlier than the one the timer waits for wakes the loop to arm it again.
+  coordinator_->set_deadline_added([this] {
+    auto next = coordinator_->next_deadline_ms();
+    if (next && (!armed_for_ms_ || *next < *armed_for_ms_)) abort_timer_.cancel();
+  });
 }
 
 TxnService::~TxnService() { stop(); }
@@ -149,6 +154,7 @@ asio::awaitable<void> TxnService::load() {
     coordinator_->finish_load(p);
   }
   loaded_ = running_;
+  abort_timer_.cancel();  // the deadlines of what was loaded
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   started)
                 .count();
@@ -156,15 +162,21 @@ asio::awaitable<void> TxnService::load() {
 }
 
 asio::awaitable<void> TxnService::abort_loop() {
-  const auto interval = std::chrono::milliseconds(
-      config_.get_long("transaction.abort.timed.out.transaction.cleanup.interval.ms"));
+  // One timer at the coordinator's next deadline (a transaction's timeout, markers to write
+  // again, the expiry check); woken earlier when a sooner deadline is added or loading ends.
   while (running_) {
-    abort_timer_.expires_after(interval);
+    armed_for_ms_ = loaded_ ? coordinator_->next_deadline_ms() : std::nullopt;
+    if (armed_for_ms_)
+      abort_timer_.expires_after(
+          std::chrono::milliseconds(std::max<int64_t>(0, *armed_for_ms_ - clock_.now_ms())));
+    else
+      abort_timer_.expires_at(asio::steady_timer::time_point::max());
     std::error_code ec;
     co_await abort_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (!running_) break;
     if (!loaded_) continue;
-    coordinator_->tick();
+    auto due = coordinator_->next_deadline_ms();
+    if (due && *due <= clock_.now_ms()) coordinator_->tick();
   }
 }
 

@@ -13,9 +13,11 @@
 //   - Loading: at start() every partition of __transaction_state is replayed, a chunk at a
 //     time, between other requests; requests for transactional ids of partitions not yet
 //     loaded are answered COORDINATOR_LOAD_IN_PROGRESS.
-//   - Timers: hung transactions are aborted every
-//     transaction.abort.timed.out.transaction.cleanup.interval.ms; producers idle longer than
-//     producer.id.expiration.ms are forgotten every producer.id.expiration.check.interval.ms.
+//   - Timers: one timer armed at the coordinator's next deadline (a transaction open longer
+//     than its timeout is aborted then; markers that could not be written are tried again
+//     every transaction.abort.timed.out.transaction.cleanup.interval.ms), moved earlier when
+//     the coordinator adds a sooner one; producers idle longer than producer.id.expiration.ms
+//     are forgotten every producer.id.expiration.check.interval.ms.
 #pragma once
 
 #include <asio.hpp>
@@ -86,6 +88,7 @@ class TxnService final : public coordinator::TransactionLog,
   ProducerIds producer_ids_;
   std::unique_ptr<coordinator::TransactionCoordinator> coordinator_;
   asio::steady_timer abort_timer_;
+  std::optional<int64_t> armed_for_ms_;  // the deadline abort_timer_ waits for
   asio::steady_timer expiry_timer_;
   bool running_ = false;
   bool loaded_ = false;

@@ -415,6 +415,27 @@ TEST_F(TxnCoordinatorTest, TickAbortsTimedOutTransactionsAndFencesTheProducer) {
   EXPECT_EQ(again.producer_epoch, 2);
 }
 
+// The owner's one timer waits for next_deadline_ms(); every deadline added tells it, so a
+// sooner one (a transaction with a short timeout, markers to retry) never waits for a poll.
+TEST_F(TxnCoordinatorTest, EveryAddedDeadlineIsReported) {
+  int added = 0;
+  c->set_deadline_added([&] { ++added; });
+  auto slow = init("slow", 20000);
+  EXPECT_EQ(added, 0);  // Empty: no deadline
+  ASSERT_EQ(c->add_partitions("slow", slow.producer_id, 0, {kT0}), errs(1, ErrorCode::NONE));
+  EXPECT_EQ(added, 1);
+  const int64_t start = clock.now_ms();
+  EXPECT_EQ(*c->next_deadline_ms(), start + 20001);
+  auto fast = init("fast", 100);
+  ASSERT_EQ(c->add_partitions("fast", fast.producer_id, 0, {kT1}), errs(1, ErrorCode::NONE));
+  EXPECT_EQ(added, 2);
+  EXPECT_EQ(*c->next_deadline_ms(), start + 101);  // the timer must move earlier
+  markers.failing[kT1] = ErrorCode::REQUEST_TIMED_OUT;
+  EXPECT_EQ(c->end_txn("fast", fast.producer_id, 0, true), ErrorCode::NONE);
+  EXPECT_EQ(added, 3);  // a marker to write again
+  EXPECT_EQ(*c->next_deadline_ms(), clock.now_ms() + config.abort_check_interval_ms);
+}
+
 // ---- Epoch exhaustion
 
 TEST_F(TxnCoordinatorTest, ExhaustedEpochGetsANewProducerId) {
