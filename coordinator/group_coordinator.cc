@@ -208,8 +208,10 @@ ErrorCode GroupCoordinator::append(const std::string& group_id,
 
 void GroupCoordinator::collect_ready(ClassicGroup& g) {
   auto r = g.take_ready_responses();
+  if (r.joins.empty() && r.syncs.empty()) return;
   for (auto& j : r.joins) ready_.joins.push_back(std::move(j));
   for (auto& s : r.syncs) ready_.syncs.push_back(std::move(s));
+  if (change_listener_) change_listener_();
 }
 
 void GroupCoordinator::refresh_deadline(const std::string& group_id) {
@@ -220,6 +222,7 @@ void GroupCoordinator::refresh_deadline(const std::string& group_id) {
   if (e->deadline) deadlines_.erase({*e->deadline, group_id});
   e->deadline = next;
   if (next) deadlines_.emplace(*next, group_id);
+  if (change_listener_) change_listener_();
 }
 
 void GroupCoordinator::erase_group(const std::string& group_id) {

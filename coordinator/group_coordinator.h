@@ -85,6 +85,11 @@ class GroupCoordinator {
   // Receives one line whenever a group changes state ("group g: Stable, generation 3, ...").
   using EventLog = std::function<void(const std::string& line)>;
   void set_event_log(EventLog log) { event_log_ = std::move(log); }
+  // Called whenever answers became ready (take_ready_responses()) or a group's deadline moved
+  // (next_deadline_ms()), by whatever operation or tick did it: the owner delivers the answers
+  // and re-arms its timer there, and no caller has to remember to. It must not call back into
+  // the coordinator's operations (reading the answers and the deadline is fine).
+  void set_change_listener(std::function<void()> f) { change_listener_ = std::move(f); }
 
   const CoordinatorConfig& config() const { return config_; }
   int32_t partition_for(std::string_view group_id) const;
@@ -209,6 +214,7 @@ class GroupCoordinator {
   std::set<std::pair<int64_t, std::string>> deadlines_;
   uint64_t skipped_records_ = 0;
   EventLog event_log_;
+  std::function<void()> change_listener_;
   // Offsets written by open transactions: producer id -> offsets partition -> records.
   std::map<int64_t, std::map<int32_t, std::vector<OffsetsTopicRecord>>> pending_txn_;
 };

@@ -51,6 +51,9 @@ GroupService::GroupService(asio::io_context& io, const Config& config, const sto
   }
   coordinator_ = std::make_unique<coordinator::GroupCoordinator>(cfg, clock_, *this);
   coordinator_->set_event_log([](const std::string& line) { log_info(line); });
+  // Every answer that becomes ready and every deadline that moves reaches the waiting request
+  // and the timer from here, whichever call or tick caused it.
+  coordinator_->set_change_listener([this] { changed(); });
 }
 
 GroupService::~GroupService() { stop(); }
@@ -185,8 +188,8 @@ asio::awaitable<Resp> GroupService::call_and_wait(Call call, std::optional<Resp>
   Waiting w(io_);
   const uint64_t token = next_token_++;
   waiting_[token] = &w;
+  // An answer that is ready during the call reaches `w` through the change listener.
   std::optional<Resp> now = call(token);
-  changed();
   if (!now && !w.done && running_) {
     w.timer.expires_at(asio::steady_timer::time_point::max());
     std::error_code ec;

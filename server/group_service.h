@@ -62,9 +62,6 @@ class GroupService final : public coordinator::OffsetsTopic {
                                                   coordinator::JoinRequest req);
   asio::awaitable<coordinator::SyncResponse> sync(const std::string& group_id,
                                                   coordinator::SyncRequest req);
-  // To call after any other coordinator call that may change groups: hands out responses
-  // that became ready and re-arms the timer.
-  void changed();
 
   // coordinator::OffsetsTopic
   protocol::ErrorCode append(int32_t partition,
@@ -74,6 +71,9 @@ class GroupService final : public coordinator::OffsetsTopic {
       int64_t producer_id, int16_t producer_epoch) override;
 
  private:
+  // The coordinator's change listener: hands out responses that became ready and re-arms the
+  // timer when a deadline comes before the one it sleeps until.
+  void changed();
   struct Waiting;
   // Calls `call(token)`; when it gives no answer, suspends until the coordinator hands one
   // out under that token (stored in Waiting::*answer), or the service stops (`if_stopped`).

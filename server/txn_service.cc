@@ -118,7 +118,6 @@ ErrorCode TxnService::write_marker(const coordinator::TopicPartition& tp, int64_
   }
   if (groups_ && tp.topic == kOffsetsTopic) {
     groups_->coordinator().complete_txn(tp.partition, producer_id, commit);
-    groups_->changed();
   }
   if (waiters_) waiters_->notify(tp.topic, tp.partition);
   return ErrorCode::NONE;

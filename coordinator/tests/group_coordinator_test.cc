@@ -276,6 +276,32 @@ TEST_F(GroupCoordinatorTest, StoreErrorsAreMappedAsKafkaMapsThem) {
   EXPECT_EQ(ready.syncs[0].second.error, ErrorCode::COORDINATOR_NOT_AVAILABLE);
 }
 
+// Whoever calls the coordinator, answers that become ready and deadlines that move reach the
+// owner through the change listener: nothing has to be remembered by the caller.
+TEST_F(GroupCoordinatorTest, ChangeListenerHearsOfReadyAnswersAndMovedDeadlines) {
+  coord->mark_all_loaded();
+  const std::string a = stable_member("g");
+  int heard = 0;
+  size_t ready_seen = 0;
+  coord->set_change_listener([&] {
+    ++heard;
+    auto r = coord->take_ready_responses();
+    ready_seen += r.joins.size() + r.syncs.size();
+  });
+  // A heartbeat moves the member's session deadline.
+  clock.advance(1000);
+  const int32_t generation = coord->group("g")->generation_id();
+  EXPECT_EQ(coord->heartbeat("g", {a, std::nullopt, generation}), ErrorCode::NONE);
+  EXPECT_EQ(heard, 1);
+  EXPECT_EQ(ready_seen, 0u);
+  // A new member starts a rebalance; the old one's rejoin completes it, and both answers
+  // reach the listener without anyone draining them.
+  EXPECT_FALSE(coord->join("g", join_req()).has_value());
+  EXPECT_FALSE(coord->join("g", join_req(a)).has_value());
+  EXPECT_EQ(ready_seen, 2u);
+  EXPECT_TRUE(coord->take_ready_responses().joins.empty());
+}
+
 TEST_F(GroupCoordinatorTest, MetadataTooLargeOnlyFailsItsPartition) {
   coord->mark_all_loaded();
   auto errors = coord->commit_offsets(

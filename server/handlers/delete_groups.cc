@@ -20,7 +20,6 @@ asio::awaitable<HandlerResult> handle_delete_groups(RequestContext& ctx, protoco
     ErrorCode e = group_status(ctx.broker, id, true);
     if (e == ErrorCode::NONE) {
       e = ctx.broker.groups->coordinator().delete_group(id);
-      ctx.broker.groups->changed();
     }
     r.error_code = code(e);
     resp.results.push_back(std::move(r));

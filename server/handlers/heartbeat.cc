@@ -19,7 +19,6 @@ asio::awaitable<HandlerResult> handle_heartbeat(RequestContext& ctx, protocol::R
   if (e == ErrorCode::NONE) {
     e = ctx.broker.groups->coordinator().heartbeat(
         req.group_id, {req.member_id, req.group_instance_id, req.generation_id});
-    ctx.broker.groups->changed();
   }
   resp.error_code = code(e);
   co_return encode_response(ctx, resp);

@@ -29,7 +29,6 @@ asio::awaitable<HandlerResult> handle_leave_group(RequestContext& ctx, protocol:
     members.push_back({req.member_id, std::nullopt});
   }
   auto r = ctx.broker.groups->coordinator().leave(req.group_id, members);
-  ctx.broker.groups->changed();
   resp.error_code = code(r.error);
   if (v >= 3) {
     for (size_t i = 0; i < members.size(); ++i) {

@@ -57,7 +57,6 @@ asio::awaitable<HandlerResult> handle_offset_commit(RequestContext& ctx, protoco
     auto errors = ctx.broker.groups->coordinator().commit_offsets(req.group_id, req.member_id,
                                                                   req.generation_id_or_member_epoch,
                                                                   req.group_instance_id, commits);
-    ctx.broker.groups->changed();
     for (size_t i = 0; i < answers.size() && i < errors.size(); ++i)
       answers[i]->error_code = code(errors[i]);
   }

@@ -43,7 +43,6 @@ asio::awaitable<HandlerResult> handle_offset_delete(RequestContext& ctx, protoco
     }
   }
   auto r = ctx.broker.groups->coordinator().delete_offsets(req.group_id, partitions);
-  ctx.broker.groups->changed();
   resp.error_code = code(r.error);
   if (r.error != ErrorCode::NONE) {
     resp.topics.clear();

@@ -65,7 +65,6 @@ asio::awaitable<HandlerResult> handle_txn_offset_commit(RequestContext& ctx,
     auto errors = ctx.broker.groups->coordinator().commit_txn_offsets(
         req.group_id, req.producer_id, req.producer_epoch, req.member_id, req.generation_id,
         req.group_instance_id, commits);
-    ctx.broker.groups->changed();
     for (size_t i = 0; i < answers.size() && i < errors.size(); ++i)
       answers[i]->error_code = code(fenced_for_version(errors[i], ctx.api_version, 2));
   }
