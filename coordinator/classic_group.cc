@@ -1,7 +1,6 @@
 #include "coordinator/classic_group.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -41,9 +40,12 @@ ClassicGroup::ClassicGroup(std::string group_id, GroupConfig config, const stora
       member_ids_(member_ids ? std::move(member_ids) : random_member_ids()) {}
 
 void ClassicGroup::transition_to(GroupState to) {
-  // A transition the table forbids is a bug in this file, never a consequence of input.
-  assert(can_transition(state_, to));
-  if (!can_transition(state_, to)) return;
+  // A transition the table forbids is a bug in this file, never a consequence of input: refused
+  // in every build (the request that caused it fails and is logged; Kafka throws too).
+  if (!can_transition(state_, to))
+    throw IllegalGroupTransition("group " + group_id_ + ": illegal transition from " +
+                                 std::string(state_name(state_)) + " to " +
+                                 std::string(state_name(to)));
   state_ = to;
   state_timestamp_ms_ = clock_.now_ms();
   if (to == GroupState::Empty || to == GroupState::Stable) ++store_version_;

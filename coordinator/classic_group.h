@@ -46,6 +46,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -166,6 +167,12 @@ struct GroupDescription {
   std::vector<MemberDescription> members;
 };
 
+// Thrown by a state change the transition table forbids (a bug, never input).
+class IllegalGroupTransition : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
 class ClassicGroup {
  public:
   // Produces a fresh member id from a client id (Kafka: "<client.id>-<uuid>").
@@ -252,6 +259,7 @@ class ClassicGroup {
   };
 
   void transition_to(GroupState to);
+  friend struct ClassicGroupTestPeer;
   bool accept_joining_member(const JoinRequest& req) const;
   bool protocols_supported(const JoinRequest& req) const;
   std::set<std::string> candidate_protocols() const;

@@ -264,7 +264,12 @@ asio::awaitable<void> GroupService::timer_loop() {
     std::error_code ec;
     co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (!running_) break;
-    coordinator_->tick();
+    try {
+      coordinator_->tick();
+    } catch (const std::exception& e) {
+      // A bug in a state machine (IllegalGroupTransition): the timer keeps serving the others.
+      log_error("group deadlines: ", e.what());
+    }
     deliver();
   }
 }

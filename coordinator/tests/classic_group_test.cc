@@ -8,6 +8,12 @@
 #include <vector>
 
 namespace runnel::coordinator {
+
+// Reaches the state machine's private transition, to prove the table is enforced.
+struct ClassicGroupTestPeer {
+  static void transition(ClassicGroup& g, GroupState to) { g.transition_to(to); }
+};
+
 namespace {
 
 constexpr int32_t kSession = 10000;
@@ -737,6 +743,22 @@ TEST(ClassicGroupCommit, ACommitKeepsTheMemberAlive) {
   EXPECT_FALSE(g.has_member("c-1"));
   EXPECT_EQ(g.state(), GroupState::Empty);
   EXPECT_GT(g.store_version(), stored);  // Empty must be stored
+}
+
+// A transition the table forbids is refused in every build, not only where asserts are on.
+TEST(ClassicGroupTransitions, IllegalTransitionIsRefusedInEveryBuild) {
+  storage::ManualClock clock{1000};
+  ClassicGroup g("g", GroupConfig{}, clock);
+  ASSERT_EQ(g.state(), GroupState::Empty);
+  try {
+    ClassicGroupTestPeer::transition(g, GroupState::Stable);
+    FAIL() << "Empty -> Stable was allowed";
+  } catch (const IllegalGroupTransition& e) {
+    EXPECT_STREQ(e.what(), "group g: illegal transition from Empty to Stable");
+  }
+  EXPECT_EQ(g.state(), GroupState::Empty);
+  ClassicGroupTestPeer::transition(g, GroupState::PreparingRebalance);
+  EXPECT_EQ(g.state(), GroupState::PreparingRebalance);
 }
 
 }  // namespace
