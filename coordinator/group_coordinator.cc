@@ -4,6 +4,8 @@
 #include <cctype>
 #include <set>
 
+#include "coordinator/append_errors.h"
+
 namespace runnel::coordinator {
 
 namespace {
@@ -28,27 +30,6 @@ ErrorCode map_append_error(ErrorCode e) {
       return ErrorCode::NOT_COORDINATOR;
     default:
       return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  }
-}
-
-// A failed append of a group's metadata, as Kafka answers it (the classic coordinator's
-// appendGroupMetadataErrorToResponseError).
-ErrorCode map_store_error(ErrorCode e) {
-  switch (e) {
-    case ErrorCode::UNKNOWN_TOPIC_OR_PARTITION:
-    case ErrorCode::NOT_ENOUGH_REPLICAS:
-    case ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-    case ErrorCode::REQUEST_TIMED_OUT:
-      return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-    case ErrorCode::NOT_LEADER_OR_FOLLOWER:
-    case ErrorCode::KAFKA_STORAGE_ERROR:
-      return ErrorCode::NOT_COORDINATOR;
-    case ErrorCode::MESSAGE_TOO_LARGE:
-    case ErrorCode::RECORD_LIST_TOO_LARGE:
-    case ErrorCode::INVALID_FETCH_SIZE:
-      return ErrorCode::UNKNOWN_SERVER_ERROR;
-    default:
-      return e;
   }
 }
 
@@ -302,7 +283,7 @@ std::optional<SyncResponse> GroupCoordinator::sync(const std::string& group_id,
   auto out = e->group->sync(req, [&](const GroupMetadataValue& v) {
     ErrorCode appended =
         append(group_id, {{encode_group_metadata_key({group_id}), encode_group_metadata_value(v)}});
-    return map_store_error(appended);
+    return coordinator_append_error(appended);
   });
   after_change(group_id);
   return out;

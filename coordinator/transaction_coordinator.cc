@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "coordinator/append_errors.h"
+
 namespace runnel::coordinator {
 
 namespace {
@@ -13,26 +15,6 @@ bool is_prepare(TransactionState s) {
 bool is_complete_or_empty(TransactionState s) {
   return s == TransactionState::Empty || s == TransactionState::CompleteCommit ||
          s == TransactionState::CompleteAbort;
-}
-
-// What a failed append to __transaction_state means to the client (Kafka's
-// TransactionStateManager mapping).
-ErrorCode map_append_error(ErrorCode e) {
-  switch (e) {
-    case ErrorCode::UNKNOWN_TOPIC_OR_PARTITION:
-    case ErrorCode::NOT_ENOUGH_REPLICAS:
-    case ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-    case ErrorCode::REQUEST_TIMED_OUT:
-      return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-    case ErrorCode::NOT_LEADER_OR_FOLLOWER:
-    case ErrorCode::KAFKA_STORAGE_ERROR:
-      return ErrorCode::NOT_COORDINATOR;
-    case ErrorCode::MESSAGE_TOO_LARGE:
-    case ErrorCode::RECORD_LIST_TOO_LARGE:
-      return ErrorCode::UNKNOWN_SERVER_ERROR;
-    default:
-      return e;
-  }
 }
 
 std::optional<TransactionMetadata> metadata_of(const std::string& id, const TxnLogValue& v) {
@@ -166,7 +148,7 @@ ErrorCode TransactionCoordinator::transit(const TransactionMetadata& target) {
   records.push_back({encode_txn_log_key(target.transactional_id),
                      encode_txn_log_value(txn_log_value_of(target))});
   const ErrorCode err = log_.append(partition_for(target.transactional_id), records);
-  if (err != ErrorCode::NONE) return map_append_error(err);
+  if (err != ErrorCode::NONE) return coordinator_append_error(err);
   install(target);
   return ErrorCode::NONE;
 }

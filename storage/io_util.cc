@@ -74,6 +74,22 @@ bool read_file(const std::string& path, std::string* out, size_t max_bytes) {
   return ok;
 }
 
+bool read_file_if_present(const std::string& path, std::string* out, bool* present,
+                          size_t max_bytes, std::string* error) {
+  std::error_code ec;
+  *present = sys::exists(path, ec);
+  if (ec) {
+    if (error) *error = "stat " + path + ": " + ec.message();
+    return false;
+  }
+  if (!*present) return true;
+  if (!read_file(path, out, max_bytes)) {
+    if (error) *error = errno_message("read", path);
+    return false;
+  }
+  return true;
+}
+
 bool fsync_dir(const std::string& dir) {
   int fd = sys::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return false;

@@ -33,6 +33,10 @@ int64_t pread_full(int fd, uint8_t* data, size_t len, uint64_t offset);
 // Reads a whole file of at most `max_bytes`. False when it cannot be opened or read, or is
 // larger.
 bool read_file(const std::string& path, std::string* out, size_t max_bytes = 16u << 20);
+// The same for a file that may be absent: true with `*present` false when it is not there;
+// false with `error` set when it cannot be told or read.
+bool read_file_if_present(const std::string& path, std::string* out, bool* present,
+                          size_t max_bytes, std::string* error);
 // Writes `path` atomically: temp file, fsync, rename, fsync of the directory.
 bool write_file_atomic(const std::string& path, const std::string& content, std::string* error);
 

@@ -2,10 +2,8 @@
 
 #include <cerrno>
 #include <charconv>
-#include <system_error>
 
 #include "storage/io_util.h"
-#include "storage/sys.h"
 #include "storage/topic_name.h"
 
 namespace runnel::storage {
@@ -85,17 +83,10 @@ std::optional<OffsetCheckpoint::Offsets> OffsetCheckpoint::decode(std::string_vi
 
 std::optional<OffsetCheckpoint::Offsets> OffsetCheckpoint::read(const std::string& path,
                                                                 std::string* error) {
-  std::error_code ec;
-  if (!sys::exists(path, ec)) {
-    if (!ec) return Offsets{};
-    if (error) *error = "stat " + path + ": " + ec.message();
-    return std::nullopt;
-  }
   std::string text;
-  if (!io::read_file(path, &text, kMaxFileBytes)) {
-    if (error) *error = io::errno_message("read", path);
-    return std::nullopt;
-  }
+  bool present = false;
+  if (!io::read_file_if_present(path, &text, &present, kMaxFileBytes, error)) return std::nullopt;
+  if (!present) return Offsets{};
   std::string why;
   auto offsets = decode(text, &why);
   if (!offsets && error) *error = path + ": " + why;

@@ -1,9 +1,6 @@
 #include "storage/producer_checkpoint.h"
 
-#include <system_error>
-
 #include "storage/io_util.h"
-#include "storage/sys.h"
 #include "storage/topic_name.h"
 
 namespace runnel::storage {
@@ -97,17 +94,10 @@ std::optional<ProducerCheckpoint::Snapshots> ProducerCheckpoint::decode(std::str
 
 std::optional<ProducerCheckpoint::Snapshots> ProducerCheckpoint::read(const std::string& path,
                                                                       std::string* error) {
-  std::error_code ec;
-  if (!sys::exists(path, ec)) {
-    if (!ec) return Snapshots{};
-    if (error) *error = "stat " + path + ": " + ec.message();
-    return std::nullopt;
-  }
   std::string bytes;
-  if (!io::read_file(path, &bytes, kMaxFileBytes)) {
-    if (error) *error = io::errno_message("read", path);
-    return std::nullopt;
-  }
+  bool present = false;
+  if (!io::read_file_if_present(path, &bytes, &present, kMaxFileBytes, error)) return std::nullopt;
+  if (!present) return Snapshots{};
   std::string why;
   auto out = decode(bytes, &why);
   if (!out && error) *error = path + ": " + why;
