@@ -57,10 +57,10 @@ std::optional<std::vector<std::string>> subscribed_topics(std::span<const uint8_
 }
 
 GroupCoordinator::GroupCoordinator(CoordinatorConfig config, const storage::Clock& clock,
-                                   OffsetsTopic& topic, ClassicGroup::MemberIdGenerator member_ids)
+                                   CoordinatorLog& log, ClassicGroup::MemberIdGenerator member_ids)
     : config_(config),
       clock_(clock),
-      topic_(topic),
+      log_(log),
       member_ids_(std::move(member_ids)),
       offsets_(config.offset_metadata_max_bytes),
       load_state_(static_cast<size_t>(std::max(config.offsets_partitions, 1)),
@@ -79,20 +79,31 @@ void GroupCoordinator::begin_load(int32_t partition) {
   loading_groups_.clear();
 }
 
-void GroupCoordinator::replay(int32_t partition, std::span<const uint8_t> key,
-                              std::optional<std::span<const uint8_t>> value) {
-  (void)partition;
-  auto k = decode_offsets_topic_key(key);
+void GroupCoordinator::replay(int32_t partition, const ReplayedRecord& record) {
+  if (record.producer_id >= 0) {
+    // An offset of an open transaction: it waits for the producer's marker.
+    OffsetsTopicRecord held;
+    held.key.assign(record.key.begin(), record.key.end());
+    if (record.value) held.value = protocol::Bytes(record.value->begin(), record.value->end());
+    pending_txn_[record.producer_id][partition].push_back(std::move(held));
+    return;
+  }
+  auto k = decode_offsets_topic_key(record.key);
   if (!k) {
     ++skipped_records_;
     return;
   }
   if (auto* gk = std::get_if<GroupMetadataKey>(&*k)) {
-    if (!value) {
+    // At run time the group in memory wrote this record; only loading builds groups from it
+    // (the latest record of each group, at finish_load).
+    if (partition < 0 || static_cast<size_t>(partition) >= load_state_.size() ||
+        load_state_[static_cast<size_t>(partition)] != LoadState::Loading)
+      return;
+    if (!record.value) {
       loading_groups_[gk->group] = std::nullopt;
       return;
     }
-    auto v = decode_group_metadata_value(*value);
+    auto v = decode_group_metadata_value(*record.value);
     if (!v) {
       ++skipped_records_;
       return;
@@ -100,7 +111,7 @@ void GroupCoordinator::replay(int32_t partition, std::span<const uint8_t> key,
     loading_groups_[gk->group] = std::move(*v);
     return;
   }
-  if (offsets_.replay(key, value) != ErrorCode::NONE) ++skipped_records_;
+  if (offsets_.replay(record.key, record.value) != ErrorCode::NONE) ++skipped_records_;
 }
 
 void GroupCoordinator::finish_load(int32_t partition) {
@@ -177,14 +188,7 @@ ErrorCode GroupCoordinator::write(const std::string& group_id,
 ErrorCode GroupCoordinator::append(const std::string& group_id,
                                    const std::vector<OffsetsTopicRecord>& records) {
   if (records.empty()) return ErrorCode::NONE;
-  ErrorCode e = topic_.append(partition_for(group_id), records);
-  if (e != ErrorCode::NONE) return e;
-  for (const auto& r : records) {
-    std::optional<std::span<const uint8_t>> value;
-    if (r.value) value = std::span<const uint8_t>(*r.value);
-    offsets_.replay(r.key, value);
-  }
-  return ErrorCode::NONE;
+  return log_.append(partition_for(group_id), records);
 }
 
 void GroupCoordinator::collect_ready(ClassicGroup& g) {
@@ -411,7 +415,8 @@ std::vector<ErrorCode> GroupCoordinator::commit_txn_offsets(
   }
   if (records.empty()) return errors;
   const int32_t partition = partition_for(group_id);
-  ErrorCode w = topic_.append_transactional(partition, records, producer_id, producer_epoch);
+  // Their replay holds them pending until the producer's marker.
+  ErrorCode w = log_.append(partition, records, ProducerRef{producer_id, producer_epoch});
   if (w != ErrorCode::NONE) {
     w = map_append_error(w);
     for (size_t i : written) errors[i] = w;
@@ -421,12 +426,10 @@ std::vector<ErrorCode> GroupCoordinator::commit_txn_offsets(
     if (e) erase_group(group_id);
     get_or_create(group_id);
   }
-  auto& held = pending_txn_[producer_id][partition];
-  for (auto& r : records) held.push_back(std::move(r));
   return errors;
 }
 
-void GroupCoordinator::complete_txn(int32_t partition, int64_t producer_id, bool commit) {
+void GroupCoordinator::replay_marker(int32_t partition, int64_t producer_id, bool commit) {
   auto it = pending_txn_.find(producer_id);
   if (it == pending_txn_.end()) return;
   auto pit = it->second.find(partition);
@@ -441,15 +444,6 @@ void GroupCoordinator::complete_txn(int32_t partition, int64_t producer_id, bool
     it->second.erase(pit);
   }
   if (it->second.empty()) pending_txn_.erase(it);
-}
-
-void GroupCoordinator::replay_transactional(int32_t partition, int64_t producer_id,
-                                            std::span<const uint8_t> key,
-                                            std::optional<std::span<const uint8_t>> value) {
-  OffsetsTopicRecord r;
-  r.key.assign(key.begin(), key.end());
-  if (value) r.value = protocol::Bytes(value->begin(), value->end());
-  pending_txn_[producer_id][partition].push_back(std::move(r));
 }
 
 bool GroupCoordinator::has_pending_offset(std::string_view group_id, std::string_view topic,

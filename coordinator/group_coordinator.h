@@ -3,11 +3,14 @@
 // Design
 // ------
 // A GroupCoordinator is pure like the pieces it is made of (ClassicGroup, OffsetStore): it
-// does no I/O of its own and reads time only from an injected Clock. Everything it must keep
-// goes through an OffsetsTopic, the owner's door to the __consumer_offsets partitions: a
-// change is first appended as records and only then applied, by replaying those same records,
-// so the state in memory is always what the log says. Appends are synchronous (the broker's
-// storage writes to the page cache on its one event-loop thread).
+// does no I/O of its own and reads time only from an injected Clock. It is a
+// CoordinatorStateMachine (coordinator/runtime.h): everything it must keep goes to its
+// CoordinatorLog, the door to the __consumer_offsets partitions, which appends the records
+// and then replays them into it. Committed offsets, a transaction's pending offsets and their
+// COMMIT/ABORT markers change only by that replay, at run time as at load. A classic group is
+// the exception Kafka makes too: its protocol state machine (ClassicGroup) changes in memory
+// and stores a snapshot of itself (GroupMetadata), which the log replays only at load; the
+// leader's assignment is stored before anyone is answered (see sync()).
 //
 // Partitions of __consumer_offsets are loaded one by one at start-up: begin_load(p), then
 // replay() of every record of p in log order, then finish_load(p), which builds each group of
@@ -42,19 +45,6 @@
 
 namespace runnel::coordinator {
 
-// The owner's door to __consumer_offsets.
-class OffsetsTopic {
- public:
-  virtual ~OffsetsTopic() = default;
-  // Appends the records, in order, to `partition`. NONE once they are stored.
-  virtual ErrorCode append(int32_t partition, const std::vector<OffsetsTopicRecord>& records) = 0;
-  // Appends the records as one transactional batch of the producer (TxnOffsetCommit). They
-  // take effect only when the producer's COMMIT marker reaches the partition.
-  virtual ErrorCode append_transactional(int32_t partition,
-                                         const std::vector<OffsetsTopicRecord>& records,
-                                         int64_t producer_id, int16_t producer_epoch) = 0;
-};
-
 struct CoordinatorConfig {
   GroupConfig group;
   int32_t offsets_partitions = 50;                        // offsets.topic.num.partitions
@@ -77,9 +67,9 @@ struct GroupListing {
   std::string state;
 };
 
-class GroupCoordinator {
+class GroupCoordinator final : public CoordinatorStateMachine {
  public:
-  GroupCoordinator(CoordinatorConfig config, const storage::Clock& clock, OffsetsTopic& topic,
+  GroupCoordinator(CoordinatorConfig config, const storage::Clock& clock, CoordinatorLog& log,
                    ClassicGroup::MemberIdGenerator member_ids = {});
 
   // Receives one line whenever a group changes state ("group g: Stable, generation 3, ...").
@@ -94,15 +84,18 @@ class GroupCoordinator {
   const CoordinatorConfig& config() const { return config_; }
   int32_t partition_for(std::string_view group_id) const;
 
-  // ---- Loading
-  void begin_load(int32_t partition);
+  // ---- CoordinatorStateMachine: loading and replay
+  int32_t partition_count() const override { return static_cast<int32_t>(load_state_.size()); }
+  void begin_load(int32_t partition) override;
   // One record of `partition` (value null: tombstone). Malformed records are counted and
-  // skipped.
-  void replay(int32_t partition, std::span<const uint8_t> key,
-              std::optional<std::span<const uint8_t>> value);
-  void finish_load(int32_t partition);
+  // skipped. A record of a transactional batch is held until its producer's marker.
+  void replay(int32_t partition, const ReplayedRecord& record) override;
+  // The producer's pending offsets on `partition` become committed offsets (COMMIT) or are
+  // dropped (ABORT).
+  void replay_marker(int32_t partition, int64_t producer_id, bool commit) override;
+  void finish_load(int32_t partition) override;
   // Marks every partition loaded (no __consumer_offsets topic yet: nothing to load).
-  void mark_all_loaded();
+  void mark_all_loaded() override;
   bool loaded(int32_t partition) const;
   uint64_t skipped_records() const { return skipped_records_; }
 
@@ -116,8 +109,8 @@ class GroupCoordinator {
   ErrorCode heartbeat(const std::string& group_id, const HeartbeatRequest& req);
   LeaveResult leave(const std::string& group_id, const std::vector<LeaveMember>& members);
   ReadyResponses take_ready_responses();
-  void tick();
-  std::optional<int64_t> next_deadline_ms() const;
+  void tick() override;
+  std::optional<int64_t> next_deadline_ms() const override;
 
   // ---- Offsets
   // One error per partition, in order. A commit with generation < 0 and no member id is a
@@ -132,19 +125,13 @@ class GroupCoordinator {
   // ---- Transactional offsets (TxnOffsetCommit, KIP-98)
   // Validates as Kafka does (a member id or generation given must match the group; no group
   // is created for a commit of generation -1 until it succeeds), appends the offsets as a
-  // transactional batch of the producer and keeps them pending: they become committed
-  // offsets only when complete_txn() (the COMMIT marker) arrives, and are dropped on ABORT.
+  // transactional batch of the producer, whose replay keeps them pending: they become
+  // committed offsets only when the COMMIT marker is replayed, and are dropped on ABORT.
   std::vector<ErrorCode> commit_txn_offsets(const std::string& group_id, int64_t producer_id,
                                             int16_t producer_epoch, const std::string& member_id,
                                             int32_t generation_id,
                                             const std::optional<std::string>& group_instance_id,
                                             const std::vector<OffsetCommitPartition>& partitions);
-  // The producer's transaction marker was written to `partition` of __consumer_offsets:
-  // its pending offsets there are applied (commit) or dropped.
-  void complete_txn(int32_t partition, int64_t producer_id, bool commit);
-  // Loading: a record of a transactional batch of `producer_id` (held until its marker).
-  void replay_transactional(int32_t partition, int64_t producer_id, std::span<const uint8_t> key,
-                            std::optional<std::span<const uint8_t>> value);
   // True while a transaction holds an offset for the partition not yet committed or aborted
   // (OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT then).
   bool has_pending_offset(std::string_view group_id, std::string_view topic,
@@ -188,7 +175,8 @@ class GroupCoordinator {
   Entry& get_or_create(const std::string& group_id);
   Entry* find(const std::string& group_id);
   const Entry* find(const std::string& group_id) const;
-  // Appends and replays; NONE or the append's error.
+  // Appends (and so replays) the records on the group's partition; NONE or the append's error
+  // mapped for an offset commit.
   ErrorCode write(const std::string& group_id, const std::vector<OffsetsTopicRecord>& records);
   // The same with the append's own error (unmapped).
   ErrorCode append(const std::string& group_id, const std::vector<OffsetsTopicRecord>& records);
@@ -201,7 +189,7 @@ class GroupCoordinator {
 
   CoordinatorConfig config_;
   const storage::Clock& clock_;
-  OffsetsTopic& topic_;
+  CoordinatorLog& log_;
   ClassicGroup::MemberIdGenerator member_ids_;
   OffsetStore offsets_;
   std::map<std::string, Entry, std::less<>> groups_;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "coordinator/offsets_records.h"
+#include "coordinator/runtime.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
@@ -54,10 +55,7 @@ struct TopicPartitionOffset {
 };
 
 // One record to append to __consumer_offsets; no value means a tombstone.
-struct OffsetsTopicRecord {
-  protocol::Bytes key;
-  std::optional<protocol::Bytes> value;
-};
+using OffsetsTopicRecord = CoordinatorRecord;
 
 struct PreparedCommit {
   protocol::ErrorCode error = protocol::ErrorCode::NONE;

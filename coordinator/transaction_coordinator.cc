@@ -38,7 +38,7 @@ std::optional<TransactionMetadata> metadata_of(const std::string& id, const TxnL
 }  // namespace
 
 TransactionCoordinator::TransactionCoordinator(TxnConfig config, const storage::Clock& clock,
-                                               TransactionLog& log, TxnMarkerWriter& markers,
+                                               CoordinatorLog& log, TxnMarkerWriter& markers,
                                                ProducerIdSource& producer_ids)
     : config_(config),
       clock_(clock),
@@ -147,9 +147,10 @@ ErrorCode TransactionCoordinator::transit(const TransactionMetadata& target) {
   std::vector<TxnLogRecord> records;
   records.push_back({encode_txn_log_key(target.transactional_id),
                      encode_txn_log_value(txn_log_value_of(target))});
+  pending_ = target;
   const ErrorCode err = log_.append(partition_for(target.transactional_id), records);
+  pending_.reset();
   if (err != ErrorCode::NONE) return coordinator_append_error(err);
-  install(target);
   return ErrorCode::NONE;
 }
 
@@ -169,29 +170,41 @@ void TransactionCoordinator::begin_load(int32_t partition, int32_t coordinator_e
   for (const auto& id : stale) erase(id);
 }
 
-void TransactionCoordinator::replay(int32_t partition, std::span<const uint8_t> key,
-                                    std::optional<std::span<const uint8_t>> value) {
-  auto k = decode_txn_log_key(key);
+void TransactionCoordinator::replay(int32_t partition, const ReplayedRecord& record) {
+  auto k = decode_txn_log_key(record.key);
   if (!k || k->version != kTxnLogKeyVersion) {
     ++skipped_records_;
     return;
   }
-  auto& staged = loading_[partition];
-  if (!value) {
-    staged[k->transactional_id] = std::nullopt;
+  std::optional<TransactionMetadata> m;  // nullopt: the id is gone
+  if (record.value) {
+    auto v = decode_txn_log_value(*record.value);
+    if (!v || v->status == TransactionState::PrepareEpochFence) {
+      // PrepareEpochFence is never stored; a record claiming it is not trusted.
+      ++skipped_records_;
+      return;
+    }
+    if (v->status != TransactionState::Dead) m = metadata_of(k->transactional_id, *v);
+  }
+  if (!loaded(partition)) {
+    loading_[partition][k->transactional_id] = std::move(m);
     return;
   }
-  auto v = decode_txn_log_value(*value);
-  if (!v || v->status == TransactionState::PrepareEpochFence) {
-    // PrepareEpochFence is never stored; a record claiming it is not trusted.
-    ++skipped_records_;
+  // At run time: the record of a transition this coordinator just appended.
+  if (!m) {
+    if (const Entry* e = find(k->transactional_id)) {
+      TransactionMetadata dead = e->meta;
+      dead.state = TransactionState::Dead;
+      log_event(dead);
+    }
+    erase(k->transactional_id);
     return;
   }
-  if (v->status == TransactionState::Dead) {
-    staged[k->transactional_id] = std::nullopt;
-    return;
+  if (pending_ && pending_->transactional_id == m->transactional_id) {
+    m->last_producer_id = pending_->last_producer_id;
+    m->last_producer_epoch = pending_->last_producer_epoch;
   }
-  staged[k->transactional_id] = metadata_of(k->transactional_id, *v);
+  install(*m);
 }
 
 void TransactionCoordinator::finish_load(int32_t partition) {
@@ -529,11 +542,8 @@ void TransactionCoordinator::tick() {
       if (!is_valid_transition(e->meta.state, TransactionState::Dead)) continue;
       std::vector<TxnLogRecord> tombstone;
       tombstone.push_back({encode_txn_log_key(id), std::nullopt});
-      if (log_.append(partition_for(id), tombstone) != ErrorCode::NONE) continue;
-      TransactionMetadata dead = e->meta;
-      dead.state = TransactionState::Dead;
-      log_event(dead);
-      erase(id);
+      // Its replay logs the removal and forgets the id.
+      log_.append(partition_for(id), tombstone);
     }
   }
 }

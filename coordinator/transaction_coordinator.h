@@ -4,13 +4,14 @@
 // Design
 // ------
 // Pure, like the group coordinator: no I/O of its own, time only from an injected Clock.
-// Three doors lead out:
-//   TransactionLog    appends records to a __transaction_state partition;
+// It is a CoordinatorStateMachine (coordinator/runtime.h). Three doors lead out:
+//   CoordinatorLog    appends records to a __transaction_state partition and replays them;
 //   TxnMarkerWriter   writes a COMMIT or ABORT control batch to a data partition;
 //   ProducerIdSource  hands out producer ids.
-// Every change goes prepare -> append -> complete: the target metadata is computed and
-// checked against the transition table (transaction_state.h), its record is appended, and
-// only once the append succeeded is the target installed. A failed append changes nothing.
+// Every change goes prepare -> append -> replay: the target metadata is computed and checked
+// against the transition table (transaction_state.h) and its record appended; the replay of
+// that record installs it, as loading does (the two fields kept in memory only, the previous
+// producer id and epoch, come from the pending target). A failed append changes nothing.
 //
 // Ending a transaction: EndTxn stores PrepareCommit/PrepareAbort, writes the markers to every
 // partition of the transaction (those of AddOffsets included) and stores
@@ -58,14 +59,6 @@ using protocol::ErrorCode;
 
 inline constexpr std::string_view kConsumerOffsetsTopic = "__consumer_offsets";
 
-// The owner's door to __transaction_state.
-class TransactionLog {
- public:
-  virtual ~TransactionLog() = default;
-  // Appends the records, in order, to `partition`. NONE once they are stored.
-  virtual ErrorCode append(int32_t partition, const std::vector<TxnLogRecord>& records) = 0;
-};
-
 // Writes COMMIT/ABORT control batches; synchronous on this single-node broker.
 class TxnMarkerWriter {
  public:
@@ -96,9 +89,9 @@ struct TxnConfig {
       3600000;  // transaction.remove.expired.transaction.cleanup.interval.ms
 };
 
-class TransactionCoordinator {
+class TransactionCoordinator final : public CoordinatorStateMachine {
  public:
-  TransactionCoordinator(TxnConfig config, const storage::Clock& clock, TransactionLog& log,
+  TransactionCoordinator(TxnConfig config, const storage::Clock& clock, CoordinatorLog& log,
                          TxnMarkerWriter& markers, ProducerIdSource& producer_ids);
 
   const TxnConfig& config() const { return config_; }
@@ -160,24 +153,28 @@ class TransactionCoordinator {
   // remove_expired_interval_ms removes transactional ids idle for transactional.id.expiration.ms.
   // Call it at next_deadline_ms() (markers that failed are tried again every
   // abort_check_interval_ms).
-  void tick();
+  void tick() override;
   // When tick() next has something to do; nullopt: nothing pending.
-  std::optional<int64_t> next_deadline_ms() const;
+  std::optional<int64_t> next_deadline_ms() const override;
   // Called whenever a deadline was added (a transaction became Ongoing, markers wait to be
   // written again), so that the owner's one timer, armed at next_deadline_ms(), can move
   // earlier. Nothing else needs to tell the owner.
   void set_deadline_added(std::function<void()> f) { deadline_added_ = std::move(f); }
 
-  // ---- Loading
+  // ---- CoordinatorStateMachine: loading and replay
+  int32_t partition_count() const override { return static_cast<int32_t>(load_state_.size()); }
   // `coordinator_epoch` is the epoch the markers of this partition's transactions carry.
-  void begin_load(int32_t partition, int32_t coordinator_epoch = 0);
+  void begin_load(int32_t partition, int32_t coordinator_epoch);
+  void begin_load(int32_t partition) override { begin_load(partition, 0); }
   // One record of `partition` (value null: tombstone). Malformed records are counted and
-  // skipped; keys of other versions are ignored.
-  void replay(int32_t partition, std::span<const uint8_t> key,
-              std::optional<std::span<const uint8_t>> value);
-  void finish_load(int32_t partition);
+  // skipped; keys of other versions are ignored. While loading, the latest record of each id
+  // is kept for finish_load; afterwards it is installed at once.
+  void replay(int32_t partition, const ReplayedRecord& record) override;
+  // Markers are written to data partitions, never to __transaction_state.
+  void replay_marker(int32_t, int64_t, bool) override {}
+  void finish_load(int32_t partition) override;
   // Marks every partition loaded (no __transaction_state topic yet: nothing to load).
-  void mark_all_loaded();
+  void mark_all_loaded() override;
   bool loaded(int32_t partition) const;
   uint64_t skipped_records() const { return skipped_records_; }
 
@@ -247,7 +244,7 @@ class TransactionCoordinator {
 
   TxnConfig config_;
   const storage::Clock& clock_;
-  TransactionLog& log_;
+  CoordinatorLog& log_;
   TxnMarkerWriter& markers_;
   ProducerIdSource& producer_ids_;
   std::map<std::string, Entry, std::less<>> txns_;
@@ -258,6 +255,8 @@ class TransactionCoordinator {
   std::set<std::string> incomplete_;
   std::vector<LoadState> load_state_;
   std::vector<int32_t> coordinator_epochs_;
+  // The transition being appended: its replay installs it with these memory-only fields.
+  std::optional<TransactionMetadata> pending_;
   // Latest metadata per id of the partitions being loaded (nullopt: tombstone).
   std::map<int32_t, std::map<std::string, std::optional<TransactionMetadata>>> loading_;
   int64_t next_expiration_check_ms_;

@@ -40,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "coordinator/runtime.h"
 #include "coordinator/transaction_state.h"
 #include "protocol/wire.h"
 
@@ -50,10 +51,7 @@ inline constexpr int16_t kTxnLogValueVersion = 0;  // the version Runnel writes
 inline constexpr int16_t kTxnLogValueMaxVersion = 1;
 
 // One record for __transaction_state: key bytes and value bytes (nullopt: tombstone).
-struct TxnLogRecord {
-  protocol::Bytes key;
-  std::optional<protocol::Bytes> value;
-};
+using TxnLogRecord = CoordinatorRecord;
 
 struct TxnLogKey {
   int16_t version = kTxnLogKeyVersion;

@@ -119,9 +119,9 @@ int run(int argc, char** argv) {
   FetchSessionCache fetch_sessions(
       static_cast<size_t>(config.get_int("max.incremental.fetch.session.cache.slots")));
   broker.fetch_sessions = &fetch_sessions;
-  GroupService groups(io, config, clock, &storage.logs(), &waiters);
+  GroupService groups(io, config, clock, storage.logs(), waiters);
   broker.groups = &groups;
-  TxnService txns(io, config, clock, &storage.logs(), &waiters, &groups);
+  TxnService txns(io, config, clock, storage.logs(), waiters, {&groups.runtime()});
   {
     std::string error;
     if (!txns.init(&error)) {

@@ -1,4 +1,5 @@
 #include "coordinator/group_coordinator.h"
+#include "coordinator/tests/memory_log.h"
 
 #include <gtest/gtest.h>
 
@@ -10,40 +11,14 @@
 namespace runnel::coordinator {
 namespace {
 
-// __consumer_offsets in memory: each partition is its list of records.
-class MemoryTopic : public OffsetsTopic {
- public:
-  ErrorCode append(int32_t partition, const std::vector<OffsetsTopicRecord>& records) override {
-    if (fail_next != ErrorCode::NONE) return std::exchange(fail_next, ErrorCode::NONE);
-    auto& log = partitions[partition];
-    for (const auto& r : records) log.push_back({r, -1, std::nullopt});
-    return ErrorCode::NONE;
-  }
-  ErrorCode append_transactional(int32_t partition, const std::vector<OffsetsTopicRecord>& records,
-                                 int64_t producer_id, int16_t) override {
-    if (fail_next != ErrorCode::NONE) return std::exchange(fail_next, ErrorCode::NONE);
-    auto& log = partitions[partition];
-    for (const auto& r : records) log.push_back({r, producer_id, std::nullopt});
-    return ErrorCode::NONE;
-  }
-  // What the transaction coordinator does at the end of a transaction.
-  void write_marker(int32_t partition, int64_t producer_id, bool commit) {
-    partitions[partition].push_back({{}, producer_id, commit});
-  }
-  struct Stored {
-    OffsetsTopicRecord record;
-    int64_t producer_id = -1;    // >= 0: transactional
-    std::optional<bool> marker;  // a COMMIT (true) or ABORT (false) marker
-  };
-  std::map<int32_t, std::vector<Stored>> partitions;
-  ErrorCode fail_next = ErrorCode::NONE;
-};
-
 constexpr int32_t kPartitions = 5;
 
 class GroupCoordinatorTest : public ::testing::Test {
  protected:
-  GroupCoordinatorTest() { coord = make(); }
+  GroupCoordinatorTest() {
+    coord = make();
+    topic.attach(coord.get());
+  }
 
   std::unique_ptr<GroupCoordinator> make() {
     CoordinatorConfig cfg;
@@ -58,23 +33,7 @@ class GroupCoordinatorTest : public ::testing::Test {
   // A new coordinator that loads every partition from the topic, as at start-up.
   std::unique_ptr<GroupCoordinator> reload() {
     auto c = make();
-    for (int32_t p = 0; p < kPartitions; ++p) {
-      c->begin_load(p);
-      for (const auto& s : topic.partitions[p]) {
-        if (s.marker) {
-          c->complete_txn(p, s.producer_id, *s.marker);
-          continue;
-        }
-        const auto& r = s.record;
-        std::optional<std::span<const uint8_t>> v;
-        if (r.value) v = std::span<const uint8_t>(*r.value);
-        if (s.producer_id >= 0)
-          c->replay_transactional(p, s.producer_id, r.key, v);
-        else
-          c->replay(p, r.key, v);
-      }
-      c->finish_load(p);
-    }
+    topic.load_into(*c);
     return c;
   }
 
@@ -112,7 +71,7 @@ class GroupCoordinatorTest : public ::testing::Test {
   }
 
   storage::ManualClock clock{1'000'000};
-  MemoryTopic topic;
+  MemoryLog topic;
   std::unique_ptr<GroupCoordinator> coord;
   uint64_t tokens = 0;
   int ids = 0;
@@ -543,7 +502,6 @@ TEST_F(GroupCoordinatorTest, TransactionalOffsetsApplyOnlyOnCommit) {
   EXPECT_FALSE(coord->fetch_offset("txg", "t", 0));
   EXPECT_TRUE(coord->has_pending_offset("txg", "t", 0));
   EXPECT_FALSE(coord->has_pending_offset("txg", "t", 2));
-  coord->complete_txn(p, 7, true);
   topic.write_marker(p, 7, true);
   ASSERT_TRUE(coord->fetch_offset("txg", "t", 0));
   EXPECT_EQ(coord->fetch_offset("txg", "t", 0)->offset, 10);
@@ -553,7 +511,6 @@ TEST_F(GroupCoordinatorTest, TransactionalOffsetsApplyOnlyOnCommit) {
 
   // An aborted transaction leaves the committed offsets alone.
   coord->commit_txn_offsets("txg", 7, 1, "", -1, std::nullopt, {{"t", 0, 99, -1, ""}});
-  coord->complete_txn(p, 7, false);
   topic.write_marker(p, 7, false);
   EXPECT_EQ(coord->fetch_offset("txg", "t", 0)->offset, 10);
 
@@ -571,7 +528,8 @@ TEST_F(GroupCoordinatorTest, OpenTransactionalOffsetsStayPendingAcrossAReload) {
   auto again = reload();
   EXPECT_FALSE(again->fetch_offset("txg", "t", 0));
   EXPECT_TRUE(again->has_pending_offset("txg", "t", 0));
-  again->complete_txn(p, 3, true);
+  topic.attach(again.get());
+  topic.write_marker(p, 3, true);
   EXPECT_EQ(again->fetch_offset("txg", "t", 0)->offset, 5);
 }
 

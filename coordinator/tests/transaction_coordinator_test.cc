@@ -1,4 +1,5 @@
 #include "coordinator/transaction_coordinator.h"
+#include "coordinator/tests/memory_log.h"
 
 #include <gtest/gtest.h>
 
@@ -17,13 +18,17 @@ struct StoredRecord {
   TxnLogRecord record;
 };
 
-class FakeLog : public TransactionLog {
+// __transaction_state in memory; `stored` lists every record in the order of its appends.
+class FakeLog : public MemoryLog {
  public:
-  ErrorCode append(int32_t partition, const std::vector<TxnLogRecord>& records) override {
-    ++calls;
-    if (fail != ErrorCode::NONE) return fail;
+  ErrorCode append(int32_t partition, const std::vector<TxnLogRecord>& records,
+                   std::optional<ProducerRef> producer = std::nullopt) override {
+    if (fail != ErrorCode::NONE) {
+      ++calls;
+      return fail;
+    }
     for (const auto& r : records) stored.push_back({partition, r});
-    return ErrorCode::NONE;
+    return MemoryLog::append(partition, records, producer);
   }
   // The decoded value of the i-th stored record (nullopt: tombstone).
   std::optional<TxnLogValue> value(size_t i) const {
@@ -38,8 +43,16 @@ class FakeLog : public TransactionLog {
   }
   std::vector<StoredRecord> stored;
   ErrorCode fail = ErrorCode::NONE;
-  int calls = 0;
 };
+
+// Replays one record as loading does.
+void replay(TransactionCoordinator& c, int32_t p, std::span<const uint8_t> key,
+            std::optional<std::span<const uint8_t>> value) {
+  ReplayedRecord r;
+  r.key = key;
+  r.value = value;
+  c.replay(p, r);
+}
 
 struct Marker {
   TopicPartition tp;
@@ -90,6 +103,7 @@ class TxnCoordinatorTest : public ::testing::Test {
   std::unique_ptr<TransactionCoordinator> make() {
     auto out = std::make_unique<TransactionCoordinator>(config, clock, log, markers, pids);
     out->set_event_log([this](const std::string& line) { events.push_back(line); });
+    log.attach(out.get());  // the newest coordinator is the one appends replay into
     return out;
   }
 
@@ -103,7 +117,7 @@ class TxnCoordinatorTest : public ::testing::Test {
         if (r.partition != p) continue;
         std::optional<std::span<const uint8_t>> value;
         if (r.record.value) value = std::span<const uint8_t>(*r.record.value);
-        fresh->replay(p, r.record.key, value);
+        replay(*fresh, p, r.record.key, value);
       }
       fresh->finish_load(p);
     }
@@ -542,22 +556,23 @@ TEST_F(TxnCoordinatorTest, FailingCompleteRecordIsWrittenByTick) {
   auto r = init("a");
   ASSERT_EQ(c->add_partitions("a", r.producer_id, 0, {kT0}), errs(1, ErrorCode::NONE));
   // The Prepare record is stored, the Complete one is not.
-  struct FailSecond : TransactionLog {
+  struct FailSecond : CoordinatorLog {
     FakeLog& inner;
     int n = 0;
     explicit FailSecond(FakeLog& l) : inner(l) {}
-    ErrorCode append(int32_t p, const std::vector<TxnLogRecord>& rs) override {
-      return ++n == 2 ? ErrorCode::NOT_ENOUGH_REPLICAS : inner.append(p, rs);
+    ErrorCode append(int32_t p, const std::vector<TxnLogRecord>& rs,
+                     std::optional<ProducerRef> producer) override {
+      return ++n == 2 ? ErrorCode::NOT_ENOUGH_REPLICAS : inner.append(p, rs, producer);
     }
   };
   FailSecond flaky(log);
   // Rebuild a coordinator over the flaky log from what was stored.
   auto fresh = std::make_unique<TransactionCoordinator>(config, clock, flaky, markers, pids);
+  log.attach(fresh.get());
   for (int32_t p = 0; p < config.log_partitions; ++p) {
     fresh->begin_load(p);
     for (const auto& s : log.stored)
-      if (s.partition == p)
-        fresh->replay(p, s.record.key, std::span<const uint8_t>(*s.record.value));
+      if (s.partition == p) replay(*fresh, p, s.record.key, std::span<const uint8_t>(*s.record.value));
     fresh->finish_load(p);
   }
   EXPECT_EQ(fresh->end_txn("a", r.producer_id, 0, true), ErrorCode::NONE);
@@ -635,22 +650,22 @@ TEST_F(TxnCoordinatorTest, MalformedRecordsAreSkippedAndTombstonesRemove) {
   d->begin_load(p);
   const protocol::Bytes key_a = encode_txn_log_key("a");
   const protocol::Bytes value_a = *log.stored[0].record.value;
-  d->replay(p, key_a, std::span<const uint8_t>(value_a));
-  d->replay(p, protocol::Bytes{0x00}, std::span<const uint8_t>(value_a));              // bad key
-  d->replay(p, protocol::Bytes{0x00, 0x01, 0x00}, std::span<const uint8_t>(value_a));  // v1 key
-  d->replay(p, encode_txn_log_key("c"), std::span<const uint8_t>(protocol::Bytes{1, 2, 3}));
+  replay(*d, p, key_a, std::span<const uint8_t>(value_a));
+  replay(*d, p, protocol::Bytes{0x00}, std::span<const uint8_t>(value_a));              // bad key
+  replay(*d, p, protocol::Bytes{0x00, 0x01, 0x00}, std::span<const uint8_t>(value_a));  // v1 key
+  replay(*d, p, encode_txn_log_key("c"), std::span<const uint8_t>(protocol::Bytes{1, 2, 3}));
   TxnLogValue fence = *decode_txn_log_value(value_a);
   fence.status = S::PrepareEpochFence;
   const protocol::Bytes fence_bytes = encode_txn_log_value(fence);
-  d->replay(p, encode_txn_log_key("d"), std::span<const uint8_t>(fence_bytes));
+  replay(*d, p, encode_txn_log_key("d"), std::span<const uint8_t>(fence_bytes));
   // "b" is stored and then removed by a tombstone; "e" by a Dead record.
-  d->replay(p, encode_txn_log_key("b"), std::span<const uint8_t>(value_a));
-  d->replay(p, encode_txn_log_key("b"), std::nullopt);
+  replay(*d, p, encode_txn_log_key("b"), std::span<const uint8_t>(value_a));
+  replay(*d, p, encode_txn_log_key("b"), std::nullopt);
   TxnLogValue dead = *decode_txn_log_value(value_a);
   dead.status = S::Dead;
   const protocol::Bytes dead_bytes = encode_txn_log_value(dead);
-  d->replay(p, encode_txn_log_key("e"), std::span<const uint8_t>(value_a));
-  d->replay(p, encode_txn_log_key("e"), std::span<const uint8_t>(dead_bytes));
+  replay(*d, p, encode_txn_log_key("e"), std::span<const uint8_t>(value_a));
+  replay(*d, p, encode_txn_log_key("e"), std::span<const uint8_t>(dead_bytes));
   d->finish_load(p);
   EXPECT_EQ(d->skipped_records(), 4u);
   ASSERT_NE(d->metadata("a"), nullptr);
