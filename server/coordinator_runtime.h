@@ -61,10 +61,9 @@ class CoordinatorRuntime final : public coordinator::CoordinatorLog {
   protocol::ErrorCode ensure_topic();
 
   // coordinator::CoordinatorLog
-  protocol::ErrorCode append(int32_t partition,
-                             const std::vector<coordinator::CoordinatorRecord>& records,
-                             std::optional<coordinator::ProducerRef> producer) override;
-  using coordinator::CoordinatorLog::append;
+  protocol::ErrorCode append(
+      int32_t partition, const std::vector<coordinator::CoordinatorRecord>& records,
+      std::optional<coordinator::ProducerRef> producer = std::nullopt) override;
 
   // Writes the COMMIT (`commit`) or ABORT marker of a producer's transaction to `partition`
   // and replays it. The log's error, UNKNOWN_TOPIC_OR_PARTITION when there is no such

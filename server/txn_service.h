@@ -33,8 +33,7 @@ class FetchWaiters;
 
 coordinator::TxnConfig txn_config(const Config& config);
 
-class TxnService final : public coordinator::TxnMarkerWriter,
-                         public coordinator::ProducerIdSource {
+class TxnService final : public coordinator::TxnMarkerWriter, public coordinator::ProducerIdSource {
  public:
   // `coordinator_topics`: the runtimes of the other coordinators' topics, which write (and
   // replay) the markers of their own partitions.

@@ -1,5 +1,4 @@
 #include "coordinator/group_coordinator.h"
-#include "coordinator/tests/memory_log.h"
 
 #include <gtest/gtest.h>
 
@@ -7,6 +6,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "coordinator/tests/memory_log.h"
 
 namespace runnel::coordinator {
 namespace {

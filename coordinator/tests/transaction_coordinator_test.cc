@@ -1,5 +1,4 @@
 #include "coordinator/transaction_coordinator.h"
-#include "coordinator/tests/memory_log.h"
 
 #include <gtest/gtest.h>
 
@@ -7,6 +6,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "coordinator/tests/memory_log.h"
 
 namespace runnel::coordinator {
 namespace {
@@ -572,7 +573,8 @@ TEST_F(TxnCoordinatorTest, FailingCompleteRecordIsWrittenByTick) {
   for (int32_t p = 0; p < config.log_partitions; ++p) {
     fresh->begin_load(p);
     for (const auto& s : log.stored)
-      if (s.partition == p) replay(*fresh, p, s.record.key, std::span<const uint8_t>(*s.record.value));
+      if (s.partition == p)
+        replay(*fresh, p, s.record.key, std::span<const uint8_t>(*s.record.value));
     fresh->finish_load(p);
   }
   EXPECT_EQ(fresh->end_txn("a", r.producer_id, 0, true), ErrorCode::NONE);
