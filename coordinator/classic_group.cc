@@ -63,6 +63,15 @@ bool ClassicGroup::static_member_fenced(const std::string& member_id,
   return it != static_members_.end() && it->second != member_id;
 }
 
+ErrorCode ClassicGroup::check_member(const std::string& member_id,
+                                     const std::optional<std::string>& group_instance_id,
+                                     std::optional<int32_t> generation_id) const {
+  if (static_member_fenced(member_id, group_instance_id)) return ErrorCode::FENCED_INSTANCE_ID;
+  if (!members_.count(member_id)) return ErrorCode::UNKNOWN_MEMBER_ID;
+  if (generation_id && *generation_id != generation_id_) return ErrorCode::ILLEGAL_GENERATION;
+  return ErrorCode::NONE;
+}
+
 int32_t ClassicGroup::rebalance_timeout_ms() const {
   int32_t t = 0;
   for (const auto& [id, m] : members_) t = std::max(t, m.rebalance_timeout_ms);
@@ -266,16 +275,9 @@ std::optional<JoinResponse> ClassicGroup::join_known_member(const JoinRequest& r
     add_member_and_rebalance(req, req.member_id);
     return std::nullopt;
   }
-  if (static_member_fenced(req.member_id, req.group_instance_id)) {
-    err.error = ErrorCode::FENCED_INSTANCE_ID;
-    return err;
-  }
-  auto it = members_.find(req.member_id);
-  if (it == members_.end()) {
-    err.error = ErrorCode::UNKNOWN_MEMBER_ID;
-    return err;
-  }
-  Member& m = it->second;
+  err.error = check_member(req.member_id, req.group_instance_id, std::nullopt);
+  if (err.error != ErrorCode::NONE) return err;
+  Member& m = members_.at(req.member_id);
   bool matches = m.protocols == req.protocols && m.protocol_type == req.protocol_type;
   switch (state_) {
     case GroupState::PreparingRebalance:
@@ -536,25 +538,14 @@ std::optional<SyncResponse> ClassicGroup::sync(const SyncRequest& req, const Sto
     err.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
     return err;
   }
-  if (static_member_fenced(req.member_id, req.group_instance_id)) {
-    err.error = ErrorCode::FENCED_INSTANCE_ID;
-    return err;
-  }
-  auto it = members_.find(req.member_id);
-  if (it == members_.end()) {
-    err.error = ErrorCode::UNKNOWN_MEMBER_ID;
-    return err;
-  }
-  if (req.generation_id != generation_id_) {
-    err.error = ErrorCode::ILLEGAL_GENERATION;
-    return err;
-  }
+  err.error = check_member(req.member_id, req.group_instance_id, req.generation_id);
+  if (err.error != ErrorCode::NONE) return err;
   if ((req.protocol_type && *req.protocol_type != protocol_type_) ||
       (req.protocol_name && *req.protocol_name != protocol_name_)) {
     err.error = ErrorCode::INCONSISTENT_GROUP_PROTOCOL;
     return err;
   }
-  Member& m = it->second;
+  Member& m = members_.at(req.member_id);
   switch (state_) {
     case GroupState::Empty:
     case GroupState::Dead:
@@ -618,12 +609,10 @@ std::optional<SyncResponse> ClassicGroup::sync(const SyncRequest& req, const Sto
 
 ErrorCode ClassicGroup::heartbeat(const HeartbeatRequest& req) {
   if (state_ == GroupState::Dead) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  if (static_member_fenced(req.member_id, req.group_instance_id)) {
-    return ErrorCode::FENCED_INSTANCE_ID;
-  }
+  if (ErrorCode e = check_member(req.member_id, req.group_instance_id, req.generation_id);
+      e != ErrorCode::NONE)
+    return e;
   auto it = members_.find(req.member_id);
-  if (it == members_.end()) return ErrorCode::UNKNOWN_MEMBER_ID;
-  if (req.generation_id != generation_id_) return ErrorCode::ILLEGAL_GENERATION;
   switch (state_) {
     case GroupState::Empty:
     case GroupState::Dead:
@@ -772,9 +761,9 @@ ErrorCode ClassicGroup::validate_offset_commit(
   // the partitions.
   if (generation_id < 0 && state_ == GroupState::Empty) return ErrorCode::NONE;
   if (generation_id >= 0 || !member_id.empty() || group_instance_id) {
-    if (static_member_fenced(member_id, group_instance_id)) return ErrorCode::FENCED_INSTANCE_ID;
-    if (!members_.count(member_id)) return ErrorCode::UNKNOWN_MEMBER_ID;
-    if (generation_id != generation_id_) return ErrorCode::ILLEGAL_GENERATION;
+    if (ErrorCode e = check_member(member_id, group_instance_id, generation_id);
+        e != ErrorCode::NONE)
+      return e;
   } else {
     return ErrorCode::UNKNOWN_MEMBER_ID;
   }

@@ -266,6 +266,11 @@ class ClassicGroup {
   std::string select_protocol() const;
   bool static_member_fenced(const std::string& member_id,
                             const std::optional<std::string>& instance_id) const;
+  // Kafka's member checks of Sync, Heartbeat and OffsetCommit, in its order: FENCED_INSTANCE_ID,
+  // UNKNOWN_MEMBER_ID, then (with `generation_id`) ILLEGAL_GENERATION; NONE when they pass.
+  ErrorCode check_member(const std::string& member_id,
+                         const std::optional<std::string>& group_instance_id,
+                         std::optional<int32_t> generation_id) const;
   int32_t rebalance_timeout_ms() const;
   bool all_members_joined() const;
 
