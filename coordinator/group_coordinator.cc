@@ -63,8 +63,8 @@ GroupCoordinator::GroupCoordinator(CoordinatorConfig config, const storage::Cloc
       log_(log),
       member_ids_(std::move(member_ids)),
       offsets_(config.offset_metadata_max_bytes),
-      load_state_(static_cast<size_t>(std::max(config.offsets_partitions, 1)),
-                  LoadState::Unloaded) {}
+      load_state_(static_cast<size_t>(std::max(config.offsets_partitions, 1)), LoadState::Unloaded),
+      next_retention_check_ms_(clock.now_ms() + config.offsets_retention_check_interval_ms) {}
 
 int32_t GroupCoordinator::partition_for(std::string_view group_id) const {
   return partition_for_group(group_id, static_cast<int32_t>(load_state_.size()));
@@ -162,7 +162,10 @@ GroupCoordinator::Entry& GroupCoordinator::get_or_create(const std::string& grou
   Entry e;
   e.group = std::make_unique<ClassicGroup>(group_id, config_.group, clock_, member_ids_);
   e.stored_version = e.group->store_version();
-  return groups_.emplace(group_id, std::move(e)).first->second;
+  const bool first = groups_.empty();
+  Entry& out = groups_.emplace(group_id, std::move(e)).first->second;
+  if (first && change_listener_) change_listener_();  // the offset expiry check is due now
+  return out;
 }
 
 GroupCoordinator::Entry* GroupCoordinator::find(const std::string& group_id) {
@@ -325,11 +328,21 @@ void GroupCoordinator::tick() {
     e->group->tick();
     after_change(id);
   }
+  if (!groups_.empty() && now >= next_retention_check_ms_) {
+    next_retention_check_ms_ = now + config_.offsets_retention_check_interval_ms;
+    const size_t expired = expire_offsets();
+    if (expired && event_log_)
+      event_log_("expired " + std::to_string(expired) + " committed offsets");
+  }
 }
 
 std::optional<int64_t> GroupCoordinator::next_deadline_ms() const {
-  if (deadlines_.empty()) return std::nullopt;
-  return deadlines_.begin()->first;
+  std::optional<int64_t> next;
+  if (!deadlines_.empty()) next = deadlines_.begin()->first;
+  // Offsets expire only in groups; with none, there is nothing to check.
+  if (!groups_.empty() && (!next || next_retention_check_ms_ < *next))
+    next = next_retention_check_ms_;
+  return next;
 }
 
 // ---------------------------------------------------------------------------------------------

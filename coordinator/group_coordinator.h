@@ -19,7 +19,8 @@
 //
 // JoinGroup and SyncGroup may complete later (see classic_group.h): their requests carry a
 // token chosen by the caller, and responses that become ready, whichever group they belong
-// to, are collected by take_ready_responses(). tick() fires the groups' timers;
+// to, are collected by take_ready_responses(). tick() fires the groups' timers and, every
+// offsets.retention.check.interval.ms while there are groups, expires offsets;
 // next_deadline_ms() says when it is next needed.
 //
 // Group metadata is stored whenever a group reaches a state worth keeping (ClassicGroup's
@@ -49,6 +50,7 @@ struct CoordinatorConfig {
   GroupConfig group;
   int32_t offsets_partitions = 50;                        // offsets.topic.num.partitions
   int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;  // offsets.retention.minutes
+  int64_t offsets_retention_check_interval_ms = 600000;   // offsets.retention.check.interval.ms
   size_t offset_metadata_max_bytes = kDefaultOffsetMetadataMaxBytes;
 };
 
@@ -200,6 +202,7 @@ class GroupCoordinator final : public CoordinatorStateMachine {
   // Every group's next timer, earliest first, so that a tick or a deadline query costs
   // O(log groups) rather than a walk over all groups.
   std::set<std::pair<int64_t, std::string>> deadlines_;
+  int64_t next_retention_check_ms_;
   uint64_t skipped_records_ = 0;
   EventLog event_log_;
   std::function<void()> change_listener_;

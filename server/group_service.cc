@@ -25,6 +25,7 @@ coordinator::CoordinatorConfig coordinator_config(const Config& config) {
   c.group.initial_rebalance_delay_ms = config.get_int("group.initial.rebalance.delay.ms");
   c.offsets_partitions = config.get_int("offsets.topic.num.partitions");
   c.offsets_retention_ms = int64_t{config.get_int("offsets.retention.minutes")} * 60 * 1000;
+  c.offsets_retention_check_interval_ms = config.get_long("offsets.retention.check.interval.ms");
   c.offset_metadata_max_bytes =
       static_cast<size_t>(std::max(config.get_int("offset.metadata.max.bytes"), 0));
   return c;
@@ -32,10 +33,7 @@ coordinator::CoordinatorConfig coordinator_config(const Config& config) {
 
 GroupService::GroupService(asio::io_context& io, const Config& config, const storage::Clock& clock,
                            storage::LogManager& logs, FetchWaiters& waiters)
-    : io_(io),
-      config_(config),
-      runtime_(io, config, clock, logs, waiters, kOffsetsTopic),
-      retention_timer_(io) {
+    : io_(io), runtime_(io, config, clock, logs, waiters, kOffsetsTopic) {
   auto cfg = coordinator_config(config);
   cfg.offsets_partitions =
       CoordinatorRuntime::partitions_of(logs, kOffsetsTopic, cfg.offsets_partitions);
@@ -52,14 +50,12 @@ GroupService::~GroupService() { stop(); }
 void GroupService::start() {
   running_ = true;
   runtime_.start();
-  asio::co_spawn(io_, retention_loop(), asio::detached);
 }
 
 void GroupService::stop() {
   if (!running_) return;
   running_ = false;
   runtime_.stop();
-  retention_timer_.cancel();
   for (auto& [token, w] : waiting_) {
     coordinator::JoinResponse j;
     j.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
@@ -140,20 +136,6 @@ void GroupService::deliver() {
 void GroupService::changed() {
   deliver();
   runtime_.deadline_changed();
-}
-
-asio::awaitable<void> GroupService::retention_loop() {
-  const auto interval =
-      std::chrono::milliseconds(config_.get_long("offsets.retention.check.interval.ms"));
-  while (running_) {
-    retention_timer_.expires_after(interval);
-    std::error_code ec;
-    co_await retention_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (!running_) break;
-    if (!loaded()) continue;
-    size_t expired = coordinator_->expire_offsets();
-    if (expired) log_info("expired ", expired, " committed offsets");
-  }
 }
 
 }  // namespace runnel::server

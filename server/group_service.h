@@ -4,8 +4,8 @@
 //
 //   - Waiting: JoinGroup and SyncGroup suspend their handler until the coordinator answers
 //     under their token (join()/sync() below); its change listener hands the answers out and
-//     moves the runtime's timer when a group's deadline moved.
-//   - Offset expiry every offsets.retention.check.interval.ms.
+//     moves the runtime's timer when a group's deadline moved (offset expiry, every
+//     offsets.retention.check.interval.ms, is one of the coordinator's deadlines).
 #pragma once
 
 #include <asio.hpp>
@@ -64,16 +64,13 @@ class GroupService final {
   template <typename Resp, typename Call>
   asio::awaitable<Resp> call_and_wait(Call call, std::optional<Resp> Waiting::*answer,
                                       Resp if_stopped);
-  asio::awaitable<void> retention_loop();
   void deliver();
 
   asio::io_context& io_;
-  const Config& config_;
   CoordinatorRuntime runtime_;
   std::unique_ptr<coordinator::GroupCoordinator> coordinator_;
   std::map<uint64_t, Waiting*> waiting_;
   uint64_t next_token_ = 1;
-  asio::steady_timer retention_timer_;
   bool running_ = false;
 };
 

@@ -303,6 +303,27 @@ TEST_F(GroupCoordinatorTest, OffsetDeleteRefusesSubscribedTopicsOfActiveGroups) 
   EXPECT_EQ(coord->delete_offsets("nope", {{"t", 0}}).error, ErrorCode::GROUP_ID_NOT_FOUND);
 }
 
+TEST_F(GroupCoordinatorTest, OffsetExpiryIsADeadlineWhileThereAreGroups) {
+  coord = make();  // its first check one interval from now
+  topic.attach(coord.get());
+  coord->mark_all_loaded();
+  EXPECT_FALSE(coord->next_deadline_ms().has_value());  // no group, nothing to expire
+  const int64_t t0 = clock.now_ms();
+  coord->commit_offsets("idle", "", -1, std::nullopt, {{"t", 0, 1, -1, ""}});
+  const int64_t interval = coord->config().offsets_retention_check_interval_ms;
+  EXPECT_EQ(coord->next_deadline_ms(), t0 + interval);
+  clock.set(t0 + interval - 1);
+  coord->tick();
+  EXPECT_TRUE(coord->fetch_offset("idle", "t", 0).has_value());
+  // At the check, the offset is older than the retention (60 s here): it expires, the group
+  // goes, and with it the deadline.
+  clock.set(t0 + interval);
+  coord->tick();
+  EXPECT_FALSE(coord->fetch_offset("idle", "t", 0).has_value());
+  EXPECT_EQ(coord->group("idle"), nullptr);
+  EXPECT_FALSE(coord->next_deadline_ms().has_value());
+}
+
 TEST_F(GroupCoordinatorTest, OffsetsOfEmptyGroupsExpireAndTheGroupGoes) {
   coord->mark_all_loaded();
   std::string member = stable_member("active");
@@ -469,7 +490,8 @@ TEST_F(GroupCoordinatorTest, NextDeadlineIsTheEarliestOfAllGroups) {
   coord->tick();  // both sessions end at 15 s
   EXPECT_EQ(coord->group("a")->state(), GroupState::Empty);
   EXPECT_EQ(coord->group("b")->state(), GroupState::Empty);
-  EXPECT_FALSE(coord->next_deadline_ms().has_value());
+  // No session left; the groups remain, and so does the check for their offsets' expiry.
+  EXPECT_EQ(coord->next_deadline_ms(), t0 + coord->config().offsets_retention_check_interval_ms);
   EXPECT_EQ(coord->delete_group("a"), ErrorCode::NONE);
 }
 
