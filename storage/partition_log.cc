@@ -270,55 +270,57 @@ AppendResult PartitionLog::append_impl(protocol::ValidatedBatches& batches, int3
       next += b.offset_count();
     }
   }
+  const Segment::AppendMark before = seg->mark();
   std::string err;
   if (!seg->append(batches, &err)) {
     // Nothing of the append stayed (Segment::append is all or nothing) and the producer state
     // is not committed: the answer, the log and a retry agree.
     io::log_line(dir_ + ": append at offset " + std::to_string(base) + " failed: " + err);
-    if (seg->rollback_incomplete()) {
-      // The files hold bytes the log does not show; stop writing here, as Kafka takes a log
-      // directory offline on an I/O error.
-      offline_ = true;
-      io::log_line(dir_ + ": partition taken offline: appends answer KAFKA_STORAGE_ERROR");
-    }
+    if (seg->rollback_incomplete()) take_offline();
     r.error = ErrorCode::KAFKA_STORAGE_ERROR;
     return r;
   }
-  latest_epoch_ = leader_epoch;
-  if (has_producers) {
-    producer_state_.commit(std::move(update));
-    for (const CompletedTxn& txn : completed) {
-      if (!txn.aborted) continue;
-      TxnIndexEntry entry{txn.producer_id, txn.first_offset, txn.last_offset,
-                          producer_state_.last_stable_offset_after(txn)};
-      if (!seg->txn_index().append(entry)) {
-        // Take the whole append back, producer state included (rebuilt from the log).
-        io::log_line(dir_ + ": writing the transaction index failed; append at offset " +
-                     std::to_string(base) + " taken back");
-        if (!truncate_to(base)) offline_ = true;
-        r.error = ErrorCode::KAFKA_STORAGE_ERROR;
-        return r;
-      }
-    }
+  // What can still fail comes before anything is committed: the txn index entries of aborted
+  // transactions, then the flush flush.messages may ask for. A failure takes the bytes and
+  // their index entries back out of the segment and leaves the producer state, the high
+  // watermark and the counters as they were, so the refusal and the log agree.
+  auto take_back = [&](const std::string& why) {
+    io::log_line(dir_ + ": append at offset " + std::to_string(base) + " taken back: " + why);
+    if (!seg->rollback(before)) take_offline();
+    AppendResult failed;
+    failed.error = ErrorCode::KAFKA_STORAGE_ERROR;
+    failed.log_start_offset = log_start_offset_;
+    return failed;
+  };
+  for (const CompletedTxn& txn : completed) {
+    if (!txn.aborted) continue;
+    TxnIndexEntry entry{txn.producer_id, txn.first_offset, txn.last_offset,
+                        producer_state_.last_stable_offset_after(txn, update)};
+    if (!seg->txn_index().append(entry)) return take_back("writing the transaction index failed");
   }
+  const int64_t unflushed_before = unflushed_messages_;
+  unflushed_messages_ += static_cast<int64_t>(r.records);
+  if (unflushed_messages_ >= config_.flush_messages && !flush()) {
+    // The partition is offline now (see flush()); appends answered before stay.
+    unflushed_messages_ = unflushed_before;
+    return take_back("its flush failed");
+  }
+  latest_epoch_ = leader_epoch;
+  if (has_producers) producer_state_.commit(std::move(update));
   // A single replica: the high watermark follows the log end offset.
   high_watermark_ = log_end_offset();
   r.base_offset = base;
   r.last_offset = last;
   r.log_append_time = append_time ? now_ms : -1;
-  unflushed_messages_ += static_cast<int64_t>(r.records);
-  if (unflushed_messages_ >= config_.flush_messages && !flush()) {
-    // The append is answered as failed, so it must not stay readable: take it back (the
-    // partition is offline now, see flush()).
-    io::log_line(dir_ + ": append at offset " + std::to_string(base) +
-                 " taken back: its flush failed");
-    truncate_to(base);
-    AppendResult failed;
-    failed.error = ErrorCode::KAFKA_STORAGE_ERROR;
-    failed.log_start_offset = log_start_offset_;
-    return failed;
-  }
   return r;
+}
+
+void PartitionLog::take_offline() {
+  if (offline_) return;
+  // The files hold bytes the log does not show; stop writing here, as Kafka takes a log
+  // directory offline on an I/O error.
+  offline_ = true;
+  io::log_line(dir_ + ": partition taken offline: appends answer KAFKA_STORAGE_ERROR");
 }
 
 bool PartitionLog::roll(int64_t next_base, int64_t now_ms) {

@@ -163,10 +163,13 @@ class PartitionLog {
   // and maxTimestamp = now_ms (recomputing the CRC), in the bytes and the
   // headers of `batches`. May roll first.
   //
-  // KAFKA_STORAGE_ERROR on I/O error, and then nothing was written: the
-  // log end offset, the high watermark and the producer state are as before
-  // (a retry is a new append, not a duplicate). CORRUPT_MESSAGE when there is
-  // no batch.
+  // All or nothing: an append either commits (the bytes written, the indexes,
+  // the producer state and the high watermark updated; NONE) or changes none
+  // of that and answers the error. KAFKA_STORAGE_ERROR on I/O error (writing
+  // the log, its indexes or the txn index, or the flush flush.messages asks
+  // for): a retry is a new append, not a duplicate. Should taking the written
+  // bytes back out of the files fail too, the log still does not show them
+  // and the partition goes offline. CORRUPT_MESSAGE when there is no batch.
   //
   // Every batch with a producer id is checked first, all of them before any
   // is written (Kafka's analyzeAndValidateProducerState):
@@ -325,6 +328,9 @@ class PartitionLog {
   // directory offline, the partition refuses appends from now on. What was answered stays
   // answered; a restart recovers the log from what is on disk.
   void fsync_failed();
+  // A failed append could not be taken back out of the files (its bytes are there although the
+  // log does not show them): the partition refuses appends from now on.
+  void take_offline();
   // KAFKA_STORAGE_ERROR (closed or offline), CORRUPT_MESSAGE (no bytes) or
   // RECORD_LIST_TOO_LARGE (above segment.bytes) for an append of `bytes`, before its batches
   // are looked at; else NONE.
