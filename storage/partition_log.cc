@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <system_error>
 
-#include "protocol/records/crc32c.h"
 #include "protocol/records/record_batch.h"
 #include "protocol/wire.h"
 #include "storage/io_util.h"
@@ -38,9 +37,11 @@ constexpr size_t kMaxBatchReadForTimestamp = 64u << 20;
 constexpr size_t kMaxControlBatch = 1u << 20;
 constexpr size_t kSnapshotsToKeep = 2;
 
-// The COMMIT / ABORT record of a control batch (the whole batch in `batch`).
-std::optional<protocol::ControlRecord> parse_marker(std::span<const uint8_t> batch) {
-  auto view = protocol::RecordBatchView::open(batch, kMaxControlBatch);
+// The COMMIT / ABORT record of a control batch (the whole batch in `batch`, its header
+// parsed from it in `header`).
+std::optional<protocol::ControlRecord> parse_marker(std::span<const uint8_t> batch,
+                                                    const BatchHeader& header) {
+  auto view = protocol::RecordBatchView::open(batch, header, kMaxControlBatch);
   if (!view) return std::nullopt;
   auto cursor = view->cursor();
   protocol::Record rec;
@@ -140,14 +141,19 @@ size_t PartitionLog::segment_index_for(int64_t offset) const {
   return static_cast<size_t>(it - segments_.begin()) - 1;
 }
 
-AppendResult PartitionLog::append(std::span<uint8_t> batches, int32_t leader_epoch,
+AppendResult PartitionLog::append(protocol::ValidatedBatches& batches, int32_t leader_epoch,
                                   int64_t now_ms) {
   return append_impl(batches, leader_epoch, now_ms, AppendOrigin::client);
 }
 
+AppendResult PartitionLog::append(std::span<uint8_t> batches, int32_t leader_epoch,
+                                  int64_t now_ms) {
+  return append_bytes(batches, leader_epoch, now_ms, AppendOrigin::client);
+}
+
 AppendResult PartitionLog::append_as_coordinator(std::span<uint8_t> batches, int32_t leader_epoch,
                                                  int64_t now_ms) {
-  return append_impl(batches, leader_epoch, now_ms, AppendOrigin::coordinator);
+  return append_bytes(batches, leader_epoch, now_ms, AppendOrigin::coordinator);
 }
 
 AppendResult PartitionLog::append_control(int64_t producer_id, int16_t producer_epoch,
@@ -163,75 +169,68 @@ AppendResult PartitionLog::append_control(int64_t producer_id, int16_t producer_
   b.producer(producer_id, producer_epoch, -1).transactional(true);
   b.add_control(now_ms, commit ? 1 : 0, coordinator_epoch);
   auto bytes = b.build();
-  return append_impl(bytes, leader_epoch, now_ms, AppendOrigin::coordinator);
+  return append_bytes(bytes, leader_epoch, now_ms, AppendOrigin::coordinator);
 }
 
-AppendResult PartitionLog::append_impl(std::span<uint8_t> batches, int32_t leader_epoch,
+ErrorCode PartitionLog::append_refusal(size_t bytes) const {
+  if (closed_ || offline_) return ErrorCode::KAFKA_STORAGE_ERROR;
+  if (bytes == 0) return ErrorCode::CORRUPT_MESSAGE;
+  if (bytes > static_cast<size_t>(config_.segment_bytes)) return ErrorCode::RECORD_LIST_TOO_LARGE;
+  return ErrorCode::NONE;
+}
+
+AppendResult PartitionLog::append_bytes(std::span<uint8_t> bytes, int32_t leader_epoch,
+                                        int64_t now_ms, AppendOrigin origin) {
+  AppendResult r;
+  r.log_start_offset = log_start_offset_;
+  r.error = append_refusal(bytes.size());
+  if (r.error != ErrorCode::NONE) return r;
+  auto batches = protocol::ValidatedBatches::frame(bytes, &r.error);
+  if (r.error != ErrorCode::NONE) return r;
+  return append_impl(batches, leader_epoch, now_ms, origin);
+}
+
+AppendResult PartitionLog::append_impl(protocol::ValidatedBatches& batches, int32_t leader_epoch,
                                        int64_t now_ms, AppendOrigin origin) {
   AppendResult r;
   r.log_start_offset = log_start_offset_;
-  if (closed_ || offline_) {
-    r.error = ErrorCode::KAFKA_STORAGE_ERROR;
-    return r;
-  }
-  if (batches.empty()) {
-    r.error = ErrorCode::CORRUPT_MESSAGE;
-    return r;
-  }
-  if (batches.size() > static_cast<size_t>(config_.segment_bytes)) {
-    r.error = ErrorCode::RECORD_LIST_TOO_LARGE;
-    return r;
-  }
+  r.error = append_refusal(batches.bytes().size());
+  if (r.error != ErrorCode::NONE) return r;
   const bool append_time = config_.message_timestamp_type == TimestampType::log_append_time;
-  // First pass: check the framing, count offsets.
-  int64_t offsets = 0;
-  int64_t incoming_max_ts = -1;
-  for (size_t off = 0; off < batches.size();) {
-    auto h = BatchHeader::parse(batches.subspan(off));
-    if (!h || h->magic != 2 ||
-        h->batch_length < static_cast<int32_t>(BatchHeader::kSize - BatchHeader::kLogOverhead) ||
-        h->total_size() > batches.size() - off || h->last_offset_delta < 0) {
-      r.error = ErrorCode::CORRUPT_MESSAGE;
-      return r;
-    }
-    offsets += int64_t{h->last_offset_delta} + 1;
-    r.records += static_cast<uint64_t>(std::max(0, h->record_count));
-    ++r.batches;
-    incoming_max_ts = std::max(incoming_max_ts, append_time ? now_ms : h->max_timestamp);
-    off += h->total_size();
-  }
+  r.records = batches.record_count();
+  r.batches = static_cast<uint32_t>(batches.size());
+  const int64_t incoming_max_ts =
+      append_time ? std::max<int64_t>(now_ms, -1) : batches.max_timestamp();
   const int64_t base = log_end_offset();
-  const int64_t last = base + offsets - 1;
+  const int64_t last = base + batches.offset_count() - 1;
   // Producer state: every batch is checked (on copies) before any is written.
   ProducerStateManager::Update update;
   std::vector<CompletedTxn> completed;
   bool has_producers = false;
   {
     int64_t next = base;
-    for (size_t off = 0; off < batches.size();) {
-      auto h = BatchHeader::parse(batches.subspan(off));
-      std::span<const uint8_t> batch = batches.subspan(off, h->total_size());
-      off += h->total_size();
-      h->base_offset = next;
-      next += int64_t{h->last_offset_delta} + 1;
-      if (h->producer_id < 0) continue;
+    for (const protocol::ValidatedBatch& b : batches.batches()) {
+      BatchHeader h = b.header;  // as it will be stored
+      h.base_offset = next;
+      next += b.offset_count();
+      if (h.producer_id < 0) continue;
       has_producers = true;
-      const int64_t ts = append_time ? now_ms : h->max_timestamp;
+      const int64_t ts = append_time ? now_ms : h.max_timestamp;
       ErrorCode e = ErrorCode::NONE;
-      if (h->is_control()) {
-        auto marker = parse_marker(batch);
+      if (h.is_control()) {
+        auto marker = parse_marker(b.bytes, b.header);
         if (!marker) {
           r.error = ErrorCode::INVALID_RECORD;
           return r;
         }
         std::optional<CompletedTxn> done;
-        e = producer_state_.append_marker(update, h->producer_id, h->producer_epoch,
+        e = producer_state_.append_marker(update, h.producer_id, h.producer_epoch,
                                           marker->coordinator_epoch, marker->type == 1,
-                                          h->base_offset, ts, origin, &done);
+                                          h.base_offset, ts, origin, &done);
         if (done) completed.push_back(*done);
       } else {
         if (origin == AppendOrigin::client) {
-          if (const BatchMetadata* d = producer_state_.find_duplicate(*h)) {
+          if (const BatchMetadata* d = producer_state_.find_duplicate(h)) {
             r.duplicate = true;
             r.base_offset = d->first_offset();
             r.last_offset = d->last_offset;
@@ -241,7 +240,7 @@ AppendResult PartitionLog::append_impl(std::span<uint8_t> batches, int32_t leade
             return r;
           }
         }
-        e = producer_state_.append_data(update, *h, ts, origin);
+        e = producer_state_.append_data(update, h, ts, origin);
       }
       if (e != ErrorCode::NONE) {
         r.error = e;
@@ -249,88 +248,79 @@ AppendResult PartitionLog::append_impl(std::span<uint8_t> batches, int32_t leade
       }
     }
   }
+  const uint64_t size = batches.bytes().size();
   Segment* seg = &active();
-  if (!seg->empty() &&
-      (seg->size() + batches.size() > static_cast<uint64_t>(config_.segment_bytes) ||
-       seg->time_waited_for_roll(now_ms, incoming_max_ts) > config_.segment_ms ||
-       seg->indexes_full() || !seg->can_hold_offset(last))) {
+  if (!seg->empty() && (seg->size() + size > static_cast<uint64_t>(config_.segment_bytes) ||
+                        seg->time_waited_for_roll(now_ms, incoming_max_ts) > config_.segment_ms ||
+                        seg->indexes_full() || !seg->can_hold_offset(last))) {
     if (!roll(base, now_ms)) {
       r.error = ErrorCode::KAFKA_STORAGE_ERROR;
       return r;
     }
     seg = &active();
   }
-  // Second pass: assign offsets and the leader epoch (both outside the CRC);
-  // LogAppendTime rewrites the timestamp and so the CRC.
-  int64_t next = base;
-  for (size_t off = 0; off < batches.size();) {
-    auto batch = batches.subspan(off);
-    auto h = BatchHeader::parse(batch);
-    batch = batch.first(h->total_size());
-    protocol::set_base_offset(batch, next);
-    protocol::set_partition_leader_epoch(batch, leader_epoch);
-    if (append_time) {
-      h->attributes = static_cast<int16_t>(h->attributes | 0x08);
-      h->max_timestamp = now_ms;
-      h->base_offset = next;
-      h->partition_leader_epoch = leader_epoch;
-      h->write(batch);
-      uint32_t crc = protocol::crc32c(batch.data() + BatchHeader::kAttributesOffset,
-                                      batch.size() - BatchHeader::kAttributesOffset);
-      io::put_u32(batch.data() + BatchHeader::kCrcOffset, crc);
+  // Assign offsets and the leader epoch (both outside the CRC); LogAppendTime rewrites the
+  // timestamp and so the CRC. The headers follow, for the segment's indexes.
+  {
+    const std::optional<int64_t> append_time_ms =
+        append_time ? std::optional<int64_t>(now_ms) : std::nullopt;
+    int64_t next = base;
+    for (protocol::ValidatedBatch& b : batches.batches()) {
+      b.assign_offset(next, leader_epoch, append_time_ms);
+      next += b.offset_count();
     }
-    next += int64_t{h->last_offset_delta} + 1;
-    off += h->total_size();
   }
+  const Segment::AppendMark before = seg->mark();
   std::string err;
   if (!seg->append(batches, &err)) {
     // Nothing of the append stayed (Segment::append is all or nothing) and the producer state
     // is not committed: the answer, the log and a retry agree.
     io::log_line(dir_ + ": append at offset " + std::to_string(base) + " failed: " + err);
-    if (seg->rollback_incomplete()) {
-      // The files hold bytes the log does not show; stop writing here, as Kafka takes a log
-      // directory offline on an I/O error.
-      offline_ = true;
-      io::log_line(dir_ + ": partition taken offline: appends answer KAFKA_STORAGE_ERROR");
-    }
+    if (seg->rollback_incomplete()) take_offline();
     r.error = ErrorCode::KAFKA_STORAGE_ERROR;
     return r;
   }
-  latest_epoch_ = leader_epoch;
-  if (has_producers) {
-    producer_state_.commit(std::move(update));
-    for (const CompletedTxn& txn : completed) {
-      if (!txn.aborted) continue;
-      TxnIndexEntry entry{txn.producer_id, txn.first_offset, txn.last_offset,
-                          producer_state_.last_stable_offset_after(txn)};
-      if (!seg->txn_index().append(entry)) {
-        // Take the whole append back, producer state included (rebuilt from the log).
-        io::log_line(dir_ + ": writing the transaction index failed; append at offset " +
-                     std::to_string(base) + " taken back");
-        if (!truncate_to(base)) offline_ = true;
-        r.error = ErrorCode::KAFKA_STORAGE_ERROR;
-        return r;
-      }
-    }
+  // What can still fail comes before anything is committed: the txn index entries of aborted
+  // transactions, then the flush flush.messages may ask for. A failure takes the bytes and
+  // their index entries back out of the segment and leaves the producer state, the high
+  // watermark and the counters as they were, so the refusal and the log agree.
+  auto take_back = [&](const std::string& why) {
+    io::log_line(dir_ + ": append at offset " + std::to_string(base) + " taken back: " + why);
+    if (!seg->rollback(before)) take_offline();
+    AppendResult failed;
+    failed.error = ErrorCode::KAFKA_STORAGE_ERROR;
+    failed.log_start_offset = log_start_offset_;
+    return failed;
+  };
+  for (const CompletedTxn& txn : completed) {
+    if (!txn.aborted) continue;
+    TxnIndexEntry entry{txn.producer_id, txn.first_offset, txn.last_offset,
+                        producer_state_.last_stable_offset_after(txn, update)};
+    if (!seg->txn_index().append(entry)) return take_back("writing the transaction index failed");
   }
+  const int64_t unflushed_before = unflushed_messages_;
+  unflushed_messages_ += static_cast<int64_t>(r.records);
+  if (unflushed_messages_ >= config_.flush_messages && !flush()) {
+    // The partition is offline now (see flush()); appends answered before stay.
+    unflushed_messages_ = unflushed_before;
+    return take_back("its flush failed");
+  }
+  latest_epoch_ = leader_epoch;
+  if (has_producers) producer_state_.commit(std::move(update));
   // A single replica: the high watermark follows the log end offset.
   high_watermark_ = log_end_offset();
   r.base_offset = base;
   r.last_offset = last;
   r.log_append_time = append_time ? now_ms : -1;
-  unflushed_messages_ += static_cast<int64_t>(r.records);
-  if (unflushed_messages_ >= config_.flush_messages && !flush()) {
-    // The append is answered as failed, so it must not stay readable: take it back (the
-    // partition is offline now, see flush()).
-    io::log_line(dir_ + ": append at offset " + std::to_string(base) +
-                 " taken back: its flush failed");
-    truncate_to(base);
-    AppendResult failed;
-    failed.error = ErrorCode::KAFKA_STORAGE_ERROR;
-    failed.log_start_offset = log_start_offset_;
-    return failed;
-  }
   return r;
+}
+
+void PartitionLog::take_offline() {
+  if (offline_) return;
+  // The files hold bytes the log does not show; stop writing here, as Kafka takes a log
+  // directory offline on an I/O error.
+  offline_ = true;
+  io::log_line(dir_ + ": partition taken offline: appends answer KAFKA_STORAGE_ERROR");
 }
 
 bool PartitionLog::roll(int64_t next_base, int64_t now_ms) {
@@ -784,7 +774,7 @@ void PartitionLog::replay_producer_state(int64_t from_offset) {
         if (h->total_size() > kMaxControlBatch) continue;
         buf.resize(h->total_size());
         if (!seg.read_bytes(at, buf)) continue;
-        auto marker = parse_marker(buf);
+        auto marker = parse_marker(buf, *h);
         if (!marker) continue;
         std::optional<CompletedTxn> done;
         producer_state_.append_marker(update, h->producer_id, h->producer_epoch,

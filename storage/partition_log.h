@@ -52,6 +52,7 @@
 
 #include "protocol/errors.h"
 #include "protocol/records/batch_header.h"
+#include "protocol/records/validated_batches.h"
 #include "storage/clock.h"
 #include "storage/file_handle.h"
 #include "storage/log_config.h"
@@ -155,14 +156,20 @@ class PartitionLog {
       std::function<void(std::function<bool()> work, std::function<void(bool ok)> done)>;
   void set_background_runner(BackgroundRunner r) { runner_ = std::move(r); }
 
-  // Appends already validated magic-2 batches (one or more, back to back).
-  // Assigns offsets by rewriting each baseOffset, sets partitionLeaderEpoch
-  // to `leader_epoch`, and for LogAppendTime topics sets the timestamp type
-  // bit and maxTimestamp = now_ms (recomputing the CRC). May roll first.
-  // KAFKA_STORAGE_ERROR on I/O error, and then nothing was written: the
-  // log end offset, the high watermark and the producer state are as before
-  // (a retry is a new append, not a duplicate). CORRUPT_MESSAGE if the bytes
-  // are not whole batches.
+  // Appends validated magic-2 batches (one or more, back to back), reading
+  // each one's header from `batches` (nothing is parsed again). Assigns
+  // offsets by rewriting each baseOffset, sets partitionLeaderEpoch to
+  // `leader_epoch`, and for LogAppendTime topics sets the timestamp type bit
+  // and maxTimestamp = now_ms (recomputing the CRC), in the bytes and the
+  // headers of `batches`. May roll first.
+  //
+  // All or nothing: an append either commits (the bytes written, the indexes,
+  // the producer state and the high watermark updated; NONE) or changes none
+  // of that and answers the error. KAFKA_STORAGE_ERROR on I/O error (writing
+  // the log, its indexes or the txn index, or the flush flush.messages asks
+  // for): a retry is a new append, not a duplicate. Should taking the written
+  // bytes back out of the files fail too, the log still does not show them
+  // and the partition goes offline. CORRUPT_MESSAGE when there is no batch.
   //
   // Every batch with a producer id is checked first, all of them before any
   // is written (Kafka's analyzeAndValidateProducerState):
@@ -176,6 +183,9 @@ class PartitionLog {
   //  - a non-transactional batch while the producer's transaction is open
   //    here: INVALID_TXN_STATE. A transactional batch opens the producer's
   //    transaction at its base offset when none is open.
+  AppendResult append(protocol::ValidatedBatches& batches, int32_t leader_epoch, int64_t now_ms);
+  // The same for bytes that are only framed here (ValidatedBatches::frame: CORRUPT_MESSAGE if
+  // they are not whole magic-2 batches), without the CRC and record checks of a Produce.
   AppendResult append(std::span<uint8_t> batches, int32_t leader_epoch, int64_t now_ms);
   // The same for the broker's own coordinators (Kafka's AppendOrigin.COORDINATOR): the epoch
   // and open-transaction rules apply, sequences are neither checked nor deduplicated (the
@@ -318,8 +328,17 @@ class PartitionLog {
   // directory offline, the partition refuses appends from now on. What was answered stays
   // answered; a restart recovers the log from what is on disk.
   void fsync_failed();
-  AppendResult append_impl(std::span<uint8_t> batches, int32_t leader_epoch, int64_t now_ms,
-                           AppendOrigin origin);
+  // A failed append could not be taken back out of the files (its bytes are there although the
+  // log does not show them): the partition refuses appends from now on.
+  void take_offline();
+  // KAFKA_STORAGE_ERROR (closed or offline), CORRUPT_MESSAGE (no bytes) or
+  // RECORD_LIST_TOO_LARGE (above segment.bytes) for an append of `bytes`, before its batches
+  // are looked at; else NONE.
+  protocol::ErrorCode append_refusal(size_t bytes) const;
+  AppendResult append_bytes(std::span<uint8_t> bytes, int32_t leader_epoch, int64_t now_ms,
+                            AppendOrigin origin);
+  AppendResult append_impl(protocol::ValidatedBatches& batches, int32_t leader_epoch,
+                           int64_t now_ms, AppendOrigin origin);
   // Loads the newest usable snapshot and replays the log after it.
   void load_producer_state();
   void replay_producer_state(int64_t from_offset);

@@ -207,6 +207,21 @@ int64_t ProducerStateManager::last_stable_offset_after(const CompletedTxn& txn) 
   return txn.last_offset + 1;
 }
 
+int64_t ProducerStateManager::last_stable_offset_after(const CompletedTxn& txn,
+                                                       const Update& u) const {
+  int64_t first = -1;
+  for (const auto& [offset, pid] : ongoing_)
+    if (pid != txn.producer_id && !u.producers.contains(pid)) {
+      first = offset;
+      break;
+    }
+  for (const auto& [pid, pending] : u.producers) {
+    const int64_t f = pending.entry.current_txn_first_offset;
+    if (pid != txn.producer_id && f >= 0 && (first < 0 || f < first)) first = f;
+  }
+  return first >= 0 ? first : txn.last_offset + 1;
+}
+
 size_t ProducerStateManager::expire(int64_t now_ms, int64_t expiration_ms) {
   size_t removed = 0;
   for (auto it = producers_.begin(); it != producers_.end();) {

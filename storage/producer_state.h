@@ -122,6 +122,9 @@ class ProducerStateManager {
   // Kafka's lastStableOffset(completedTxn): the first offset of the earliest
   // open transaction of another producer, else the marker's offset + 1.
   int64_t last_stable_offset_after(const CompletedTxn& txn) const;
+  // The same as it will be once `u` is committed (for the txn index entry of an
+  // append that is not committed yet).
+  int64_t last_stable_offset_after(const CompletedTxn& txn, const Update& u) const;
 
   // Removes producers without an open transaction whose last append is at
   // least `expiration_ms` old (Kafka's isProducerExpired). Returns how many.

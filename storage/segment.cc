@@ -109,14 +109,16 @@ void Segment::forget_headers_from(uint64_t position) {
       c.position = UINT64_MAX;
 }
 
-bool Segment::append(std::span<const uint8_t> batches, std::string* error) {
+bool Segment::append(const protocol::ValidatedBatches& batches, std::string* error) {
+  const AppendMark before = mark();
   const uint64_t start = size_;
+  const std::span<const uint8_t> bytes = batches.bytes();
   forget_headers_from(start);
   // Nothing is written when the log cannot be opened (again): nothing to take back.
   auto log = log_.handle(error);
   if (!log) return false;
   log_.mark_written();
-  if (!io::pwrite_all(log->fd(), batches.data(), batches.size(), start)) {
+  if (!io::pwrite_all(log->fd(), bytes.data(), bytes.size(), start)) {
     if (error) *error = io::errno_message("write", log->path());
     // Do not leave a partial batch behind.
     if (sys::ftruncate(log->fd(), static_cast<off_t>(start)) != 0) {
@@ -127,50 +129,59 @@ bool Segment::append(std::span<const uint8_t> batches, std::string* error) {
   // All or nothing: when an index entry cannot be written, the log bytes and the index entries
   // of this append are taken back, so the segment is as it was before (the caller answers the
   // append as failed, and a retry must not find it in the log).
-  const Tracked before = tracked();
-  const size_t offset_entries = offset_index_.size();
-  const size_t time_entries = time_index_.size();
-  size_t off = 0;
+  uint64_t position = start;
   bool ok = true;
-  while (ok && off + BatchHeader::kSize <= batches.size()) {
-    auto h = BatchHeader::parse(batches.subspan(off));
-    if (!h || h->total_size() > batches.size() - off) break;
-    uint32_t position = static_cast<uint32_t>(start + off);
-    if (track_batch(*h)) {
-      ok = offset_index_.append(static_cast<uint32_t>(h->last_offset() - base_offset_), position) &&
+  for (const protocol::ValidatedBatch& b : batches.batches()) {
+    const BatchHeader& h = b.header;
+    if (track_batch(h)) {
+      ok = offset_index_.append(static_cast<uint32_t>(h.last_offset() - base_offset_),
+                                static_cast<uint32_t>(position)) &&
            time_index_.maybe_append(max_timestamp_,
                                     static_cast<uint32_t>(offset_of_max_timestamp_ - base_offset_));
+      if (!ok) break;
     }
-    off += h->total_size();
+    position += h.total_size();
   }
   if (ok) {
-    size_ = start + batches.size();
+    size_ = start + bytes.size();
     return true;
   }
   if (error) *error = io::errno_message("write index of", log->path());
-  restore(before);
-  if (!offset_index_.truncate_to_entries(offset_entries) ||
-      !time_index_.truncate_to_entries(time_entries) ||
-      sys::ftruncate(log->fd(), static_cast<off_t>(start)) != 0) {
-    // Only the files disagree with memory now; appends write at size_ again.
-    if (error) *error += "; " + io::errno_message("and then truncate", log->path());
-    rollback_incomplete_ = true;
-  }
+  if (!rollback(before) && error)
+    *error += "; " + io::errno_message("and then truncate", log->path());
   return false;
 }
 
-Segment::Tracked Segment::tracked() const {
-  return {next_offset_,           max_timestamp_,           offset_of_max_timestamp_,
-          first_batch_timestamp_, bytes_since_index_entry_, last_epoch_};
+Segment::AppendMark Segment::mark() const {
+  return {size_,
+          next_offset_,
+          max_timestamp_,
+          offset_of_max_timestamp_,
+          first_batch_timestamp_,
+          bytes_since_index_entry_,
+          last_epoch_,
+          offset_index_.size(),
+          time_index_.size(),
+          txn_index_.entries().size()};
 }
 
-void Segment::restore(const Tracked& t) {
-  next_offset_ = t.next_offset;
-  max_timestamp_ = t.max_timestamp;
-  offset_of_max_timestamp_ = t.offset_of_max_timestamp;
-  first_batch_timestamp_ = t.first_batch_timestamp;
-  bytes_since_index_entry_ = t.bytes_since_index_entry;
-  last_epoch_ = t.last_epoch;
+bool Segment::rollback(const AppendMark& m) {
+  forget_headers_from(m.size);
+  size_ = m.size;
+  next_offset_ = m.next_offset;
+  max_timestamp_ = m.max_timestamp;
+  offset_of_max_timestamp_ = m.offset_of_max_timestamp;
+  first_batch_timestamp_ = m.first_batch_timestamp;
+  bytes_since_index_entry_ = m.bytes_since_index_entry;
+  last_epoch_ = m.last_epoch;
+  // Each index cuts its entries in memory before its file; every file is tried.
+  bool ok = offset_index_.truncate_to_entries(m.offset_entries);
+  ok = time_index_.truncate_to_entries(m.time_entries) && ok;
+  ok = txn_index_.truncate_to_entries(m.txn_entries) && ok;
+  ok = log_.truncate(m.size) && ok;
+  // Only the files disagree with memory now; appends write at size_ again.
+  if (!ok) rollback_incomplete_ = true;
+  return ok;
 }
 
 bool Segment::flush(bool always) {

@@ -26,6 +26,7 @@
 #include <string_view>
 
 #include "protocol/records/batch_header.h"
+#include "protocol/records/validated_batches.h"
 #include "storage/file_cache.h"
 #include "storage/file_handle.h"
 #include "storage/offset_index.h"
@@ -93,12 +94,31 @@ class Segment {
   int64_t time_waited_for_roll(int64_t now_ms, int64_t incoming_max_timestamp) const;
 
   // --- writing ---
-  // Appends `batches` (whole magic-2 batches with final offsets, already
-  // validated) with one pwrite and updates the indexes. False on I/O error,
+  // What rollback() takes the segment back to: its state before an append.
+  struct AppendMark {
+    uint64_t size;
+    int64_t next_offset;
+    int64_t max_timestamp;
+    int64_t offset_of_max_timestamp;
+    int64_t first_batch_timestamp;
+    uint64_t bytes_since_index_entry;
+    int32_t last_epoch;
+    size_t offset_entries;
+    size_t time_entries;
+    size_t txn_entries;
+  };
+  AppendMark mark() const;
+  // Appends `batches` (with their final offsets; the indexes are updated from
+  // their headers, nothing is parsed) with one pwrite. False on I/O error,
   // and then nothing of it stays: the log bytes and index entries written
   // are cut back and the segment is as before (all or nothing).
-  bool append(std::span<const uint8_t> batches, std::string* error);
-  // A failed append could not cut its bytes back out of the files (only the
+  bool append(const protocol::ValidatedBatches& batches, std::string* error);
+  // Takes back everything appended since `mark` (log bytes, offset, time and
+  // txn index entries): the in-memory state first, so the segment no longer
+  // shows any of it whatever happens next, then the files. False when the
+  // files could not be cut (rollback_incomplete() is then set).
+  bool rollback(const AppendMark& mark);
+  // A rollback could not cut its bytes back out of the files (only the
   // in-memory state was restored): the files hold bytes the log must not
   // show, and the owner should take the log offline.
   bool rollback_incomplete() const { return rollback_incomplete_; }
@@ -146,17 +166,6 @@ class Segment {
   // Updates offsets and timestamps for a batch appended or scanned; true when
   // an index entry is due for it.
   bool track_batch(const protocol::BatchHeader& h);
-  // What track_batch() changes, kept to undo a failed append.
-  struct Tracked {
-    int64_t next_offset;
-    int64_t max_timestamp;
-    int64_t offset_of_max_timestamp;
-    int64_t first_batch_timestamp;
-    uint64_t bytes_since_index_entry;
-    int32_t last_epoch;
-  };
-  Tracked tracked() const;
-  void restore(const Tracked& t);
   // Drops the cached headers of batches that reach `position` or beyond
   // (their bytes are about to be cut or written again).
   void forget_headers_from(uint64_t position);

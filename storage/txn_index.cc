@@ -91,11 +91,21 @@ bool TxnIndex::append(const TxnIndexEntry& e) {
   if (!ensure_created()) return false;
   uint8_t buf[kEntrySize];
   encode(e, buf);
-  if (!file_.write_at(buf, sizeof buf, entries_.size() * kEntrySize)) {
+  bool touched = false;
+  if (!file_.write_at(buf, sizeof buf, entries_.size() * kEntrySize, &touched)) {
     io::log_line(io::errno_message("write", file_.path()));
+    tail_unknown_ = tail_unknown_ || touched;
     return false;
   }
   entries_.push_back(e);
+  return true;
+}
+
+bool TxnIndex::truncate_to_entries(size_t n) {
+  if (n >= entries_.size() && !tail_unknown_) return true;
+  if (n < entries_.size()) entries_.resize(n);
+  if (exists_ && !file_.truncate(entries_.size() * kEntrySize)) return false;
+  tail_unknown_ = false;
   return true;
 }
 

@@ -59,6 +59,10 @@ class TxnIndex {
   bool append(const TxnIndexEntry& e);
   // Drops the entries whose lastOffset is >= `offset`.
   bool truncate_to(int64_t offset);
+  // Keeps the first `n` entries and cuts the file to them, also when a failed
+  // append left part of an entry behind (memory first: the entries are cut
+  // even when the file cannot be).
+  bool truncate_to_entries(size_t n);
   // fdatasync when written since the last flush (`always`: in any case, when the file exists).
   bool flush(bool always = false);
   CachedFile& file() { return file_; }
@@ -77,7 +81,8 @@ class TxnIndex {
  private:
   bool ensure_created();
   CachedFile file_;
-  bool exists_ = false;  // the file exists (it is created with the first entry)
+  bool exists_ = false;        // the file exists (it is created with the first entry)
+  bool tail_unknown_ = false;  // a write failed part way: the file may be longer
   std::vector<TxnIndexEntry> entries_;
 };
 

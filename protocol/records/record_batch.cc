@@ -133,19 +133,29 @@ bool read_record(Reader& outer, Record& out) {
 
 std::optional<RecordBatchView> RecordBatchView::open(std::span<const uint8_t> batch,
                                                      size_t max_uncompressed, ErrorCode* error) {
+  auto h = BatchHeader::parse(batch);
+  if (!h) {
+    if (error) *error = ErrorCode::CORRUPT_MESSAGE;
+    return std::nullopt;
+  }
+  return open(batch, *h, max_uncompressed, error);
+}
+
+std::optional<RecordBatchView> RecordBatchView::open(std::span<const uint8_t> batch,
+                                                     const BatchHeader& h, size_t max_uncompressed,
+                                                     ErrorCode* error) {
   auto set = [&](ErrorCode e) {
     if (error) *error = e;
     return std::nullopt;
   };
-  auto h = BatchHeader::parse(batch);
-  if (!h) return set(ErrorCode::CORRUPT_MESSAGE);
-  if (h->magic != 2) return set(ErrorCode::INVALID_RECORD);
-  if (h->batch_length < kMinBatchLength || h->total_size() != batch.size())
+  if (batch.size() < BatchHeader::kSize) return set(ErrorCode::CORRUPT_MESSAGE);
+  if (h.magic != 2) return set(ErrorCode::INVALID_RECORD);
+  if (h.batch_length < kMinBatchLength || h.total_size() != batch.size())
     return set(ErrorCode::CORRUPT_MESSAGE);
   RecordBatchView v;
-  v.header_ = *h;
+  v.header_ = h;
   auto section = batch.subspan(BatchHeader::kSize);
-  int codec = h->attributes & kCodecMask;
+  int codec = h.attributes & kCodecMask;
   if (!is_known_compression(codec)) return set(ErrorCode::UNSUPPORTED_COMPRESSION_TYPE);
   if (codec == 0) {
     v.records_ = section;
@@ -212,6 +222,11 @@ ErrorCode check_records(std::span<const uint8_t> section, int32_t count) {
 }  // namespace
 
 ErrorCode validate_batch(std::span<const uint8_t> batch, const ValidateOptions& options) {
+  return validate_batch(batch, options, nullptr);
+}
+
+ErrorCode validate_batch(std::span<const uint8_t> batch, const ValidateOptions& options,
+                         BatchHeader* header) {
   auto h = BatchHeader::parse(batch);
   if (!h) return ErrorCode::CORRUPT_MESSAGE;
   if (h->batch_length < kMinBatchLength || h->total_size() != batch.size())
@@ -224,6 +239,7 @@ ErrorCode validate_batch(std::span<const uint8_t> batch, const ValidateOptions& 
   if (h->record_count < 1 || h->last_offset_delta != h->record_count - 1)
     return ErrorCode::INVALID_RECORD;
 
+  if (header) *header = *h;
   std::span<const uint8_t> section = batch.subspan(BatchHeader::kSize);
   if (codec == 0) return check_records(section, h->record_count);
   // Compressed batches are decompressed into one buffer per thread, kept

@@ -68,6 +68,11 @@ class RecordBatchView {
   static std::optional<RecordBatchView> open(std::span<const uint8_t> batch,
                                              size_t max_uncompressed = kDefaultMaxUncompressedBatch,
                                              ErrorCode* error = nullptr);
+  // The same with the batch's header already parsed from `batch`.
+  static std::optional<RecordBatchView> open(std::span<const uint8_t> batch,
+                                             const BatchHeader& header,
+                                             size_t max_uncompressed = kDefaultMaxUncompressedBatch,
+                                             ErrorCode* error = nullptr);
 
   const BatchHeader& header() const { return header_; }
   // The records section, uncompressed.
@@ -119,6 +124,10 @@ struct ValidateOptions {
 //   UNSUPPORTED_COMPRESSION_TYPE  codec 5..7
 // Uncompressed batches are walked in place without allocating.
 ErrorCode validate_batch(std::span<const uint8_t> batch, const ValidateOptions& options = {});
+// The same, handing back the header it parsed (valid when NONE is returned), so
+// that nothing after validation parses it again (validated_batches.h).
+ErrorCode validate_batch(std::span<const uint8_t> batch, const ValidateOptions& options,
+                         BatchHeader* header);
 
 // Splits concatenated log entries (baseOffset int64 + length int32 + length
 // bytes; the framing of v2 batches and of legacy messages alike).

@@ -34,6 +34,7 @@
 #include "protocol/records/batch_header.h"
 #include "protocol/records/legacy.h"
 #include "protocol/records/record_batch.h"
+#include "protocol/records/validated_batches.h"
 #include "server/handler.h"
 #include "server/partition_leadership.h"
 #include "server/txn_handlers.h"
@@ -54,9 +55,9 @@ constexpr size_t kMagicOffset = 16;  // of a log entry: baseOffset(8) length(4) 
 struct Prepared {
   ErrorCode error = ErrorCode::NONE;
   std::string message;
-  // The v2 batches to append: the request's own bytes (appended in place,
-  // the log writes their base offsets) or `converted`.
-  std::span<uint8_t> batch;
+  // The v2 batches to append, each parsed once here: the request's own bytes
+  // (appended in place, the log writes their base offsets) or `converted`.
+  protocol::ValidatedBatches batches;
   protocol::Bytes converted;  // up-converted legacy entries, or a copy
 };
 
@@ -68,13 +69,13 @@ Prepared fail(ErrorCode e, std::string message = {}) {
 }
 
 // Checks CreateTime timestamps against message.timestamp.before/after.max.ms.
-ErrorCode check_timestamps(std::span<const uint8_t> batch, const storage::LogConfig& config,
+ErrorCode check_timestamps(const protocol::ValidatedBatch& batch, const storage::LogConfig& config,
                            int64_t now_ms) {
   if (config.message_timestamp_type != storage::TimestampType::create_time) return ErrorCode::NONE;
   if (config.message_timestamp_before_max_ms == storage::LogConfig::kNever &&
       config.message_timestamp_after_max_ms == storage::LogConfig::kNever)
     return ErrorCode::NONE;
-  auto view = protocol::RecordBatchView::open(batch);
+  auto view = protocol::RecordBatchView::open(batch.bytes, batch.header);
   if (!view) return ErrorCode::CORRUPT_MESSAGE;
   auto cursor = view->cursor();
   protocol::Record rec;
@@ -116,10 +117,19 @@ Prepared prepare(const protocol::Records& records, std::span<uint8_t> writable, 
     auto up = protocol::up_convert(bytes);
     if (up.error != ErrorCode::NONE) return fail(up.error);
     out.converted = std::move(up.batch);
-    out.batch = out.converted;
+    ErrorCode e = ErrorCode::NONE;
+    out.batches = protocol::ValidatedBatches::frame(out.converted, &e);
+    if (e != ErrorCode::NONE) return fail(e);
   } else {
     if (magic > 2) return fail(ErrorCode::CORRUPT_MESSAGE, "unknown magic");
-    auto split = protocol::split_batches(bytes);
+    // The bytes the batches are appended from (validated there, so that each header parsed is
+    // the one appended).
+    std::span<uint8_t> target = writable;
+    if (writable.size() != bytes.size()) {
+      out.converted.assign(bytes.begin(), bytes.end());
+      target = out.converted;
+    }
+    auto split = protocol::split_batches(target);
     if (split.error != ErrorCode::NONE) return fail(split.error);
     if (split.batches.size() != 1) {
       if (version >= 3)
@@ -134,25 +144,21 @@ Prepared prepare(const protocol::Records& records, std::span<uint8_t> writable, 
                                                       std::to_string(max_size));
       if (b.size() <= kMagicOffset || static_cast<int8_t>(b[kMagicOffset]) != 2)
         return fail(ErrorCode::INVALID_RECORD, "mixed magic values in one produce request");
-      auto err = protocol::validate_batch(b);
+      protocol::BatchHeader header;
+      auto err = protocol::validate_batch(b, {}, &header);
       if (err != ErrorCode::NONE) return fail(err);
-      auto header = protocol::BatchHeader::parse(b);
-      if (!header) return fail(ErrorCode::CORRUPT_MESSAGE);
-      if (header->compression() == protocol::Compression::zstd && version < 7)
+      if (header.compression() == protocol::Compression::zstd && version < 7)
         return fail(ErrorCode::UNSUPPORTED_COMPRESSION_TYPE,
                     "zstd compression needs Produce v7 or later");
-    }
-    if (writable.size() == bytes.size()) {
-      out.batch = writable;
-    } else {
-      out.converted.assign(bytes.begin(), bytes.end());
-      out.batch = out.converted;
+      // The split spans are const; the same bytes of `target`, writable.
+      out.batches.add(target.subspan(static_cast<size_t>(b.data() - target.data()), b.size()),
+                      header);
     }
   }
-  if (out.batch.size() > static_cast<size_t>(std::max<int32_t>(config.segment_bytes, 0)))
+  if (out.batches.bytes().size() > static_cast<size_t>(std::max<int32_t>(config.segment_bytes, 0)))
     return fail(ErrorCode::RECORD_LIST_TOO_LARGE);
-  // Every v2 batch in out.batch is validated; legacy ones were built by up_convert.
-  for (auto& b : protocol::split_batches(out.batch).batches) {
+  // Every v2 batch is validated; legacy ones were built by up_convert.
+  for (const auto& b : out.batches.batches()) {
     auto err = check_timestamps(b, config, now_ms);
     if (err != ErrorCode::NONE)
       return fail(err, "a record timestamp is outside the topic's accepted range");
@@ -165,9 +171,9 @@ Prepared prepare(const protocol::Records& records, std::span<uint8_t> writable, 
 // checks; else INVALID_TXN_STATE, or the coordinator's epoch error, and nothing is written.
 Prepared check_transaction(Broker& broker, const std::string& topic, int32_t partition,
                            int16_t version, Prepared p) {
-  for (auto& b : protocol::split_batches(p.batch).batches) {
-    auto header = protocol::BatchHeader::parse(b);
-    if (!header || !header->is_transactional()) continue;
+  for (const auto& b : p.batches.batches()) {
+    const protocol::BatchHeader* header = &b.header;
+    if (!header->is_transactional()) continue;
     if (!broker.txns)
       return fail(ErrorCode::INVALID_TXN_STATE, "no transaction coordinator on this broker");
     // Produce v11 clients (KIP-890) are told TRANSACTION_ABORTABLE instead of INVALID_TXN_STATE.
@@ -200,7 +206,7 @@ PartitionResponse produce_partition(Broker& broker, const std::string& topic, in
   if (p.error == ErrorCode::NONE)
     p = check_transaction(broker, topic, partition, version, std::move(p));
   if (p.error == ErrorCode::NONE) {
-    auto res = log->append(p.batch, kPartitionLeaderEpoch, now_ms);
+    auto res = log->append(p.batches, kPartitionLeaderEpoch, now_ms);
     p.error = res.error;
     if (res.error == ErrorCode::NONE) {
       r.base_offset = res.base_offset;

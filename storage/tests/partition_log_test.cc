@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "protocol/records/record_batch.h"
 #include "storage/segment.h"
 #include "storage/tests/test_util.h"
 
@@ -265,6 +266,54 @@ TEST_F(PartitionLogTest, RejectsBrokenFraming) {
   std::vector<uint8_t> tiny(10, 0);
   EXPECT_EQ(log->append(tiny, 0, 0).error, ErrorCode::CORRUPT_MESSAGE);
   EXPECT_EQ(log->log_end_offset(), 0);
+}
+
+// A Produce's batches reach the log as validation left them: each header parsed once. The
+// append reads them from the value (the records, the roll, the indexes) and leaves them as
+// stored, equal to the bytes it wrote.
+TEST_F(PartitionLogTest, AppendOfValidatedBatchesLeavesTheirHeadersAsStored) {
+  config.message_timestamp_type = TimestampType::log_append_time;
+  config.index_interval_bytes = 0;  // an index entry for every batch after the first
+  auto log = open(config);
+  ASSERT_EQ(append(*log, 2, 5).error, ErrorCode::NONE);  // 0-1
+  auto a = make_batch(3, 100, 1);
+  auto b = make_batch(4, 200, 1);
+  std::vector<uint8_t> bytes(a);
+  bytes.insert(bytes.end(), b.begin(), b.end());
+  protocol::ValidatedBatches batches;
+  for (size_t at : {size_t{0}, a.size()}) {
+    auto batch = std::span<uint8_t>(bytes).subspan(at, at == 0 ? a.size() : b.size());
+    BatchHeader h;
+    ASSERT_EQ(protocol::validate_batch(batch, {}, &h), ErrorCode::NONE);
+    ASSERT_TRUE(batches.add(batch, h));
+  }
+  clock.advance(7);
+  auto r = log->append(batches, 5, clock.now_ms());
+  ASSERT_EQ(r.error, ErrorCode::NONE);
+  EXPECT_EQ(r.base_offset, 2);
+  EXPECT_EQ(r.last_offset, 8);
+  EXPECT_EQ(r.batches, 2u);
+  EXPECT_EQ(r.records, 7u);
+  int64_t next = 2;
+  for (const auto& v : batches.batches()) {
+    auto stored = BatchHeader::parse(v.bytes);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(v.header.base_offset, next);
+    EXPECT_EQ(stored->base_offset, next);
+    EXPECT_EQ(v.header.partition_leader_epoch, 5);
+    EXPECT_EQ(stored->partition_leader_epoch, 5);
+    EXPECT_TRUE(v.header.log_append_time());
+    EXPECT_EQ(v.header.max_timestamp, clock.now_ms());
+    EXPECT_EQ(stored->max_timestamp, clock.now_ms());
+    EXPECT_EQ(stored->crc, v.header.crc);
+    EXPECT_TRUE(testing::crc_ok(std::vector<uint8_t>(v.bytes.begin(), v.bytes.end())));
+    next += v.offset_count();
+  }
+  // The log holds the same bytes, and its indexes find each batch.
+  EXPECT_EQ(slice_bytes(log->read(2, 1 << 20, true)), bytes);
+  EXPECT_EQ(batch_offsets(slice_bytes(log->read(6, 1 << 20, true))), (std::vector<int64_t>{5}));
+  EXPECT_EQ(log->epoch_for_offset(8), 5);
+  EXPECT_EQ(log->offset_for_timestamp(clock.now_ms()).offset, 2);
 }
 
 TEST_F(PartitionLogTest, TruncateAndDeleteRecords) {

@@ -22,6 +22,13 @@ std::vector<uint8_t> batch_at(int64_t base_offset, int count, size_t value_size 
   return b;
 }
 
+// Appends a copy of `batch`, framed as an append hands it to the segment.
+bool append(Segment& seg, std::vector<uint8_t> batch) {
+  protocol::ErrorCode e = protocol::ErrorCode::NONE;
+  auto batches = protocol::ValidatedBatches::frame(batch, &e);
+  return e == protocol::ErrorCode::NONE && seg.append(batches, nullptr);
+}
+
 std::unique_ptr<Segment> open_segment(const TempDir& dir) {
   std::string err;
   auto seg = Segment::open(dir.path(), 0, SegmentOptions{1, 1 << 20}, true, 0, &err);
@@ -35,8 +42,8 @@ TEST(SegmentRead, HeadersReadAgainAreTheSame) {
   ASSERT_TRUE(seg);
   const auto a = batch_at(0, 5);
   const auto b = batch_at(5, 5);
-  ASSERT_TRUE(seg->append(a, nullptr));
-  ASSERT_TRUE(seg->append(b, nullptr));
+  ASSERT_TRUE(append(*seg, a));
+  ASSERT_TRUE(append(*seg, b));
   for (int round = 0; round < 3; ++round) {
     auto ha = seg->read_header(0);
     auto hb = seg->read_header(a.size());
@@ -58,8 +65,8 @@ TEST(SegmentRead, AHeaderCutByTruncationIsNotServedAfterNewAppends) {
   ASSERT_TRUE(seg);
   const auto a = batch_at(0, 5);
   const auto b = batch_at(5, 5, 3);
-  ASSERT_TRUE(seg->append(a, nullptr));
-  ASSERT_TRUE(seg->append(b, nullptr));
+  ASSERT_TRUE(append(*seg, a));
+  ASSERT_TRUE(append(*seg, b));
   ASSERT_TRUE(seg->read_header(a.size()));  // cached: offsets 5..9
 
   ASSERT_TRUE(seg->truncate_to(5));
@@ -70,7 +77,7 @@ TEST(SegmentRead, AHeaderCutByTruncationIsNotServedAfterNewAppends) {
   // the old header would still fit inside the log.
   const auto c = batch_at(5, 2, 200);
   ASSERT_GT(c.size(), b.size());
-  ASSERT_TRUE(seg->append(c, nullptr));
+  ASSERT_TRUE(append(*seg, c));
   auto hc = seg->read_header(a.size());
   ASSERT_TRUE(hc);
   EXPECT_EQ(hc->base_offset, 5);
@@ -91,7 +98,7 @@ TEST(SegmentRead, TruncatingEverythingForgetsEveryHeader) {
   uint64_t pos = 0;
   for (int i = 0; i < 6; ++i) {  // more batches than the cache holds
     const auto b = batch_at(next, 3);
-    ASSERT_TRUE(seg->append(b, nullptr));
+    ASSERT_TRUE(append(*seg, b));
     positions.push_back(pos);
     pos += b.size();
     next += 3;
@@ -105,7 +112,7 @@ TEST(SegmentRead, TruncatingEverythingForgetsEveryHeader) {
   pos = 0;
   for (int i = 0; i < 3; ++i) {
     const auto b = batch_at(i, 1, 300);
-    ASSERT_TRUE(seg->append(b, nullptr));
+    ASSERT_TRUE(append(*seg, b));
     new_positions.push_back(pos);
     pos += b.size();
   }
