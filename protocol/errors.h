@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 
@@ -184,6 +185,9 @@ constexpr std::string_view error_name(ErrorCode e) {
 // Kafka's name for a code, or "UNKNOWN_ERROR_CODE_<code>" for one the table
 // does not have (a code received from a peer may be anything).
 std::string error_name(int16_t code);
+
+// Writes error_name(code(e)): log lines and test failures show the name.
+std::ostream& operator<<(std::ostream& out, ErrorCode e);
 
 // Whether Kafka classes the error as retriable (its exception is a
 // RetriableException). False for NONE and for a code the table does not have.
