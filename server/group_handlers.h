@@ -37,6 +37,4 @@ inline bool partition_exists(const Broker& broker, const std::string& topic, int
   return broker.logs && broker.logs->get(topic, partition) != nullptr;
 }
 
-using protocol::code;
-
 }  // namespace runnel::server

@@ -29,11 +29,6 @@ namespace {
 
 using namespace runnel::protocol;
 
-constexpr int16_t kNone = 0;
-constexpr int16_t kCoordinatorLoadInProgress = 14;
-constexpr int16_t kCoordinatorNotAvailable = 15;
-constexpr int16_t kNotCoordinator = 16;
-constexpr int16_t kGroupIdNotFound = 69;
 constexpr int64_t kLatestTimestamp = -1;
 constexpr int64_t kEarliestTimestamp = -2;
 
@@ -50,13 +45,13 @@ struct BrokerAddress {
 
 struct PartitionInfo {
   int32_t leader = -1;
-  int16_t error = 0;
+  ErrorCode error = ErrorCode::NONE;
 };
 
 struct ClusterMetadata {
   std::map<int32_t, BrokerAddress> brokers;
   // topic -> (error, partitions)
-  std::map<std::string, int16_t> topic_errors;
+  std::map<std::string, ErrorCode> topic_errors;
   std::map<std::string, std::map<int32_t, PartitionInfo>> topics;
 };
 
@@ -135,9 +130,11 @@ class GroupsTool {
   void backoff() { std::this_thread::sleep_for(std::chrono::milliseconds(200)); }
   int retries() const { return std::max(1, cluster_.timeout_ms() / 200); }
 
-  static bool retriable(int16_t error) {
-    return error == kCoordinatorLoadInProgress || error == kCoordinatorNotAvailable ||
-           error == kNotCoordinator;
+  // The coordinator errors after which the group's coordinator is looked up
+  // again and the request retried.
+  static bool retriable(ErrorCode error) {
+    return error == ErrorCode::COORDINATOR_LOAD_IN_PROGRESS ||
+           error == ErrorCode::COORDINATOR_NOT_AVAILABLE || error == ErrorCode::NOT_COORDINATOR;
   }
 
   Coordinator find_coordinator(const std::string& group) {
@@ -145,7 +142,7 @@ class GroupsTool {
     if (cached != coordinators_.end()) return cached->second;
     BrokerConnection& conn = cluster_.any();
     int16_t v = conn.version_for<FindCoordinatorRequest>();
-    int16_t error = kNone;
+    ErrorCode error = ErrorCode::NONE;
     std::optional<std::string> message;
     for (int attempt = 0; attempt < retries(); ++attempt) {
       FindCoordinatorRequest req;
@@ -169,14 +166,15 @@ class GroupsTool {
         message = resp.error_message;
         c = {resp.node_id, {resp.host, resp.port}};
       }
-      if (error == kNone) {
+      if (error == ErrorCode::NONE) {
         coordinators_[group] = c;
         return c;
       }
       if (!retriable(error)) break;
       backoff();
     }
-    throw ToolError("cannot find the coordinator of group '" + group + "': " + error_name(error) +
+    throw ToolError("cannot find the coordinator of group '" + group +
+                    "': " + error_name(code(error)) +
                     (message && !message->empty() ? " (" + *message + ")" : ""));
   }
 
@@ -209,9 +207,9 @@ class GroupsTool {
                         " groups for one");
       return std::make_pair(resp.groups[0].error_code, resp.groups[0]);
     });
-    if (error == kGroupIdNotFound) return std::nullopt;
-    if (error != kNone)
-      throw ToolError("describing group '" + group + "' failed: " + error_name(error));
+    if (error == ErrorCode::GROUP_ID_NOT_FOUND) return std::nullopt;
+    if (error != ErrorCode::NONE)
+      throw ToolError("describing group '" + group + "' failed: " + error_name(code(error)));
     if (described.group_state == "Dead") return std::nullopt;
     return GroupDescription{described.group_id, described.group_state, described.protocol_type,
                             described.protocol_data, described.members};
@@ -223,10 +221,10 @@ class GroupsTool {
       int16_t v = conn.version_for<OffsetFetchRequest>(2);
       OffsetFetchRequest req;
       std::map<TopicPartition, int64_t> out;
-      int16_t err = kNone;
-      auto add = [&](const std::string& topic, int32_t partition, int64_t offset, int16_t perr) {
-        if (perr != kNone && err == kNone) err = perr;
-        if (perr == kNone && offset >= 0) out[{topic, partition}] = offset;
+      ErrorCode err = ErrorCode::NONE;
+      auto add = [&](const std::string& topic, int32_t partition, int64_t offset, ErrorCode perr) {
+        if (perr != ErrorCode::NONE && err == ErrorCode::NONE) err = perr;
+        if (perr == ErrorCode::NONE && offset >= 0) out[{topic, partition}] = offset;
       };
       if (v >= 8) {
         OffsetFetchRequest::OffsetFetchRequestGroup g;
@@ -252,10 +250,10 @@ class GroupsTool {
       }
       return std::make_pair(err, out);
     });
-    if (error == kGroupIdNotFound) return {};
-    if (error != kNone)
+    if (error == ErrorCode::GROUP_ID_NOT_FOUND) return {};
+    if (error != ErrorCode::NONE)
       throw ToolError("fetching the committed offsets of group '" + group +
-                      "' failed: " + error_name(error));
+                      "' failed: " + error_name(code(error)));
     return offsets;
   }
 
@@ -264,12 +262,12 @@ class GroupsTool {
   std::map<TopicPartition, int64_t> list_offsets(const ClusterMetadata& md,
                                                  const std::vector<TopicPartition>& partitions,
                                                  int64_t timestamp,
-                                                 std::map<TopicPartition, int16_t>* errors) {
+                                                 std::map<TopicPartition, ErrorCode>* errors) {
     std::map<int32_t, std::map<std::string, std::vector<int32_t>>> by_leader;
     std::map<TopicPartition, int64_t> out;
     for (const auto& tp : partitions) {
       auto t = md.topics.find(tp.first);
-      int16_t err = 3;  // UNKNOWN_TOPIC_OR_PARTITION
+      ErrorCode err = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       if (t != md.topics.end()) {
         auto p = t->second.find(tp.second);
         if (p != t->second.end()) {
@@ -278,8 +276,9 @@ class GroupsTool {
             by_leader[p->second.leader][tp.first].push_back(tp.second);
             continue;
           }
-          if (err == kNone) err = 5;  // LEADER_NOT_AVAILABLE
-        } else if (md.topic_errors.count(tp.first) && md.topic_errors.at(tp.first) != kNone) {
+          if (err == ErrorCode::NONE) err = ErrorCode::LEADER_NOT_AVAILABLE;
+        } else if (md.topic_errors.count(tp.first) &&
+                   md.topic_errors.at(tp.first) != ErrorCode::NONE) {
           err = md.topic_errors.at(tp.first);
         }
       }
@@ -306,7 +305,7 @@ class GroupsTool {
       for (const auto& t : resp.topics)
         for (const auto& p : t.partitions) {
           TopicPartition tp{t.name, p.partition_index};
-          if (p.error_code != kNone) {
+          if (p.error_code != ErrorCode::NONE) {
             if (errors) (*errors)[tp] = p.error_code;
             continue;
           }
@@ -331,9 +330,9 @@ class GroupsTool {
       ListGroupsRequest req;
       req.states_filter = filter;
       auto resp = conn.call<ListGroupsRequest, ListGroupsResponse>(req, v);
-      if (resp.error_code != kNone)
+      if (resp.error_code != ErrorCode::NONE)
         throw ToolError("listing the groups of broker " + conn.address() +
-                        " failed: " + error_name(resp.error_code));
+                        " failed: " + error_name(code(resp.error_code)));
       for (const auto& g : resp.groups) {
         GroupDescription d;
         d.group_id = g.group_id;
@@ -399,7 +398,7 @@ class GroupsTool {
       auto g = describe_group(group);
       if (!g) {
         std::cerr << "Error: Consumer group '" << group << "' does not exist ("
-                  << error_name(kGroupIdNotFound) << ").\n";
+                  << error_name(ErrorCode::GROUP_ID_NOT_FOUND) << ").\n";
         status = 1;
         continue;
       }
@@ -507,9 +506,11 @@ class GroupsTool {
     }
     for (const auto& spec : opt_.topics) {
       auto err = md.topic_errors.find(spec.topic);
-      if (err == md.topic_errors.end() || err->second != kNone)
-        throw ToolError("topic '" + spec.topic +
-                        "': " + error_name(err == md.topic_errors.end() ? 3 : err->second));
+      if (err == md.topic_errors.end() || err->second != ErrorCode::NONE)
+        throw ToolError(
+            "topic '" + spec.topic + "': " +
+            error_name(code(err == md.topic_errors.end() ? ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+                                                         : err->second)));
       const auto& parts = md.topics[spec.topic];
       if (spec.partitions.empty()) {
         for (const auto& [p, _] : parts) out.insert({spec.topic, p});
@@ -550,14 +551,15 @@ class GroupsTool {
       ClusterMetadata md = metadata(spec_topics(committed));
       auto partitions = scope(committed, md);
 
-      std::map<TopicPartition, int16_t> errors;
+      std::map<TopicPartition, ErrorCode> errors;
       auto earliest = list_offsets(md, partitions, kEarliestTimestamp, &errors);
       auto latest = list_offsets(md, partitions, kLatestTimestamp, &errors);
       std::map<TopicPartition, int64_t> at_time;
       if (opt_.reset == ResetSpec::ToDatetime)
         at_time = list_offsets(md, partitions, opt_.reset_value, &errors);
       for (const auto& [tp, err] : errors)
-        throw ToolError("listing the offsets of " + tp_name(tp) + " failed: " + error_name(err));
+        throw ToolError("listing the offsets of " + tp_name(tp) +
+                        " failed: " + error_name(code(err)));
 
       std::map<TopicPartition, int64_t> next;
       for (const auto& tp : partitions) {
@@ -600,18 +602,18 @@ class GroupsTool {
         req.topics.back().partitions.push_back(p);
       }
       auto resp = conn.call<OffsetCommitRequest, OffsetCommitResponse>(req, v);
-      int16_t first = kNone;
+      ErrorCode first = ErrorCode::NONE;
       std::vector<std::string> failed;
       for (const auto& t : resp.topics)
         for (const auto& p : t.partitions)
-          if (p.error_code != kNone) {
-            if (first == kNone) first = p.error_code;
+          if (p.error_code != ErrorCode::NONE) {
+            if (first == ErrorCode::NONE) first = p.error_code;
             failed.push_back(tp_name({t.name, p.partition_index}) + ": " +
-                             error_name(p.error_code));
+                             error_name(code(p.error_code)));
           }
       return std::make_pair(first, failed);
     });
-    if (error != kNone) {
+    if (error != ErrorCode::NONE) {
       std::string msg = "committing the new offsets of group '" + group + "' failed:";
       for (const auto& f : failures) msg += "\n  " + f;
       throw ToolError(msg);
@@ -619,7 +621,7 @@ class GroupsTool {
   }
 
   int delete_groups() {
-    std::map<std::string, int16_t> results;
+    std::map<std::string, ErrorCode> results;
     for (const auto& group : target_groups()) {
       auto [error, _] = with_coordinator(group, [&](BrokerConnection& conn) {
         int16_t v = conn.version_for<DeleteGroupsRequest>();
@@ -635,10 +637,11 @@ class GroupsTool {
     }
     std::string ok, failed;
     for (const auto& [group, error] : results) {
-      if (error == kNone)
+      if (error == ErrorCode::NONE)
         ok += (ok.empty() ? "'" : ", '") + group + "'";
       else
-        failed += "\n* Group '" + group + "' could not be deleted due to: " + error_name(error);
+        failed +=
+            "\n* Group '" + group + "' could not be deleted due to: " + error_name(code(error));
     }
     if (!failed.empty()) {
       std::cerr << "Error: Deletion of some consumer groups failed:" << failed << "\n";
@@ -670,22 +673,22 @@ class GroupsTool {
         req.topics.back().partitions.push_back(p);
       }
       auto resp = conn.call<OffsetDeleteRequest, OffsetDeleteResponse>(req, v);
-      std::map<TopicPartition, int16_t> out;
+      std::map<TopicPartition, ErrorCode> out;
       for (const auto& t : resp.topics)
         for (const auto& p : t.partitions) out[{t.name, p.partition_index}] = p.error_code;
       return std::make_pair(resp.error_code, out);
     });
-    if (error != kNone) {
+    if (error != ErrorCode::NONE) {
       std::cerr << "Error: Deleting offsets of group '" << group
-                << "' failed: " << error_name(error) << "\n";
+                << "' failed: " << error_name(code(error)) << "\n";
       return 1;
     }
     int status = 0;
     std::vector<std::vector<std::string>> rows;
     for (const auto& [tp, err] : results) {
-      if (err != kNone) status = 1;
+      if (err != ErrorCode::NONE) status = 1;
       rows.push_back({tp.first, std::to_string(tp.second),
-                      err == kNone ? "Successful" : "Error: " + error_name(err)});
+                      err == ErrorCode::NONE ? "Successful" : "Error: " + error_name(code(err))});
     }
     std::string topics_text;
     for (size_t i = 0; i < names.size(); ++i) topics_text += (i ? "," : "") + names[i];

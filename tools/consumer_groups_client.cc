@@ -189,20 +189,21 @@ void BrokerConnection::negotiate() {
     // A version the broker does not support is answered in the v0 layout with
     // UNSUPPORTED_VERSION and its own range; peek at the error code first.
     protocol::Reader peek(std::span<const uint8_t>(body).subspan(4));
-    int16_t error = peek.i16();
+    const auto error = static_cast<protocol::ErrorCode>(peek.i16());
     ApiVersionsResponse resp;
-    resp.decode(r, error == 35 ? 0 : version);
+    resp.decode(r, error == protocol::ErrorCode::UNSUPPORTED_VERSION ? 0 : version);
     if (!r.ok()) throw ToolError("malformed ApiVersions response from broker " + address_);
     for (const auto& k : resp.api_keys) versions_[k.api_key] = {k.min_version, k.max_version};
-    if (error == 35 && attempt == 0) {
+    if (error == protocol::ErrorCode::UNSUPPORTED_VERSION && attempt == 0) {
       auto it = versions_.find(ApiVersionsRequest::kApiKey);
       int16_t broker_max = it == versions_.end() ? 0 : it->second.second;
       version = std::min<int16_t>(version, broker_max);
       versions_.clear();
       continue;
     }
-    if (error != 0)
-      throw ToolError("broker " + address_ + " answered ApiVersions with " + error_name(error));
+    if (error != protocol::ErrorCode::NONE)
+      throw ToolError("broker " + address_ + " answered ApiVersions with " +
+                      error_name(protocol::code(error)));
     return;
   }
   throw ToolError("broker " + address_ + " does not accept any ApiVersions version");

@@ -53,7 +53,9 @@ class TestGen:
             out.append(p + "}")
             return
         nullable = f.nullable is not None and not elem
-        if e in G.INT_TYPES:
+        if f.is_error_code:
+            out.append(p + "s += std::to_string(static_cast<int16_t>(%s));" % x)
+        elif e in G.INT_TYPES:
             out.append(p + "s += std::to_string(%s);" % x)
         elif e == "float64":
             out.append(p + "json_double(s, %s);" % x)
@@ -117,7 +119,10 @@ class TestGen:
             return
         nullable = f.nullable is not None and not elem
         val = "test_value(%s, %du)" % (seed, fid)
-        if e in G.INT_TYPES:
+        if f.is_error_code:
+            # Any int16, most of them codes the error table does not have.
+            out.append(p + "%s = static_cast<ErrorCode>(static_cast<int16_t>(%s));" % (x, val))
+        elif e in G.INT_TYPES:
             out.append(p + "%s = static_cast<%s>(%s);" % (x, G.INT_TYPES[e][0], val))
         elif e == "float64":
             out.append(p + "%s = static_cast<double>(static_cast<int32_t>(%s)) / 8.0;" % (x, val))

@@ -89,6 +89,12 @@ class Field:
     def elem(self):
         return self.type[2:] if self.is_array else self.type
 
+    @property
+    def is_error_code(self):
+        """An int16 field named ErrorCode is typed ErrorCode (protocol/errors.h);
+        its bytes are the same, and any int16 decodes."""
+        return self.name == "ErrorCode" and self.elem == "int16"
+
     def elem_is_struct(self):
         e = self.elem
         return e not in INT_TYPES and e not in OTHER_PRIMS and e not in VAR_PRIMS
@@ -214,6 +220,8 @@ def cpp_str(s):
 
 def elem_cpp(f):
     e = f.elem
+    if f.is_error_code:
+        return "ErrorCode"
     if e in INT_TYPES:
         return INT_TYPES[e][0]
     if e in OTHER_PRIMS:
@@ -247,6 +255,8 @@ def default_init(f):
             return "%s{}" % (("std::vector<%s>" % elem_cpp(f)) if f.is_array else elem_cpp(f))
         return ""
     e = f.elem
+    if f.is_error_code:
+        return "ErrorCode::NONE" if d is None or int(d) == 0 else "static_cast<ErrorCode>(%d)" % int(d)
     if e in INT_TYPES:
         return str(d) if d is not None else "0"
     if e == "float64":
@@ -332,9 +342,12 @@ class Gen:
 
     # ---------------------------------------------------------------- header
 
-    def header(self):
+    def header(self, pair=None):
         m = self.msg
         out = ["struct %s {" % m.name]
+        if pair is not None:
+            # The other half of the API: XRequest::Response, XResponse::Request.
+            out.append("  using %s = %s;" % (pair.kind.capitalize(), pair.name))
         out.append("  static constexpr int16_t kApiKey = %d;" % m.api_key)
         out.append("  static constexpr int16_t kMinVersion = %d;" % m.versions[0])
         out.append("  static constexpr int16_t kMaxVersion = %d;" % m.versions[1])
@@ -391,7 +404,9 @@ class Gen:
             if nullable:
                 out.append(p + "}")
             return
-        if e in INT_TYPES:
+        if f.is_error_code:
+            out.append(p + "%s.i16(static_cast<int16_t>(%s));" % (w, x))
+        elif e in INT_TYPES:
             out.append(p + "%s.%s(%s);" % (w, INT_TYPES[e][1], x))
         elif e in OTHER_PRIMS:
             out.append(p + "%s.%s(%s);" % (w, OTHER_PRIMS[e][1], x))
@@ -503,7 +518,9 @@ class Gen:
             out.append(p + "  }")
             out.append(p + "}")
             return
-        if e in INT_TYPES:
+        if f.is_error_code:
+            out.append(p + "%s = static_cast<ErrorCode>(%s.i16());" % (x, r))
+        elif e in INT_TYPES:
             out.append(p + "%s = %s.%s();" % (x, r, INT_TYPES[e][1]))
         elif e in OTHER_PRIMS:
             out.append(p + "%s = %s.%s();" % (x, r, OTHER_PRIMS[e][1]))
@@ -621,18 +638,38 @@ def write_if_changed(path, text):
         fh.write(text)
 
 
+def api_pairs(messages):
+    """name -> the other message of its API, for a request XRequest and a
+    response XResponse with the same api key in one schema file."""
+    by_name = {m.name: m for m in messages}
+    pairs = {}
+    for m in messages:
+        if m.kind != "request" or not m.name.endswith("Request"):
+            continue
+        r = by_name.get(m.name[: -len("Request")] + "Response")
+        if r is not None and r.kind == "response" and r.api_key == m.api_key:
+            pairs[m.name] = r
+            pairs[r.name] = m
+    return pairs
+
+
 def gen_file(stem, messages, outdir):
     h = [GEN_NOTE % (stem + ".schema"), "#pragma once", "", "#include <cstdint>",
          "#include <optional>", "#include <string>", "#include <vector>", "",
-         '#include "protocol/wire.h"', "", "namespace runnel::protocol {", ""]
+         '#include "protocol/errors.h"', '#include "protocol/wire.h"', "",
+         "namespace runnel::protocol {", ""]
     cc = [GEN_NOTE % (stem + ".schema"), '#include "protocol/messages/%s.h"' % stem, "",
           "#include <algorithm>", "", "namespace runnel::protocol {", "", "namespace {", "",
           "[[maybe_unused]] void write_tagged(Writer& w, const TaggedField& t) {",
           "  w.uvarint(t.tag);", "  w.uvarint(static_cast<uint32_t>(t.data.size()));",
           "  w.raw(t.data);", "}", ""]
     gens = [Gen(m) for m in messages]
+    pairs = api_pairs(messages)
+    if pairs:
+        h.extend("struct %s;" % m.name for m in messages if m.name in pairs)
+        h.append("")
     for g in gens:
-        h.extend(g.header())
+        h.extend(g.header(pairs.get(g.msg.name)))
         h.append("")
         cc.extend(g.source())
     cc.append("}  // namespace")

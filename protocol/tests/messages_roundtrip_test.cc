@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <type_traits>
 
 #include "protocol/messages/testing.h"
 
@@ -126,6 +127,38 @@ TEST(RoundTrip, NullInANonNullableVersionIsEncodedEmpty) {
   Writer w1;
   m.encode(w1, 1);
   EXPECT_EQ(w1.buf(), (Bytes{0xff, 0xff, 0xff, 0xff}));
+}
+
+TEST(RoundTrip, ErrorCodesTheTableDoesNotHaveDecodeAndAreWrittenBack) {
+  // A peer may answer with any int16; decoding keeps it and encoding writes it back.
+  for (int16_t raw : {int16_t{-32768}, int16_t{-2}, int16_t{121}, int16_t{9999}, int16_t{32767}}) {
+    Writer w;
+    w.i32(0);    // throttle_time_ms
+    w.i16(raw);  // error_code
+    HeartbeatResponse m;
+    Reader r(w.buf());
+    m.decode(r, 3);
+    EXPECT_TRUE(r.done()) << raw;
+    EXPECT_EQ(code(m.error_code), raw);
+    EXPECT_FALSE(is_known(m.error_code));
+    Writer again;
+    m.encode(again, 3);
+    EXPECT_EQ(again.buf(), w.buf());
+  }
+  HeartbeatResponse known;
+  EXPECT_EQ(known.error_code, ErrorCode::NONE);
+  known.error_code = ErrorCode::REBALANCE_IN_PROGRESS;
+  Writer w;
+  known.encode(w, 0);
+  EXPECT_EQ(w.buf(), (Bytes{0, 27}));
+}
+
+TEST(RoundTrip, RequestAndResponseNameEachOther) {
+  static_assert(std::is_same_v<HeartbeatRequest::Response, HeartbeatResponse>);
+  static_assert(std::is_same_v<HeartbeatResponse::Request, HeartbeatRequest>);
+  static_assert(std::is_same_v<ProduceRequest::Response, ProduceResponse>);
+  static_assert(std::is_same_v<FetchResponse::Request, FetchRequest>);
+  static_assert(std::is_same_v<decltype(FetchResponse{}.error_code), ErrorCode>);
 }
 
 }  // namespace

@@ -26,7 +26,7 @@ asio::awaitable<HandlerResult> handle_add_offsets_to_txn(RequestContext& ctx,
     e = ctx.broker.txns->coordinator().add_offsets(req.transactional_id, req.producer_id,
                                                    req.producer_epoch, partition);
   }
-  resp.error_code = code(fenced_for_version(e, ctx.api_version, 2));
+  resp.error_code = fenced_for_version(e, ctx.api_version, 2);
   co_return encode_response(ctx, resp);
 }
 

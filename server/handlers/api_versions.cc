@@ -41,7 +41,7 @@ asio::awaitable<HandlerResult> handle_api_versions(RequestContext& ctx, protocol
   auto resp = supported_ranges(ctx.broker.handlers);
   if (ctx.api_version >= 3 && (!valid_software_field(req.client_software_name) ||
                                !valid_software_field(req.client_software_version))) {
-    resp.error_code = static_cast<int16_t>(protocol::ErrorCode::INVALID_REQUEST);
+    resp.error_code = protocol::ErrorCode::INVALID_REQUEST;
   }
   co_return encode_response(ctx, resp);
 }
@@ -56,7 +56,7 @@ Response unsupported_api_versions_response(int32_t correlation_id,
   for (auto& v : supported_ranges(handlers).api_keys) {
     if (v.api_key == ApiVersionsHandler::api_key) resp.api_keys.push_back(v);
   }
-  resp.error_code = static_cast<int16_t>(protocol::ErrorCode::UNSUPPORTED_VERSION);
+  resp.error_code = protocol::ErrorCode::UNSUPPORTED_VERSION;
   Response w = begin_response(correlation_id, 0);
   resp.encode(w, 0);
   finish_response(w);

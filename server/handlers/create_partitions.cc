@@ -71,7 +71,7 @@ void finish_create_partitions(Broker& broker, std::vector<Growth>& growths, Resp
   for (auto& g : growths) {
     auto r = broker.logs->finish(std::move(g.change));
     auto& out = resp->results[g.index];
-    out.error_code = protocol::code(r.error);
+    out.error_code = r.error;
     if (!r.ok()) out.error_message = r.message;
   }
 }
@@ -97,7 +97,7 @@ Resp begin_create_partitions(Broker& broker, const protocol::CreatePartitionsReq
     }
     Resp::CreatePartitionsTopicResult out;
     out.name = t.name;
-    out.error_code = protocol::code(r.error);
+    out.error_code = r.error;
     if (!r.ok()) out.error_message = r.message;
     resp.results.push_back(std::move(out));
   }

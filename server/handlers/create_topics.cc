@@ -145,7 +145,7 @@ Resp finish_create_topics(Broker& broker, const protocol::CreateTopicsRequest& r
     const Plan& plan = p.plan;
     Resp::CreatableTopicResult r;
     r.name = t.name;
-    r.error_code = protocol::code(result.error);
+    r.error_code = result.error;
     r.error_message = result.ok() ? std::nullopt : std::optional<std::string>(result.message);
     if (result.ok() && version >= 5) {
       r.num_partitions = plan.partitions;

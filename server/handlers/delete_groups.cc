@@ -21,7 +21,7 @@ asio::awaitable<HandlerResult> handle_delete_groups(RequestContext& ctx, protoco
     if (e == ErrorCode::NONE) {
       e = ctx.broker.groups->coordinator().delete_group(id);
     }
-    r.error_code = code(e);
+    r.error_code = e;
     resp.results.push_back(std::move(r));
   }
   co_return encode_response(ctx, resp);

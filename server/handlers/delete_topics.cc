@@ -32,7 +32,7 @@ Resp::DeletableTopicResult result(std::optional<std::string> name, protocol::Uui
   Resp::DeletableTopicResult r;
   r.name = std::move(name);
   r.topic_id = id;
-  r.error_code = protocol::code(e);
+  r.error_code = e;
   if (e != ErrorCode::NONE) r.error_message = std::move(message);
   return r;
 }

@@ -20,9 +20,9 @@ protocol::DescribeClusterResponse describe_cluster(Broker& broker,
   // on the controller listener, which a Runnel node does not expose.
   if (req.endpoint_type != kBrokers) {
     bool known = req.endpoint_type == kControllers;
-    resp.error_code = protocol::code(version == 0 ? ErrorCode::INVALID_REQUEST
-                                     : known      ? ErrorCode::MISMATCHED_ENDPOINT_TYPE
-                                                  : ErrorCode::UNSUPPORTED_ENDPOINT_TYPE);
+    resp.error_code = version == 0 ? ErrorCode::INVALID_REQUEST
+                      : known      ? ErrorCode::MISMATCHED_ENDPOINT_TYPE
+                                   : ErrorCode::UNSUPPORTED_ENDPOINT_TYPE;
     resp.error_message = known ? "this endpoint serves brokers, not controllers"
                                : "unknown endpoint type " + std::to_string(req.endpoint_type);
     return resp;

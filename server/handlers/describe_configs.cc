@@ -56,7 +56,7 @@ void add_configs(Resp::DescribeConfigsResult& out, std::vector<DescribedConfig> 
 }
 
 void fail(Resp::DescribeConfigsResult& out, ErrorCode e, std::string message) {
-  out.error_code = protocol::code(e);
+  out.error_code = e;
   out.error_message = std::move(message);
 }
 

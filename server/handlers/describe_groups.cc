@@ -26,7 +26,7 @@ asio::awaitable<HandlerResult> handle_describe_groups(RequestContext& ctx, proto
     if (req.include_authorized_operations) g.authorized_operations = kGroupOperations;
     ErrorCode e = group_status(ctx.broker, id, true);
     if (e != ErrorCode::NONE) {
-      g.error_code = code(e);
+      g.error_code = e;
       resp.groups.push_back(std::move(g));
       continue;
     }

@@ -27,7 +27,7 @@ asio::awaitable<HandlerResult> handle_describe_producers(RequestContext& ctx,
       pr.partition_index = p;
       storage::PartitionLog* log = ctx.broker.logs ? ctx.broker.logs->get(t.name, p) : nullptr;
       if (!log) {
-        pr.error_code = protocol::code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+        pr.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       } else {
         for (const auto& info : log->producers()) {
           Resp::ProducerState s;

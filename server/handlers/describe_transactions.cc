@@ -47,7 +47,7 @@ asio::awaitable<HandlerResult> handle_describe_transactions(RequestContext& ctx,
         }
       }
     }
-    s.error_code = code(e);
+    s.error_code = e;
     resp.transaction_states.push_back(std::move(s));
   }
   co_return encode_response(ctx, resp);

@@ -21,7 +21,7 @@ asio::awaitable<HandlerResult> handle_end_txn(RequestContext& ctx, protocol::Rea
   if (e == ErrorCode::NONE)
     e = ctx.broker.txns->coordinator().end_txn(req.transactional_id, req.producer_id,
                                                req.producer_epoch, req.committed);
-  resp.error_code = code(fenced_for_version(e, ctx.api_version, 2));
+  resp.error_code = fenced_for_version(e, ctx.api_version, 2);
   co_return encode_response(ctx, resp);
 }
 

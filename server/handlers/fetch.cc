@@ -244,7 +244,7 @@ asio::awaitable<HandlerResult> handle_fetch(RequestContext& ctx, protocol::Reade
       res =
           cache->incremental(req.session_id, req.session_epoch, by_id, updates, forgotten, now_ms);
     if (res.error != ErrorCode::NONE) {
-      resp.error_code = static_cast<int16_t>(res.error);
+      resp.error_code = res.error;
       resp.session_id = 0;
       co_return encode_response(ctx, resp);
     }
@@ -312,7 +312,7 @@ asio::awaitable<HandlerResult> handle_fetch(RequestContext& ctx, protocol::Reade
     }
     PartitionData pd;
     pd.partition_index = t.key.partition;
-    pd.error_code = static_cast<int16_t>(r.error);
+    pd.error_code = r.error;
     pd.high_watermark = r.high_watermark;
     pd.last_stable_offset = r.last_stable_offset;
     pd.log_start_offset = r.log_start_offset;

@@ -35,7 +35,7 @@ Coordinator find(Broker& broker, std::string_view listener, const std::string& k
     e = ErrorCode::INVALID_REQUEST;
     c.error_message = "unknown coordinator key type " + std::to_string(key_type);
   }
-  c.error_code = code(e);
+  c.error_code = e;
   if (e != ErrorCode::NONE) return c;
   auto ep = advertised_endpoint(broker, listener);
   c.node_id = broker.node_id;

@@ -20,7 +20,7 @@ asio::awaitable<HandlerResult> handle_heartbeat(RequestContext& ctx, protocol::R
     e = ctx.broker.groups->coordinator().heartbeat(
         req.group_id, {req.member_id, req.group_instance_id, req.generation_id});
   }
-  resp.error_code = code(e);
+  resp.error_code = e;
   co_return encode_response(ctx, resp);
 }
 

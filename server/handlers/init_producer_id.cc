@@ -39,7 +39,7 @@ asio::awaitable<HandlerResult> handle_init_producer_id(RequestContext& ctx,
       resp.producer_epoch = r.producer_epoch;
     }
   }
-  resp.error_code = code(fenced_for_version(e, ctx.api_version, 4));
+  resp.error_code = fenced_for_version(e, ctx.api_version, 4);
   co_return encode_response(ctx, resp);
 }
 

@@ -21,7 +21,7 @@ asio::awaitable<HandlerResult> handle_join_group(RequestContext& ctx, protocol::
   if (v >= 7) resp.protocol_name = std::nullopt;
   ErrorCode e = group_status(ctx.broker, req.group_id);
   if (e != ErrorCode::NONE) {
-    resp.error_code = code(e);
+    resp.error_code = e;
     co_return encode_response(ctx, resp);
   }
   coordinator::JoinRequest jr;
@@ -36,7 +36,7 @@ asio::awaitable<HandlerResult> handle_join_group(RequestContext& ctx, protocol::
   jr.require_known_member_id = v >= 4;
   jr.supports_skip_assignment = v >= 9;
   coordinator::JoinResponse r = co_await ctx.broker.groups->join(req.group_id, std::move(jr));
-  resp.error_code = code(r.error);
+  resp.error_code = r.error;
   resp.generation_id = r.generation_id;
   resp.member_id = r.member_id;
   resp.leader = r.leader;

@@ -19,7 +19,7 @@ asio::awaitable<HandlerResult> handle_leave_group(RequestContext& ctx, protocol:
   protocol::LeaveGroupResponse resp;
   ErrorCode e = group_status(ctx.broker, req.group_id);
   if (e != ErrorCode::NONE) {
-    resp.error_code = code(e);
+    resp.error_code = e;
     co_return encode_response(ctx, resp);
   }
   std::vector<coordinator::LeaveMember> members;
@@ -29,17 +29,17 @@ asio::awaitable<HandlerResult> handle_leave_group(RequestContext& ctx, protocol:
     members.push_back({req.member_id, std::nullopt});
   }
   auto r = ctx.broker.groups->coordinator().leave(req.group_id, members);
-  resp.error_code = code(r.error);
+  resp.error_code = r.error;
   if (v >= 3) {
     for (size_t i = 0; i < members.size(); ++i) {
       protocol::LeaveGroupResponse::MemberResponse m;
       m.member_id = members[i].member_id;
       m.group_instance_id = members[i].group_instance_id;
-      m.error_code = code(i < r.member_errors.size() ? r.member_errors[i] : r.error);
+      m.error_code = i < r.member_errors.size() ? r.member_errors[i] : r.error;
       resp.members.push_back(std::move(m));
     }
   } else if (r.error == ErrorCode::NONE && !r.member_errors.empty()) {
-    resp.error_code = code(r.member_errors.front());
+    resp.error_code = r.member_errors.front();
   }
   co_return encode_response(ctx, resp);
 }

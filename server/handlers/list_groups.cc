@@ -27,10 +27,10 @@ asio::awaitable<HandlerResult> handle_list_groups(RequestContext& ctx, protocol:
   auto req = decode_request<ListGroupsHandler>(ctx, body);
   protocol::ListGroupsResponse resp;
   if (!ctx.broker.groups) {
-    resp.error_code = code(ErrorCode::COORDINATOR_NOT_AVAILABLE);
+    resp.error_code = ErrorCode::COORDINATOR_NOT_AVAILABLE;
     co_return encode_response(ctx, resp);
   }
-  if (!ctx.broker.groups->loaded()) resp.error_code = code(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  if (!ctx.broker.groups->loaded()) resp.error_code = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
   bool classic_wanted = req.types_filter.empty();
   for (const auto& t : req.types_filter) classic_wanted |= equals_ignore_case(t, "classic");
   if (!classic_wanted) co_return encode_response(ctx, resp);

@@ -125,7 +125,7 @@ asio::awaitable<HandlerResult> handle_list_offsets(RequestContext& ctx, protocol
       r.offset = -1;
       r.timestamp = -1;
       r.leader_epoch = -1;
-      auto set_error = [&](ErrorCode e) { r.error_code = static_cast<int16_t>(e); };
+      auto set_error = [&](ErrorCode e) { r.error_code = e; };
       const storage::PartitionLog* log =
           ctx.broker.logs ? ctx.broker.logs->get(t.name, p.partition_index) : nullptr;
       if (version >= 1 && seen[{t.name, p.partition_index}] > 1) {

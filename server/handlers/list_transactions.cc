@@ -19,7 +19,7 @@ asio::awaitable<HandlerResult> handle_list_transactions(RequestContext& ctx,
   auto req = decode_request<ListTransactionsHandler>(ctx, body);
   Resp resp;
   if (!ctx.broker.txns) {
-    resp.error_code = code(ErrorCode::COORDINATOR_NOT_AVAILABLE);
+    resp.error_code = ErrorCode::COORDINATOR_NOT_AVAILABLE;
     co_return encode_response(ctx, resp);
   }
   std::vector<std::string> unknown;

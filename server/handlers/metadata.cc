@@ -28,7 +28,7 @@ namespace {
 Resp::MetadataResponseTopic topic_result(ErrorCode error, std::string name,
                                          protocol::Uuid id = {}) {
   Resp::MetadataResponseTopic t;
-  t.error_code = protocol::code(error);
+  t.error_code = error;
   t.is_internal = is_internal_topic(name);
   t.name = std::move(name);
   t.topic_id = id;
@@ -91,7 +91,7 @@ TopicChanges changes_of(const std::vector<AutoCreation>& creations) {
 void finish_auto_creations(Broker& broker, std::vector<AutoCreation>& creations, Resp* resp) {
   for (auto& c : creations) {
     auto r = broker.logs->finish(std::move(c.change));
-    resp->topics[c.index].error_code = protocol::code(auto_creation_answer(r));
+    resp->topics[c.index].error_code = auto_creation_answer(r);
   }
 }
 

@@ -31,9 +31,9 @@ asio::awaitable<HandlerResult> handle_offset_commit(RequestContext& ctx, protoco
       Resp::OffsetCommitResponsePartition rp;
       rp.partition_index = p.partition_index;
       if (group_error != ErrorCode::NONE) {
-        rp.error_code = code(group_error);
+        rp.error_code = group_error;
       } else if (!partition_exists(ctx.broker, t.name, p.partition_index)) {
-        rp.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+        rp.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       }
       rt.partitions.push_back(rp);
     }
@@ -43,7 +43,7 @@ asio::awaitable<HandlerResult> handle_offset_commit(RequestContext& ctx, protoco
     auto& t = req.topics[ti];
     for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
       auto& rp = resp.topics[ti].partitions[pi];
-      if (rp.error_code != 0) continue;
+      if (rp.error_code != ErrorCode::NONE) continue;
       auto& p = t.partitions[pi];
       const bool has_retention =
           ctx.api_version >= 2 && ctx.api_version <= 4 && req.retention_time_ms >= 0;
@@ -58,7 +58,7 @@ asio::awaitable<HandlerResult> handle_offset_commit(RequestContext& ctx, protoco
                                                                   req.generation_id_or_member_epoch,
                                                                   req.group_instance_id, commits);
     for (size_t i = 0; i < answers.size() && i < errors.size(); ++i)
-      answers[i]->error_code = code(errors[i]);
+      answers[i]->error_code = errors[i];
   }
   co_return encode_response(ctx, resp);
 }

@@ -18,7 +18,7 @@ asio::awaitable<HandlerResult> handle_offset_delete(RequestContext& ctx, protoco
   Resp resp;
   ErrorCode e = group_status(ctx.broker, req.group_id);
   if (e != ErrorCode::NONE) {
-    resp.error_code = code(e);
+    resp.error_code = e;
     co_return encode_response(ctx, resp);
   }
   std::vector<std::pair<std::string, int32_t>> partitions;
@@ -30,25 +30,25 @@ asio::awaitable<HandlerResult> handle_offset_delete(RequestContext& ctx, protoco
       Resp::OffsetDeleteResponsePartition rp;
       rp.partition_index = p.partition_index;
       if (!partition_exists(ctx.broker, t.name, p.partition_index))
-        rp.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+        rp.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       rt.partitions.push_back(rp);
     }
     resp.topics.push_back(std::move(rt));
   }
   for (size_t ti = 0; ti < req.topics.size(); ++ti) {
     for (auto& rp : resp.topics[ti].partitions) {
-      if (rp.error_code != 0) continue;
+      if (rp.error_code != ErrorCode::NONE) continue;
       partitions.emplace_back(req.topics[ti].name, rp.partition_index);
       answers.push_back(&rp);
     }
   }
   auto r = ctx.broker.groups->coordinator().delete_offsets(req.group_id, partitions);
-  resp.error_code = code(r.error);
+  resp.error_code = r.error;
   if (r.error != ErrorCode::NONE) {
     resp.topics.clear();
   } else {
     for (size_t i = 0; i < answers.size() && i < r.partition_errors.size(); ++i)
-      answers[i]->error_code = code(r.partition_errors[i]);
+      answers[i]->error_code = r.partition_errors[i];
   }
   co_return encode_response(ctx, resp);
 }

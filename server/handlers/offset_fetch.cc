@@ -78,7 +78,7 @@ void fill(const TopicAnswers& answers, std::vector<TopicOut>& out) {
       p.committed_offset = a.offset;
       p.committed_leader_epoch = a.leader_epoch;
       p.metadata = a.metadata;
-      p.error_code = code(a.error);
+      p.error_code = a.error;
       t.partitions.push_back(std::move(p));
     }
     out.push_back(std::move(t));
@@ -99,8 +99,7 @@ asio::awaitable<HandlerResult> handle_offset_fetch(RequestContext& ctx, protocol
       TopicAnswers answers;
       Resp::OffsetFetchResponseGroup rg;
       rg.group_id = g.group_id;
-      rg.error_code =
-          code(fetch_group(ctx.broker, g.group_id, topics, req.require_stable, answers));
+      rg.error_code = fetch_group(ctx.broker, g.group_id, topics, req.require_stable, answers);
       fill<Resp::OffsetFetchResponseTopics, Resp::OffsetFetchResponsePartitions>(answers,
                                                                                  rg.topics);
       resp.groups.push_back(std::move(rg));
@@ -118,7 +117,7 @@ asio::awaitable<HandlerResult> handle_offset_fetch(RequestContext& ctx, protocol
       fetch_group(ctx.broker, req.group_id, topics, v >= 7 && req.require_stable, answers);
   if (e != ErrorCode::NONE) {
     if (v >= 2) {
-      resp.error_code = code(e);
+      resp.error_code = e;
     } else {
       // v0-1 have no top-level error: every partition asked for carries it.
       for (const auto& [name, ps] : *topics) {

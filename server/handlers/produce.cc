@@ -198,7 +198,7 @@ PartitionResponse produce_partition(Broker& broker, const std::string& topic, in
   r.log_start_offset = -1;
   storage::PartitionLog* log = broker.logs ? broker.logs->get(topic, partition) : nullptr;
   if (!log) {
-    r.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+    r.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
     return r;
   }
   int64_t now_ms = broker.clock.now_ms();
@@ -215,7 +215,7 @@ PartitionResponse produce_partition(Broker& broker, const std::string& topic, in
       broker.waiters.notify(topic, partition);
     }
   }
-  r.error_code = static_cast<int16_t>(p.error);
+  r.error_code = p.error;
   if (p.error != ErrorCode::NONE && !p.message.empty()) r.error_message = std::move(p.message);
   return r;
 }
@@ -232,7 +232,7 @@ asio::awaitable<HandlerResult> handle_produce(RequestContext& ctx, protocol::Rea
       PartitionResponse r;
       if (!valid_acks) {
         r.index = p.index;
-        r.error_code = static_cast<int16_t>(ErrorCode::INVALID_REQUIRED_ACKS);
+        r.error_code = ErrorCode::INVALID_REQUIRED_ACKS;
         r.base_offset = -1;
         r.log_append_time_ms = -1;
         r.log_start_offset = -1;
@@ -240,7 +240,7 @@ asio::awaitable<HandlerResult> handle_produce(RequestContext& ctx, protocol::Rea
         r = produce_partition(ctx.broker, t.name, p.index, p.records,
                               ctx.writable(p.records.inline_bytes), ctx.api_version);
       }
-      any_error = any_error || r.error_code != 0;
+      any_error = any_error || r.error_code != ErrorCode::NONE;
       tr.partition_responses.push_back(std::move(r));
     }
     resp.responses.push_back(std::move(tr));

@@ -17,7 +17,7 @@ asio::awaitable<HandlerResult> handle_sync_group(RequestContext& ctx, protocol::
   protocol::SyncGroupResponse resp;
   ErrorCode e = group_status(ctx.broker, req.group_id);
   if (e != ErrorCode::NONE) {
-    resp.error_code = code(e);
+    resp.error_code = e;
     co_return encode_response(ctx, resp);
   }
   coordinator::SyncRequest sr;
@@ -29,7 +29,7 @@ asio::awaitable<HandlerResult> handle_sync_group(RequestContext& ctx, protocol::
   for (auto& a : req.assignments)
     sr.assignments.emplace_back(std::move(a.member_id), std::move(a.assignment));
   coordinator::SyncResponse r = co_await ctx.broker.groups->sync(req.group_id, std::move(sr));
-  resp.error_code = code(r.error);
+  resp.error_code = r.error;
   if (r.error == ErrorCode::NONE) {
     resp.protocol_type = r.protocol_type;
     resp.protocol_name = r.protocol_name;

@@ -43,9 +43,9 @@ asio::awaitable<HandlerResult> handle_txn_offset_commit(RequestContext& ctx,
       Resp::TxnOffsetCommitResponsePartition rp;
       rp.partition_index = p.partition_index;
       if (e != ErrorCode::NONE)
-        rp.error_code = code(e);
+        rp.error_code = e;
       else if (!partition_exists(ctx.broker, t.name, p.partition_index))
-        rp.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+        rp.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       rt.partitions.push_back(rp);
     }
     resp.topics.push_back(std::move(rt));
@@ -54,7 +54,7 @@ asio::awaitable<HandlerResult> handle_txn_offset_commit(RequestContext& ctx,
     auto& t = req.topics[ti];
     for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
       auto& rp = resp.topics[ti].partitions[pi];
-      if (rp.error_code != 0) continue;
+      if (rp.error_code != ErrorCode::NONE) continue;
       auto& p = t.partitions[pi];
       commits.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
                          p.committed_metadata.value_or(std::string()), -1});
@@ -66,7 +66,7 @@ asio::awaitable<HandlerResult> handle_txn_offset_commit(RequestContext& ctx,
         req.group_id, req.producer_id, req.producer_epoch, req.member_id, req.generation_id,
         req.group_instance_id, commits);
     for (size_t i = 0; i < answers.size() && i < errors.size(); ++i)
-      answers[i]->error_code = code(fenced_for_version(errors[i], ctx.api_version, 2));
+      answers[i]->error_code = fenced_for_version(errors[i], ctx.api_version, 2);
   }
   co_return encode_response(ctx, resp);
 }

@@ -9,7 +9,6 @@
 namespace runnel::server {
 namespace {
 
-using protocol::code;
 using protocol::ErrorCode;
 using testing::AdminBroker;
 
@@ -51,7 +50,7 @@ TEST(CreateTopics, CreatesWithConfigsAndReportsThemFromV5) {
                             request({new_topic("events", 3, 1, {{"retention.ms", "1000"}})}), 7);
   ASSERT_EQ(resp.topics.size(), 1u);
   const auto& r = resp.topics[0];
-  EXPECT_EQ(r.error_code, 0) << r.error_message.value_or("");
+  EXPECT_EQ(r.error_code, ErrorCode::NONE) << r.error_message.value_or("");
   EXPECT_FALSE(r.error_message.has_value());
   EXPECT_EQ(r.num_partitions, 3);
   EXPECT_EQ(r.replication_factor, 1);
@@ -74,14 +73,14 @@ TEST(CreateTopics, CreatesWithConfigsAndReportsThemFromV5) {
 TEST(CreateTopics, DefaultsForMinusOne) {
   AdminBroker b("num.partitions=5\n");
   auto resp = create_topics(b.broker(), request({new_topic("d", -1, -1)}), 4);
-  EXPECT_EQ(resp.topics[0].error_code, 0);
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::NONE);
   EXPECT_EQ(b.logs().topic("d")->partitions, 5);
 }
 
 TEST(CreateTopics, ValidateOnlyCreatesNothing) {
   AdminBroker b;
   auto resp = create_topics(b.broker(), request({new_topic("v", 2)}, true), 5);
-  EXPECT_EQ(resp.topics[0].error_code, 0);
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::NONE);
   EXPECT_EQ(resp.topics[0].num_partitions, 2);
   EXPECT_EQ(b.logs().topic("v"), nullptr);
 }
@@ -99,14 +98,14 @@ TEST(CreateTopics, Errors) {
                              new_topic("bad-ratio", 1, 1, {{"min.cleanable.dirty.ratio", "x"}})}),
                     7);
   ASSERT_EQ(resp.topics.size(), 9u);
-  EXPECT_EQ(resp.topics[0].error_code, code(ErrorCode::TOPIC_ALREADY_EXISTS));
-  EXPECT_EQ(resp.topics[1].error_code, code(ErrorCode::INVALID_TOPIC_EXCEPTION));
-  EXPECT_EQ(resp.topics[2].error_code, code(ErrorCode::INVALID_REPLICATION_FACTOR));
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::TOPIC_ALREADY_EXISTS);
+  EXPECT_EQ(resp.topics[1].error_code, ErrorCode::INVALID_TOPIC_EXCEPTION);
+  EXPECT_EQ(resp.topics[2].error_code, ErrorCode::INVALID_REPLICATION_FACTOR);
   EXPECT_NE(resp.topics[2].error_message->find("3"), std::string::npos);
-  EXPECT_EQ(resp.topics[3].error_code, code(ErrorCode::INVALID_REPLICATION_FACTOR));
-  EXPECT_EQ(resp.topics[4].error_code, code(ErrorCode::INVALID_PARTITIONS));
+  EXPECT_EQ(resp.topics[3].error_code, ErrorCode::INVALID_REPLICATION_FACTOR);
+  EXPECT_EQ(resp.topics[4].error_code, ErrorCode::INVALID_PARTITIONS);
   for (size_t i = 5; i < 9; ++i)
-    EXPECT_EQ(resp.topics[i].error_code, code(ErrorCode::INVALID_CONFIG)) << resp.topics[i].name;
+    EXPECT_EQ(resp.topics[i].error_code, ErrorCode::INVALID_CONFIG) << resp.topics[i].name;
   for (size_t i = 1; i < 9; ++i) EXPECT_EQ(b.logs().topic(resp.topics[i].name), nullptr);
   EXPECT_EQ(resp.topics[2].num_partitions, -1);
 }
@@ -117,8 +116,8 @@ TEST(CreateTopics, DuplicateNamesAreInvalidRequest) {
       create_topics(b.broker(), request({new_topic("dup"), new_topic("ok"), new_topic("dup")}), 7);
   ASSERT_EQ(resp.topics.size(), 2u);
   EXPECT_EQ(resp.topics[0].name, "dup");
-  EXPECT_EQ(resp.topics[0].error_code, code(ErrorCode::INVALID_REQUEST));
-  EXPECT_EQ(resp.topics[1].error_code, 0);
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::INVALID_REQUEST);
+  EXPECT_EQ(resp.topics[1].error_code, ErrorCode::NONE);
   EXPECT_EQ(b.logs().topic("dup"), nullptr);
 }
 
@@ -137,9 +136,9 @@ TEST(CreateTopics, ManualAssignmentOnlyToThisNode) {
   a.broker_ids = {2};
   bad.assignments.push_back(a);
   auto resp = create_topics(b.broker(), request({good, bad}), 7);
-  EXPECT_EQ(resp.topics[0].error_code, 0);
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::NONE);
   EXPECT_EQ(b.logs().topic("assigned")->partitions, 2);
-  EXPECT_EQ(resp.topics[1].error_code, code(ErrorCode::INVALID_REPLICA_ASSIGNMENT));
+  EXPECT_EQ(resp.topics[1].error_code, ErrorCode::INVALID_REPLICA_ASSIGNMENT);
 }
 
 // ---- DeleteTopics
@@ -154,8 +153,8 @@ TEST(DeleteTopics, ByNameAndById) {
   v1.topic_names = {"a", "missing"};
   auto resp = delete_topics(b.broker(), v1, 1);
   ASSERT_EQ(resp.responses.size(), 2u);
-  EXPECT_EQ(resp.responses[0].error_code, 0);
-  EXPECT_EQ(resp.responses[1].error_code, code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+  EXPECT_EQ(resp.responses[0].error_code, ErrorCode::NONE);
+  EXPECT_EQ(resp.responses[1].error_code, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
   EXPECT_EQ(b.logs().topic("a"), nullptr);
 
   protocol::DeleteTopicsRequest v6;
@@ -165,10 +164,10 @@ TEST(DeleteTopics, ByNameAndById) {
   v6.topics = {by_id, unknown_id};
   resp = delete_topics(b.broker(), v6, 6);
   ASSERT_EQ(resp.responses.size(), 2u);
-  EXPECT_EQ(resp.responses[0].error_code, 0);
+  EXPECT_EQ(resp.responses[0].error_code, ErrorCode::NONE);
   EXPECT_EQ(resp.responses[0].name, "b");
   EXPECT_EQ(resp.responses[0].topic_id, id_b);
-  EXPECT_EQ(resp.responses[1].error_code, code(ErrorCode::UNKNOWN_TOPIC_ID));
+  EXPECT_EQ(resp.responses[1].error_code, ErrorCode::UNKNOWN_TOPIC_ID);
   EXPECT_EQ(b.logs().topic("b"), nullptr);
 }
 
@@ -178,16 +177,16 @@ TEST(DeleteTopics, DisabledAndInternal) {
   protocol::DeleteTopicsRequest req;
   req.topic_names = {"keep"};
   EXPECT_EQ(delete_topics(off.broker(), req, 4).responses[0].error_code,
-            code(ErrorCode::TOPIC_DELETION_DISABLED));
+            ErrorCode::TOPIC_DELETION_DISABLED);
   EXPECT_EQ(delete_topics(off.broker(), req, 2).responses[0].error_code,
-            code(ErrorCode::INVALID_REQUEST));
+            ErrorCode::INVALID_REQUEST);
   EXPECT_NE(off.logs().topic("keep"), nullptr);
 
   AdminBroker b;
   ASSERT_TRUE(b.logs().create_topic("__consumer_offsets", 1, {}).ok());
   req.topic_names = {"__consumer_offsets"};
   EXPECT_EQ(delete_topics(b.broker(), req, 5).responses[0].error_code,
-            code(ErrorCode::INVALID_TOPIC_EXCEPTION));
+            ErrorCode::INVALID_TOPIC_EXCEPTION);
   EXPECT_NE(b.logs().topic("__consumer_offsets"), nullptr);
 }
 
@@ -213,24 +212,24 @@ TEST(CreatePartitions, AnswersPerTopic) {
   req.topics = {topic("grow", 5), topic("missing", 3), topic("dup", 2), topic("dup", 3)};
   auto resp = create_partitions(b.broker(), req, 3);
   ASSERT_EQ(resp.results.size(), 3u);
-  EXPECT_EQ(resp.results[0].error_code, 0);
+  EXPECT_EQ(resp.results[0].error_code, ErrorCode::NONE);
   EXPECT_EQ(b.logs().topic("grow")->partitions, 5);
-  EXPECT_EQ(resp.results[1].error_code, code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
-  EXPECT_EQ(resp.results[2].error_code, code(ErrorCode::INVALID_REQUEST));
+  EXPECT_EQ(resp.results[1].error_code, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+  EXPECT_EQ(resp.results[2].error_code, ErrorCode::INVALID_REQUEST);
 
   req.topics = {topic("same", 2), topic("grow", 1), badassign};
   resp = create_partitions(b.broker(), req, 0);
   ASSERT_EQ(resp.results.size(), 3u);
-  EXPECT_EQ(resp.results[0].error_code, code(ErrorCode::INVALID_PARTITIONS));
+  EXPECT_EQ(resp.results[0].error_code, ErrorCode::INVALID_PARTITIONS);
   EXPECT_TRUE(resp.results[0].error_message.has_value());
-  EXPECT_EQ(resp.results[1].error_code, code(ErrorCode::INVALID_PARTITIONS));
-  EXPECT_EQ(resp.results[2].error_code, code(ErrorCode::INVALID_REPLICA_ASSIGNMENT));
+  EXPECT_EQ(resp.results[1].error_code, ErrorCode::INVALID_PARTITIONS);
+  EXPECT_EQ(resp.results[2].error_code, ErrorCode::INVALID_REPLICA_ASSIGNMENT);
   EXPECT_EQ(b.logs().topic("third")->partitions, 1);
 
   req.validate_only = true;
   req.topics = {topic("same", 4)};
   resp = create_partitions(b.broker(), req, 1);
-  EXPECT_EQ(resp.results[0].error_code, 0);
+  EXPECT_EQ(resp.results[0].error_code, ErrorCode::NONE);
   EXPECT_EQ(b.logs().topic("same")->partitions, 2);
 }
 
@@ -252,7 +251,7 @@ TEST(DescribeConfigs, TopicSourcesAndSynonyms) {
   auto resp = describe_configs(b.broker(), describe(2, "t"), 4);
   ASSERT_EQ(resp.results.size(), 1u);
   const auto& cfgs = resp.results[0].configs;
-  EXPECT_EQ(resp.results[0].error_code, 0);
+  EXPECT_EQ(resp.results[0].error_code, ErrorCode::NONE);
 
   const auto* cp = find_named(cfgs, "cleanup.policy");
   ASSERT_NE(cp, nullptr);
@@ -323,24 +322,24 @@ TEST(DescribeConfigs, SelectedKeysUnknownTopicAndBadResources) {
   EXPECT_EQ(resp.results[0].configs[0].name, "retention.ms");
 
   EXPECT_EQ(describe_configs(b.broker(), describe(2, "missing"), 4).results[0].error_code,
-            code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
   EXPECT_EQ(describe_configs(b.broker(), describe(2, "bad name"), 4).results[0].error_code,
-            code(ErrorCode::INVALID_TOPIC_EXCEPTION));
+            ErrorCode::INVALID_TOPIC_EXCEPTION);
   EXPECT_EQ(describe_configs(b.broker(), describe(9, "x"), 4).results[0].error_code,
-            code(ErrorCode::INVALID_REQUEST));
+            ErrorCode::INVALID_REQUEST);
   EXPECT_EQ(describe_configs(b.broker(), describe(4, "2"), 4).results[0].error_code,
-            code(ErrorCode::INVALID_REQUEST));
+            ErrorCode::INVALID_REQUEST);
   EXPECT_EQ(describe_configs(b.broker(), describe(4, "x"), 4).results[0].error_code,
-            code(ErrorCode::INVALID_REQUEST));
+            ErrorCode::INVALID_REQUEST);
   auto dflt = describe_configs(b.broker(), describe(4, ""), 4);
-  EXPECT_EQ(dflt.results[0].error_code, 0);
+  EXPECT_EQ(dflt.results[0].error_code, ErrorCode::NONE);
   EXPECT_TRUE(dflt.results[0].configs.empty());
 }
 
 TEST(DescribeConfigs, BrokerConfigsWithSources) {
   AdminBroker b("num.partitions=7\n");
   auto resp = describe_configs(b.broker(), describe(4, "1"), 4);
-  ASSERT_EQ(resp.results[0].error_code, 0);
+  ASSERT_EQ(resp.results[0].error_code, ErrorCode::NONE);
   const auto& cfgs = resp.results[0].configs;
   EXPECT_EQ(cfgs.size(), config_defs().size());
   const auto* np = find_named(cfgs, "num.partitions");
@@ -381,7 +380,7 @@ TEST(DescribeCluster, ThisNodeAndEndpointTypes) {
   AdminBroker b("listeners=PLAINTEXT://127.0.0.1:29092\n");
   protocol::DescribeClusterRequest req;
   auto resp = describe_cluster(b.broker(), req, 1, "PLAINTEXT");
-  EXPECT_EQ(resp.error_code, 0);
+  EXPECT_EQ(resp.error_code, ErrorCode::NONE);
   EXPECT_EQ(resp.cluster_id, "test-cluster-id");
   EXPECT_EQ(resp.controller_id, 1);
   ASSERT_EQ(resp.brokers.size(), 1u);
@@ -395,10 +394,10 @@ TEST(DescribeCluster, ThisNodeAndEndpointTypes) {
 
   req.endpoint_type = 2;
   EXPECT_EQ(describe_cluster(b.broker(), req, 1, "PLAINTEXT").error_code,
-            code(ErrorCode::MISMATCHED_ENDPOINT_TYPE));
+            ErrorCode::MISMATCHED_ENDPOINT_TYPE);
   req.endpoint_type = 9;
   EXPECT_EQ(describe_cluster(b.broker(), req, 1, "PLAINTEXT").error_code,
-            code(ErrorCode::UNSUPPORTED_ENDPOINT_TYPE));
+            ErrorCode::UNSUPPORTED_ENDPOINT_TYPE);
 }
 
 }  // namespace

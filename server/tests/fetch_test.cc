@@ -6,7 +6,6 @@
 namespace runnel::server {
 namespace {
 
-using protocol::code;
 using protocol::ErrorCode;
 using protocol::FetchRequest;
 using protocol::FetchResponse;
@@ -79,7 +78,7 @@ TEST_F(FetchTest, RoundTripReturnsWholeBatchesAndOffsets) {
   auto resp = fetch(dp, 12, request({{"t", 0, 0}}), &keep);
   ASSERT_EQ(resp.responses.size(), 1u);
   auto& p = resp.responses[0].partitions.at(0);
-  EXPECT_EQ(p.error_code, 0);
+  EXPECT_EQ(p.error_code, ErrorCode::NONE);
   EXPECT_EQ(p.high_watermark, 12);
   EXPECT_EQ(p.last_stable_offset, 12);
   EXPECT_EQ(p.log_start_offset, 0);
@@ -107,25 +106,23 @@ TEST_F(FetchTest, ReadCommittedListsNoAbortedTransactionsAsEmpty) {
 TEST_F(FetchTest, OffsetOutOfRangeFillsOffsets) {
   auto resp = fetch(dp, 11, request({{"t", 0, 13}}), &keep);
   auto& p = resp.responses[0].partitions[0];
-  EXPECT_EQ(p.error_code, code(ErrorCode::OFFSET_OUT_OF_RANGE));
+  EXPECT_EQ(p.error_code, ErrorCode::OFFSET_OUT_OF_RANGE);
   EXPECT_EQ(p.high_watermark, 12);
   EXPECT_EQ(p.last_stable_offset, 12);
   EXPECT_EQ(p.log_start_offset, 0);
   EXPECT_EQ(p.records.size(), 0u);
   // At the log end: no error, nothing.
   resp = fetch(dp, 11, request({{"t", 0, 12}}), &keep);
-  EXPECT_EQ(resp.responses[0].partitions[0].error_code, 0);
+  EXPECT_EQ(resp.responses[0].partitions[0].error_code, ErrorCode::NONE);
   EXPECT_EQ(resp.responses[0].partitions[0].records.size(), 0u);
 }
 
 TEST_F(FetchTest, UnknownTopicAndPartition) {
   auto resp = fetch(dp, 12, request({{"nope", 0, 0}, {"t", 5, 0}}), &keep);
   ASSERT_EQ(resp.responses.size(), 2u);
-  EXPECT_EQ(resp.responses[0].partitions[0].error_code,
-            code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+  EXPECT_EQ(resp.responses[0].partitions[0].error_code, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
   EXPECT_EQ(resp.responses[0].partitions[0].high_watermark, -1);
-  EXPECT_EQ(resp.responses[1].partitions[0].error_code,
-            code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+  EXPECT_EQ(resp.responses[1].partitions[0].error_code, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
 }
 
 TEST_F(FetchTest, TopicIdsFromV13) {
@@ -139,7 +136,7 @@ TEST_F(FetchTest, TopicIdsFromV13) {
   ASSERT_EQ(resp.responses.size(), 2u);
   EXPECT_EQ(resp.responses[0].topic_id, dp.logs().topic("t")->topic_id);
   EXPECT_EQ(batch_bases(resp.responses[0].partitions[0].records), (std::vector<int64_t>{0, 4, 8}));
-  EXPECT_EQ(resp.responses[1].partitions[0].error_code, code(ErrorCode::UNKNOWN_TOPIC_ID));
+  EXPECT_EQ(resp.responses[1].partitions[0].error_code, ErrorCode::UNKNOWN_TOPIC_ID);
 }
 
 TEST_F(FetchTest, MinOneBatchAndResponseLimit) {
@@ -181,7 +178,8 @@ TEST_F(FetchTest, DownConversionHonoursMaxBytesWhateverABatchExpandsTo) {
     b.add(1'700'000'000'000 + i, std::nullopt, std::span<const uint8_t>(zeros));  // 16 MiB
   auto batch = b.build();
   ASSERT_LT(batch.size(), 64u << 10);
-  ASSERT_EQ(dp.produce(9, "t", 1, batch).responses[0].partition_responses[0].error_code, 0);
+  ASSERT_EQ(dp.produce(9, "t", 1, batch).responses[0].partition_responses[0].error_code,
+            ErrorCode::NONE);
   size_t one = 12 + 14 + 8 + zeros.size();  // a magic 1 message of one record
   // v3: response max_bytes 1 KiB, smaller than one message: just the first one.
   auto resp = fetch(dp, 3, request({{"t", 1, 0}}, 1024), &keep);
@@ -201,7 +199,7 @@ TEST_F(FetchTest, LegacyProduceThenModernFetch) {
       m0, 0, 0, 0, -1, std::nullopt,
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
   auto pr = dp.produce(0, "t", 1, m0);
-  ASSERT_EQ(pr.responses[0].partition_responses[0].error_code, 0);
+  ASSERT_EQ(pr.responses[0].partition_responses[0].error_code, ErrorCode::NONE);
   auto resp = fetch(dp, 4, request({{"t", 1, 0}}), &keep);
   auto& recs = resp.responses[0].partitions[0].records;
   auto batches = protocol::split_batches(recs.inline_bytes).batches;
@@ -246,12 +244,12 @@ TEST_F(FetchTest, LongPollNotWaitingWhenEnoughOrError) {
   dp.io().restart();
   dp.io().poll();
   ASSERT_TRUE(out.has_value());
-  EXPECT_EQ(out->resp.responses[0].partitions[0].error_code, code(ErrorCode::OFFSET_OUT_OF_RANGE));
+  EXPECT_EQ(out->resp.responses[0].partitions[0].error_code, ErrorCode::OFFSET_OUT_OF_RANGE);
 }
 
 TEST_F(FetchTest, LongPollDeadlineAnswersEmpty) {
   auto resp = fetch(dp, 11, request({{"t", 1, 0}}, 50 << 20, 1, 1), &keep);
-  EXPECT_EQ(resp.responses[0].partitions[0].error_code, 0);
+  EXPECT_EQ(resp.responses[0].partitions[0].error_code, ErrorCode::NONE);
   EXPECT_EQ(resp.responses[0].partitions[0].records.size(), 0u);
 }
 
@@ -261,7 +259,7 @@ TEST_F(FetchTest, SessionFullThenIncremental) {
   req.session_epoch = 0;
   auto resp = fetch(dp, 12, req, &keep);
   ASSERT_NE(resp.session_id, 0);
-  EXPECT_EQ(resp.error_code, 0);
+  EXPECT_EQ(resp.error_code, ErrorCode::NONE);
   ASSERT_EQ(resp.responses.at(0).partitions.size(), 2u);
   int32_t id = resp.session_id;
 
@@ -271,7 +269,7 @@ TEST_F(FetchTest, SessionFullThenIncremental) {
   inc.session_id = id;
   inc.session_epoch = 1;
   resp = fetch(dp, 12, inc, &keep);
-  EXPECT_EQ(resp.error_code, 0);
+  EXPECT_EQ(resp.error_code, ErrorCode::NONE);
   EXPECT_EQ(resp.session_id, id);
   EXPECT_TRUE(resp.responses.empty());
 
@@ -289,12 +287,12 @@ TEST_F(FetchTest, SessionFullThenIncremental) {
   // Wrong epoch, unknown id.
   inc2.session_epoch = 2;
   resp = fetch(dp, 12, inc2, &keep);
-  EXPECT_EQ(resp.error_code, code(ErrorCode::INVALID_FETCH_SESSION_EPOCH));
+  EXPECT_EQ(resp.error_code, ErrorCode::INVALID_FETCH_SESSION_EPOCH);
   EXPECT_EQ(resp.session_id, 0);
   inc2.session_id = id + 1;
   inc2.session_epoch = 3;
   resp = fetch(dp, 12, inc2, &keep);
-  EXPECT_EQ(resp.error_code, code(ErrorCode::FETCH_SESSION_ID_NOT_FOUND));
+  EXPECT_EQ(resp.error_code, ErrorCode::FETCH_SESSION_ID_NOT_FOUND);
 
   // Forget partition 1, then close with epoch -1.
   FetchRequest forget = request({});
@@ -305,7 +303,7 @@ TEST_F(FetchTest, SessionFullThenIncremental) {
   ft.partitions = {1};
   forget.forgotten_topics_data.push_back(ft);
   resp = fetch(dp, 12, forget, &keep);
-  EXPECT_EQ(resp.error_code, 0);
+  EXPECT_EQ(resp.error_code, ErrorCode::NONE);
   ASSERT_EQ(dp.sessions().get(id)->partitions().size(), 1u);
 
   FetchRequest close = request({{"t", 0, 0}});

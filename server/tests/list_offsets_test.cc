@@ -5,7 +5,6 @@
 namespace runnel::server {
 namespace {
 
-using protocol::code;
 using protocol::ErrorCode;
 using protocol::ListOffsetsRequest;
 using protocol::ListOffsetsResponse;
@@ -54,7 +53,7 @@ class ListOffsetsTest : public ::testing::Test {
 
 TEST_F(ListOffsetsTest, EarliestAndLatest) {
   auto r = one(5, -2);
-  EXPECT_EQ(r.error_code, 0);
+  EXPECT_EQ(r.error_code, ErrorCode::NONE);
   EXPECT_EQ(r.offset, 0);
   EXPECT_EQ(r.timestamp, -1);
   EXPECT_EQ(r.leader_epoch, 0);
@@ -104,18 +103,18 @@ TEST_F(ListOffsetsTest, UnknownAndDuplicatePartitions) {
   auto resp = dp.call<ListOffsetsResponse>(1, request("t", {{0, -1}, {0, -2}, {5, -1}})).resp;
   auto& ps = resp.topics[0].partitions;
   ASSERT_EQ(ps.size(), 3u);
-  EXPECT_EQ(ps[0].error_code, code(ErrorCode::INVALID_REQUEST));
-  EXPECT_EQ(ps[1].error_code, code(ErrorCode::INVALID_REQUEST));
-  EXPECT_EQ(ps[2].error_code, code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+  EXPECT_EQ(ps[0].error_code, ErrorCode::INVALID_REQUEST);
+  EXPECT_EQ(ps[1].error_code, ErrorCode::INVALID_REQUEST);
+  EXPECT_EQ(ps[2].error_code, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
   resp = dp.call<ListOffsetsResponse>(1, request("nope", {{0, -1}})).resp;
-  EXPECT_EQ(resp.topics[0].partitions[0].error_code, code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+  EXPECT_EQ(resp.topics[0].partitions[0].error_code, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
 }
 
 TEST_F(ListOffsetsTest, LeaderEpochFencing) {
   auto req = request("t", {{0, -1}});
   req.topics[0].partitions[0].current_leader_epoch = 3;
   auto resp = dp.call<ListOffsetsResponse>(4, req).resp;
-  EXPECT_EQ(resp.topics[0].partitions[0].error_code, code(ErrorCode::UNKNOWN_LEADER_EPOCH));
+  EXPECT_EQ(resp.topics[0].partitions[0].error_code, ErrorCode::UNKNOWN_LEADER_EPOCH);
 }
 
 }  // namespace

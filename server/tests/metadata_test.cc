@@ -7,7 +7,6 @@
 namespace runnel::server {
 namespace {
 
-using protocol::code;
 using protocol::ErrorCode;
 using protocol::MetadataRequest;
 using testing::AdminBroker;
@@ -67,7 +66,7 @@ TEST(Metadata, DescribesPartitionsLeaderEpochAndTopicId) {
   auto resp = metadata(b.broker(), by_names({"orders"}), 12, "PLAINTEXT");
   ASSERT_EQ(resp.topics.size(), 1u);
   const auto& t = resp.topics[0];
-  EXPECT_EQ(t.error_code, 0);
+  EXPECT_EQ(t.error_code, ErrorCode::NONE);
   EXPECT_EQ(t.name, "orders");
   EXPECT_EQ(t.topic_id, b.logs().topic("orders")->topic_id);
   EXPECT_FALSE(t.topic_id.is_zero());
@@ -89,14 +88,14 @@ TEST(Metadata, AutoCreatesUnknownTopicAnsweringLeaderNotAvailable) {
   AdminBroker b("num.partitions=4\n");
   auto resp = metadata(b.broker(), by_names({"fresh"}), 9, "PLAINTEXT");
   ASSERT_EQ(resp.topics.size(), 1u);
-  EXPECT_EQ(resp.topics[0].error_code, code(ErrorCode::LEADER_NOT_AVAILABLE));
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::LEADER_NOT_AVAILABLE);
   EXPECT_TRUE(resp.topics[0].partitions.empty());
   ASSERT_NE(b.logs().topic("fresh"), nullptr);
   EXPECT_EQ(b.logs().topic("fresh")->partitions, 4);
 
   // The retry sees it.
   resp = metadata(b.broker(), by_names({"fresh"}), 9, "PLAINTEXT");
-  EXPECT_EQ(resp.topics[0].error_code, 0);
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::NONE);
   EXPECT_EQ(resp.topics[0].partitions.size(), 4u);
 }
 
@@ -105,16 +104,16 @@ TEST(Metadata, NoAutoCreateWhenRequestOrBrokerForbidsIt) {
   auto req = by_names({"nope"});
   req.allow_auto_topic_creation = false;
   auto resp = metadata(b.broker(), req, 4, "PLAINTEXT");
-  EXPECT_EQ(resp.topics[0].error_code, code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
   EXPECT_EQ(b.logs().topic("nope"), nullptr);
   // Before v4 the flag does not exist on the wire: creation is allowed.
   resp = metadata(b.broker(), req, 3, "PLAINTEXT");
-  EXPECT_EQ(resp.topics[0].error_code, code(ErrorCode::LEADER_NOT_AVAILABLE));
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::LEADER_NOT_AVAILABLE);
   EXPECT_NE(b.logs().topic("nope"), nullptr);
 
   AdminBroker off("auto.create.topics.enable=false\n");
   resp = metadata(off.broker(), by_names({"nope"}), 12, "PLAINTEXT");
-  EXPECT_EQ(resp.topics[0].error_code, code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
   EXPECT_TRUE(resp.topics[0].topic_id.is_zero());
   EXPECT_EQ(off.logs().topic("nope"), nullptr);
 }
@@ -123,7 +122,7 @@ TEST(Metadata, InvalidNameIsInvalidTopicAndNeverCreated) {
   AdminBroker b;
   auto resp = metadata(b.broker(), by_names({"bad name!", ".."}), 5, "PLAINTEXT");
   ASSERT_EQ(resp.topics.size(), 2u);
-  for (auto& t : resp.topics) EXPECT_EQ(t.error_code, code(ErrorCode::INVALID_TOPIC_EXCEPTION));
+  for (auto& t : resp.topics) EXPECT_EQ(t.error_code, ErrorCode::INVALID_TOPIC_EXCEPTION);
   EXPECT_TRUE(b.logs().topics().empty());
 }
 
@@ -156,11 +155,11 @@ TEST(Metadata, LookupByTopicIdInV12) {
   for (auto& t : resp.topics) {
     if (t.topic_id == known.topic_id) {
       saw_known = true;
-      EXPECT_EQ(t.error_code, 0);
+      EXPECT_EQ(t.error_code, ErrorCode::NONE);
       EXPECT_EQ(t.name, "by-id");
     } else {
       saw_unknown = true;
-      EXPECT_EQ(t.error_code, code(ErrorCode::UNKNOWN_TOPIC_ID));
+      EXPECT_EQ(t.error_code, ErrorCode::UNKNOWN_TOPIC_ID);
       EXPECT_EQ(t.topic_id, unknown.topic_id);
       EXPECT_FALSE(t.name.has_value());
     }
@@ -169,7 +168,7 @@ TEST(Metadata, LookupByTopicIdInV12) {
 
   // Before v12 a topic id in the request is an invalid request.
   resp = metadata(b.broker(), req, 11, "PLAINTEXT");
-  for (auto& t : resp.topics) EXPECT_EQ(t.error_code, code(ErrorCode::INVALID_REQUEST));
+  for (auto& t : resp.topics) EXPECT_EQ(t.error_code, ErrorCode::INVALID_REQUEST);
   EXPECT_TRUE(resp.brokers.empty());
 }
 

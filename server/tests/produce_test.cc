@@ -7,7 +7,6 @@
 namespace runnel::server {
 namespace {
 
-using protocol::code;
 using protocol::ErrorCode;
 using testing::DataPlane;
 using testing::make_batch;
@@ -26,7 +25,7 @@ TEST(Produce, AppendsAndAnswersOffsets) {
   DataPlane dp;
   dp.create_topic("t", 2);
   auto r1 = dp.produce(9, "t", 1, make_batch(3));
-  EXPECT_EQ(only(r1).error_code, 0);
+  EXPECT_EQ(only(r1).error_code, ErrorCode::NONE);
   EXPECT_EQ(only(r1).base_offset, 0);
   EXPECT_EQ(only(r1).log_append_time_ms, -1);
   EXPECT_EQ(only(r1).log_start_offset, 0);
@@ -40,9 +39,9 @@ TEST(Produce, UnknownTopicOrPartitionIsNotCreated) {
   DataPlane dp;
   dp.create_topic("t", 1);
   EXPECT_EQ(only(dp.produce(7, "nope", 0, make_batch(1))).error_code,
-            code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
   EXPECT_EQ(only(dp.produce(7, "t", 1, make_batch(1))).error_code,
-            code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
   EXPECT_EQ(dp.logs().topic("nope"), nullptr);
 }
 
@@ -50,7 +49,7 @@ TEST(Produce, InvalidAcksForEveryPartition) {
   DataPlane dp;
   dp.create_topic("t", 1);
   auto r = dp.produce(8, "t", 0, make_batch(1), 2);
-  EXPECT_EQ(only(r).error_code, code(ErrorCode::INVALID_REQUIRED_ACKS));
+  EXPECT_EQ(only(r).error_code, ErrorCode::INVALID_REQUIRED_ACKS);
   EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 0);
 }
 
@@ -76,7 +75,7 @@ TEST(Produce, BadCrcIsCorruptAndWritesNothing) {
   auto batch = make_batch(2);
   batch.back() ^= 0x5a;
   auto r = dp.produce(9, "t", 0, batch);
-  EXPECT_EQ(only(r).error_code, code(ErrorCode::CORRUPT_MESSAGE));
+  EXPECT_EQ(only(r).error_code, ErrorCode::CORRUPT_MESSAGE);
   EXPECT_EQ(only(r).base_offset, -1);
   EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 0);
 }
@@ -88,11 +87,11 @@ TEST(Produce, V3PlusRequiresExactlyOneMagicTwoBatch) {
   auto second = make_batch(1);
   two.insert(two.end(), second.begin(), second.end());
   auto r = dp.produce(3, "t", 0, two);
-  EXPECT_EQ(only(r).error_code, code(ErrorCode::INVALID_RECORD));
+  EXPECT_EQ(only(r).error_code, ErrorCode::INVALID_RECORD);
   protocol::Bytes legacy;
   protocol::append_legacy_message(legacy, 1, 0, 0, 1000, std::nullopt, std::nullopt);
   r = dp.produce(8, "t", 0, legacy);
-  EXPECT_EQ(only(r).error_code, code(ErrorCode::INVALID_RECORD));
+  EXPECT_EQ(only(r).error_code, ErrorCode::INVALID_RECORD);
   ASSERT_TRUE(only(r).error_message.has_value());  // v8+ carries the reason
   EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 0);
 }
@@ -101,9 +100,8 @@ TEST(Produce, ZstdNeedsV7) {
   DataPlane dp;
   dp.create_topic("t", 1);
   auto batch = make_batch(3, 1000, protocol::Compression::zstd);
-  EXPECT_EQ(only(dp.produce(6, "t", 0, batch)).error_code,
-            code(ErrorCode::UNSUPPORTED_COMPRESSION_TYPE));
-  EXPECT_EQ(only(dp.produce(7, "t", 0, batch)).error_code, 0);
+  EXPECT_EQ(only(dp.produce(6, "t", 0, batch)).error_code, ErrorCode::UNSUPPORTED_COMPRESSION_TYPE);
+  EXPECT_EQ(only(dp.produce(7, "t", 0, batch)).error_code, ErrorCode::NONE);
 }
 
 TEST(Produce, TransactionalBatchRefused) {
@@ -111,20 +109,20 @@ TEST(Produce, TransactionalBatchRefused) {
   dp.create_topic("t", 1);
   protocol::RecordBatchBuilder b;
   b.producer(5, 0, 0).transactional(true).add(1000, std::nullopt, std::nullopt);
-  EXPECT_EQ(only(dp.produce(9, "t", 0, b.build())).error_code, code(ErrorCode::INVALID_TXN_STATE));
+  EXPECT_EQ(only(dp.produce(9, "t", 0, b.build())).error_code, ErrorCode::INVALID_TXN_STATE);
   // An idempotent (non-transactional) batch is appended.
   protocol::RecordBatchBuilder idem;
   idem.producer(5, 0, 0).add(1000, std::nullopt, std::nullopt);
-  EXPECT_EQ(only(dp.produce(9, "t", 0, idem.build())).error_code, 0);
+  EXPECT_EQ(only(dp.produce(9, "t", 0, idem.build())).error_code, ErrorCode::NONE);
 }
 
 TEST(Produce, MessageTooLarge) {
   DataPlane dp;
   dp.create_topic("t", 1, {{"max.message.bytes", "100"}});
   auto r = dp.produce(9, "t", 0, make_batch(20));
-  EXPECT_EQ(only(r).error_code, code(ErrorCode::MESSAGE_TOO_LARGE));
+  EXPECT_EQ(only(r).error_code, ErrorCode::MESSAGE_TOO_LARGE);
   EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 0);
-  EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1))).error_code, 0);
+  EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1))).error_code, ErrorCode::NONE);
 }
 
 TEST(Produce, LogAppendTimeTopicAnswersAppendTime) {
@@ -132,7 +130,7 @@ TEST(Produce, LogAppendTimeTopicAnswersAppendTime) {
   dp.create_topic("t", 1, {{"message.timestamp.type", "LogAppendTime"}});
   dp.clock().set(1'800'000'000'000);
   auto r = dp.produce(9, "t", 0, make_batch(2, 5));
-  EXPECT_EQ(only(r).error_code, 0);
+  EXPECT_EQ(only(r).error_code, ErrorCode::NONE);
   EXPECT_EQ(only(r).log_append_time_ms, 1'800'000'000'000);
   auto found = dp.logs().get("t", 0)->max_timestamp_offset();
   EXPECT_EQ(found.timestamp, 1'800'000'000'000);
@@ -143,8 +141,8 @@ TEST(Produce, TimestampOutsideAcceptedRangeIsInvalid) {
   dp.create_topic("t", 1, {{"message.timestamp.before.max.ms", "1000"}});
   int64_t now = dp.clock().now_ms();
   EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1, now - 5000))).error_code,
-            code(ErrorCode::INVALID_TIMESTAMP));
-  EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1, now - 10))).error_code, 0);
+            ErrorCode::INVALID_TIMESTAMP);
+  EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1, now - 10))).error_code, ErrorCode::NONE);
 }
 
 // Base timestamp + delta past INT64_MAX (a crafted batch) wraps like Kafka's long
@@ -167,7 +165,7 @@ TEST(Produce, TimestampSumPastInt64MaxWraps) {
                             batch.size() - protocol::BatchHeader::kAttributesOffset);
   h->write(batch);
   EXPECT_EQ(h->record_timestamp(2), INT64_MIN);
-  EXPECT_EQ(only(dp.produce(9, "t", 0, batch)).error_code, 0);
+  EXPECT_EQ(only(dp.produce(9, "t", 0, batch)).error_code, ErrorCode::NONE);
   auto found = dp.logs().get("t", 0)->offset_for_timestamp(INT64_MAX);
   EXPECT_EQ(found.offset, 2);
   EXPECT_EQ(found.timestamp, INT64_MAX);
@@ -184,12 +182,12 @@ TEST(Produce, LegacyMagicZeroAndOneAreUpConverted) {
   protocol::append_legacy_message(m0, 0, 0, 0, -1, std::nullopt, span(a));
   protocol::append_legacy_message(m0, 0, 1, 0, -1, std::nullopt, span(b));
   auto r = dp.produce(0, "t", 0, m0);
-  EXPECT_EQ(only(r).error_code, 0);
+  EXPECT_EQ(only(r).error_code, ErrorCode::NONE);
   EXPECT_EQ(only(r).base_offset, 0);
   protocol::Bytes m1;
   protocol::append_legacy_message(m1, 1, 0, 0, 1234, std::nullopt, span(a));
   r = dp.produce(2, "t", 0, m1);
-  EXPECT_EQ(only(r).error_code, 0);
+  EXPECT_EQ(only(r).error_code, ErrorCode::NONE);
   EXPECT_EQ(only(r).base_offset, 2);
   EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 3);
   EXPECT_EQ(dp.logs().get("t", 0)->offset_for_timestamp(1000).offset, 2);
@@ -197,14 +195,14 @@ TEST(Produce, LegacyMagicZeroAndOneAreUpConverted) {
   // A bad CRC-32 in a legacy message: CORRUPT_MESSAGE, nothing written.
   protocol::Bytes bad = m1;
   bad.back() ^= 1;
-  EXPECT_EQ(only(dp.produce(1, "t", 0, bad)).error_code, code(ErrorCode::CORRUPT_MESSAGE));
+  EXPECT_EQ(only(dp.produce(1, "t", 0, bad)).error_code, ErrorCode::CORRUPT_MESSAGE);
   EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 3);
 }
 
 TEST(Produce, EmptyRecordsAreInvalid) {
   DataPlane dp;
   dp.create_topic("t", 1);
-  EXPECT_EQ(only(dp.produce(9, "t", 0, {})).error_code, code(ErrorCode::INVALID_RECORD));
+  EXPECT_EQ(only(dp.produce(9, "t", 0, {})).error_code, ErrorCode::INVALID_RECORD);
 }
 
 }  // namespace

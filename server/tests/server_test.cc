@@ -21,6 +21,7 @@ namespace runnel::server {
 namespace {
 
 using protocol::Bytes;
+using protocol::ErrorCode;
 
 using Client = testing::TestClient;
 
@@ -142,7 +143,7 @@ class ServerTest : public ::testing::Test {
     auto d = decode_api_versions(*f, 0);
     EXPECT_TRUE(d.ok);
     EXPECT_EQ(d.correlation, correlation);
-    EXPECT_EQ(d.resp.error_code, 0);
+    EXPECT_EQ(d.resp.error_code, ErrorCode::NONE);
   }
 
   asio::io_context io{1};
@@ -175,7 +176,7 @@ TEST_F(ServerTest, ApiVersionsAtEveryVersion) {
     auto d = decode_api_versions(*f, v);
     EXPECT_TRUE(d.ok) << "v" << v;
     EXPECT_EQ(d.correlation, 100 + v);
-    EXPECT_EQ(d.resp.error_code, 0);
+    EXPECT_EQ(d.resp.error_code, ErrorCode::NONE);
     auto* k = find_key(d.resp, 18);
     ASSERT_NE(k, nullptr);
     EXPECT_EQ(k->min_version, 0);
@@ -201,7 +202,7 @@ TEST_F(ServerTest, ApiVersionsUnsupportedVersionAnswersInV0Layout) {
   auto d = decode_api_versions(*f, 0);
   EXPECT_TRUE(d.ok);
   EXPECT_EQ(d.correlation, 5);
-  EXPECT_EQ(d.resp.error_code, 35);
+  EXPECT_EQ(d.resp.error_code, ErrorCode::UNSUPPORTED_VERSION);
   // Only ApiVersions' own range, as Kafka answers (KIP-511).
   EXPECT_EQ(d.resp.api_keys.size(), 1u);
   auto* k = find_key(d.resp, 18);
@@ -218,7 +219,7 @@ TEST_F(ServerTest, ApiVersionsInvalidSoftwareName) {
   ASSERT_TRUE(f.has_value());
   auto d = decode_api_versions(*f, 3);
   EXPECT_TRUE(d.ok);
-  EXPECT_EQ(d.resp.error_code, 42);
+  EXPECT_EQ(d.resp.error_code, ErrorCode::INVALID_REQUEST);
 }
 
 TEST_F(ServerTest, PipelinedResponsesKeepRequestOrder) {
@@ -321,7 +322,7 @@ TEST_F(ServerTest, BytesAfterADecodedBodyAreIgnored) {
   auto d = decode_api_versions(*frame, 0);
   EXPECT_TRUE(d.ok);
   EXPECT_EQ(d.correlation, 41);
-  EXPECT_EQ(d.resp.error_code, 0);
+  EXPECT_EQ(d.resp.error_code, ErrorCode::NONE);
   c.send_raw(request(18, 3, 42, [](protocol::Writer& w) {
     protocol::ApiVersionsRequest r;
     r.client_software_name = "trailing";

@@ -11,7 +11,6 @@
 namespace runnel::server {
 namespace {
 
-using protocol::code;
 using protocol::ErrorCode;
 using storage::testing::DescriptorsExhausted;
 using testing::AdminBroker;
@@ -33,15 +32,15 @@ TEST(StorageFailure, MetadataAutoCreateOutOfDescriptorsAnswersStorageErrorAndCre
     resp = metadata(b.broker(), by_name("fresh"), 12, "PLAINTEXT");
   }
   ASSERT_EQ(resp.topics.size(), 1u);
-  EXPECT_EQ(resp.topics[0].error_code, code(ErrorCode::KAFKA_STORAGE_ERROR));
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::KAFKA_STORAGE_ERROR);
   EXPECT_TRUE(resp.topics[0].partitions.empty());
   EXPECT_EQ(b.logs().topic("fresh"), nullptr);
 
   // With descriptors again, the client's retry creates it.
   resp = metadata(b.broker(), by_name("fresh"), 12, "PLAINTEXT");
-  EXPECT_EQ(resp.topics[0].error_code, code(ErrorCode::LEADER_NOT_AVAILABLE));
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::LEADER_NOT_AVAILABLE);
   resp = metadata(b.broker(), by_name("fresh"), 12, "PLAINTEXT");
-  EXPECT_EQ(resp.topics[0].error_code, 0);
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::NONE);
   EXPECT_EQ(resp.topics[0].partitions.size(), 3u);
 }
 
@@ -59,14 +58,14 @@ TEST(StorageFailure, CreateTopicsOutOfDescriptorsAnswersStorageErrorWithAMessage
     resp = create_topics(b.broker(), req, 7);
   }
   ASSERT_EQ(resp.topics.size(), 1u);
-  EXPECT_EQ(resp.topics[0].error_code, code(ErrorCode::KAFKA_STORAGE_ERROR));
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::KAFKA_STORAGE_ERROR);
   ASSERT_TRUE(resp.topics[0].error_message.has_value());
   EXPECT_NE(resp.topics[0].error_message->find("Too many open files"), std::string::npos)
       << *resp.topics[0].error_message;
   EXPECT_EQ(b.logs().topic("orders"), nullptr);
 
   resp = create_topics(b.broker(), req, 7);
-  EXPECT_EQ(resp.topics[0].error_code, 0);
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::NONE);
   EXPECT_NE(b.logs().topic("orders"), nullptr);
 }
 

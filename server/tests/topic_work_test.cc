@@ -166,25 +166,25 @@ TEST_F(TopicWorkTest, OtherClientsAreServedWhileATopicsFilesAreWritten) {
   // The create is inside its file work: the event loop still answers.
   other.send_raw(request(0, 2, protocol::ApiVersionsRequest{}));
   auto versions = response<protocol::ApiVersionsResponse>(other, 18, 0, 2);
-  EXPECT_EQ(versions.error_code, 0);
+  EXPECT_EQ(versions.error_code, ErrorCode::NONE);
   // Not visible half-made, and the name is taken.
   EXPECT_EQ(on_loop([&] { return storage->logs().topic("big"); }), nullptr);
   other.send_raw(request(7, 3, create_request("big", 1)));
   auto second = response<protocol::CreateTopicsResponse>(other, 19, 7, 3);
   ASSERT_EQ(second.topics.size(), 1u);
-  EXPECT_EQ(second.topics[0].error_code, protocol::code(ErrorCode::TOPIC_ALREADY_EXISTS));
+  EXPECT_EQ(second.topics[0].error_code, ErrorCode::TOPIC_ALREADY_EXISTS);
   // A delete of the topic being created finds no topic and harms nothing.
   protocol::DeleteTopicsRequest del;
   del.topic_names = {"big"};
   other.send_raw(request(5, 4, del));
   auto deleted = response<protocol::DeleteTopicsResponse>(other, 20, 5, 4);
   ASSERT_EQ(deleted.responses.size(), 1u);
-  EXPECT_EQ(deleted.responses[0].error_code, protocol::code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+  EXPECT_EQ(deleted.responses[0].error_code, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
 
   release.set_value();
   auto created = response<protocol::CreateTopicsResponse>(admin, 19, 7, 1);
   ASSERT_EQ(created.topics.size(), 1u);
-  EXPECT_EQ(created.topics[0].error_code, 0);
+  EXPECT_EQ(created.topics[0].error_code, ErrorCode::NONE);
   EXPECT_EQ(created.topics[0].num_partitions, 50);
   EXPECT_EQ(on_loop([&] {
               const auto* info = storage->logs().topic("big");
@@ -199,7 +199,7 @@ TEST_F(TopicWorkTest, OtherClientsAreServedWhileATopicsFilesAreWritten) {
   admin.send_raw(request(5, 5, del));
   auto gone = response<protocol::DeleteTopicsResponse>(admin, 20, 5, 5);
   ASSERT_EQ(gone.responses.size(), 1u);
-  EXPECT_EQ(gone.responses[0].error_code, 0);
+  EXPECT_EQ(gone.responses[0].error_code, ErrorCode::NONE);
   EXPECT_EQ(on_loop([&] { return storage->logs().topic("big"); }), nullptr);
   EXPECT_FALSE(fs::exists(dir / ".runnel-topics" / "big"));
   EXPECT_FALSE(fs::exists(dir / "big-0"));

@@ -265,7 +265,7 @@ std::string check_restart(const std::string& dir, const LogConfig& defaults, Man
   auto r = log->append(next_idem, 0, clock.now_ms());
   if (r.error != ErrorCode::NONE || r.base_offset != end)
     return "the idempotent producer's next batch was refused: " +
-           std::to_string(static_cast<int>(r.error));
+           std::string(protocol::error_name(r.error));
   Bytes plain = plain_batch(1000, clock.now_ms());
   r = log->append(plain, 0, clock.now_ms());
   if (r.error != ErrorCode::NONE || r.base_offset != end + 1) return "a new append failed";

@@ -99,7 +99,7 @@ int create(int fd, const std::string& name, int partitions) {
   req.timeout_ms = 600000;
   return call<protocol::CreateTopicsRequest, protocol::CreateTopicsResponse>(
       fd, 7, req, [](const protocol::CreateTopicsResponse& r) {
-        return r.topics.empty() ? -1 : int{r.topics[0].error_code};
+        return r.topics.empty() ? -1 : int{protocol::code(r.topics[0].error_code)};
       });
 }
 
@@ -109,7 +109,7 @@ int remove(int fd, const std::string& name) {
   req.timeout_ms = 600000;
   return call<protocol::DeleteTopicsRequest, protocol::DeleteTopicsResponse>(
       fd, 5, req, [](const protocol::DeleteTopicsResponse& r) {
-        return r.responses.empty() ? -1 : int{r.responses[0].error_code};
+        return r.responses.empty() ? -1 : int{protocol::code(r.responses[0].error_code)};
       });
 }
 

@@ -140,7 +140,8 @@ std::string apply_fetch_response(std::span<const uint8_t> frame, int32_t correla
     return "fetch response: correlation id " + std::to_string(h.correlation_id) + ", expected " +
            std::to_string(correlation_id);
   }
-  if (resp.error_code != 0) return "fetch response: error " + std::to_string(resp.error_code);
+  if (resp.error_code != protocol::ErrorCode::NONE)
+    return "fetch response: error " + std::to_string(protocol::code(resp.error_code));
   ++counts->fetches;
   for (const auto& tr : resp.responses) {
     if (tr.topic != topic) return "fetch response: unexpected topic " + tr.topic;
@@ -149,8 +150,9 @@ std::string apply_fetch_response(std::span<const uint8_t> frame, int32_t correla
         return "fetch response: unexpected partition " + std::to_string(pd.partition_index);
       }
       const std::string where = topic + "-" + std::to_string(pd.partition_index);
-      if (pd.error_code != 0) {
-        return "fetch response: " + where + ": error " + std::to_string(pd.error_code);
+      if (pd.error_code != protocol::ErrorCode::NONE) {
+        return "fetch response: " + where + ": error " +
+               std::to_string(protocol::code(pd.error_code));
       }
       PartitionProgress& pp = (*progress)[static_cast<size_t>(pd.partition_index)];
       std::span<const uint8_t> set = pd.records.inline_bytes;

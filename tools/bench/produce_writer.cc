@@ -91,7 +91,8 @@ std::string check_produce_response(std::span<const uint8_t> frame, int32_t corre
       resp.responses[0].partition_responses[0].index != partition)
     return "produce response: not exactly " + topic + "-" + std::to_string(partition);
   const auto& pr = resp.responses[0].partition_responses[0];
-  if (pr.error_code != 0) return "produce response: error " + std::to_string(pr.error_code);
+  if (pr.error_code != protocol::ErrorCode::NONE)
+    return "produce response: error " + std::to_string(protocol::code(pr.error_code));
   if (pr.base_offset != expected_base_offset)
     return "produce response: base offset " + std::to_string(pr.base_offset) + ", expected " +
            std::to_string(expected_base_offset);

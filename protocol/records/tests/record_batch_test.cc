@@ -92,7 +92,7 @@ Bytes build_from_inputs(const Json& v, Compression codec) {
 void expect_records_match(const Json& v, std::span<const uint8_t> batch) {
   ErrorCode e;
   auto view = RecordBatchView::open(batch, 1 << 20, &e);
-  ASSERT_TRUE(view) << static_cast<int>(e);
+  ASSERT_TRUE(view) << error_name(e);
   const auto& h = view->header();
   auto recs = view->records();
   ASSERT_TRUE(recs);

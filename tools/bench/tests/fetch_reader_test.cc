@@ -37,13 +37,13 @@ Bytes response(int32_t correlation_id, const std::string& topic,
   protocol::ResponseHeader h;
   h.correlation_id = correlation_id;
   protocol::FetchResponse resp;
-  resp.error_code = error;
+  resp.error_code = static_cast<protocol::ErrorCode>(error);
   protocol::FetchResponse::FetchableTopicResponse tr;
   tr.topic = topic;
   for (const auto& p : parts) {
     protocol::FetchResponse::PartitionData pd;
     pd.partition_index = p.partition;
-    pd.error_code = p.error;
+    pd.error_code = static_cast<protocol::ErrorCode>(p.error);
     pd.high_watermark = p.high_watermark;
     pd.last_stable_offset = p.high_watermark;
     pd.log_start_offset = 0;

@@ -28,7 +28,7 @@ protocol::Bytes response(int32_t correlation_id, const std::string& topic, int32
   t.name = topic;
   protocol::ProduceResponse::PartitionProduceResponse p;
   p.index = partition;
-  p.error_code = error;
+  p.error_code = static_cast<protocol::ErrorCode>(error);
   p.base_offset = base_offset;
   p.log_append_time_ms = -1;
   t.partition_responses.push_back(p);
