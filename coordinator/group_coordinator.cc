@@ -244,8 +244,8 @@ void GroupCoordinator::after_change(const std::string& group_id) {
   ErrorCode w = append(group_id, {{encode_group_metadata_key({group_id}),
                                    encode_group_metadata_value(e->group->snapshot())}});
   if (w != ErrorCode::NONE && event_log_)
-    event_log_("group " + group_id + ": storing its metadata failed with error code " +
-               std::to_string(static_cast<int>(w)));
+    event_log_("group " + group_id + ": storing its metadata failed with " +
+               std::string(protocol::error_name(w)));
 }
 
 ReadyResponses GroupCoordinator::take_ready_responses() { return std::exchange(ready_, {}); }

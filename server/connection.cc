@@ -270,7 +270,10 @@ asio::awaitable<void> Connection::run_handler(std::shared_ptr<Slot> slot,
   protocol::Reader body(std::span<const uint8_t>(frame->span()).subspan(decoded.body_offset));
   std::string failure;
   try {
-    slot->response = co_await decoded.handler->fn(ctx, body);
+    if (decoded.handler->plain)
+      slot->response = decoded.handler->plain(ctx, body);
+    else
+      slot->response = co_await decoded.handler->fn(ctx, body);
   } catch (const MalformedRequest& e) {
     failure = std::string("malformed request: ") + e.what();
   } catch (const std::bad_alloc&) {

@@ -97,7 +97,7 @@ ErrorCode CoordinatorRuntime::append(int32_t partition,
     return ErrorCode::RECORD_LIST_TOO_LARGE;
   auto res = log->append_as_coordinator(batch, kPartitionLeaderEpoch, now_ms);
   if (res.error != ErrorCode::NONE) {
-    log_error("cannot append to ", topic_, "-", partition, ": error ", static_cast<int>(res.error));
+    log_error("cannot append to ", topic_, "-", partition, ": ", protocol::error_name(res.error));
     return res.error;
   }
   waiters_.notify(topic_, partition);

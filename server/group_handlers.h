@@ -13,14 +13,13 @@
 
 namespace runnel::server {
 
-// Whether requests for `group_id` can be served now: COORDINATOR_NOT_AVAILABLE without a
-// coordinator, COORDINATOR_LOAD_IN_PROGRESS while its partition loads, INVALID_GROUP_ID for
+// Whether requests for `group_id` can be served now: COORDINATOR_LOAD_IN_PROGRESS while its
+// partition loads, INVALID_GROUP_ID for
 // an empty id unless `allow_empty` (Kafka allows it for OffsetCommit, OffsetFetch,
 // DescribeGroups and DeleteGroups).
 inline protocol::ErrorCode group_status(const Broker& broker, std::string_view group_id,
                                         bool allow_empty = false) {
-  if (!broker.groups) return protocol::ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  return broker.groups->coordinator().check_group(group_id, allow_empty);
+  return broker.groups.coordinator().check_group(group_id, allow_empty);
 }
 
 // The client host as Kafka reports it in group descriptions: "/" and the peer address.
@@ -34,7 +33,7 @@ inline std::string client_host(const ConnectionInfo& c) {
 }
 
 inline bool partition_exists(const Broker& broker, const std::string& topic, int32_t partition) {
-  return broker.logs && broker.logs->get(topic, partition) != nullptr;
+  return broker.logs.get(topic, partition) != nullptr;
 }
 
 }  // namespace runnel::server

@@ -20,10 +20,14 @@
 // stem is a link error, never a silently missing API). Dispatch and the
 // ApiVersions answer both read the resulting HandlerRegistry.
 //
-// A handler runs as a coroutine on the broker's single event-loop thread; it
-// may suspend (a long-poll Fetch), and other requests on the same
-// connection keep being processed meanwhile — responses still leave in
-// request order. Returning std::nullopt means "send no response" (Produce
+// A handler runs on the broker's single event-loop thread. One that may
+// suspend (a long-poll Fetch, JoinGroup and SyncGroup waiting for the group,
+// topic changes waiting for their file work) is a coroutine returning
+// asio::awaitable<HandlerResult>, and other requests on the same connection
+// keep being processed meanwhile — responses still leave in request order.
+// Every other handler is a plain function returning HandlerResult; the
+// connection calls it directly, with no coroutine frame. The registration is
+// the same for both. Returning std::nullopt means "send no response" (Produce
 // with acks=0). Throwing MalformedRequest (decode_request does it) closes the
 // connection with the reason logged, as Kafka does for a request it cannot
 // parse; any other exception is logged and closes the connection too.
@@ -60,18 +64,19 @@ class TopicWork;
 class HandlerRegistry;
 
 // The services a handler may use. Each is a narrow, separately owned piece;
-// a handler takes the ones it needs.
+// a handler takes the ones it needs. Tests build every one of them too
+// (server/tests/test_services.h), so no handler checks for a missing one.
 struct Broker {
   const Config& config;
   const HandlerRegistry& handlers;
   FetchWaiters& waiters;
   const storage::Clock& clock;
-  storage::LogManager* logs = nullptr;  // null when running without storage (tests)
+  storage::LogManager& logs;
+  FetchSessionCache& fetch_sessions;
+  GroupService& groups;
+  TxnService& txns;
   std::string cluster_id;
   int32_t node_id = 1;
-  FetchSessionCache* fetch_sessions = nullptr;  // null: no incremental fetch sessions
-  GroupService* groups = nullptr;               // null: no group coordinator (tests)
-  TxnService* txns = nullptr;                   // null: no transaction coordinator (tests)
   TopicWork* topic_work = nullptr;  // null: the file work of topic changes runs inline (tests)
   // Listener name → port actually bound (filled by Server::start; matters
   // when the configured port is 0).
@@ -127,6 +132,7 @@ class FrameBytes {
 using Response = protocol::Writer;
 using HandlerResult = std::optional<Response>;
 using HandlerFn = asio::awaitable<HandlerResult> (*)(RequestContext&, protocol::Reader&);
+using PlainHandlerFn = HandlerResult (*)(RequestContext&, protocol::Reader&);
 
 // A request that cannot be parsed: the connection is closed with this reason.
 class MalformedRequest : public std::runtime_error {
@@ -151,7 +157,14 @@ struct HandlerEntry {
   int16_t min_version = 0;
   int16_t max_version = 0;
   std::string_view name;
-  HandlerFn fn = nullptr;
+  HandlerFn fn = nullptr;          // a handler that may suspend, or
+  PlainHandlerFn plain = nullptr;  // one that never does
+
+  // Runs the handler (tests; the connection calls `plain` without a coroutine).
+  asio::awaitable<HandlerResult> invoke(RequestContext& ctx, protocol::Reader& body) const {
+    if (plain) co_return plain(ctx, body);
+    co_return co_await fn(ctx, body);
+  }
 };
 
 class HandlerRegistry {
@@ -161,7 +174,11 @@ class HandlerRegistry {
 
   template <typename H>
   void add(std::string_view name, HandlerFn fn) {
-    add_entry({H::api_key, H::min_version, H::max_version, name, fn});
+    add_entry({H::api_key, H::min_version, H::max_version, name, fn, nullptr});
+  }
+  template <typename H>
+  void add(std::string_view name, PlainHandlerFn fn) {
+    add_entry({H::api_key, H::min_version, H::max_version, name, nullptr, fn});
   }
   void add_entry(HandlerEntry e);  // throws std::logic_error on a duplicate key
 

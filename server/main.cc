@@ -115,12 +115,9 @@ int run(int argc, char** argv) {
 
   HandlerRegistry handlers = HandlerRegistry::with_all_handlers();
   FetchWaiters waiters(io.get_executor());
-  Broker broker{config, handlers, waiters, clock, &storage.logs(), meta.cluster_id, meta.node_id};
   FetchSessionCache fetch_sessions(
       static_cast<size_t>(config.get_int("max.incremental.fetch.session.cache.slots")));
-  broker.fetch_sessions = &fetch_sessions;
   GroupService groups(io, config, clock, storage.logs(), waiters);
-  broker.groups = &groups;
   TxnService txns(io, config, clock, storage.logs(), waiters, {&groups.runtime()});
   {
     std::string error;
@@ -130,7 +127,8 @@ int run(int argc, char** argv) {
       return 1;
     }
   }
-  broker.txns = &txns;
+  Broker broker{config,         handlers, waiters, clock,           storage.logs(),
+                fetch_sessions, groups,   txns,    meta.cluster_id, meta.node_id};
   broker.topic_work = &storage.topic_work();
   Server server(io, broker);
   // Signals are caught from before the listener opens: a SIGTERM that arrives as soon as the

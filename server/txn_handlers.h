@@ -11,12 +11,10 @@
 
 namespace runnel::server {
 
-// Whether requests for `transactional_id` can be served now: COORDINATOR_NOT_AVAILABLE
-// without a transaction coordinator, COORDINATOR_LOAD_IN_PROGRESS while its partition of
-// __transaction_state loads, NONE otherwise.
+// Whether requests for `transactional_id` can be served now: COORDINATOR_LOAD_IN_PROGRESS
+// while its partition of __transaction_state loads, NONE otherwise.
 inline protocol::ErrorCode txn_status(const Broker& broker, std::string_view transactional_id) {
-  if (!broker.txns) return protocol::ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  return broker.txns->coordinator().check_id(transactional_id);
+  return broker.txns.coordinator().check_id(transactional_id);
 }
 
 // KIP-588: PRODUCER_FENCED is sent only to clients that know it (InitProducerId v4+,

@@ -81,7 +81,7 @@ ErrorCode TxnService::write_marker(const coordinator::TopicPartition& tp, int64_
   }
   if (e != ErrorCode::NONE && e != ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
     log_error("cannot write the ", commit ? "COMMIT" : "ABORT", " marker of producer ", producer_id,
-              " to ", tp.topic, "-", tp.partition, ": error ", static_cast<int>(e));
+              " to ", tp.topic, "-", tp.partition, ": ", protocol::error_name(e));
   return e;
 }
 

@@ -14,20 +14,18 @@ namespace {
 
 using protocol::ErrorCode;
 
-asio::awaitable<HandlerResult> handle_add_offsets_to_txn(RequestContext& ctx,
-                                                         protocol::Reader& body) {
+HandlerResult handle_add_offsets_to_txn(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<AddOffsetsToTxnHandler>(ctx, body);
   protocol::AddOffsetsToTxnResponse resp;
   ErrorCode e = txn_status(ctx.broker, req.transactional_id);
-  if (e == ErrorCode::NONE && !ctx.broker.groups) e = ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  if (e == ErrorCode::NONE) e = ctx.broker.groups->ensure_offsets_topic();
+  if (e == ErrorCode::NONE) e = ctx.broker.groups.ensure_offsets_topic();
   if (e == ErrorCode::NONE) {
-    const int32_t partition = ctx.broker.groups->coordinator().partition_for(req.group_id);
-    e = ctx.broker.txns->coordinator().add_offsets(req.transactional_id, req.producer_id,
-                                                   req.producer_epoch, partition);
+    const int32_t partition = ctx.broker.groups.coordinator().partition_for(req.group_id);
+    e = ctx.broker.txns.coordinator().add_offsets(req.transactional_id, req.producer_id,
+                                                  req.producer_epoch, partition);
   }
   resp.error_code = fenced_for_version(e, ctx.api_version, 2);
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

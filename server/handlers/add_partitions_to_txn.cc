@@ -33,7 +33,7 @@ std::vector<Resp::AddPartitionsToTxnTopicResult> add_one(const Broker& broker, i
   bool unknown = false;
   if (e == ErrorCode::NONE) {
     for (size_t i = 0; i < tps.size(); ++i) {
-      if (!broker.logs || !broker.logs->get(tps[i].topic, tps[i].partition)) {
+      if (!broker.logs.get(tps[i].topic, tps[i].partition)) {
         errors[i] = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
         unknown = true;
       }
@@ -45,9 +45,9 @@ std::vector<Resp::AddPartitionsToTxnTopicResult> add_one(const Broker& broker, i
     for (auto& x : errors)
       if (x == ErrorCode::NONE) x = ErrorCode::OPERATION_NOT_ATTEMPTED;
   } else if (verify_only) {
-    errors = broker.txns->coordinator().verify_partitions(id, producer_id, epoch, tps);
+    errors = broker.txns.coordinator().verify_partitions(id, producer_id, epoch, tps);
   } else {
-    errors = broker.txns->coordinator().add_partitions(id, producer_id, epoch, tps);
+    errors = broker.txns.coordinator().add_partitions(id, producer_id, epoch, tps);
   }
   std::vector<Resp::AddPartitionsToTxnTopicResult> out;
   size_t i = 0;
@@ -67,8 +67,7 @@ std::vector<Resp::AddPartitionsToTxnTopicResult> add_one(const Broker& broker, i
   return out;
 }
 
-asio::awaitable<HandlerResult> handle_add_partitions_to_txn(RequestContext& ctx,
-                                                            protocol::Reader& body) {
+HandlerResult handle_add_partitions_to_txn(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<AddPartitionsToTxnHandler>(ctx, body);
   Resp resp;
   if (ctx.api_version <= 3) {
@@ -85,7 +84,7 @@ asio::awaitable<HandlerResult> handle_add_partitions_to_txn(RequestContext& ctx,
       resp.results_by_transaction.push_back(std::move(r));
     }
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

@@ -24,8 +24,7 @@ storage::TopicResult grow(Broker& broker,
                           const protocol::CreatePartitionsRequest::CreatePartitionsTopic& t,
                           bool validate_only,
                           std::shared_ptr<storage::LogManager::TopicChange>* change) {
-  if (!broker.logs) return {ErrorCode::KAFKA_STORAGE_ERROR, "no storage"};
-  const storage::TopicInfo* info = broker.logs->topic(t.name);
+  const storage::TopicInfo* info = broker.logs.topic(t.name);
   if (!info)
     return {ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "topic '" + t.name + "' does not exist"};
   if (t.count == info->partitions)
@@ -53,7 +52,7 @@ storage::TopicResult grow(Broker& broker,
                     std::to_string(broker.node_id)};
     }
   }
-  return broker.logs->begin_create_partitions(t.name, t.count, validate_only, change);
+  return broker.logs.begin_create_partitions(t.name, t.count, validate_only, change);
 }
 
 struct Growth {
@@ -69,7 +68,7 @@ TopicChanges changes_of(const std::vector<Growth>& growths) {
 
 void finish_create_partitions(Broker& broker, std::vector<Growth>& growths, Resp* resp) {
   for (auto& g : growths) {
-    auto r = broker.logs->finish(std::move(g.change));
+    auto r = broker.logs.finish(std::move(g.change));
     auto& out = resp->results[g.index];
     out.error_code = r.error;
     if (!r.ok()) out.error_message = r.message;

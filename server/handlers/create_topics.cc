@@ -37,7 +37,7 @@ storage::TopicResult plan_topic(const Broker& broker,
   std::string reason;
   if (!storage::is_valid_topic_name(t.name, &reason))
     return {ErrorCode::INVALID_TOPIC_EXCEPTION, reason};
-  if (broker.logs->topic(t.name))
+  if (broker.logs.topic(t.name))
     return {ErrorCode::TOPIC_ALREADY_EXISTS, "topic '" + t.name + "' already exists"};
 
   if (!t.assignments.empty()) {
@@ -115,13 +115,11 @@ std::vector<Pending> begin_create_topics(Broker& broker, const protocol::CreateT
     p.topic = &t;
     if (count[t.name] > 1) {
       p.result = {ErrorCode::INVALID_REQUEST, "topic '" + t.name + "' appears more than once"};
-    } else if (!broker.logs) {
-      p.result = {ErrorCode::KAFKA_STORAGE_ERROR, "no storage"};
     } else {
       p.result = plan_topic(broker, t, &p.plan);
       if (p.result.ok())
-        p.result = broker.logs->begin_create_topic(t.name, p.plan.partitions, p.plan.configs,
-                                                   std::nullopt, req.validate_only, &p.change);
+        p.result = broker.logs.begin_create_topic(t.name, p.plan.partitions, p.plan.configs,
+                                                  std::nullopt, req.validate_only, &p.change);
     }
     out.push_back(std::move(p));
   }
@@ -139,7 +137,7 @@ Resp finish_create_topics(Broker& broker, const protocol::CreateTopicsRequest& r
                           std::vector<Pending>& pending) {
   Resp resp;
   for (auto& p : pending) {
-    if (p.change) p.result = broker.logs->finish(std::move(p.change));
+    if (p.change) p.result = broker.logs.finish(std::move(p.change));
     const auto& t = *p.topic;
     const storage::TopicResult& result = p.result;
     const Plan& plan = p.plan;
@@ -151,11 +149,11 @@ Resp finish_create_topics(Broker& broker, const protocol::CreateTopicsRequest& r
       r.num_partitions = plan.partitions;
       r.replication_factor = plan.replication_factor;
       if (!req.validate_only) {
-        if (const auto* info = broker.logs->topic(t.name)) r.topic_id = info->topic_id;
+        if (const auto* info = broker.logs.topic(t.name)) r.topic_id = info->topic_id;
       }
       storage::LogConfig effective;
       std::string ignored;
-      broker.logs->defaults().with_overrides(plan.configs, &effective, &ignored);
+      broker.logs.defaults().with_overrides(plan.configs, &effective, &ignored);
       std::vector<Resp::CreatableTopicConfigs> configs;
       for (auto& c : describe_topic_configs(broker.config, effective, plan.configs)) {
         Resp::CreatableTopicConfigs rc;

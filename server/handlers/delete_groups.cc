@@ -11,7 +11,7 @@ namespace {
 
 using protocol::ErrorCode;
 
-asio::awaitable<HandlerResult> handle_delete_groups(RequestContext& ctx, protocol::Reader& body) {
+HandlerResult handle_delete_groups(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<DeleteGroupsHandler>(ctx, body);
   protocol::DeleteGroupsResponse resp;
   for (const auto& id : req.groups_names) {
@@ -19,12 +19,12 @@ asio::awaitable<HandlerResult> handle_delete_groups(RequestContext& ctx, protoco
     r.group_id = id;
     ErrorCode e = group_status(ctx.broker, id, true);
     if (e == ErrorCode::NONE) {
-      e = ctx.broker.groups->coordinator().delete_group(id);
+      e = ctx.broker.groups.coordinator().delete_group(id);
     }
     r.error_code = e;
     resp.results.push_back(std::move(r));
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

@@ -100,8 +100,8 @@ Resp begin_delete_topics(Broker& broker, const protocol::DeleteTopicsRequest& re
       }
     }
 
-    const storage::TopicInfo* info = nullptr;
-    if (broker.logs) info = t.name ? broker.logs->topic(*t.name) : broker.logs->topic_by_id(t.id);
+    const storage::TopicInfo* info =
+        t.name ? broker.logs.topic(*t.name) : broker.logs.topic_by_id(t.id);
     if (!info) {
       if (t.name)
         resp.responses.push_back(result(t.name, t.id, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
@@ -120,7 +120,7 @@ Resp begin_delete_topics(Broker& broker, const protocol::DeleteTopicsRequest& re
       continue;
     }
     Deletion d;
-    auto r = broker.logs->begin_delete_topic(name, &d.change);
+    auto r = broker.logs.begin_delete_topic(name, &d.change);
     if (d.change) {
       d.index = resp.responses.size();
       deletions->push_back(std::move(d));
@@ -138,7 +138,7 @@ TopicChanges changes_of(const std::vector<Deletion>& deletions) {
 
 void finish_delete_topics(Broker& broker, std::vector<Deletion>& deletions, Resp* resp) {
   for (auto& d : deletions) {
-    auto r = broker.logs->finish(std::move(d.change));
+    auto r = broker.logs.finish(std::move(d.change));
     auto& out = resp->responses[d.index];
     out = result(out.name, out.topic_id, r.error, r.message);
   }

@@ -43,11 +43,10 @@ protocol::DescribeClusterResponse describe_cluster(Broker& broker,
 
 namespace {
 
-asio::awaitable<HandlerResult> handle_describe_cluster(RequestContext& ctx,
-                                                       protocol::Reader& body) {
+HandlerResult handle_describe_cluster(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<DescribeClusterHandler>(ctx, body);
   auto resp = describe_cluster(ctx.broker, req, ctx.api_version, ctx.connection.listener);
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

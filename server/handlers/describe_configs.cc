@@ -73,10 +73,8 @@ protocol::DescribeConfigsResponse describe_configs(Broker& broker,
     out.error_message = std::nullopt;
     if (res.resource_type == kTopicResource) {
       std::string reason;
-      const storage::TopicInfo* info =
-          broker.logs ? broker.logs->topic(res.resource_name) : nullptr;
-      const storage::LogConfig* effective =
-          broker.logs ? broker.logs->topic_config(res.resource_name) : nullptr;
+      const storage::TopicInfo* info = broker.logs.topic(res.resource_name);
+      const storage::LogConfig* effective = broker.logs.topic_config(res.resource_name);
       if (!storage::is_valid_topic_name(res.resource_name, &reason)) {
         fail(out, ErrorCode::INVALID_TOPIC_EXCEPTION, reason);
       } else if (!info || !effective) {
@@ -117,11 +115,10 @@ protocol::DescribeConfigsResponse describe_configs(Broker& broker,
 
 namespace {
 
-asio::awaitable<HandlerResult> handle_describe_configs(RequestContext& ctx,
-                                                       protocol::Reader& body) {
+HandlerResult handle_describe_configs(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<DescribeConfigsHandler>(ctx, body);
   auto resp = describe_configs(ctx.broker, req, ctx.api_version);
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ using Resp = protocol::DescribeGroupsResponse;
 // DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11 (3400, as Kafka 4.4 answers).
 constexpr int32_t kGroupOperations = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
 
-asio::awaitable<HandlerResult> handle_describe_groups(RequestContext& ctx, protocol::Reader& body) {
+HandlerResult handle_describe_groups(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<DescribeGroupsHandler>(ctx, body);
   Resp resp;
   for (const auto& id : req.groups) {
@@ -30,7 +30,7 @@ asio::awaitable<HandlerResult> handle_describe_groups(RequestContext& ctx, proto
       resp.groups.push_back(std::move(g));
       continue;
     }
-    auto d = ctx.broker.groups->coordinator().describe(id);
+    auto d = ctx.broker.groups.coordinator().describe(id);
     g.group_state = d.state;
     g.protocol_type = d.protocol_type;
     g.protocol_data = d.protocol;
@@ -46,7 +46,7 @@ asio::awaitable<HandlerResult> handle_describe_groups(RequestContext& ctx, proto
     }
     resp.groups.push_back(std::move(g));
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

@@ -15,8 +15,7 @@ namespace {
 using protocol::ErrorCode;
 using Resp = protocol::DescribeProducersResponse;
 
-asio::awaitable<HandlerResult> handle_describe_producers(RequestContext& ctx,
-                                                         protocol::Reader& body) {
+HandlerResult handle_describe_producers(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<DescribeProducersHandler>(ctx, body);
   Resp resp;
   for (const auto& t : req.topics) {
@@ -25,7 +24,7 @@ asio::awaitable<HandlerResult> handle_describe_producers(RequestContext& ctx,
     for (int32_t p : t.partition_indexes) {
       Resp::PartitionResponse pr;
       pr.partition_index = p;
-      storage::PartitionLog* log = ctx.broker.logs ? ctx.broker.logs->get(t.name, p) : nullptr;
+      storage::PartitionLog* log = ctx.broker.logs.get(t.name, p);
       if (!log) {
         pr.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       } else {
@@ -44,7 +43,7 @@ asio::awaitable<HandlerResult> handle_describe_producers(RequestContext& ctx,
     }
     resp.topics.push_back(std::move(tr));
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

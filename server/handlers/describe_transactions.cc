@@ -15,8 +15,7 @@ namespace {
 using protocol::ErrorCode;
 using Resp = protocol::DescribeTransactionsResponse;
 
-asio::awaitable<HandlerResult> handle_describe_transactions(RequestContext& ctx,
-                                                            protocol::Reader& body) {
+HandlerResult handle_describe_transactions(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<DescribeTransactionsHandler>(ctx, body);
   Resp resp;
   for (const auto& id : req.transactional_ids) {
@@ -29,7 +28,7 @@ asio::awaitable<HandlerResult> handle_describe_transactions(RequestContext& ctx,
     s.producer_epoch = 0;
     ErrorCode e = txn_status(ctx.broker, id);
     if (e == ErrorCode::NONE) {
-      auto d = ctx.broker.txns->coordinator().describe(id);
+      auto d = ctx.broker.txns.coordinator().describe(id);
       e = d.error;
       if (e == ErrorCode::NONE) {
         s.transaction_state = d.state;
@@ -50,7 +49,7 @@ asio::awaitable<HandlerResult> handle_describe_transactions(RequestContext& ctx,
     s.error_code = e;
     resp.transaction_states.push_back(std::move(s));
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

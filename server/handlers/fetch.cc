@@ -25,10 +25,8 @@
 // partitions until an append wakes it or the deadline passes, then reads
 // again. Other requests of the connection go on meanwhile.
 //
-// Fetch sessions (v7+): see fetch_sessions.h. Without a session cache
-// (Broker::fetch_sessions null) full fetches get session id 0 and
-// incremental ones FETCH_SESSION_ID_NOT_FOUND, as a Kafka broker whose cache
-// has no slots.
+// Fetch sessions (v7+): see fetch_sessions.h. When the cache has no free
+// slot, full fetches get session id 0, as in Kafka.
 #include "protocol/messages/fetch.h"
 
 #include <unistd.h>
@@ -83,12 +81,12 @@ protocol::Records empty_records() {
   return r;
 }
 
-Target resolve(const storage::LogManager* logs, SessionPartitionKey key,
+Target resolve(const storage::LogManager& logs, SessionPartitionKey key,
                const SessionFetchParams& params, bool by_id) {
   Target t;
   t.params = params;
   if (by_id) {
-    const storage::TopicInfo* info = logs ? logs->topic_by_id(key.topic_id) : nullptr;
+    const storage::TopicInfo* info = logs.topic_by_id(key.topic_id);
     if (info) {
       t.topic = info->name;
       t.topic_id = info->topic_id;
@@ -97,7 +95,7 @@ Target resolve(const storage::LogManager* logs, SessionPartitionKey key,
     }
   } else {
     t.topic = key.topic;
-    const storage::TopicInfo* info = logs ? logs->topic(key.topic) : nullptr;
+    const storage::TopicInfo* info = logs.topic(key.topic);
     if (info) t.topic_id = info->topic_id;
   }
   t.key = std::move(key);
@@ -121,7 +119,7 @@ bool read_slices(const std::vector<storage::FileSlice>& slices, protocol::Bytes&
   return true;
 }
 
-PartitionRead read_partition(const storage::LogManager* logs, const Target& t, int16_t version,
+PartitionRead read_partition(const storage::LogManager& logs, const Target& t, int16_t version,
                              storage::FetchIsolation isolation, size_t limit, bool min_one) {
   PartitionRead out;
   out.records = empty_records();
@@ -129,7 +127,7 @@ PartitionRead read_partition(const storage::LogManager* logs, const Target& t, i
     out.error = t.lookup_error;
     return out;
   }
-  storage::PartitionLog* log = logs ? logs->get(t.topic, t.key.partition) : nullptr;
+  storage::PartitionLog* log = logs.get(t.topic, t.key.partition);
   if (!log) {
     out.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
     return out;
@@ -176,7 +174,7 @@ PartitionRead read_partition(const storage::LogManager* logs, const Target& t, i
   return out;
 }
 
-std::vector<PartitionRead> read_all(const storage::LogManager* logs,
+std::vector<PartitionRead> read_all(const storage::LogManager& logs,
                                     const std::vector<Target>& targets, int16_t version,
                                     storage::FetchIsolation isolation, int32_t max_bytes) {
   std::vector<PartitionRead> reads;
@@ -222,7 +220,7 @@ asio::awaitable<HandlerResult> handle_fetch(RequestContext& ctx, protocol::Reade
   const auto isolation =
       read_committed ? storage::FetchIsolation::committed : storage::FetchIsolation::high_watermark;
   Broker& broker = ctx.broker;
-  FetchSessionCache* cache = broker.fetch_sessions;
+  FetchSessionCache& cache = broker.fetch_sessions;
   const int64_t now_ms = broker.clock.now_ms();
 
   protocol::FetchResponse resp;
@@ -239,10 +237,8 @@ asio::awaitable<HandlerResult> handle_fetch(RequestContext& ctx, protocol::Reade
     std::vector<SessionPartitionKey> forgotten;
     for (auto& f : req.forgotten_topics_data)
       for (int32_t p : f.partitions) forgotten.push_back(key_of(f.topic, f.topic_id, p, by_id));
-    FetchSessionCache::IncrementalResult res{ErrorCode::FETCH_SESSION_ID_NOT_FOUND, nullptr};
-    if (cache)
-      res =
-          cache->incremental(req.session_id, req.session_epoch, by_id, updates, forgotten, now_ms);
+    FetchSessionCache::IncrementalResult res =
+        cache.incremental(req.session_id, req.session_epoch, by_id, updates, forgotten, now_ms);
     if (res.error != ErrorCode::NONE) {
       resp.error_code = res.error;
       resp.session_id = 0;
@@ -253,7 +249,7 @@ asio::awaitable<HandlerResult> handle_fetch(RequestContext& ctx, protocol::Reade
       targets.push_back(resolve(broker.logs, cp.key, cp.params, by_id));
   } else {
     if (version >= kFirstSessionVersion) {
-      if (req.session_id != 0 && cache) cache->remove(req.session_id);
+      if (req.session_id != 0) cache.remove(req.session_id);
       if (req.session_epoch == 0) mode = Mode::new_session;
     }
     for (auto& t : req.topics)
@@ -336,8 +332,8 @@ asio::awaitable<HandlerResult> handle_fetch(RequestContext& ctx, protocol::Reade
 
   if (mode == Mode::incremental) {
     resp.session_id = session->id();
-  } else if (mode == Mode::new_session && cache) {
-    auto created = cache->create(std::move(new_session_partitions), by_id, now_ms);
+  } else if (mode == Mode::new_session) {
+    auto created = cache.create(std::move(new_session_partitions), by_id, now_ms);
     resp.session_id = created ? created->id() : 0;
   }
   co_return encode_response(ctx, resp);

@@ -27,10 +27,9 @@ Coordinator find(Broker& broker, std::string_view listener, const std::string& k
   c.port = -1;
   ErrorCode e = ErrorCode::NONE;
   if (key_type == kGroupKey) {
-    e = broker.groups ? broker.groups->ensure_offsets_topic()
-                      : ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    e = broker.groups.ensure_offsets_topic();
   } else if (key_type == kTransactionKey) {
-    e = broker.txns ? broker.txns->ensure_state_topic() : ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    e = broker.txns.ensure_state_topic();
   } else {
     e = ErrorCode::INVALID_REQUEST;
     c.error_message = "unknown coordinator key type " + std::to_string(key_type);
@@ -45,8 +44,7 @@ Coordinator find(Broker& broker, std::string_view listener, const std::string& k
   return c;
 }
 
-asio::awaitable<HandlerResult> handle_find_coordinator(RequestContext& ctx,
-                                                       protocol::Reader& body) {
+HandlerResult handle_find_coordinator(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<FindCoordinatorHandler>(ctx, body);
   protocol::FindCoordinatorResponse resp;
   if (ctx.api_version >= 4) {
@@ -60,7 +58,7 @@ asio::awaitable<HandlerResult> handle_find_coordinator(RequestContext& ctx,
     resp.host = c.host;
     resp.port = c.port;
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

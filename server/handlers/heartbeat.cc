@@ -12,16 +12,16 @@ namespace {
 
 using protocol::ErrorCode;
 
-asio::awaitable<HandlerResult> handle_heartbeat(RequestContext& ctx, protocol::Reader& body) {
+HandlerResult handle_heartbeat(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<HeartbeatHandler>(ctx, body);
   protocol::HeartbeatResponse resp;
   ErrorCode e = group_status(ctx.broker, req.group_id);
   if (e == ErrorCode::NONE) {
-    e = ctx.broker.groups->coordinator().heartbeat(
+    e = ctx.broker.groups.coordinator().heartbeat(
         req.group_id, {req.member_id, req.group_instance_id, req.generation_id});
   }
   resp.error_code = e;
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

@@ -17,21 +17,18 @@ namespace {
 
 using protocol::ErrorCode;
 
-asio::awaitable<HandlerResult> handle_init_producer_id(RequestContext& ctx,
-                                                       protocol::Reader& body) {
+HandlerResult handle_init_producer_id(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<InitProducerIdHandler>(ctx, body);
   protocol::InitProducerIdResponse resp;
   resp.producer_id = -1;
   resp.producer_epoch = -1;
   ErrorCode e = ErrorCode::NONE;
-  if (!ctx.broker.txns) {
-    e = ErrorCode::COORDINATOR_NOT_AVAILABLE;
-  } else if (req.transactional_id && !req.transactional_id->empty()) {
-    e = ctx.broker.txns->ensure_state_topic();
+  if (req.transactional_id && !req.transactional_id->empty()) {
+    e = ctx.broker.txns.ensure_state_topic();
     if (e == ErrorCode::NONE) e = txn_status(ctx.broker, *req.transactional_id);
   }
   if (e == ErrorCode::NONE) {
-    auto r = ctx.broker.txns->coordinator().init_producer_id(
+    auto r = ctx.broker.txns.coordinator().init_producer_id(
         req.transactional_id, req.transaction_timeout_ms, req.producer_id, req.producer_epoch);
     e = r.error;
     if (e == ErrorCode::NONE) {
@@ -40,7 +37,7 @@ asio::awaitable<HandlerResult> handle_init_producer_id(RequestContext& ctx,
     }
   }
   resp.error_code = fenced_for_version(e, ctx.api_version, 4);
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

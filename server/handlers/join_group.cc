@@ -35,7 +35,7 @@ asio::awaitable<HandlerResult> handle_join_group(RequestContext& ctx, protocol::
   for (auto& p : req.protocols) jr.protocols.push_back({std::move(p.name), std::move(p.metadata)});
   jr.require_known_member_id = v >= 4;
   jr.supports_skip_assignment = v >= 9;
-  coordinator::JoinResponse r = co_await ctx.broker.groups->join(req.group_id, std::move(jr));
+  coordinator::JoinResponse r = co_await ctx.broker.groups.join(req.group_id, std::move(jr));
   resp.error_code = r.error;
   resp.generation_id = r.generation_id;
   resp.member_id = r.member_id;

@@ -13,14 +13,14 @@ namespace {
 
 using protocol::ErrorCode;
 
-asio::awaitable<HandlerResult> handle_leave_group(RequestContext& ctx, protocol::Reader& body) {
+HandlerResult handle_leave_group(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<LeaveGroupHandler>(ctx, body);
   const int16_t v = ctx.api_version;
   protocol::LeaveGroupResponse resp;
   ErrorCode e = group_status(ctx.broker, req.group_id);
   if (e != ErrorCode::NONE) {
     resp.error_code = e;
-    co_return encode_response(ctx, resp);
+    return encode_response(ctx, resp);
   }
   std::vector<coordinator::LeaveMember> members;
   if (v >= 3) {
@@ -28,7 +28,7 @@ asio::awaitable<HandlerResult> handle_leave_group(RequestContext& ctx, protocol:
   } else {
     members.push_back({req.member_id, std::nullopt});
   }
-  auto r = ctx.broker.groups->coordinator().leave(req.group_id, members);
+  auto r = ctx.broker.groups.coordinator().leave(req.group_id, members);
   resp.error_code = r.error;
   if (v >= 3) {
     for (size_t i = 0; i < members.size(); ++i) {
@@ -41,7 +41,7 @@ asio::awaitable<HandlerResult> handle_leave_group(RequestContext& ctx, protocol:
   } else if (r.error == ErrorCode::NONE && !r.member_errors.empty()) {
     resp.error_code = r.member_errors.front();
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

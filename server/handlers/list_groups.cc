@@ -23,18 +23,14 @@ bool equals_ignore_case(std::string_view a, std::string_view b) {
   return true;
 }
 
-asio::awaitable<HandlerResult> handle_list_groups(RequestContext& ctx, protocol::Reader& body) {
+HandlerResult handle_list_groups(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<ListGroupsHandler>(ctx, body);
   protocol::ListGroupsResponse resp;
-  if (!ctx.broker.groups) {
-    resp.error_code = ErrorCode::COORDINATOR_NOT_AVAILABLE;
-    co_return encode_response(ctx, resp);
-  }
-  if (!ctx.broker.groups->loaded()) resp.error_code = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+  if (!ctx.broker.groups.loaded()) resp.error_code = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
   bool classic_wanted = req.types_filter.empty();
   for (const auto& t : req.types_filter) classic_wanted |= equals_ignore_case(t, "classic");
-  if (!classic_wanted) co_return encode_response(ctx, resp);
-  for (auto& g : ctx.broker.groups->coordinator().list(req.states_filter)) {
+  if (!classic_wanted) return encode_response(ctx, resp);
+  for (auto& g : ctx.broker.groups.coordinator().list(req.states_filter)) {
     protocol::ListGroupsResponse::ListedGroup lg;
     lg.group_id = std::move(g.group_id);
     lg.protocol_type = std::move(g.protocol_type);
@@ -42,7 +38,7 @@ asio::awaitable<HandlerResult> handle_list_groups(RequestContext& ctx, protocol:
     lg.group_type = "classic";
     resp.groups.push_back(std::move(lg));
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

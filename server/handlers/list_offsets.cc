@@ -106,7 +106,7 @@ void answer(const storage::PartitionLog& log, int64_t timestamp, bool read_commi
   }
 }
 
-asio::awaitable<HandlerResult> handle_list_offsets(RequestContext& ctx, protocol::Reader& body) {
+HandlerResult handle_list_offsets(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<ListOffsetsHandler>(ctx, body);
   const int16_t version = ctx.api_version;
   const bool read_committed = version >= 2 && req.isolation_level == 1;
@@ -126,8 +126,7 @@ asio::awaitable<HandlerResult> handle_list_offsets(RequestContext& ctx, protocol
       r.timestamp = -1;
       r.leader_epoch = -1;
       auto set_error = [&](ErrorCode e) { r.error_code = e; };
-      const storage::PartitionLog* log =
-          ctx.broker.logs ? ctx.broker.logs->get(t.name, p.partition_index) : nullptr;
+      const storage::PartitionLog* log = ctx.broker.logs.get(t.name, p.partition_index);
       if (version >= 1 && seen[{t.name, p.partition_index}] > 1) {
         set_error(ErrorCode::INVALID_REQUEST);
       } else if (!log) {
@@ -144,7 +143,7 @@ asio::awaitable<HandlerResult> handle_list_offsets(RequestContext& ctx, protocol
     }
     resp.topics.push_back(std::move(tr));
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

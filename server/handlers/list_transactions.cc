@@ -14,18 +14,13 @@ namespace {
 using protocol::ErrorCode;
 using Resp = protocol::ListTransactionsResponse;
 
-asio::awaitable<HandlerResult> handle_list_transactions(RequestContext& ctx,
-                                                        protocol::Reader& body) {
+HandlerResult handle_list_transactions(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<ListTransactionsHandler>(ctx, body);
   Resp resp;
-  if (!ctx.broker.txns) {
-    resp.error_code = ErrorCode::COORDINATOR_NOT_AVAILABLE;
-    co_return encode_response(ctx, resp);
-  }
   std::vector<std::string> unknown;
-  auto listed = ctx.broker.txns->coordinator().list(req.state_filters, req.producer_id_filters,
-                                                    ctx.api_version >= 1 ? req.duration_filter : -1,
-                                                    &unknown);
+  auto listed =
+      ctx.broker.txns.coordinator().list(req.state_filters, req.producer_id_filters,
+                                         ctx.api_version >= 1 ? req.duration_filter : -1, &unknown);
   resp.unknown_state_filters = std::move(unknown);
   for (const auto& d : listed) {
     Resp::TransactionState s;
@@ -34,7 +29,7 @@ asio::awaitable<HandlerResult> handle_list_transactions(RequestContext& ctx,
     s.transaction_state = d.state;
     resp.transaction_states.push_back(std::move(s));
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

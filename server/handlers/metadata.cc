@@ -43,7 +43,7 @@ Resp::MetadataResponseTopic describe_topic(const Broker& broker, const storage::
     part.partition_index = p;
     part.leader_id = broker.node_id;
     int32_t epoch = kPartitionLeaderEpoch;
-    if (const storage::PartitionLog* log = broker.logs->get(info.name, p))
+    if (const storage::PartitionLog* log = broker.logs.get(info.name, p))
       epoch = std::max(epoch, log->latest_epoch());
     part.leader_epoch = epoch;
     part.replica_nodes = {broker.node_id};
@@ -90,7 +90,7 @@ TopicChanges changes_of(const std::vector<AutoCreation>& creations) {
 
 void finish_auto_creations(Broker& broker, std::vector<AutoCreation>& creations, Resp* resp) {
   for (auto& c : creations) {
-    auto r = broker.logs->finish(std::move(c.change));
+    auto r = broker.logs.finish(std::move(c.change));
     resp->topics[c.index].error_code = auto_creation_answer(r);
   }
 }
@@ -116,12 +116,11 @@ Resp answer_metadata(Broker& broker, const protocol::MetadataRequest& req, int16
   resp.controller_id = broker.node_id;
 
   const bool all_topics = !req.topics || (version == 0 && req.topics->empty());
-  storage::LogManager* logs = broker.logs;
+  storage::LogManager& logs = broker.logs;
 
   if (all_topics) {
-    if (logs)
-      for (const storage::TopicInfo* info : logs->topics())
-        resp.topics.push_back(describe_topic(broker, *info));
+    for (const storage::TopicInfo* info : logs.topics())
+      resp.topics.push_back(describe_topic(broker, *info));
   } else {
     // By id (v12): unknown ids answer UNKNOWN_TOPIC_ID; names are then ignored.
     std::vector<const storage::TopicInfo*> by_id;
@@ -129,7 +128,7 @@ Resp answer_metadata(Broker& broker, const protocol::MetadataRequest& req, int16
     for (const auto& rt : *req.topics) {
       if (rt.topic_id.is_zero()) continue;
       use_ids = true;
-      const storage::TopicInfo* info = logs ? logs->topic_by_id(rt.topic_id) : nullptr;
+      const storage::TopicInfo* info = logs.topic_by_id(rt.topic_id);
       if (info) {
         if (std::find(by_id.begin(), by_id.end(), info) == by_id.end()) by_id.push_back(info);
       } else {
@@ -147,7 +146,7 @@ Resp answer_metadata(Broker& broker, const protocol::MetadataRequest& req, int16
       for (const auto& rt : *req.topics) {
         if (!rt.name || !seen.insert(*rt.name).second) continue;
         const std::string& name = *rt.name;
-        if (const storage::TopicInfo* info = logs ? logs->topic(name) : nullptr) {
+        if (const storage::TopicInfo* info = logs.topic(name)) {
           resp.topics.push_back(describe_topic(broker, *info));
           continue;
         }
@@ -155,12 +154,12 @@ Resp answer_metadata(Broker& broker, const protocol::MetadataRequest& req, int16
           resp.topics.push_back(topic_result(ErrorCode::INVALID_TOPIC_EXCEPTION, name));
           continue;
         }
-        if (!may_create || !logs) {
+        if (!may_create) {
           resp.topics.push_back(topic_result(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, name));
           continue;
         }
         AutoCreation c;
-        auto created = begin_auto_create_topic(broker.config, *logs, name, &c.change);
+        auto created = begin_auto_create_topic(broker.config, logs, name, &c.change);
         if (c.change) {
           c.index = resp.topics.size();
           creations->push_back(std::move(c));

@@ -16,7 +16,7 @@ namespace {
 using protocol::ErrorCode;
 using Resp = protocol::OffsetCommitResponse;
 
-asio::awaitable<HandlerResult> handle_offset_commit(RequestContext& ctx, protocol::Reader& body) {
+HandlerResult handle_offset_commit(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<OffsetCommitHandler>(ctx, body);
   Resp resp;
   ErrorCode group_error = group_status(ctx.broker, req.group_id, true);
@@ -54,13 +54,13 @@ asio::awaitable<HandlerResult> handle_offset_commit(RequestContext& ctx, protoco
     }
   }
   if (!commits.empty()) {
-    auto errors = ctx.broker.groups->coordinator().commit_offsets(req.group_id, req.member_id,
-                                                                  req.generation_id_or_member_epoch,
-                                                                  req.group_instance_id, commits);
+    auto errors = ctx.broker.groups.coordinator().commit_offsets(req.group_id, req.member_id,
+                                                                 req.generation_id_or_member_epoch,
+                                                                 req.group_instance_id, commits);
     for (size_t i = 0; i < answers.size() && i < errors.size(); ++i)
       answers[i]->error_code = errors[i];
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

@@ -13,13 +13,13 @@ namespace {
 using protocol::ErrorCode;
 using Resp = protocol::OffsetDeleteResponse;
 
-asio::awaitable<HandlerResult> handle_offset_delete(RequestContext& ctx, protocol::Reader& body) {
+HandlerResult handle_offset_delete(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<OffsetDeleteHandler>(ctx, body);
   Resp resp;
   ErrorCode e = group_status(ctx.broker, req.group_id);
   if (e != ErrorCode::NONE) {
     resp.error_code = e;
-    co_return encode_response(ctx, resp);
+    return encode_response(ctx, resp);
   }
   std::vector<std::pair<std::string, int32_t>> partitions;
   std::vector<Resp::OffsetDeleteResponsePartition*> answers;
@@ -42,7 +42,7 @@ asio::awaitable<HandlerResult> handle_offset_delete(RequestContext& ctx, protoco
       answers.push_back(&rp);
     }
   }
-  auto r = ctx.broker.groups->coordinator().delete_offsets(req.group_id, partitions);
+  auto r = ctx.broker.groups.coordinator().delete_offsets(req.group_id, partitions);
   resp.error_code = r.error;
   if (r.error != ErrorCode::NONE) {
     resp.topics.clear();
@@ -50,7 +50,7 @@ asio::awaitable<HandlerResult> handle_offset_delete(RequestContext& ctx, protoco
     for (size_t i = 0; i < answers.size() && i < r.partition_errors.size(); ++i)
       answers[i]->error_code = r.partition_errors[i];
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ ErrorCode fetch_group(
     bool require_stable, TopicAnswers& out) {
   ErrorCode e = group_status(broker, group, true);
   if (e != ErrorCode::NONE) return e;
-  auto& coord = broker.groups->coordinator();
+  auto& coord = broker.groups.coordinator();
   if (!topics) {
     std::map<std::string, std::vector<PartitionAnswer>> by_topic;
     for (const auto& o : coord.fetch_offsets(group)) {
@@ -85,7 +85,7 @@ void fill(const TopicAnswers& answers, std::vector<TopicOut>& out) {
   }
 }
 
-asio::awaitable<HandlerResult> handle_offset_fetch(RequestContext& ctx, protocol::Reader& body) {
+HandlerResult handle_offset_fetch(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<OffsetFetchHandler>(ctx, body);
   const int16_t v = ctx.api_version;
   Resp resp;
@@ -104,7 +104,7 @@ asio::awaitable<HandlerResult> handle_offset_fetch(RequestContext& ctx, protocol
                                                                                  rg.topics);
       resp.groups.push_back(std::move(rg));
     }
-    co_return encode_response(ctx, resp);
+    return encode_response(ctx, resp);
   }
   std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> topics;
   if (req.topics || v < 2) {
@@ -128,7 +128,7 @@ asio::awaitable<HandlerResult> handle_offset_fetch(RequestContext& ctx, protocol
     }
   }
   fill<Resp::OffsetFetchResponseTopic, Resp::OffsetFetchResponsePartition>(answers, resp.topics);
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

@@ -174,10 +174,8 @@ Prepared check_transaction(Broker& broker, const std::string& topic, int32_t par
   for (const auto& b : p.batches.batches()) {
     const protocol::BatchHeader* header = &b.header;
     if (!header->is_transactional()) continue;
-    if (!broker.txns)
-      return fail(ErrorCode::INVALID_TXN_STATE, "no transaction coordinator on this broker");
     // Produce v11 clients (KIP-890) are told TRANSACTION_ABORTABLE instead of INVALID_TXN_STATE.
-    ErrorCode e = broker.txns->coordinator().check_transactional_produce(
+    ErrorCode e = broker.txns.coordinator().check_transactional_produce(
         header->producer_id, header->producer_epoch, coordinator::TopicPartition{topic, partition},
         version >= 11);
     if (e != ErrorCode::NONE)
@@ -196,7 +194,7 @@ PartitionResponse produce_partition(Broker& broker, const std::string& topic, in
   r.base_offset = -1;
   r.log_append_time_ms = -1;
   r.log_start_offset = -1;
-  storage::PartitionLog* log = broker.logs ? broker.logs->get(topic, partition) : nullptr;
+  storage::PartitionLog* log = broker.logs.get(topic, partition);
   if (!log) {
     r.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
     return r;
@@ -220,7 +218,7 @@ PartitionResponse produce_partition(Broker& broker, const std::string& topic, in
   return r;
 }
 
-asio::awaitable<HandlerResult> handle_produce(RequestContext& ctx, protocol::Reader& body) {
+HandlerResult handle_produce(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<ProduceHandler>(ctx, body);
   const bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
   protocol::ProduceResponse resp;
@@ -249,9 +247,9 @@ asio::awaitable<HandlerResult> handle_produce(RequestContext& ctx, protocol::Rea
     if (any_error)
       throw std::runtime_error(
           "Produce with acks=0 failed for a partition; closing the connection");
-    co_return std::nullopt;
+    return std::nullopt;
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ asio::awaitable<HandlerResult> handle_sync_group(RequestContext& ctx, protocol::
   sr.protocol_name = req.protocol_name;
   for (auto& a : req.assignments)
     sr.assignments.emplace_back(std::move(a.member_id), std::move(a.assignment));
-  coordinator::SyncResponse r = co_await ctx.broker.groups->sync(req.group_id, std::move(sr));
+  coordinator::SyncResponse r = co_await ctx.broker.groups.sync(req.group_id, std::move(sr));
   resp.error_code = r.error;
   if (r.error == ErrorCode::NONE) {
     resp.protocol_type = r.protocol_type;

@@ -21,15 +21,13 @@ namespace {
 using protocol::ErrorCode;
 using Resp = protocol::TxnOffsetCommitResponse;
 
-asio::awaitable<HandlerResult> handle_txn_offset_commit(RequestContext& ctx,
-                                                        protocol::Reader& body) {
+HandlerResult handle_txn_offset_commit(RequestContext& ctx, protocol::Reader& body) {
   auto req = decode_request<TxnOffsetCommitHandler>(ctx, body);
   Resp resp;
   ErrorCode e = group_status(ctx.broker, req.group_id);
-  if (e == ErrorCode::NONE && !ctx.broker.txns) e = ErrorCode::COORDINATOR_NOT_AVAILABLE;
   if (e == ErrorCode::NONE) {
-    const int32_t partition = ctx.broker.groups->coordinator().partition_for(req.group_id);
-    e = ctx.broker.txns->coordinator().check_transactional_produce(
+    const int32_t partition = ctx.broker.groups.coordinator().partition_for(req.group_id);
+    e = ctx.broker.txns.coordinator().check_transactional_produce(
         req.producer_id, req.producer_epoch,
         coordinator::TopicPartition{std::string(kOffsetsTopic), partition});
     e = fenced_for_version(e, ctx.api_version, 2);
@@ -62,13 +60,13 @@ asio::awaitable<HandlerResult> handle_txn_offset_commit(RequestContext& ctx,
     }
   }
   if (!commits.empty()) {
-    auto errors = ctx.broker.groups->coordinator().commit_txn_offsets(
+    auto errors = ctx.broker.groups.coordinator().commit_txn_offsets(
         req.group_id, req.producer_id, req.producer_epoch, req.member_id, req.generation_id,
         req.group_instance_id, commits);
     for (size_t i = 0; i < answers.size() && i < errors.size(); ++i)
       answers[i]->error_code = fenced_for_version(errors[i], ctx.api_version, 2);
   }
-  co_return encode_response(ctx, resp);
+  return encode_response(ctx, resp);
 }
 
 }  // namespace

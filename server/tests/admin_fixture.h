@@ -14,6 +14,7 @@
 #include "server/config.h"
 #include "server/handler.h"
 #include "server/log_service.h"
+#include "server/tests/test_services.h"
 #include "server/waiters.h"
 #include "storage/clock.h"
 #include "storage/log_manager.h"
@@ -33,11 +34,13 @@ class AdminBroker {
                                                   log_defaults(config_), clock_);
     std::string err;
     if (!logs_->load(&err)) throw std::runtime_error("load: " + err);
+    services_ = std::make_unique<TestServices>(io_, config_, clock_, *logs_, waiters_);
     broker_ = std::make_unique<Broker>(
-        Broker{config_, handlers_, waiters_, clock_, logs_.get(), "test-cluster-id", 1});
+        services_->broker(config_, handlers_, waiters_, clock_, *logs_, "test-cluster-id"));
   }
   ~AdminBroker() {
     broker_.reset();
+    services_.reset();
     logs_->close();
     logs_.reset();
     std::error_code ec;
@@ -59,6 +62,7 @@ class AdminBroker {
   FetchWaiters waiters_{io_.get_executor()};
   std::string dir_;
   std::unique_ptr<storage::LogManager> logs_;
+  std::unique_ptr<TestServices> services_;
   std::unique_ptr<Broker> broker_;
 };
 

@@ -14,6 +14,7 @@
 #include "protocol/messages/api_versions.h"
 #include "server/external_bytes.h"
 #include "server/server.h"
+#include "server/tests/test_services.h"
 #include "server/waiters.h"
 #include "storage/clock.h"
 
@@ -186,8 +187,10 @@ class ConnectionLimitsTest : public ::testing::Test {
       handlers = HandlerRegistry::with_all_handlers();  // ApiVersions answers list them all
     else
       handlers.add_entry(*HandlerRegistry::with_all_handlers().find(18));
+    log_dir = std::make_unique<testing::TestLogDir>(config, clock);
+    services = std::make_unique<testing::TestServices>(io, config, clock, log_dir->logs(), waiters);
     broker = std::make_unique<Broker>(
-        Broker{config, handlers, waiters, clock, nullptr, "test-cluster", 1});
+        services->broker(config, handlers, waiters, clock, log_dir->logs()));
     server = std::make_unique<Server>(io, *broker);
     server->start();
     port = server->endpoints().at(0).port();
@@ -215,6 +218,8 @@ class ConnectionLimitsTest : public ::testing::Test {
   HandlerRegistry handlers;
   FetchWaiters waiters{io.get_executor()};
   storage::ManualClock clock;
+  std::unique_ptr<testing::TestLogDir> log_dir;
+  std::unique_ptr<testing::TestServices> services;
   std::unique_ptr<Broker> broker;
   std::unique_ptr<Server> server;
   uint16_t port = 0;

@@ -22,6 +22,7 @@
 #include "server/external_bytes.h"
 #include "server/fetch_sessions.h"
 #include "server/handler.h"
+#include "server/tests/test_services.h"
 #include "server/waiters.h"
 #include "storage/clock.h"
 #include "storage/log_manager.h"
@@ -85,15 +86,13 @@ class DataPlane {
         logs_({dir_.path()}, defaults, clock_),
         handlers_(HandlerRegistry::with_all_handlers()),
         waiters_(io_.get_executor()),
-        sessions_(1000),
-        broker_{config_, handlers_, waiters_, clock_, &logs_, "test-cluster", 1, &sessions_} {
-    std::string error;
-    EXPECT_TRUE(logs_.load(&error)) << error;
-  }
+        loaded_(load(logs_)),
+        services_(io_, config_, clock_, logs_, waiters_),
+        broker_(services_.broker(config_, handlers_, waiters_, clock_, logs_)) {}
 
   storage::ManualClock& clock() { return clock_; }
   storage::LogManager& logs() { return logs_; }
-  FetchSessionCache& sessions() { return sessions_; }
+  FetchSessionCache& sessions() { return services_.sessions(); }
   FetchWaiters& waiters() { return waiters_; }
   asio::io_context& io() { return io_; }
   Broker& broker() { return broker_; }
@@ -128,7 +127,7 @@ class DataPlane {
           RequestContext ctx{header, version, "test", conn, broker_, std::span<uint8_t>(*body),
                              body};
           protocol::Reader reader(*body);
-          auto result = co_await entry->fn(ctx, reader);
+          auto result = co_await entry->invoke(ctx, reader);
           Decoded<Resp> d;
           if (result) {
             d.sent = true;
@@ -186,8 +185,15 @@ class DataPlane {
   HandlerRegistry handlers_;
   asio::io_context io_;
   FetchWaiters waiters_;
-  FetchSessionCache sessions_;
+  bool loaded_;
+  testing::TestServices services_;
   Broker broker_;
+
+  static bool load(storage::LogManager& logs) {
+    std::string error;
+    EXPECT_TRUE(logs.load(&error)) << error;
+    return true;
+  }
 };
 
 // A v2 batch of `n` records "v0".."v<n-1>" with timestamps ts, ts+1, ...

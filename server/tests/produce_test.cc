@@ -107,9 +107,20 @@ TEST(Produce, ZstdNeedsV7) {
 TEST(Produce, TransactionalBatchRefused) {
   DataPlane dp;
   dp.create_topic("t", 1);
+  // A producer the transaction coordinator does not know.
   protocol::RecordBatchBuilder b;
   b.producer(5, 0, 0).transactional(true).add(1000, std::nullopt, std::nullopt);
-  EXPECT_EQ(only(dp.produce(9, "t", 0, b.build())).error_code, ErrorCode::INVALID_TXN_STATE);
+  EXPECT_EQ(only(dp.produce(9, "t", 0, b.build())).error_code,
+            ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+  // A known one whose transaction does not hold the partition (no AddPartitionsToTxn).
+  auto init = dp.broker().txns.coordinator().init_producer_id("tx", 60000);
+  ASSERT_EQ(init.error, ErrorCode::NONE);
+  protocol::RecordBatchBuilder t;
+  t.producer(init.producer_id, init.producer_epoch, 0)
+      .transactional(true)
+      .add(1000, std::nullopt, std::nullopt);
+  EXPECT_EQ(only(dp.produce(9, "t", 0, t.build())).error_code, ErrorCode::INVALID_TXN_STATE);
+  EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 0);
   // An idempotent (non-transactional) batch is appended.
   protocol::RecordBatchBuilder idem;
   idem.producer(5, 0, 0).add(1000, std::nullopt, std::nullopt);

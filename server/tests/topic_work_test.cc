@@ -24,6 +24,7 @@
 #include "server/log_service.h"
 #include "server/server.h"
 #include "server/tests/socket_test_util.h"
+#include "server/tests/test_services.h"
 #include "server/waiters.h"
 #include "storage/clock.h"
 #include "storage/io_util.h"
@@ -90,8 +91,9 @@ class TopicWorkTest : public ::testing::Test {
     storage = std::make_unique<LogService>(io, config, clock);
     storage->open();
     handlers = HandlerRegistry::with_all_handlers();
+    services = std::make_unique<testing::TestServices>(io, config, clock, storage->logs(), waiters);
     broker = std::make_unique<Broker>(
-        Broker{config, handlers, waiters, clock, &storage->logs(), "test-cluster", 1});
+        services->broker(config, handlers, waiters, clock, storage->logs()));
     broker->topic_work = &storage->topic_work();
     server = std::make_unique<Server>(io, *broker);
     server->start();
@@ -144,6 +146,7 @@ class TopicWorkTest : public ::testing::Test {
   std::unique_ptr<LogService> storage;
   HandlerRegistry handlers;
   FetchWaiters waiters{io.get_executor()};
+  std::unique_ptr<testing::TestServices> services;
   std::unique_ptr<Broker> broker;
   std::unique_ptr<Server> server;
   uint16_t port = 0;

@@ -122,7 +122,7 @@ uint64_t handler_allocations(DataPlane& dp, int16_t key, int16_t version,
           RequestContext ctx{header, version, "test", conn, dp.broker(), std::span<uint8_t>(*body),
                              body};
           protocol::Reader reader(*body);
-          auto result = co_await entry->fn(ctx, reader);
+          auto result = co_await entry->invoke(ctx, reader);
           answered = result.has_value();
         },
         asio::detached);

@@ -17,6 +17,7 @@
 
 #include "protocol/messages/api_versions.h"
 #include "server/server.h"
+#include "server/tests/test_services.h"
 #include "server/waiters.h"
 #include "storage/clock.h"
 
@@ -113,8 +114,10 @@ class OutOfMemoryTest : public ::testing::Test {
   void SetUp() override {
     config = Config::from_text("listeners=PLAINTEXT://127.0.0.1:0\n");
     handlers.add_entry(*HandlerRegistry::with_all_handlers().find(18));
+    log_dir = std::make_unique<testing::TestLogDir>(config, clock);
+    services = std::make_unique<testing::TestServices>(io, config, clock, log_dir->logs(), waiters);
     broker = std::make_unique<Broker>(
-        Broker{config, handlers, waiters, clock, nullptr, "test-cluster", 1});
+        services->broker(config, handlers, waiters, clock, log_dir->logs()));
     server = std::make_unique<Server>(io, *broker);
     server->start();
     port = server->endpoints().at(0).port();
@@ -146,6 +149,8 @@ class OutOfMemoryTest : public ::testing::Test {
   HandlerRegistry handlers;
   FetchWaiters waiters{io.get_executor()};
   storage::ManualClock clock;
+  std::unique_ptr<testing::TestLogDir> log_dir;
+  std::unique_ptr<testing::TestServices> services;
   std::unique_ptr<Broker> broker;
   std::unique_ptr<Server> server;
   uint16_t port = 0;
