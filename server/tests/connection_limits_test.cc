@@ -14,6 +14,7 @@
 #include "protocol/messages/api_versions.h"
 #include "server/external_bytes.h"
 #include "server/server.h"
+#include "server/tests/socket_test_util.h"
 #include "server/tests/test_services.h"
 #include "server/waiters.h"
 #include "storage/clock.h"
@@ -99,58 +100,9 @@ TEST(ResponseMemoryBytes, CountsBufferAndMemoryPiecesNotFileRanges) {
 
 // ---- against an in-process server ----
 
-class Client {
- public:
-  explicit Client(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    // Small kernel buffers: what the broker has not read stays small.
-    int small = 4096;
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    timeval tv{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
-  ~Client() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  int fd() const { return fd_; }
-
-  // True when all of `b` was sent; false on a send timeout or error.
-  bool send_all(const Bytes& b) {
-    size_t off = 0;
-    while (off < b.size()) {
-      ssize_t n = ::send(fd_, b.data() + off, b.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      off += static_cast<size_t>(n);
-    }
-    return true;
-  }
-  std::optional<Bytes> read_frame() {
-    uint8_t s[4];
-    if (!read_exact(s, 4)) return std::nullopt;
-    uint32_t size = (uint32_t{s[0]} << 24) | (uint32_t{s[1]} << 16) | (uint32_t{s[2]} << 8) | s[3];
-    if (size > (1u << 24)) return std::nullopt;
-    Bytes b(size);
-    if (!read_exact(b.data(), size)) return std::nullopt;
-    return b;
-  }
-
- private:
-  bool read_exact(uint8_t* p, size_t n) {
-    while (n > 0) {
-      ssize_t r = ::recv(fd_, p, n, 0);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
-    return true;
-  }
-  int fd_;
-  bool connected_ = false;
+// Small kernel buffers: what the broker has not read stays small.
+struct Client : testing::TestClient {
+  explicit Client(uint16_t port) : testing::TestClient(port, 10, 4096) {}
 };
 
 Bytes api_versions_v0(int32_t correlation) {
@@ -173,7 +125,7 @@ int32_t correlation_of(const Bytes& frame) {
 
 constexpr int32_t kMaxRequestBytes = 50000;
 
-class ConnectionLimitsTest : public ::testing::Test {
+class ConnectionLimitsTest : public ::testing::Test, protected testing::RunningServer {
  protected:
   void SetUp() override {
     config = Config::from_text(
@@ -187,43 +139,15 @@ class ConnectionLimitsTest : public ::testing::Test {
       handlers = HandlerRegistry::with_all_handlers();  // ApiVersions answers list them all
     else
       handlers.add_entry(*HandlerRegistry::with_all_handlers().find(18));
-    log_dir = std::make_unique<testing::TestLogDir>(config, clock);
-    services = std::make_unique<testing::TestServices>(io, config, clock, log_dir->logs(), waiters);
-    broker = std::make_unique<Broker>(
-        services->broker(config, handlers, waiters, clock, log_dir->logs()));
-    server = std::make_unique<Server>(io, *broker);
-    server->start();
-    port = server->endpoints().at(0).port();
-    thread = std::thread([this] { io.run(); });
+    start_server();
   }
-  void TearDown() override {
-    asio::post(io, [this] {
-      server->abort();
-      waiters.notify_all();
-      work.reset();
-    });
-    thread.join();
-  }
+  void TearDown() override { stop_server(); }
   // The pool's usage, read on the broker's thread.
   uint64_t pool_used() {
-    std::promise<uint64_t> p;
-    asio::post(io, [&] { p.set_value(server->memory_pool().used()); });
-    return p.get_future().get();
+    return on_server_thread([this] { return server->memory_pool().used(); });
   }
 
   bool all_apis = false;
-  asio::io_context io{1};
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
-  Config config;
-  HandlerRegistry handlers;
-  FetchWaiters waiters{io.get_executor()};
-  storage::ManualClock clock;
-  std::unique_ptr<testing::TestLogDir> log_dir;
-  std::unique_ptr<testing::TestServices> services;
-  std::unique_ptr<Broker> broker;
-  std::unique_ptr<Server> server;
-  uint16_t port = 0;
-  std::thread thread;
 };
 
 TEST_F(ConnectionLimitsTest, ClientThatNeverReadsIsBoundedAndOthersAreServed) {

@@ -76,7 +76,7 @@ int32_t correlation_of(const Bytes& frame) {
   return r.i32();
 }
 
-class ServerTest : public ::testing::Test {
+class ServerTest : public ::testing::Test, protected testing::RunningServer {
  protected:
   void SetUp() override {
     config = Config::from_text(
@@ -86,23 +86,9 @@ class ServerTest : public ::testing::Test {
     // connection machinery is tested independently of the real APIs.
     handlers.add_entry(*HandlerRegistry::with_all_handlers().find(18));
     add_test_handlers();
-    log_dir = std::make_unique<testing::TestLogDir>(config, clock);
-    services = std::make_unique<testing::TestServices>(io, config, clock, log_dir->logs(), waiters);
-    broker = std::make_unique<Broker>(
-        services->broker(config, handlers, waiters, clock, log_dir->logs()));
-    server = std::make_unique<Server>(io, *broker);
-    server->start();
-    port = server->endpoints().at(0).port();
-    thread = std::thread([this] { io.run(); });
+    start_server();
   }
-  void TearDown() override {
-    asio::post(io, [this] {
-      server->abort();
-      waiters.notify_all();
-      work.reset();
-    });
-    thread.join();
-  }
+  void TearDown() override { stop_server(); }
 
   // Test-only APIs: Fetch (1) waits for a notify of ("slow", 0);
   // Metadata (3) answers at once and reports that it ran; Produce (0)
@@ -149,18 +135,6 @@ class ServerTest : public ::testing::Test {
     EXPECT_EQ(d.resp.error_code, ErrorCode::NONE);
   }
 
-  asio::io_context io{1};
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
-  Config config;
-  HandlerRegistry handlers;
-  FetchWaiters waiters{io.get_executor()};
-  storage::ManualClock clock;
-  std::unique_ptr<testing::TestLogDir> log_dir;
-  std::unique_ptr<testing::TestServices> services;
-  std::unique_ptr<Broker> broker;
-  std::unique_ptr<Server> server;
-  uint16_t port = 0;
-  std::thread thread;
   std::promise<void> fast_ran;
 };
 

@@ -17,9 +17,16 @@ namespace runnel::server::testing {
 
 class TestClient {
  public:
-  explicit TestClient(uint16_t port) {
+  // `timeout_s`: how long a read waits (a stalled broker fails the test instead of hanging
+  // it); `buffer_bytes` > 0: the kernel's send and receive buffers are that small, so that
+  // what the broker has not read stays small.
+  explicit TestClient(uint16_t port, int timeout_s = 10, int buffer_bytes = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{10, 0};  // a stalled broker fails the test instead of hanging it
+    if (buffer_bytes > 0) {
+      ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof buffer_bytes);
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
+    }
+    timeval tv{timeout_s, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -31,14 +38,23 @@ class TestClient {
   TestClient(const TestClient&) = delete;
   TestClient& operator=(const TestClient&) = delete;
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
 
-  void send_raw(const protocol::Bytes& b) {
+  // True when all of `b` was sent; false on a send timeout or error.
+  bool send_all(const protocol::Bytes& b) {
     size_t off = 0;
     while (off < b.size()) {
       ssize_t n = ::send(fd_, b.data() + off, b.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return;
+      if (n <= 0) return false;
       off += static_cast<size_t>(n);
     }
+    return true;
+  }
+  void send_raw(const protocol::Bytes& b) { send_all(b); }
+  // recv(2)'s result for one byte: 0 when the broker closed the connection, -1 on the timeout.
+  ssize_t recv_one() {
+    uint8_t b;
+    return ::recv(fd_, &b, 1, 0);
   }
   // One response frame (without the size); nullopt on EOF, error, timeout or a
   // frame over 16 MiB.

@@ -12,7 +12,10 @@
 
 #include <asio.hpp>
 #include <filesystem>
+#include <future>
+#include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "server/config.h"
@@ -20,6 +23,7 @@
 #include "server/group_service.h"
 #include "server/handler.h"
 #include "server/log_service.h"
+#include "server/server.h"
 #include "server/txn_service.h"
 #include "server/waiters.h"
 #include "storage/clock.h"
@@ -92,6 +96,50 @@ class TestLogDir {
  private:
   std::string dir_;
   std::unique_ptr<storage::LogManager> logs_;
+};
+
+// A Server on a free 127.0.0.1 port, on a thread of its own, over a whole Broker (its own log
+// directory and services), for tests that talk to it through real sockets. A fixture sets
+// `config` and `handlers`, calls start_server(), and stop_server() at the end.
+struct RunningServer {
+  void start_server() {
+    log_dir = std::make_unique<TestLogDir>(config, clock);
+    services = std::make_unique<TestServices>(io, config, clock, log_dir->logs(), waiters);
+    broker = std::make_unique<Broker>(
+        services->broker(config, handlers, waiters, clock, log_dir->logs()));
+    server = std::make_unique<Server>(io, *broker);
+    server->start();
+    port = server->endpoints().at(0).port();
+    thread = std::thread([this] { io.run(); });
+  }
+  void stop_server() {
+    asio::post(io, [this] {
+      server->abort();
+      waiters.notify_all();
+      work.reset();
+    });
+    thread.join();
+  }
+  // `f()` run on the server's thread; its result.
+  template <typename F>
+  auto on_server_thread(F f) {
+    std::promise<decltype(f())> p;
+    asio::post(io, [&] { p.set_value(f()); });
+    return p.get_future().get();
+  }
+
+  asio::io_context io{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
+  Config config;
+  HandlerRegistry handlers;
+  FetchWaiters waiters{io.get_executor()};
+  storage::ManualClock clock;
+  std::unique_ptr<TestLogDir> log_dir;
+  std::unique_ptr<TestServices> services;
+  std::unique_ptr<Broker> broker;
+  std::unique_ptr<Server> server;
+  uint16_t port = 0;
+  std::thread thread;
 };
 
 }  // namespace runnel::server::testing

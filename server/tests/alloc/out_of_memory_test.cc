@@ -17,6 +17,7 @@
 
 #include "protocol/messages/api_versions.h"
 #include "server/server.h"
+#include "server/tests/socket_test_util.h"
 #include "server/tests/test_services.h"
 #include "server/waiters.h"
 #include "storage/clock.h"
@@ -49,51 +50,9 @@ namespace {
 
 using protocol::Bytes;
 
-class Client {
- public:
-  explicit Client(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
-  ~Client() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  bool send_all(const Bytes& b) {
-    return ::send(fd_, b.data(), b.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(b.size());
-  }
-  // recv(2)'s result for one byte: 0 when the broker closed the connection,
-  // -1 on the 5 s timeout.
-  ssize_t recv_one() {
-    uint8_t b;
-    return ::recv(fd_, &b, 1, 0);
-  }
-  std::optional<Bytes> read_frame() {
-    uint8_t s[4];
-    if (!read_exact(s, 4)) return std::nullopt;
-    uint32_t size = (uint32_t{s[0]} << 24) | (uint32_t{s[1]} << 16) | (uint32_t{s[2]} << 8) | s[3];
-    if (size > (1u << 20)) return std::nullopt;
-    Bytes b(size);
-    if (!read_exact(b.data(), size)) return std::nullopt;
-    return b;
-  }
-
- private:
-  bool read_exact(uint8_t* p, size_t n) {
-    while (n > 0) {
-      ssize_t r = ::recv(fd_, p, n, 0);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
-    return true;
-  }
-  int fd_;
-  bool connected_ = false;
+// Reads time out after 5 s.
+struct Client : testing::TestClient {
+  explicit Client(uint16_t port) : testing::TestClient(port, 5) {}
 };
 
 Bytes api_versions_v0(int32_t correlation) {
@@ -109,52 +68,23 @@ Bytes api_versions_v0(int32_t correlation) {
   return w.buf();
 }
 
-class OutOfMemoryTest : public ::testing::Test {
+class OutOfMemoryTest : public ::testing::Test, protected testing::RunningServer {
  protected:
   void SetUp() override {
     config = Config::from_text("listeners=PLAINTEXT://127.0.0.1:0\n");
     handlers.add_entry(*HandlerRegistry::with_all_handlers().find(18));
-    log_dir = std::make_unique<testing::TestLogDir>(config, clock);
-    services = std::make_unique<testing::TestServices>(io, config, clock, log_dir->logs(), waiters);
-    broker = std::make_unique<Broker>(
-        services->broker(config, handlers, waiters, clock, log_dir->logs()));
-    server = std::make_unique<Server>(io, *broker);
-    server->start();
-    port = server->endpoints().at(0).port();
-    thread = std::thread([this] { io.run(); });
+    start_server();
   }
   void TearDown() override {
     g_fail_from = 0;
-    asio::post(io, [this] {
-      server->abort();
-      waiters.notify_all();
-      work.reset();
-    });
-    thread.join();
+    stop_server();
   }
   size_t connections() {
-    std::promise<size_t> p;
-    asio::post(io, [&] { p.set_value(server->connection_count()); });
-    return p.get_future().get();
+    return on_server_thread([this] { return server->connection_count(); });
   }
   uint64_t pool_used() {
-    std::promise<uint64_t> p;
-    asio::post(io, [&] { p.set_value(server->memory_pool().used()); });
-    return p.get_future().get();
+    return on_server_thread([this] { return server->memory_pool().used(); });
   }
-
-  asio::io_context io{1};
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
-  Config config;
-  HandlerRegistry handlers;
-  FetchWaiters waiters{io.get_executor()};
-  storage::ManualClock clock;
-  std::unique_ptr<testing::TestLogDir> log_dir;
-  std::unique_ptr<testing::TestServices> services;
-  std::unique_ptr<Broker> broker;
-  std::unique_ptr<Server> server;
-  uint16_t port = 0;
-  std::thread thread;
 };
 
 TEST_F(OutOfMemoryTest, RequestBufferThatCannotBeAllocatedClosesOnlyItsConnection) {
