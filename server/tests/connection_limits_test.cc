@@ -23,6 +23,8 @@ namespace runnel::server {
 namespace {
 
 using protocol::Bytes;
+using testing::api_versions_v0;
+using testing::correlation_of;
 
 TEST(RequestMemoryPool, UnboundedAlwaysReserves) {
   RequestMemoryPool pool(-1);
@@ -104,24 +106,6 @@ TEST(ResponseMemoryBytes, CountsBufferAndMemoryPiecesNotFileRanges) {
 struct Client : testing::TestClient {
   explicit Client(uint16_t port) : testing::TestClient(port, 10, 4096) {}
 };
-
-Bytes api_versions_v0(int32_t correlation) {
-  protocol::Writer w;
-  w.reserve_i32();
-  protocol::RequestHeader h;
-  h.request_api_key = 18;
-  h.request_api_version = 0;
-  h.correlation_id = correlation;
-  h.client_id = "limits-test";
-  h.encode(w, 1);
-  w.patch_i32(0, static_cast<int32_t>(w.size() - 4));
-  return w.buf();
-}
-
-int32_t correlation_of(const Bytes& frame) {
-  protocol::Reader r(frame);
-  return r.i32();
-}
 
 constexpr int32_t kMaxRequestBytes = 50000;
 

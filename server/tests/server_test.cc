@@ -23,6 +23,7 @@ namespace {
 
 using protocol::Bytes;
 using protocol::ErrorCode;
+using testing::correlation_of;
 
 using Client = testing::TestClient;
 
@@ -69,11 +70,6 @@ Decoded decode_api_versions(const Bytes& frame, int16_t version) {
   d.resp.decode(r, version);
   d.ok = r.done();
   return d;
-}
-
-int32_t correlation_of(const Bytes& frame) {
-  protocol::Reader r(frame);
-  return r.i32();
 }
 
 class ServerTest : public ::testing::Test, protected testing::RunningServer {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "protocol/messages/headers.h"
 #include "protocol/wire.h"
 
 namespace runnel::server::testing {
@@ -87,5 +88,25 @@ class TestClient {
   int fd_;
   bool connected_ = false;
 };
+
+// The frame of an ApiVersions v0 request (size prefix included) with `correlation`.
+inline protocol::Bytes api_versions_v0(int32_t correlation) {
+  protocol::Writer w;
+  w.reserve_i32();
+  protocol::RequestHeader h;
+  h.request_api_key = 18;
+  h.request_api_version = 0;
+  h.correlation_id = correlation;
+  h.client_id = "runnel-test";
+  h.encode(w, 1);
+  w.patch_i32(0, static_cast<int32_t>(w.size() - 4));
+  return w.buf();
+}
+
+// The correlation id a response frame (without its size) starts with.
+inline int32_t correlation_of(const protocol::Bytes& frame) {
+  protocol::Reader r(frame);
+  return r.i32();
+}
 
 }  // namespace runnel::server::testing

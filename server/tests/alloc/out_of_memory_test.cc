@@ -49,24 +49,12 @@ namespace runnel::server {
 namespace {
 
 using protocol::Bytes;
+using testing::api_versions_v0;
 
 // Reads time out after 5 s.
 struct Client : testing::TestClient {
   explicit Client(uint16_t port) : testing::TestClient(port, 5) {}
 };
-
-Bytes api_versions_v0(int32_t correlation) {
-  protocol::Writer w;
-  w.reserve_i32();
-  protocol::RequestHeader h;
-  h.request_api_key = 18;
-  h.request_api_version = 0;
-  h.correlation_id = correlation;
-  h.client_id = "oom-test";
-  h.encode(w, 1);
-  w.patch_i32(0, static_cast<int32_t>(w.size() - 4));
-  return w.buf();
-}
 
 class OutOfMemoryTest : public ::testing::Test, protected testing::RunningServer {
  protected:
