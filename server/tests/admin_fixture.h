@@ -1,6 +1,6 @@
 // A broker for in-process handler tests: a real LogManager in a fresh
-// temporary directory under /tmp (removed afterwards), a manual clock and a
-// configuration built from properties text.
+// temporary directory under /tmp (removed afterwards, test_services.h), every
+// service, a manual clock and a configuration built from properties text.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -25,34 +25,17 @@ class AdminBroker {
  public:
   explicit AdminBroker(const std::string& properties = "",
                        const std::vector<std::string>& overrides = {})
-      : config_(Config::from_text(properties, overrides)) {
-    char tmpl[] = "/tmp/runnel-admin-test-XXXXXX";
-    char* d = mkdtemp(tmpl);
-    if (!d) throw std::runtime_error("mkdtemp failed");
-    dir_ = d;
-    logs_ = std::make_unique<storage::LogManager>(std::vector<std::string>{dir_},
-                                                  log_defaults(config_), clock_);
-    std::string err;
-    if (!logs_->load(&err)) throw std::runtime_error("load: " + err);
-    services_ = std::make_unique<TestServices>(io_, config_, clock_, *logs_, waiters_);
-    broker_ = std::make_unique<Broker>(
-        services_->broker(config_, handlers_, waiters_, clock_, *logs_, "test-cluster-id"));
-  }
-  ~AdminBroker() {
-    broker_.reset();
-    services_.reset();
-    logs_->close();
-    logs_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+      : config_(Config::from_text(properties, overrides)),
+        log_dir_(config_, clock_),
+        services_(io_, config_, clock_, log_dir_.logs(), waiters_),
+        broker_(services_.broker(config_, handlers_, waiters_, clock_, log_dir_.logs(),
+                                 "test-cluster-id")) {}
   AdminBroker(const AdminBroker&) = delete;
   AdminBroker& operator=(const AdminBroker&) = delete;
 
-  Broker& broker() { return *broker_; }
-  storage::LogManager& logs() { return *logs_; }
+  Broker& broker() { return broker_; }
+  storage::LogManager& logs() { return log_dir_.logs(); }
   storage::ManualClock& clock() { return clock_; }
-  const std::string& dir() const { return dir_; }
 
  private:
   Config config_;
@@ -60,10 +43,9 @@ class AdminBroker {
   asio::io_context io_;
   HandlerRegistry handlers_;
   FetchWaiters waiters_{io_.get_executor()};
-  std::string dir_;
-  std::unique_ptr<storage::LogManager> logs_;
-  std::unique_ptr<TestServices> services_;
-  std::unique_ptr<Broker> broker_;
+  TestLogDir log_dir_;
+  TestServices services_;
+  Broker broker_;
 };
 
 }  // namespace runnel::server::testing

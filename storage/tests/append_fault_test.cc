@@ -23,35 +23,16 @@ using protocol::ErrorCode;
 using testing::make_batch;
 using testing::TempDir;
 
-// Fails every write to a `.index` or `.timeindex` file with ENOSPC while armed.
-class IndexWriteFault {
- public:
-  IndexWriteFault() {
-    plan_.ops = sys::op_bit(sys::Op::write);
-    plan_.match = [](sys::Op, std::string_view path) {
-      return path.ends_with(".index") || path.ends_with(".timeindex");
-    };
-    plan_.fail_at = 1;
-    plan_.fail_count = UINT64_MAX;
-    plan_.error = ENOSPC;
-  }
-  ~IndexWriteFault() { sys::set_fault_plan(nullptr); }
-  void arm(bool on) { sys::set_fault_plan(on ? &plan_ : nullptr); }
-  int failed() const { return static_cast<int>(plan_.failed); }
-
- private:
-  sys::FaultPlan plan_;
-};
-
-// Fails every counted call of the kinds in `ops` that `match` accepts, while armed.
+// Fails every counted call of the kinds in `ops` that `match` accepts with `error`, while
+// armed.
 class Fault {
  public:
-  Fault(uint32_t ops, std::function<bool(sys::Op, std::string_view)> match) {
+  Fault(uint32_t ops, std::function<bool(sys::Op, std::string_view)> match, int error = EIO) {
     plan_.ops = ops;
     plan_.match = std::move(match);
     plan_.fail_at = 1;
     plan_.fail_count = UINT64_MAX;
-    plan_.error = EIO;
+    plan_.error = error;
   }
   ~Fault() { sys::set_fault_plan(nullptr); }
   void arm(bool on) { sys::set_fault_plan(on ? &plan_ : nullptr); }
@@ -59,6 +40,17 @@ class Fault {
 
  private:
   sys::FaultPlan plan_;
+};
+
+// Fails every write to a `.index` or `.timeindex` file with ENOSPC while armed.
+struct IndexWriteFault : Fault {
+  IndexWriteFault()
+      : Fault(
+            sys::op_bit(sys::Op::write),
+            [](sys::Op, std::string_view path) {
+              return path.ends_with(".index") || path.ends_with(".timeindex");
+            },
+            ENOSPC) {}
 };
 
 class AppendFaultTest : public ::testing::Test {
