@@ -91,9 +91,10 @@ class Field:
 
     @property
     def is_error_code(self):
-        """An int16 field named ErrorCode is typed ErrorCode (protocol/errors.h);
-        its bytes are the same, and any int16 decodes."""
-        return self.name == "ErrorCode" and self.elem == "int16"
+        """An int16 field named ErrorCode, or ending in it (PartitionErrorCode,
+        TopicConfigErrorCode, ...), is typed ErrorCode (protocol/errors.h); its
+        bytes are the same, and any int16 decodes."""
+        return self.name.endswith("ErrorCode") and self.elem == "int16"
 
     def elem_is_struct(self):
         e = self.elem

@@ -131,7 +131,7 @@ TEST(RoundTrip, NullInANonNullableVersionIsEncodedEmpty) {
 
 TEST(RoundTrip, ErrorCodesTheTableDoesNotHaveDecodeAndAreWrittenBack) {
   // A peer may answer with any int16; decoding keeps it and encoding writes it back.
-  for (int16_t raw : {int16_t{-32768}, int16_t{-2}, int16_t{121}, int16_t{9999}, int16_t{32767}}) {
+  for (int16_t raw : {int16_t{-32768}, int16_t{-2}, int16_t{137}, int16_t{9999}, int16_t{32767}}) {
     Writer w;
     w.i32(0);    // throttle_time_ms
     w.i16(raw);  // error_code
@@ -159,6 +159,14 @@ TEST(RoundTrip, RequestAndResponseNameEachOther) {
   static_assert(std::is_same_v<ProduceRequest::Response, ProduceResponse>);
   static_assert(std::is_same_v<FetchResponse::Request, FetchRequest>);
   static_assert(std::is_same_v<decltype(FetchResponse{}.error_code), ErrorCode>);
+  // Every int16 field named ErrorCode or ending in it is typed.
+  static_assert(
+      std::is_same_v<decltype(AddPartitionsToTxnResponse::AddPartitionsToTxnPartitionResult{}
+                                  .partition_error_code),
+                     ErrorCode>);
+  static_assert(
+      std::is_same_v<decltype(CreateTopicsResponse::CreatableTopicResult{}.topic_config_error_code),
+                     ErrorCode>);
 }
 
 }  // namespace

@@ -58,7 +58,7 @@ std::vector<Resp::AddPartitionsToTxnTopicResult> add_one(const Broker& broker, i
       Resp::AddPartitionsToTxnPartitionResult pr;
       pr.partition_index = p;
       ErrorCode x = i < errors.size() ? errors[i] : ErrorCode::UNKNOWN_SERVER_ERROR;
-      pr.partition_error_code = code(fenced_for_version(x, version, 2));
+      pr.partition_error_code = fenced_for_version(x, version, 2);
       tr.results_by_partition.push_back(pr);
       ++i;
     }
@@ -67,8 +67,8 @@ std::vector<Resp::AddPartitionsToTxnTopicResult> add_one(const Broker& broker, i
   return out;
 }
 
-HandlerResult handle_add_partitions_to_txn(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<AddPartitionsToTxnHandler>(ctx, body);
+protocol::AddPartitionsToTxnResponse handle_add_partitions_to_txn(
+    RequestContext& ctx, const protocol::AddPartitionsToTxnRequest& req) {
   Resp resp;
   if (ctx.api_version <= 3) {
     resp.results_by_topic_v3_and_below =
@@ -84,7 +84,7 @@ HandlerResult handle_add_partitions_to_txn(RequestContext& ctx, protocol::Reader
       resp.results_by_transaction.push_back(std::move(r));
     }
   }
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace
