@@ -249,6 +249,10 @@ bool Connection::accept_frame(std::shared_ptr<FrameBytes> frame) {
   auto slot = std::make_shared<Slot>();
   slot->request_bytes = frame->size();  // reserved by admit()
   slots_.push_back(slot);
+  if (d.handler->plain) {
+    run_plain_handler(*slot, frame, d);
+    return !closed_;
+  }
   asio::co_spawn(
       socket_.get_executor(),
       [self = shared_from_this(), slot, frame, d = std::move(d)]() mutable {
@@ -258,42 +262,78 @@ bool Connection::accept_frame(std::shared_ptr<FrameBytes> frame) {
   return true;
 }
 
+namespace {
+
+// The context of one request, its header and body taken from `frame`.
+struct HandlerCall {
+  HandlerCall(const DecodedHeader& d, const ConnectionInfo& info, Broker& broker,
+              const std::shared_ptr<FrameBytes>& frame)
+      : client_id(d.header.client_id ? std::string_view(*d.header.client_id) : std::string_view()),
+        ctx{d.header, d.header.request_api_version, client_id, info, broker, frame->span(), frame},
+        body(std::span<const uint8_t>(frame->span()).subspan(d.body_offset)) {}
+  // A view of the header's own string (a conditional with "" would make a temporary copy).
+  std::string_view client_id;
+  RequestContext ctx;
+  protocol::Reader body;
+};
+
+// Why the connection closes for the exception a handler threw (the current one).
+std::string handler_failure(const DecodedHeader& d) {
+  const std::string what =
+      std::string(d.handler->name) + " v" + std::to_string(d.header.request_api_version);
+  try {
+    throw;
+  } catch (const MalformedRequest& e) {
+    return std::string("malformed request: ") + e.what();
+  } catch (const std::bad_alloc&) {
+    return "out of memory in handler " + what;
+  } catch (const std::exception& e) {
+    return "handler " + what + " failed: " + e.what();
+  } catch (...) {
+    return "handler " + what + " failed";
+  }
+}
+
+}  // namespace
+
+void Connection::run_plain_handler(Slot& slot, const std::shared_ptr<FrameBytes>& frame,
+                                   const DecodedHeader& decoded) {
+  std::string failure;
+  try {
+    HandlerCall call(decoded, info_, broker_, frame);
+    slot.response = decoded.handler->plain(call.ctx, call.body);
+  } catch (...) {
+    failure = handler_failure(decoded);
+  }
+  finish_handler(slot, failure);
+}
+
 asio::awaitable<void> Connection::run_handler(std::shared_ptr<Slot> slot,
                                               std::shared_ptr<FrameBytes> frame,
                                               DecodedHeader decoded) {
   auto self = shared_from_this();
-  const auto& h = decoded.header;
-  // A view of the header's own string (a conditional with "" would make a temporary copy).
-  const std::string_view client_id =
-      h.client_id ? std::string_view(*h.client_id) : std::string_view();
-  RequestContext ctx{h, h.request_api_version, client_id, info_, broker_, frame->span(), frame};
-  protocol::Reader body(std::span<const uint8_t>(frame->span()).subspan(decoded.body_offset));
   std::string failure;
   try {
-    if (decoded.handler->plain)
-      slot->response = decoded.handler->plain(ctx, body);
-    else
-      slot->response = co_await decoded.handler->fn(ctx, body);
-  } catch (const MalformedRequest& e) {
-    failure = std::string("malformed request: ") + e.what();
-  } catch (const std::bad_alloc&) {
-    failure = std::string("out of memory in handler ") + std::string(decoded.handler->name) + " v" +
-              std::to_string(h.request_api_version);
-  } catch (const std::exception& e) {
-    failure = std::string("handler ") + std::string(decoded.handler->name) + " v" +
-              std::to_string(h.request_api_version) + " failed: " + e.what();
+    HandlerCall call(decoded, info_, broker_, frame);
+    slot->response = co_await decoded.handler->fn(call.ctx, call.body);
+  } catch (...) {
+    failure = handler_failure(decoded);
   }
+  finish_handler(*slot, failure);
+}
+
+void Connection::finish_handler(Slot& slot, const std::string& failure) {
   if (!failure.empty()) {
     if (!closed_) fail(failure);
-    co_return;
+    return;
   }
-  if (closed_) co_return;
-  if (slot->response) {
-    slot->response_bytes = response_memory_bytes(*slot->response);
-    hold(slot->response_bytes);
-    unsent_response_bytes_ += slot->response_bytes;
+  if (closed_) return;
+  if (slot.response) {
+    slot.response_bytes = response_memory_bytes(*slot.response);
+    hold(slot.response_bytes);
+    unsent_response_bytes_ += slot.response_bytes;
   }
-  slot->ready = true;
+  slot.ready = true;
   writer_wake_.cancel();
 }
 

@@ -141,8 +141,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<void> idle_loop();
+  // A handler that may suspend runs as a coroutine of its own; a plain one runs at once.
   asio::awaitable<void> run_handler(std::shared_ptr<Slot> slot, std::shared_ptr<FrameBytes> frame,
                                     DecodedHeader decoded);
+  void run_plain_handler(Slot& slot, const std::shared_ptr<FrameBytes>& frame,
+                         const DecodedHeader& decoded);
+  // What the handler's answer (or `failure`, the reason it threw) does to the connection.
+  void finish_handler(Slot& slot, const std::string& failure);
   // Returns false when the connection must be closed.
   bool accept_frame(std::shared_ptr<FrameBytes> frame);
   // Waits until a request of `size` bytes fits the connection's and the

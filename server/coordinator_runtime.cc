@@ -95,7 +95,7 @@ ErrorCode CoordinatorRuntime::append(int32_t partition,
   protocol::Bytes batch = builder.build();
   if (batch.size() > static_cast<size_t>(std::max(log->config().max_message_bytes, 0)))
     return ErrorCode::RECORD_LIST_TOO_LARGE;
-  auto res = log->append_as_coordinator(batch, kPartitionLeaderEpoch, now_ms);
+  auto res = log->append_as_coordinator(batch, leader_epoch(*log), now_ms);
   if (res.error != ErrorCode::NONE) {
     log_error("cannot append to ", topic_, "-", partition, ": ", protocol::error_name(res.error));
     return res.error;
@@ -114,7 +114,7 @@ ErrorCode CoordinatorRuntime::append_marker(int32_t partition, int64_t producer_
   storage::PartitionLog* log = logs_.get(topic_, partition);
   if (!log) return ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
   auto res = log->append_control(producer_id, producer_epoch, coordinator_epoch, commit,
-                                 kPartitionLeaderEpoch, clock_.now_ms());
+                                 leader_epoch(*log), clock_.now_ms());
   if (res.error != ErrorCode::NONE) return res.error;
   waiters_.notify(topic_, partition);
   if (machine_ && partition_loaded(partition))

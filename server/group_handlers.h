@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/errors.h"
 #include "server/group_service.h"
@@ -34,6 +35,46 @@ inline std::string client_host(const ConnectionInfo& c) {
 
 inline bool partition_exists(const Broker& broker, const std::string& topic, int32_t partition) {
   return broker.logs.get(topic, partition) != nullptr;
+}
+
+// The answer of an OffsetCommit or TxnOffsetCommit, in the request's order: every partition
+// gets `error` when it is set, UNKNOWN_TOPIC_OR_PARTITION when it does not exist; the others
+// are handed to `commit` in one list (offsets expiring `retention_ms` after the commit, -1:
+// never), whose errors, one per partition, are their answers.
+template <typename Resp, typename Req, typename Commit>
+Resp answer_offset_commit(const Broker& broker, const Req& req, protocol::ErrorCode error,
+                          int64_t retention_ms, Commit commit) {
+  Resp resp;
+  std::vector<coordinator::OffsetCommitPartition> commits;
+  resp.topics.reserve(req.topics.size());
+  for (const auto& t : req.topics) {
+    auto& rt = resp.topics.emplace_back();
+    rt.name = t.name;
+    rt.partitions.reserve(t.partitions.size());
+    for (const auto& p : t.partitions) {
+      auto& rp = rt.partitions.emplace_back();
+      rp.partition_index = p.partition_index;
+      if (error != protocol::ErrorCode::NONE) {
+        rp.error_code = error;
+      } else if (!partition_exists(broker, t.name, p.partition_index)) {
+        rp.error_code = protocol::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+      } else {
+        commits.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
+                           p.committed_metadata.value_or(std::string()), retention_ms});
+      }
+    }
+  }
+  if (commits.empty()) return resp;
+  const std::vector<protocol::ErrorCode> errors = commit(commits);
+  size_t next = 0;
+  for (auto& rt : resp.topics) {
+    for (auto& rp : rt.partitions) {
+      if (rp.error_code != protocol::ErrorCode::NONE) continue;
+      if (next < errors.size()) rp.error_code = errors[next];
+      ++next;
+    }
+  }
+  return resp;
 }
 
 }  // namespace runnel::server

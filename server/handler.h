@@ -5,11 +5,11 @@
 //
 //   using HeartbeatHandler = ApiHandler<protocol::HeartbeatRequest, 0, 4>;
 //
-//   asio::awaitable<HandlerResult> handle_heartbeat(RequestContext& ctx, protocol::Reader& body) {
-//     auto req = decode_request<HeartbeatHandler>(ctx, body);
+//   protocol::HeartbeatResponse handle_heartbeat(RequestContext& ctx,
+//                                                const protocol::HeartbeatRequest& req) {
 //     protocol::HeartbeatResponse resp;
 //     ...
-//     co_return encode_response(ctx, resp);
+//     return resp;
 //   }
 //
 //   RUNNEL_REGISTER_HANDLER(heartbeat, HeartbeatHandler, handle_heartbeat)
@@ -20,17 +20,22 @@
 // stem is a link error, never a silently missing API). Dispatch and the
 // ApiVersions answer both read the resulting HandlerRegistry.
 //
-// A handler runs on the broker's single event-loop thread. One that may
-// suspend (a long-poll Fetch, JoinGroup and SyncGroup waiting for the group,
-// topic changes waiting for their file work) is a coroutine returning
-// asio::awaitable<HandlerResult>, and other requests on the same connection
-// keep being processed meanwhile — responses still leave in request order.
-// Every other handler is a plain function returning HandlerResult; the
-// connection calls it directly, with no coroutine frame. The registration is
-// the same for both. Returning std::nullopt means "send no response" (Produce
-// with acks=0). Throwing MalformedRequest (decode_request does it) closes the
-// connection with the reason logged, as Kafka does for a request it cannot
-// parse; any other exception is logged and closes the connection too.
+// A handler runs on the broker's single event-loop thread. It takes the
+// decoded request and returns the response struct; the framework decodes
+// before and encodes after (at the request's version, with its header). One
+// that may suspend (a long-poll Fetch, JoinGroup and SyncGroup waiting for the
+// group, topic changes waiting for their file work) is a coroutine, taking the
+// request by value and returning asio::awaitable<Response>, and other requests
+// on the same connection keep being processed meanwhile — responses still
+// leave in request order. Every other handler is a plain function; the
+// connection calls it directly, with no coroutine frame. A handler that needs
+// the frame itself (Produce answers nothing for acks=0; Fetch splices file
+// bytes into its answer) takes (RequestContext&, protocol::Reader& body) and
+// returns HandlerResult (std::nullopt: "send no response"), as a plain
+// function or as asio::awaitable<HandlerResult>. Throwing MalformedRequest
+// (decode_request does it) closes the connection with the reason logged, as
+// Kafka does for a request it cannot parse; any other exception is logged and
+// closes the connection too.
 #pragma once
 
 #include <asio.hpp>
@@ -42,6 +47,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "protocol/messages/api_keys.h"
@@ -172,14 +179,9 @@ class HandlerRegistry {
   // The registry of every handler file in server/handlers/.
   static HandlerRegistry with_all_handlers();
 
-  template <typename H>
-  void add(std::string_view name, HandlerFn fn) {
-    add_entry({H::api_key, H::min_version, H::max_version, name, fn, nullptr});
-  }
-  template <typename H>
-  void add(std::string_view name, PlainHandlerFn fn) {
-    add_entry({H::api_key, H::min_version, H::max_version, name, nullptr, fn});
-  }
+  // Registers `Fn` as H's handler; see RUNNEL_REGISTER_HANDLER for the forms it may take.
+  template <typename H, auto Fn>
+  void add(std::string_view name);
   void add_entry(HandlerEntry e);  // throws std::logic_error on a duplicate key
 
   const HandlerEntry* find(int16_t api_key) const;
@@ -224,9 +226,40 @@ HandlerResult encode_response(const RequestContext& ctx, const Resp& resp) {
   return w;
 }
 
+// A handler that answers with a response struct, wrapped into the frame-level forms: the
+// request is decoded before the handler runs and its answer encoded after.
+template <typename H, auto Fn>
+HandlerResult answer_now(RequestContext& ctx, protocol::Reader& body) {
+  return encode_response(ctx, Fn(ctx, decode_request<H>(ctx, body)));
+}
+template <typename H, auto Fn>
+asio::awaitable<HandlerResult> answer_later(RequestContext& ctx, protocol::Reader& body) {
+  auto req = decode_request<H>(ctx, body);
+  co_return encode_response(ctx, co_await Fn(ctx, std::move(req)));
+}
+
+template <typename H, auto Fn>
+void HandlerRegistry::add(std::string_view name) {
+  using Req = typename H::request_type;
+  using Resp = typename Req::Response;
+  using F = decltype(Fn);
+  HandlerEntry e{H::api_key, H::min_version, H::max_version, name, nullptr, nullptr};
+  if constexpr (std::is_same_v<F, Resp (*)(RequestContext&, const Req&)>) {
+    e.plain = &answer_now<H, Fn>;
+  } else if constexpr (std::is_same_v<F, asio::awaitable<Resp> (*)(RequestContext&, Req)>) {
+    e.fn = &answer_later<H, Fn>;
+  } else if constexpr (std::is_same_v<F, PlainHandlerFn>) {
+    e.plain = Fn;
+  } else {
+    static_assert(std::is_same_v<F, HandlerFn>, "not one of the handler forms");
+    e.fn = Fn;
+  }
+  add_entry(e);
+}
+
 }  // namespace runnel::server
 
 #define RUNNEL_REGISTER_HANDLER(stem, HandlerType, function)                         \
   void runnel_register_handler_##stem(::runnel::server::HandlerRegistry& registry) { \
-    registry.add<HandlerType>(#stem, &function);                                     \
+    registry.add<HandlerType, &function>(#stem);                                     \
   }

@@ -75,7 +75,7 @@ ErrorCode TxnService::write_marker(const coordinator::TopicPartition& tp, int64_
                                 commit);
   } else if (storage::PartitionLog* log = logs_.get(tp.topic, tp.partition)) {
     e = log->append_control(producer_id, producer_epoch, coordinator_epoch, commit,
-                            kPartitionLeaderEpoch, clock_.now_ms())
+                            leader_epoch(*log), clock_.now_ms())
             .error;
     if (e == ErrorCode::NONE) waiters_.notify(tp.topic, tp.partition);
   }

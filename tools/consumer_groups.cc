@@ -108,7 +108,7 @@ class GroupsTool {
       req.topics = std::nullopt;
     }
     req.allow_auto_topic_creation = false;
-    auto resp = conn.call<MetadataRequest, MetadataResponse>(req, v);
+    auto resp = conn.call(req, v);
     ClusterMetadata md;
     for (const auto& b : resp.brokers) md.brokers[b.node_id] = {b.host, b.port};
     for (const auto& t : resp.topics) {
@@ -151,7 +151,7 @@ class GroupsTool {
         req.coordinator_keys = {group};
       else
         req.key = group;
-      auto resp = conn.call<FindCoordinatorRequest, FindCoordinatorResponse>(req, v);
+      auto resp = conn.call(req, v);
       Coordinator c;
       if (v >= 4) {
         if (resp.coordinators.size() != 1)
@@ -201,7 +201,7 @@ class GroupsTool {
       int16_t v = conn.version_for<DescribeGroupsRequest>();
       DescribeGroupsRequest req;
       req.groups = {group};
-      auto resp = conn.call<DescribeGroupsRequest, DescribeGroupsResponse>(req, v);
+      auto resp = conn.call(req, v);
       if (resp.groups.size() != 1)
         throw ToolError("DescribeGroups answered " + std::to_string(resp.groups.size()) +
                         " groups for one");
@@ -231,7 +231,7 @@ class GroupsTool {
         g.group_id = group;
         g.topics = std::nullopt;
         req.groups.push_back(g);
-        auto resp = conn.call<OffsetFetchRequest, OffsetFetchResponse>(req, v);
+        auto resp = conn.call(req, v);
         if (resp.groups.size() != 1)
           throw ToolError("OffsetFetch answered " + std::to_string(resp.groups.size()) +
                           " groups for one");
@@ -242,7 +242,7 @@ class GroupsTool {
       } else {
         req.group_id = group;
         req.topics = std::nullopt;
-        auto resp = conn.call<OffsetFetchRequest, OffsetFetchResponse>(req, v);
+        auto resp = conn.call(req, v);
         err = resp.error_code;
         for (const auto& t : resp.topics)
           for (const auto& p : t.partitions)
@@ -301,7 +301,7 @@ class GroupsTool {
         }
         req.topics.push_back(t);
       }
-      auto resp = conn.call<ListOffsetsRequest, ListOffsetsResponse>(req, v);
+      auto resp = conn.call(req, v);
       for (const auto& t : resp.topics)
         for (const auto& p : t.partitions) {
           TopicPartition tp{t.name, p.partition_index};
@@ -329,7 +329,7 @@ class GroupsTool {
       int16_t v = conn.version_for<ListGroupsRequest>(want_states ? 4 : 0);
       ListGroupsRequest req;
       req.states_filter = filter;
-      auto resp = conn.call<ListGroupsRequest, ListGroupsResponse>(req, v);
+      auto resp = conn.call(req, v);
       if (resp.error_code != ErrorCode::NONE)
         throw ToolError("listing the groups of broker " + conn.address() +
                         " failed: " + error_name(code(resp.error_code)));
@@ -601,7 +601,7 @@ class GroupsTool {
         p.committed_metadata = "";
         req.topics.back().partitions.push_back(p);
       }
-      auto resp = conn.call<OffsetCommitRequest, OffsetCommitResponse>(req, v);
+      auto resp = conn.call(req, v);
       ErrorCode first = ErrorCode::NONE;
       std::vector<std::string> failed;
       for (const auto& t : resp.topics)
@@ -627,7 +627,7 @@ class GroupsTool {
         int16_t v = conn.version_for<DeleteGroupsRequest>();
         DeleteGroupsRequest req;
         req.groups_names = {group};
-        auto resp = conn.call<DeleteGroupsRequest, DeleteGroupsResponse>(req, v);
+        auto resp = conn.call(req, v);
         if (resp.results.size() != 1)
           throw ToolError("DeleteGroups answered " + std::to_string(resp.results.size()) +
                           " results for one group");
@@ -672,7 +672,7 @@ class GroupsTool {
         p.partition_index = tp.second;
         req.topics.back().partitions.push_back(p);
       }
-      auto resp = conn.call<OffsetDeleteRequest, OffsetDeleteResponse>(req, v);
+      auto resp = conn.call(req, v);
       std::map<TopicPartition, ErrorCode> out;
       for (const auto& t : resp.topics)
         for (const auto& p : t.partitions) out[{t.name, p.partition_index}] = p.error_code;

@@ -40,7 +40,8 @@ class BrokerConnection {
   }
   bool supports(int16_t api_key, int16_t min_version) const;
 
-  template <class Req, class Resp>
+  // Sends `request` at `version` and decodes its answer (Req::Response).
+  template <class Req, class Resp = typename Req::Response>
   Resp call(const Req& request, int16_t version) {
     protocol::Writer w;
     request.encode(w, version);

@@ -74,10 +74,6 @@ KNOWN_BUGS = [
     {"scenario": "fetch", "api": "Fetch", "field": "*Partitions.AbortedTransactions",
      "why": "a partition answered with an error (unknown topic or partition): Kafka sends "
             "AbortedTransactions [] (v4-v11), Runnel null"},
-    # -- ListOffsets --
-    {"scenario": "list_offsets", "api": "ListOffsets", "field": "*Partitions.LeaderEpoch",
-     "why": "the latest offset of an empty partition: Kafka answers the partition's leader epoch (0), "
-            "Runnel -1"},
     # -- idempotent producers --
     {"scenario": "idempotent_produce", "api": "Produce", "field": "*PartitionResponses.LogAppendTimeMs",
      "why": "a resent (duplicate) batch: Kafka answers LogAppendTimeMs = the batch's max timestamp, "

@@ -14,8 +14,8 @@ namespace {
 
 using protocol::ErrorCode;
 
-HandlerResult handle_add_offsets_to_txn(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<AddOffsetsToTxnHandler>(ctx, body);
+protocol::AddOffsetsToTxnResponse handle_add_offsets_to_txn(
+    RequestContext& ctx, const protocol::AddOffsetsToTxnRequest& req) {
   protocol::AddOffsetsToTxnResponse resp;
   ErrorCode e = txn_status(ctx.broker, req.transactional_id);
   if (e == ErrorCode::NONE) e = ctx.broker.groups.ensure_offsets_topic();
@@ -25,7 +25,7 @@ HandlerResult handle_add_offsets_to_txn(RequestContext& ctx, protocol::Reader& b
                                                   req.producer_epoch, partition);
   }
   resp.error_code = fenced_for_version(e, ctx.api_version, 2);
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

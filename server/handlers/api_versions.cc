@@ -36,14 +36,14 @@ bool valid_software_field(std::string_view s) {
   return true;
 }
 
-HandlerResult handle_api_versions(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<ApiVersionsHandler>(ctx, body);
+protocol::ApiVersionsResponse handle_api_versions(RequestContext& ctx,
+                                                  const protocol::ApiVersionsRequest& req) {
   auto resp = supported_ranges(ctx.broker.handlers);
   if (ctx.api_version >= 3 && (!valid_software_field(req.client_software_name) ||
                                !valid_software_field(req.client_software_version))) {
     resp.error_code = protocol::ErrorCode::INVALID_REQUEST;
   }
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

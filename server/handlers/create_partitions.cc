@@ -117,14 +117,13 @@ protocol::CreatePartitionsResponse create_partitions(Broker& broker,
 
 namespace {
 
-asio::awaitable<HandlerResult> handle_create_partitions(RequestContext& ctx,
-                                                        protocol::Reader& body) {
-  auto req = decode_request<CreatePartitionsHandler>(ctx, body);
+asio::awaitable<protocol::CreatePartitionsResponse> handle_create_partitions(
+    RequestContext& ctx, protocol::CreatePartitionsRequest req) {
   std::vector<Growth> growths;
   Resp resp = begin_create_partitions(ctx.broker, req, &growths);
   co_await run_topic_changes(ctx.broker.topic_work, changes_of(growths));
   finish_create_partitions(ctx.broker, growths, &resp);
-  co_return encode_response(ctx, resp);
+  co_return resp;
 }
 
 }  // namespace

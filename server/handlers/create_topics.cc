@@ -183,12 +183,12 @@ protocol::CreateTopicsResponse create_topics(Broker& broker,
 
 namespace {
 
-asio::awaitable<HandlerResult> handle_create_topics(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<CreateTopicsHandler>(ctx, body);
+asio::awaitable<protocol::CreateTopicsResponse> handle_create_topics(
+    RequestContext& ctx, protocol::CreateTopicsRequest req) {
   auto pending = begin_create_topics(ctx.broker, req);
   co_await run_topic_changes(ctx.broker.topic_work, changes_of(pending));
   auto resp = finish_create_topics(ctx.broker, req, ctx.api_version, pending);
-  co_return encode_response(ctx, resp);
+  co_return resp;
 }
 
 }  // namespace

@@ -11,8 +11,8 @@ namespace {
 
 using protocol::ErrorCode;
 
-HandlerResult handle_delete_groups(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<DeleteGroupsHandler>(ctx, body);
+protocol::DeleteGroupsResponse handle_delete_groups(RequestContext& ctx,
+                                                    const protocol::DeleteGroupsRequest& req) {
   protocol::DeleteGroupsResponse resp;
   for (const auto& id : req.groups_names) {
     protocol::DeleteGroupsResponse::DeletableGroupResult r;
@@ -24,7 +24,7 @@ HandlerResult handle_delete_groups(RequestContext& ctx, protocol::Reader& body) 
     r.error_code = e;
     resp.results.push_back(std::move(r));
   }
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

@@ -158,13 +158,13 @@ protocol::DeleteTopicsResponse delete_topics(Broker& broker,
 
 namespace {
 
-asio::awaitable<HandlerResult> handle_delete_topics(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<DeleteTopicsHandler>(ctx, body);
+asio::awaitable<protocol::DeleteTopicsResponse> handle_delete_topics(
+    RequestContext& ctx, protocol::DeleteTopicsRequest req) {
   std::vector<Deletion> deletions;
   Resp resp = begin_delete_topics(ctx.broker, req, ctx.api_version, &deletions);
   co_await run_topic_changes(ctx.broker.topic_work, changes_of(deletions));
   finish_delete_topics(ctx.broker, deletions, &resp);
-  co_return encode_response(ctx, resp);
+  co_return resp;
 }
 
 }  // namespace

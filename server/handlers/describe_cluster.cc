@@ -43,10 +43,10 @@ protocol::DescribeClusterResponse describe_cluster(Broker& broker,
 
 namespace {
 
-HandlerResult handle_describe_cluster(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<DescribeClusterHandler>(ctx, body);
+protocol::DescribeClusterResponse handle_describe_cluster(
+    RequestContext& ctx, const protocol::DescribeClusterRequest& req) {
   auto resp = describe_cluster(ctx.broker, req, ctx.api_version, ctx.connection.listener);
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

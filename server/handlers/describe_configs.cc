@@ -115,10 +115,10 @@ protocol::DescribeConfigsResponse describe_configs(Broker& broker,
 
 namespace {
 
-HandlerResult handle_describe_configs(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<DescribeConfigsHandler>(ctx, body);
+protocol::DescribeConfigsResponse handle_describe_configs(
+    RequestContext& ctx, const protocol::DescribeConfigsRequest& req) {
   auto resp = describe_configs(ctx.broker, req, ctx.api_version);
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

@@ -17,8 +17,8 @@ using Resp = protocol::DescribeGroupsResponse;
 // DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11 (3400, as Kafka 4.4 answers).
 constexpr int32_t kGroupOperations = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
 
-HandlerResult handle_describe_groups(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<DescribeGroupsHandler>(ctx, body);
+protocol::DescribeGroupsResponse handle_describe_groups(
+    RequestContext& ctx, const protocol::DescribeGroupsRequest& req) {
   Resp resp;
   for (const auto& id : req.groups) {
     Resp::DescribedGroup g;
@@ -46,7 +46,7 @@ HandlerResult handle_describe_groups(RequestContext& ctx, protocol::Reader& body
     }
     resp.groups.push_back(std::move(g));
   }
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

@@ -15,8 +15,8 @@ namespace {
 using protocol::ErrorCode;
 using Resp = protocol::DescribeProducersResponse;
 
-HandlerResult handle_describe_producers(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<DescribeProducersHandler>(ctx, body);
+protocol::DescribeProducersResponse handle_describe_producers(
+    RequestContext& ctx, const protocol::DescribeProducersRequest& req) {
   Resp resp;
   for (const auto& t : req.topics) {
     Resp::TopicResponse tr;
@@ -43,7 +43,7 @@ HandlerResult handle_describe_producers(RequestContext& ctx, protocol::Reader& b
     }
     resp.topics.push_back(std::move(tr));
   }
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

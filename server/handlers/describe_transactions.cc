@@ -15,8 +15,8 @@ namespace {
 using protocol::ErrorCode;
 using Resp = protocol::DescribeTransactionsResponse;
 
-HandlerResult handle_describe_transactions(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<DescribeTransactionsHandler>(ctx, body);
+protocol::DescribeTransactionsResponse handle_describe_transactions(
+    RequestContext& ctx, const protocol::DescribeTransactionsRequest& req) {
   Resp resp;
   for (const auto& id : req.transactional_ids) {
     Resp::TransactionState s;
@@ -49,7 +49,7 @@ HandlerResult handle_describe_transactions(RequestContext& ctx, protocol::Reader
     s.error_code = e;
     resp.transaction_states.push_back(std::move(s));
   }
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

@@ -14,15 +14,14 @@ namespace {
 
 using protocol::ErrorCode;
 
-HandlerResult handle_end_txn(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<EndTxnHandler>(ctx, body);
+protocol::EndTxnResponse handle_end_txn(RequestContext& ctx, const protocol::EndTxnRequest& req) {
   protocol::EndTxnResponse resp;
   ErrorCode e = txn_status(ctx.broker, req.transactional_id);
   if (e == ErrorCode::NONE)
     e = ctx.broker.txns.coordinator().end_txn(req.transactional_id, req.producer_id,
                                               req.producer_epoch, req.committed);
   resp.error_code = fenced_for_version(e, ctx.api_version, 2);
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

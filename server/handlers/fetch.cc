@@ -132,7 +132,7 @@ PartitionRead read_partition(const storage::LogManager& logs, const Target& t, i
     out.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
     return out;
   }
-  if (auto e = check_current_leader_epoch(t.params.current_leader_epoch);
+  if (auto e = check_current_leader_epoch(*log, t.params.current_leader_epoch);
       version >= 9 && e != ErrorCode::NONE) {
     out.error = e;
     return out;

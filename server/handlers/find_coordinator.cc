@@ -44,8 +44,8 @@ Coordinator find(Broker& broker, std::string_view listener, const std::string& k
   return c;
 }
 
-HandlerResult handle_find_coordinator(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<FindCoordinatorHandler>(ctx, body);
+protocol::FindCoordinatorResponse handle_find_coordinator(
+    RequestContext& ctx, const protocol::FindCoordinatorRequest& req) {
   protocol::FindCoordinatorResponse resp;
   if (ctx.api_version >= 4) {
     for (const auto& key : req.coordinator_keys)
@@ -58,7 +58,7 @@ HandlerResult handle_find_coordinator(RequestContext& ctx, protocol::Reader& bod
     resp.host = c.host;
     resp.port = c.port;
   }
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

@@ -12,8 +12,8 @@ namespace {
 
 using protocol::ErrorCode;
 
-HandlerResult handle_heartbeat(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<HeartbeatHandler>(ctx, body);
+protocol::HeartbeatResponse handle_heartbeat(RequestContext& ctx,
+                                             const protocol::HeartbeatRequest& req) {
   protocol::HeartbeatResponse resp;
   ErrorCode e = group_status(ctx.broker, req.group_id);
   if (e == ErrorCode::NONE) {
@@ -21,7 +21,7 @@ HandlerResult handle_heartbeat(RequestContext& ctx, protocol::Reader& body) {
         req.group_id, {req.member_id, req.group_instance_id, req.generation_id});
   }
   resp.error_code = e;
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

@@ -17,8 +17,8 @@ namespace {
 
 using protocol::ErrorCode;
 
-HandlerResult handle_init_producer_id(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<InitProducerIdHandler>(ctx, body);
+protocol::InitProducerIdResponse handle_init_producer_id(
+    RequestContext& ctx, const protocol::InitProducerIdRequest& req) {
   protocol::InitProducerIdResponse resp;
   resp.producer_id = -1;
   resp.producer_epoch = -1;
@@ -37,7 +37,7 @@ HandlerResult handle_init_producer_id(RequestContext& ctx, protocol::Reader& bod
     }
   }
   resp.error_code = fenced_for_version(e, ctx.api_version, 4);
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

@@ -13,8 +13,8 @@ namespace {
 
 using protocol::ErrorCode;
 
-asio::awaitable<HandlerResult> handle_join_group(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<JoinGroupHandler>(ctx, body);
+asio::awaitable<protocol::JoinGroupResponse> handle_join_group(RequestContext& ctx,
+                                                               protocol::JoinGroupRequest req) {
   const int16_t v = ctx.api_version;
   protocol::JoinGroupResponse resp;
   resp.member_id = req.member_id;
@@ -22,7 +22,7 @@ asio::awaitable<HandlerResult> handle_join_group(RequestContext& ctx, protocol::
   ErrorCode e = group_status(ctx.broker, req.group_id);
   if (e != ErrorCode::NONE) {
     resp.error_code = e;
-    co_return encode_response(ctx, resp);
+    co_return resp;
   }
   coordinator::JoinRequest jr;
   jr.member_id = req.member_id;
@@ -52,7 +52,7 @@ asio::awaitable<HandlerResult> handle_join_group(RequestContext& ctx, protocol::
     rm.metadata = std::move(m.metadata);
     resp.members.push_back(std::move(rm));
   }
-  co_return encode_response(ctx, resp);
+  co_return resp;
 }
 
 }  // namespace

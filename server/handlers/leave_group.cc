@@ -13,14 +13,14 @@ namespace {
 
 using protocol::ErrorCode;
 
-HandlerResult handle_leave_group(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<LeaveGroupHandler>(ctx, body);
+protocol::LeaveGroupResponse handle_leave_group(RequestContext& ctx,
+                                                const protocol::LeaveGroupRequest& req) {
   const int16_t v = ctx.api_version;
   protocol::LeaveGroupResponse resp;
   ErrorCode e = group_status(ctx.broker, req.group_id);
   if (e != ErrorCode::NONE) {
     resp.error_code = e;
-    return encode_response(ctx, resp);
+    return resp;
   }
   std::vector<coordinator::LeaveMember> members;
   if (v >= 3) {
@@ -41,7 +41,7 @@ HandlerResult handle_leave_group(RequestContext& ctx, protocol::Reader& body) {
   } else if (r.error == ErrorCode::NONE && !r.member_errors.empty()) {
     resp.error_code = r.member_errors.front();
   }
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

@@ -23,13 +23,13 @@ bool equals_ignore_case(std::string_view a, std::string_view b) {
   return true;
 }
 
-HandlerResult handle_list_groups(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<ListGroupsHandler>(ctx, body);
+protocol::ListGroupsResponse handle_list_groups(RequestContext& ctx,
+                                                const protocol::ListGroupsRequest& req) {
   protocol::ListGroupsResponse resp;
   if (!ctx.broker.groups.loaded()) resp.error_code = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
   bool classic_wanted = req.types_filter.empty();
   for (const auto& t : req.types_filter) classic_wanted |= equals_ignore_case(t, "classic");
-  if (!classic_wanted) return encode_response(ctx, resp);
+  if (!classic_wanted) return resp;
   for (auto& g : ctx.broker.groups.coordinator().list(req.states_filter)) {
     protocol::ListGroupsResponse::ListedGroup lg;
     lg.group_id = std::move(g.group_id);
@@ -38,7 +38,7 @@ HandlerResult handle_list_groups(RequestContext& ctx, protocol::Reader& body) {
     lg.group_type = "classic";
     resp.groups.push_back(std::move(lg));
   }
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

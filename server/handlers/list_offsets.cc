@@ -77,8 +77,9 @@ void answer(const storage::PartitionLog& log, int64_t timestamp, bool read_commi
   r.timestamp = -1;
   switch (timestamp) {
     case kLatest:
+      // The partition's current leader epoch, as Kafka answers (an empty partition too).
       r.offset = read_committed ? log.last_stable_offset() : log.high_watermark();
-      r.leader_epoch = epoch_of(log, r.offset);
+      r.leader_epoch = leader_epoch(log);
       return;
     case kEarliest:
     case kEarliestLocal:
@@ -106,8 +107,8 @@ void answer(const storage::PartitionLog& log, int64_t timestamp, bool read_commi
   }
 }
 
-HandlerResult handle_list_offsets(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<ListOffsetsHandler>(ctx, body);
+protocol::ListOffsetsResponse handle_list_offsets(RequestContext& ctx,
+                                                  const protocol::ListOffsetsRequest& req) {
   const int16_t version = ctx.api_version;
   const bool read_committed = version >= 2 && req.isolation_level == 1;
 
@@ -131,7 +132,7 @@ HandlerResult handle_list_offsets(RequestContext& ctx, protocol::Reader& body) {
         set_error(ErrorCode::INVALID_REQUEST);
       } else if (!log) {
         set_error(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
-      } else if (auto e = check_current_leader_epoch(p.current_leader_epoch);
+      } else if (auto e = check_current_leader_epoch(*log, p.current_leader_epoch);
                  version >= 4 && e != ErrorCode::NONE) {
         set_error(e);
       } else if (version == 0) {
@@ -143,7 +144,7 @@ HandlerResult handle_list_offsets(RequestContext& ctx, protocol::Reader& body) {
     }
     resp.topics.push_back(std::move(tr));
   }
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

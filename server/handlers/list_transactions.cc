@@ -14,8 +14,8 @@ namespace {
 using protocol::ErrorCode;
 using Resp = protocol::ListTransactionsResponse;
 
-HandlerResult handle_list_transactions(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<ListTransactionsHandler>(ctx, body);
+protocol::ListTransactionsResponse handle_list_transactions(
+    RequestContext& ctx, const protocol::ListTransactionsRequest& req) {
   Resp resp;
   std::vector<std::string> unknown;
   auto listed =
@@ -29,7 +29,7 @@ HandlerResult handle_list_transactions(RequestContext& ctx, protocol::Reader& bo
     s.transaction_state = d.state;
     resp.transaction_states.push_back(std::move(s));
   }
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

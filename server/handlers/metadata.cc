@@ -42,10 +42,8 @@ Resp::MetadataResponseTopic describe_topic(const Broker& broker, const storage::
     Resp::MetadataResponsePartition part;
     part.partition_index = p;
     part.leader_id = broker.node_id;
-    int32_t epoch = kPartitionLeaderEpoch;
-    if (const storage::PartitionLog* log = broker.logs.get(info.name, p))
-      epoch = std::max(epoch, log->latest_epoch());
-    part.leader_epoch = epoch;
+    const storage::PartitionLog* log = broker.logs.get(info.name, p);
+    part.leader_epoch = log ? leader_epoch(*log) : kInitialLeaderEpoch;
     part.replica_nodes = {broker.node_id};
     part.isr_nodes = {broker.node_id};
     t.partitions.push_back(std::move(part));
@@ -189,14 +187,14 @@ protocol::MetadataResponse metadata(Broker& broker, const protocol::MetadataRequ
 
 namespace {
 
-asio::awaitable<HandlerResult> handle_metadata(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<MetadataHandler>(ctx, body);
+asio::awaitable<protocol::MetadataResponse> handle_metadata(RequestContext& ctx,
+                                                            protocol::MetadataRequest req) {
   std::vector<AutoCreation> creations;
   Resp resp =
       answer_metadata(ctx.broker, req, ctx.api_version, ctx.connection.listener, &creations);
   co_await run_topic_changes(ctx.broker.topic_work, changes_of(creations));
   finish_auto_creations(ctx.broker, creations, &resp);
-  co_return encode_response(ctx, resp);
+  co_return resp;
 }
 
 }  // namespace

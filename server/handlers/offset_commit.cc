@@ -16,51 +16,18 @@ namespace {
 using protocol::ErrorCode;
 using Resp = protocol::OffsetCommitResponse;
 
-HandlerResult handle_offset_commit(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<OffsetCommitHandler>(ctx, body);
-  Resp resp;
-  ErrorCode group_error = group_status(ctx.broker, req.group_id, true);
-  // Partitions to commit, and where each one's answer goes.
-  std::vector<coordinator::OffsetCommitPartition> commits;
-  std::vector<Resp::OffsetCommitResponsePartition*> answers;
-  for (auto& t : req.topics) {
-    Resp::OffsetCommitResponseTopic rt;
-    rt.name = t.name;
-    rt.partitions.reserve(t.partitions.size());
-    for (auto& p : t.partitions) {
-      Resp::OffsetCommitResponsePartition rp;
-      rp.partition_index = p.partition_index;
-      if (group_error != ErrorCode::NONE) {
-        rp.error_code = group_error;
-      } else if (!partition_exists(ctx.broker, t.name, p.partition_index)) {
-        rp.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-      }
-      rt.partitions.push_back(rp);
-    }
-    resp.topics.push_back(std::move(rt));
-  }
-  for (size_t ti = 0; ti < req.topics.size(); ++ti) {
-    auto& t = req.topics[ti];
-    for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
-      auto& rp = resp.topics[ti].partitions[pi];
-      if (rp.error_code != ErrorCode::NONE) continue;
-      auto& p = t.partitions[pi];
-      const bool has_retention =
-          ctx.api_version >= 2 && ctx.api_version <= 4 && req.retention_time_ms >= 0;
-      commits.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
-                         p.committed_metadata.value_or(std::string()),
-                         has_retention ? req.retention_time_ms : -1});
-      answers.push_back(&rp);
-    }
-  }
-  if (!commits.empty()) {
-    auto errors = ctx.broker.groups.coordinator().commit_offsets(req.group_id, req.member_id,
-                                                                 req.generation_id_or_member_epoch,
-                                                                 req.group_instance_id, commits);
-    for (size_t i = 0; i < answers.size() && i < errors.size(); ++i)
-      answers[i]->error_code = errors[i];
-  }
-  return encode_response(ctx, resp);
+protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx,
+                                                    const protocol::OffsetCommitRequest& req) {
+  const ErrorCode group_error = group_status(ctx.broker, req.group_id, true);
+  const bool has_retention =
+      ctx.api_version >= 2 && ctx.api_version <= 4 && req.retention_time_ms >= 0;
+  return answer_offset_commit<Resp>(
+      ctx.broker, req, group_error, has_retention ? req.retention_time_ms : -1,
+      [&](const auto& commits) {
+        return ctx.broker.groups.coordinator().commit_offsets(req.group_id, req.member_id,
+                                                              req.generation_id_or_member_epoch,
+                                                              req.group_instance_id, commits);
+      });
 }
 
 }  // namespace

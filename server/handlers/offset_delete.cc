@@ -13,13 +13,13 @@ namespace {
 using protocol::ErrorCode;
 using Resp = protocol::OffsetDeleteResponse;
 
-HandlerResult handle_offset_delete(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<OffsetDeleteHandler>(ctx, body);
+protocol::OffsetDeleteResponse handle_offset_delete(RequestContext& ctx,
+                                                    const protocol::OffsetDeleteRequest& req) {
   Resp resp;
   ErrorCode e = group_status(ctx.broker, req.group_id);
   if (e != ErrorCode::NONE) {
     resp.error_code = e;
-    return encode_response(ctx, resp);
+    return resp;
   }
   std::vector<std::pair<std::string, int32_t>> partitions;
   std::vector<Resp::OffsetDeleteResponsePartition*> answers;
@@ -50,7 +50,7 @@ HandlerResult handle_offset_delete(RequestContext& ctx, protocol::Reader& body) 
     for (size_t i = 0; i < answers.size() && i < r.partition_errors.size(); ++i)
       answers[i]->error_code = r.partition_errors[i];
   }
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

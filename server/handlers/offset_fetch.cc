@@ -85,8 +85,8 @@ void fill(const TopicAnswers& answers, std::vector<TopicOut>& out) {
   }
 }
 
-HandlerResult handle_offset_fetch(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<OffsetFetchHandler>(ctx, body);
+protocol::OffsetFetchResponse handle_offset_fetch(RequestContext& ctx,
+                                                  const protocol::OffsetFetchRequest& req) {
   const int16_t v = ctx.api_version;
   Resp resp;
   if (v >= 8) {
@@ -104,7 +104,7 @@ HandlerResult handle_offset_fetch(RequestContext& ctx, protocol::Reader& body) {
                                                                                  rg.topics);
       resp.groups.push_back(std::move(rg));
     }
-    return encode_response(ctx, resp);
+    return resp;
   }
   std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> topics;
   if (req.topics || v < 2) {
@@ -128,7 +128,7 @@ HandlerResult handle_offset_fetch(RequestContext& ctx, protocol::Reader& body) {
     }
   }
   fill<Resp::OffsetFetchResponseTopic, Resp::OffsetFetchResponsePartition>(answers, resp.topics);
-  return encode_response(ctx, resp);
+  return resp;
 }
 
 }  // namespace

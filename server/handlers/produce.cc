@@ -204,7 +204,7 @@ PartitionResponse produce_partition(Broker& broker, const std::string& topic, in
   if (p.error == ErrorCode::NONE)
     p = check_transaction(broker, topic, partition, version, std::move(p));
   if (p.error == ErrorCode::NONE) {
-    auto res = log->append(p.batches, kPartitionLeaderEpoch, now_ms);
+    auto res = log->append(p.batches, leader_epoch(*log), now_ms);
     p.error = res.error;
     if (res.error == ErrorCode::NONE) {
       r.base_offset = res.base_offset;

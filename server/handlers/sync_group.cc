@@ -12,13 +12,13 @@ namespace {
 
 using protocol::ErrorCode;
 
-asio::awaitable<HandlerResult> handle_sync_group(RequestContext& ctx, protocol::Reader& body) {
-  auto req = decode_request<SyncGroupHandler>(ctx, body);
+asio::awaitable<protocol::SyncGroupResponse> handle_sync_group(RequestContext& ctx,
+                                                               protocol::SyncGroupRequest req) {
   protocol::SyncGroupResponse resp;
   ErrorCode e = group_status(ctx.broker, req.group_id);
   if (e != ErrorCode::NONE) {
     resp.error_code = e;
-    co_return encode_response(ctx, resp);
+    co_return resp;
   }
   coordinator::SyncRequest sr;
   sr.member_id = req.member_id;
@@ -35,7 +35,7 @@ asio::awaitable<HandlerResult> handle_sync_group(RequestContext& ctx, protocol::
     resp.protocol_name = r.protocol_name;
     resp.assignment = std::move(r.assignment);
   }
-  co_return encode_response(ctx, resp);
+  co_return resp;
 }
 
 }  // namespace
