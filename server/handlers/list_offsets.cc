@@ -47,7 +47,10 @@ constexpr int64_t kMaxTimestamp = -3;
 constexpr int64_t kEarliestLocal = -4;
 constexpr int64_t kLatestTiered = -5;
 
+// The leader epoch of `offset`: its batch's, or for the log end offset (an empty partition's
+// start too) the partition's current epoch, which begins there, as Kafka's epoch cache says.
 int32_t epoch_of(const storage::PartitionLog& log, int64_t offset) {
+  if (offset >= log.log_end_offset()) return leader_epoch(log);
   return log.epoch_for_offset(offset).value_or(-1);
 }
 

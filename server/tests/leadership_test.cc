@@ -44,19 +44,20 @@ class LeadershipTest : public ::testing::Test {
     return resp.responses.at(0).partitions.at(0).error_code;
   }
 
-  ErrorCode list_offsets_error(int32_t partition, int32_t current_leader_epoch) {
+  protocol::ListOffsetsResponse::ListOffsetsPartitionResponse list_offsets(
+      int32_t partition, int32_t current_leader_epoch, int64_t timestamp = -1) {
     protocol::ListOffsetsRequest req;
     req.replica_id = -1;
     protocol::ListOffsetsRequest::ListOffsetsTopic t;
     t.name = "t";
     protocol::ListOffsetsRequest::ListOffsetsPartition p;
     p.partition_index = partition;
-    p.timestamp = -1;
+    p.timestamp = timestamp;
     p.current_leader_epoch = current_leader_epoch;
     t.partitions.push_back(p);
     req.topics.push_back(t);
     auto resp = dp.call<protocol::ListOffsetsResponse>(4, req).resp;
-    return resp.topics.at(0).partitions.at(0).error_code;
+    return resp.topics.at(0).partitions.at(0);
   }
 
   DataPlane dp;
@@ -84,10 +85,21 @@ TEST_F(LeadershipTest, FetchFencesAgainstThePartitionsEpoch) {
 }
 
 TEST_F(LeadershipTest, ListOffsetsFencesAgainstThePartitionsEpoch) {
-  EXPECT_EQ(list_offsets_error(0, kEarlierEpoch - 1), ErrorCode::FENCED_LEADER_EPOCH);
-  EXPECT_EQ(list_offsets_error(0, kEarlierEpoch + 1), ErrorCode::UNKNOWN_LEADER_EPOCH);
-  EXPECT_EQ(list_offsets_error(0, kEarlierEpoch), ErrorCode::NONE);
-  EXPECT_EQ(list_offsets_error(1, kInitialLeaderEpoch), ErrorCode::NONE);
+  EXPECT_EQ(list_offsets(0, kEarlierEpoch - 1).error_code, ErrorCode::FENCED_LEADER_EPOCH);
+  EXPECT_EQ(list_offsets(0, kEarlierEpoch + 1).error_code, ErrorCode::UNKNOWN_LEADER_EPOCH);
+  EXPECT_EQ(list_offsets(0, kEarlierEpoch).error_code, ErrorCode::NONE);
+  EXPECT_EQ(list_offsets(1, kInitialLeaderEpoch).error_code, ErrorCode::NONE);
+}
+
+// Kafka's epoch cache begins the leader's epoch at the log end offset: the latest offset, and
+// the earliest of an empty partition, carry the partition's current epoch.
+TEST_F(LeadershipTest, ListOffsetsAnswersTheEpochOfTheOffset) {
+  constexpr int64_t kLatest = -1, kEarliest = -2;
+  EXPECT_EQ(list_offsets(0, -1, kLatest).leader_epoch, kEarlierEpoch);
+  EXPECT_EQ(list_offsets(0, -1, kEarliest).leader_epoch, kEarlierEpoch);
+  EXPECT_EQ(list_offsets(1, -1, kLatest).leader_epoch, kInitialLeaderEpoch);
+  EXPECT_EQ(list_offsets(1, -1, kEarliest).leader_epoch, kInitialLeaderEpoch);
+  EXPECT_EQ(list_offsets(1, -1, kEarliest).offset, 0);
 }
 
 TEST_F(LeadershipTest, ProduceWritesAtThePartitionsEpoch) {
