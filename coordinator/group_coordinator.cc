@@ -435,7 +435,17 @@ std::vector<ErrorCode> GroupCoordinator::commit_txn_offsets(
     const std::vector<OffsetCommitPartition>& partitions) {
   std::vector<ErrorCode> errors(partitions.size(), ErrorCode::NONE);
   Entry* e = find(group_id);
-  if (e && e->group->state() != GroupState::Dead) {
+  const ConsumerGroup* consumer_group = consumer_groups_.group(group_id);
+  if (consumer_group) {
+    // The member epoch stands where a classic group has its generation.
+    if (!member_id.empty() || generation_id >= 0 || group_instance_id) {
+      ErrorCode v = consumer_group->validate_offset_commit(member_id, generation_id);
+      if (v != ErrorCode::NONE) {
+        std::fill(errors.begin(), errors.end(), v);
+        return errors;
+      }
+    }
+  } else if (e && e->group->state() != GroupState::Dead) {
     // Kafka checks the member only when the request names one (TxnOffsetCommit v3+ from a
     // group member); older producers send no member, and their commits are accepted.
     if (!member_id.empty() || generation_id >= 0 || group_instance_id) {
@@ -472,7 +482,7 @@ std::vector<ErrorCode> GroupCoordinator::commit_txn_offsets(
     for (size_t i : written) errors[i] = w;
     return errors;
   }
-  if (!e || e->group->state() == GroupState::Dead) {
+  if (!consumer_group && (!e || e->group->state() == GroupState::Dead)) {
     if (e) erase_group(group_id);
     get_or_create(group_id);
   }

@@ -517,6 +517,11 @@ TEST_F(ConsumerGroupTest, OffsetCommitsAreCheckedAgainstTheMemberEpoch) {
             std::vector<ErrorCode>{ErrorCode::UNKNOWN_MEMBER_ID});
   EXPECT_EQ(coord->commit_offsets("g", "", -1, std::nullopt, {p}),
             std::vector<ErrorCode>{ErrorCode::UNKNOWN_MEMBER_ID});
+  // Transactional commits from a member are checked the same way.
+  EXPECT_EQ(coord->commit_txn_offsets("g", 7, 0, a.member_id, 0, std::nullopt, {p}),
+            std::vector<ErrorCode>{ErrorCode::STALE_MEMBER_EPOCH});
+  EXPECT_EQ(coord->commit_txn_offsets("g", 7, 0, a.member_id, 1, std::nullopt, {p}),
+            std::vector<ErrorCode>{ErrorCode::NONE});
   // Once the group is empty, standalone commits are allowed.
   auto leave = beat_request(a);
   leave.member_epoch = -1;
