@@ -341,6 +341,10 @@ void ConsumerGroups::finish_load(int32_t partition) {
   }
 }
 
+std::string ConsumerGroups::assignor_name(const ConsumerGroup& group) const {
+  return preferred_assignor(group, config_);
+}
+
 const ConsumerGroup* ConsumerGroups::group(std::string_view group_id) const {
   auto it = groups_.find(group_id);
   return it == groups_.end() ? nullptr : &it->second;

@@ -120,6 +120,9 @@ class ConsumerGroups {
   // ---- Reading
   const ConsumerGroup* group(std::string_view group_id) const;
   const std::map<std::string, ConsumerGroup, std::less<>>& groups() const { return groups_; }
+  // The assignor the group's target is computed with (ConsumerGroupDescribe's AssignorName):
+  // the one most members ask for, else the first of group.consumer.assignors.
+  std::string assignor_name(const ConsumerGroup& group) const;
   // A member's deadlines (for tests and describe): nullopt when none is armed.
   std::optional<int64_t> session_deadline(std::string_view group_id,
                                           std::string_view member_id) const;

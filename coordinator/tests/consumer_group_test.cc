@@ -157,6 +157,15 @@ TEST_F(ConsumerGroupTest, FirstMemberGetsEverything) {
   EXPECT_EQ(group()->state(), ConsumerGroupState::STABLE);
   EXPECT_EQ(group()->group_epoch(), 1);
   EXPECT_EQ(group()->assignment_epoch(), 1);
+  EXPECT_EQ(coord->consumer_groups().assignor_name(*group()), "uniform");
+  // What ConsumerGroupDescribe reports of the member.
+  const ConsumerGroupMember* m = member(a);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->metadata.client_id, "client");
+  EXPECT_EQ(m->metadata.client_host, "/10.0.0.1");
+  EXPECT_EQ(m->metadata.subscribed_topic_names, std::vector<std::string>{"orders"});
+  EXPECT_EQ(m->metadata.rebalance_timeout_ms, 10000);
+  EXPECT_EQ(m->assigned_partitions, group()->target(a.member_id));
   // A heartbeat that changes nothing writes nothing and carries no assignment.
   const size_t stored = log.records().size();
   r = beat(a);
@@ -441,6 +450,7 @@ TEST_F(ConsumerGroupTest, RangeAssignorOnRequest) {
   rb.server_assignor = "range";
   beat(b, rb);
   settle({&a, &b});
+  EXPECT_EQ(coord->consumer_groups().assignor_name(*group()), "range");
   EXPECT_EQ(a.owned.at(kOrders), (std::set<int32_t>{0, 1}));
   EXPECT_EQ(a.owned.at(kPayments), (std::set<int32_t>{0}));
   EXPECT_EQ(b.owned.at(kOrders), (std::set<int32_t>{2, 3}));
