@@ -184,5 +184,60 @@ TEST(ConsumerGroupRecordsTest, RegularExpressionRoundTrip) {
   expect_other_versions_rejected(bytes, decode_consumer_group_regular_expression_value);
 }
 
+TEST(ConsumerGroupRecordsTest, MutatedBytesNeverCrash) {
+  // Deterministic mutations of valid encodings: every result either decodes or is rejected.
+  ConsumerGroupCurrentMemberAssignmentValue current;
+  current.member_epoch = 3;
+  current.assigned_partitions[uuid(1)] = {0, 1, 2};
+  current.partitions_pending_revocation[uuid(2)] = {7};
+  ConsumerGroupMemberMetadataValue member;
+  member.client_id = "c";
+  member.subscribed_topic_names = {"a", "b"};
+  member.subscribed_topic_regex = "x.*";
+  member.classic_member_metadata = protocol::Bytes{1, 2};
+  ConsumerGroupTargetAssignmentMemberValue target;
+  target.partitions[uuid(4)] = {1, 5};
+  std::vector<protocol::Bytes> seeds = {
+      encode(current),
+      encode(member),
+      encode(target),
+      encode(ConsumerGroupMetadataValue{4, 99}),
+      encode(ConsumerGroupRegularExpressionValue{{"a"}, 1, 2}),
+      encode(ConsumerGroupPartitionMetadataValue{{{uuid(1), "a", 3}}}),
+      encode_consumer_group_key({ConsumerGroupRecordType::MemberMetadata, "g", "m"})};
+  uint32_t rng = 4242;
+  auto next = [&rng] {
+    rng = rng * 1103515245u + 12345u;
+    return rng >> 8;
+  };
+  size_t decoded = 0;
+  for (int i = 0; i < 20000; ++i) {
+    protocol::Bytes b = seeds[static_cast<size_t>(i) % seeds.size()];
+    const int edits = 1 + static_cast<int>(next() % 4);
+    for (int k = 0; k < edits && !b.empty(); ++k) {
+      switch (next() % 3) {
+        case 0:
+          b[next() % b.size()] = static_cast<uint8_t>(next());
+          break;
+        case 1:
+          b.resize(next() % b.size());
+          break;
+        default:
+          b.insert(b.begin() + static_cast<ptrdiff_t>(next() % b.size()),
+                   static_cast<uint8_t>(next()));
+      }
+    }
+    decoded += decode_consumer_group_key(b).has_value();
+    decoded += decode_consumer_group_metadata_value(b).has_value();
+    decoded += decode_consumer_group_partition_metadata_value(b).has_value();
+    decoded += decode_consumer_group_member_metadata_value(b).has_value();
+    decoded += decode_consumer_group_target_assignment_metadata_value(b).has_value();
+    decoded += decode_consumer_group_target_assignment_member_value(b).has_value();
+    decoded += decode_consumer_group_current_member_assignment_value(b).has_value();
+    decoded += decode_consumer_group_regular_expression_value(b).has_value();
+  }
+  EXPECT_GT(decoded, 0u);
+}
+
 }  // namespace
 }  // namespace runnel::coordinator

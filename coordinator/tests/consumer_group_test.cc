@@ -110,13 +110,15 @@ class ConsumerGroupTest : public ::testing::Test {
   // No partition is owned by two clients, nor held (owned or being revoked) by two members.
   void expect_exclusive() {
     std::map<std::pair<protocol::Uuid, int32_t>, std::string> held;
-    for (const Client* c : clients)
+    for (const Client* c : clients) {
+      if (!member(*c)) continue;  // fenced: a zombie whose partitions are no longer its own
       for (const auto& [t, ps] : c->owned)
         for (int32_t p : ps) {
           auto [it, fresh] = held.emplace(std::make_pair(t, p), c->member_id);
           EXPECT_TRUE(fresh) << "partition " << p << " owned by " << it->second << " and "
                              << c->member_id;
         }
+    }
     const ConsumerGroup* g = group();
     if (!g) return;
     held.clear();
@@ -579,6 +581,90 @@ TEST_F(ConsumerGroupTest, EmptyGroupCanBeDeleted) {
   auto fresh = make();
   log.load_into(*fresh);
   EXPECT_FALSE(fresh->consumer_groups().group("g"));
+}
+
+TEST_F(ConsumerGroupTest, MalformedRecordsAreSkipped) {
+  join(a);
+  const size_t stored = log.records().size();
+  // A member record of a known type with a value that is not one.
+  log.append(coord->partition_for("g"),
+             {{encode_consumer_group_key({ConsumerGroupRecordType::MemberMetadata, "g", "x"}),
+               protocol::Bytes{0, 0, 9}},
+              {encode_consumer_group_key(
+                   {ConsumerGroupRecordType::CurrentMemberAssignment, "g", a.member_id}),
+               protocol::Bytes{0, 1}}});
+  EXPECT_EQ(coord->skipped_records(), 2u);
+  EXPECT_EQ(group()->members().size(), 1u);
+  EXPECT_EQ(member(a)->member_epoch, 1);
+  EXPECT_EQ(log.records().size(), stored + 2);
+}
+
+// Members join, heartbeat (acknowledging or not), leave and time out in a random order; no
+// partition is ever held by two members, and once everyone heartbeats the group settles.
+TEST_F(ConsumerGroupTest, RandomScheduleKeepsPartitionsExclusive) {
+  std::vector<std::unique_ptr<Client>> pool;
+  for (int i = 0; i < 5; ++i) pool.push_back(std::make_unique<Client>("m" + std::to_string(i)));
+  clients.clear();
+  for (auto& c : pool) clients.push_back(c.get());
+  std::map<const Client*, bool> in;
+  uint32_t rng = 99;
+  auto next = [&rng] {
+    rng = rng * 1103515245u + 12345u;
+    return rng >> 8;
+  };
+  for (int step = 0; step < 400; ++step) {
+    Client& c = *pool[next() % pool.size()];
+    const uint32_t action = next() % 10;
+    if (!in[&c]) {
+      c.owned.clear();
+      c.epoch = 0;
+      ASSERT_EQ(join(c, {"orders", "payments"}).error_code, ErrorCode::NONE);
+      in[&c] = true;
+    } else if (action == 0) {
+      auto leave = beat_request(c);
+      leave.member_epoch = -1;
+      const ErrorCode e = send(leave).error_code;
+      ASSERT_TRUE(e == ErrorCode::NONE || (e == ErrorCode::UNKNOWN_MEMBER_ID && !member(c)));
+      c.owned.clear();
+      in[&c] = false;
+    } else if (action <= 2) {
+      // Slow to revoke: it takes what it is given but lets go of nothing this time.
+      auto r = send(beat_request(c));
+      if (r.error_code == ErrorCode::UNKNOWN_MEMBER_ID) {
+        c.owned.clear();
+        in[&c] = false;
+      } else {
+        ASSERT_EQ(r.error_code, ErrorCode::NONE);
+        c.epoch = r.member_epoch;
+        if (r.assignment)
+          for (const auto& tp : r.assignment->topic_partitions)
+            c.owned[tp.topic_id].insert(tp.partitions.begin(), tp.partitions.end());
+      }
+    } else {
+      auto r = beat(c);
+      if (r.error_code == ErrorCode::UNKNOWN_MEMBER_ID) {
+        c.owned.clear();
+        in[&c] = false;
+      } else {
+        ASSERT_EQ(r.error_code, ErrorCode::NONE);
+      }
+    }
+    expect_exclusive();
+    clock.advance(1000);
+    coord->tick();
+  }
+  EXPECT_GT(group()->group_epoch(), 20);  // many joins, leaves and fencings happened
+  std::vector<Client*> live;
+  for (auto& c : pool)
+    if (in[c.get()] && member(*c)) live.push_back(c.get());
+  if (live.empty()) return;
+  settle(live, 8);
+  size_t total = 0;
+  for (Client* c : live) {
+    total += count(c->owned);
+    EXPECT_EQ(c->owned, member(*c)->assigned_partitions);
+  }
+  EXPECT_EQ(total, 6u);
 }
 
 }  // namespace
