@@ -66,7 +66,24 @@ ConsumerGroupHeartbeatResponse::Assignment to_response(const TopicPartitionSet& 
   return a;
 }
 
+// std::regex compiles and matches by recursion: a pattern longer or more deeply nested than
+// these limits is refused rather than risking the stack (RE2, which Kafka uses, has neither
+// problem; no real subscription comes near them).
+constexpr size_t kMaxRegexBytes = 1024;
+constexpr int kMaxRegexNesting = 32;
+
 std::optional<std::regex> compile(const std::string& pattern) {
+  if (pattern.size() > kMaxRegexBytes) return std::nullopt;
+  int depth = 0;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\') {
+      ++i;
+    } else if (pattern[i] == '(') {
+      if (++depth > kMaxRegexNesting) return std::nullopt;
+    } else if (pattern[i] == ')') {
+      --depth;
+    }
+  }
   try {
     return std::regex(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error&) {

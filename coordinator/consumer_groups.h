@@ -29,8 +29,11 @@
 // epoch is bumped. Loading a partition starts the session timer of every member it holds.
 //
 // Regular expressions are matched with std::regex (ECMAScript) against whole topic names, as
-// Kafka matches RE2/J patterns; RE2 syntax that ECMAScript lacks (named groups (?P<n>...),
-// possessive or \Q..\E quoting, inline flags other than none) is refused as INVALID_REQUEST.
+// Kafka matches its RE2/J patterns. Where the dialects differ: RE2's inline flags ((?i)),
+// named groups ((?P<n>...)) and \Q...\E quoting do not compile here, and ECMAScript's
+// lookaheads and backreferences, which RE2 refuses, are accepted. Patterns over 1024 bytes or
+// nested deeper than 32 groups are refused too. A refused pattern gets INVALID_REQUEST, where
+// Kafka answers INVALID_REGULAR_EXPRESSION (code 130, not in protocol/errors.h yet).
 #pragma once
 
 #include <cstdint>

@@ -410,6 +410,11 @@ TEST_F(ConsumerGroupTest, InvalidRequests) {
   r.subscribed_topic_regex = "(unclosed";
   EXPECT_EQ(send(r).error_code, ErrorCode::INVALID_REQUEST);
   r = join_request(a);
+  r.subscribed_topic_regex = std::string(20000, '(');
+  EXPECT_EQ(send(r).error_code, ErrorCode::INVALID_REQUEST);
+  r.subscribed_topic_regex = std::string(100, '(') + "a" + std::string(100, ')');
+  EXPECT_EQ(send(r).error_code, ErrorCode::INVALID_REQUEST);
+  r = join_request(a);
   r.server_assignor = "sticky";
   EXPECT_EQ(send(r).error_code, ErrorCode::UNSUPPORTED_ASSIGNOR);
   // No group: a heartbeat past the first one.
