@@ -143,7 +143,7 @@ struct Change {
          encode(ConsumerGroupTargetAssignmentMemberValue{parts}));
   }
   // Kafka's order: current assignment, target assignment, then the member itself.
-  void remove_member(const std::string& member) {
+  void remove_member(std::string member) {  // a copy: the replay erases the member
     emit(Type::CurrentMemberAssignment, member, std::nullopt);
     emit(Type::TargetAssignmentMember, member, std::nullopt);
     emit(Type::MemberMetadata, member, std::nullopt);
