@@ -63,6 +63,8 @@ GroupCoordinator::GroupCoordinator(CoordinatorConfig config, const storage::Cloc
       log_(log),
       member_ids_(std::move(member_ids)),
       offsets_(config.offset_metadata_max_bytes),
+      consumer_groups_(config.consumer_group, clock, log,
+                       [this](std::string_view group) { return partition_for(group); }),
       load_state_(static_cast<size_t>(std::max(config.offsets_partitions, 1)), LoadState::Unloaded),
       next_retention_check_ms_(clock.now_ms() + config.offsets_retention_check_interval_ms) {}
 
@@ -91,6 +93,12 @@ void GroupCoordinator::replay(int32_t partition, const ReplayedRecord& record) {
   auto k = decode_offsets_topic_key(record.key);
   if (!k) {
     ++skipped_records_;
+    return;
+  }
+  if (auto* other = std::get_if<OtherKey>(&*k);
+      other && is_consumer_group_record_type(other->version)) {
+    auto key = decode_consumer_group_key(record.key);
+    if (!key || !consumer_groups_.replay(*key, record.value)) ++skipped_records_;
     return;
   }
   if (auto* gk = std::get_if<GroupMetadataKey>(&*k)) {
@@ -127,9 +135,11 @@ void GroupCoordinator::finish_load(int32_t partition) {
     refresh_deadline(id);  // restored members' sessions run from now
   }
   loading_groups_.clear();
-  // Groups that only commit offsets have no metadata record; they exist as Empty groups.
+  consumer_groups_.finish_load(partition);
+  // Groups that only commit offsets have no metadata record; they exist as Empty groups
+  // (unless they are consumer groups).
   for (const auto& id : offsets_.groups()) {
-    if (partition_for(id) != partition || groups_.count(id)) continue;
+    if (partition_for(id) != partition || groups_.count(id) || consumer_groups_.group(id)) continue;
     Entry e;
     e.group = std::make_unique<ClassicGroup>(id, config_.group, clock_, member_ids_);
     e.stored_version = e.group->store_version();
@@ -255,6 +265,12 @@ ReadyResponses GroupCoordinator::take_ready_responses() { return std::exchange(r
 
 std::optional<JoinResponse> GroupCoordinator::join(const std::string& group_id,
                                                    const JoinRequest& req) {
+  if (ErrorCode y = yield_consumer_group(group_id); y != ErrorCode::NONE) {
+    JoinResponse r;
+    r.error = y;
+    r.member_id = req.member_id;
+    return r;
+  }
   Entry* e = find(group_id);
   bool created = false;
   if (!e || e->group->state() == GroupState::Dead) {
@@ -319,6 +335,10 @@ LeaveResult GroupCoordinator::leave(const std::string& group_id,
 
 void GroupCoordinator::tick() {
   const int64_t now = clock_.now_ms();
+  if (auto next = consumer_groups_.next_deadline_ms(); next && *next <= now) {
+    consumer_groups_.tick();
+    if (change_listener_) change_listener_();
+  }
   std::vector<std::string> due;
   for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now; ++it)
     due.push_back(it->second);
@@ -337,8 +357,9 @@ void GroupCoordinator::tick() {
 }
 
 std::optional<int64_t> GroupCoordinator::next_deadline_ms() const {
-  std::optional<int64_t> next;
-  if (!deadlines_.empty()) next = deadlines_.begin()->first;
+  std::optional<int64_t> next = consumer_groups_.next_deadline_ms();
+  if (!deadlines_.empty() && (!next || deadlines_.begin()->first < *next))
+    next = deadlines_.begin()->first;
   // Offsets expire only in groups; with none, there is nothing to check.
   if (!groups_.empty() && (!next || next_retention_check_ms_ < *next))
     next = next_retention_check_ms_;
@@ -353,6 +374,16 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(
     const std::optional<std::string>& group_instance_id,
     const std::vector<OffsetCommitPartition>& partitions) {
   std::vector<ErrorCode> errors(partitions.size(), ErrorCode::NONE);
+  if (const ConsumerGroup* cg = consumer_groups_.group(group_id)) {
+    // A consumer group: the member epoch stands where a classic group has its generation.
+    ErrorCode v = cg->validate_offset_commit(member_id, generation_id);
+    if (v != ErrorCode::NONE) {
+      std::fill(errors.begin(), errors.end(), v);
+      return errors;
+    }
+    write_commits(group_id, partitions, errors);
+    return errors;
+  }
   Entry* e = find(group_id);
   if (!e || e->group->state() == GroupState::Dead) {
     if (generation_id >= 0) {
@@ -369,6 +400,14 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(
     return errors;
   }
   e->group->touch(member_id);
+  write_commits(group_id, partitions, errors);
+  after_change(group_id);  // the commit moved the member's session deadline
+  return errors;
+}
+
+void GroupCoordinator::write_commits(const std::string& group_id,
+                                     const std::vector<OffsetCommitPartition>& partitions,
+                                     std::vector<ErrorCode>& errors) {
   const int64_t now = clock_.now_ms();
   std::vector<OffsetsTopicRecord> records;
   std::vector<size_t> written;
@@ -387,8 +426,6 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(
   ErrorCode w = write(group_id, records);
   if (w != ErrorCode::NONE)
     for (size_t i : written) errors[i] = w;
-  after_change(group_id);  // the commit moved the member's session deadline
-  return errors;
 }
 
 std::vector<ErrorCode> GroupCoordinator::commit_txn_offsets(
@@ -398,7 +435,17 @@ std::vector<ErrorCode> GroupCoordinator::commit_txn_offsets(
     const std::vector<OffsetCommitPartition>& partitions) {
   std::vector<ErrorCode> errors(partitions.size(), ErrorCode::NONE);
   Entry* e = find(group_id);
-  if (e && e->group->state() != GroupState::Dead) {
+  const ConsumerGroup* consumer_group = consumer_groups_.group(group_id);
+  if (consumer_group) {
+    // The member epoch stands where a classic group has its generation.
+    if (!member_id.empty() || generation_id >= 0 || group_instance_id) {
+      ErrorCode v = consumer_group->validate_offset_commit(member_id, generation_id);
+      if (v != ErrorCode::NONE) {
+        std::fill(errors.begin(), errors.end(), v);
+        return errors;
+      }
+    }
+  } else if (e && e->group->state() != GroupState::Dead) {
     // Kafka checks the member only when the request names one (TxnOffsetCommit v3+ from a
     // group member); older producers send no member, and their commits are accepted.
     if (!member_id.empty() || generation_id >= 0 || group_instance_id) {
@@ -435,7 +482,7 @@ std::vector<ErrorCode> GroupCoordinator::commit_txn_offsets(
     for (size_t i : written) errors[i] = w;
     return errors;
   }
-  if (!e || e->group->state() == GroupState::Dead) {
+  if (!consumer_group && (!e || e->group->state() == GroupState::Dead)) {
     if (e) erase_group(group_id);
     get_or_create(group_id);
   }
@@ -490,15 +537,17 @@ size_t GroupCoordinator::expire_offsets() {
   // As Kafka: offsets of a group with members never expire; those of an Empty group that
   // had members count from when it became Empty; those of a group that only commits
   // (no protocol type) count from each commit.
-  auto tombstones = offsets_.expire_from(now, config_.offsets_retention_ms,
-                                         [&](std::string_view group) -> std::optional<int64_t> {
-                                           auto it = groups_.find(group);
-                                           if (it == groups_.end()) return -1;
-                                           const ClassicGroup& g = *it->second.group;
-                                           if (g.state() != GroupState::Empty) return std::nullopt;
-                                           if (g.protocol_type().empty()) return -1;
-                                           return g.state_timestamp_ms();
-                                         });
+  auto tombstones = offsets_.expire_from(
+      now, config_.offsets_retention_ms, [&](std::string_view group) -> std::optional<int64_t> {
+        if (auto* cg = consumer_groups_.group(group))
+          return cg->members().empty() ? std::optional<int64_t>(-1) : std::nullopt;
+        auto it = groups_.find(group);
+        if (it == groups_.end()) return -1;
+        const ClassicGroup& g = *it->second.group;
+        if (g.state() != GroupState::Empty) return std::nullopt;
+        if (g.protocol_type().empty()) return -1;
+        return g.state_timestamp_ms();
+      });
   // Each group's tombstones go to that group's partition.
   std::map<std::string, std::vector<OffsetsTopicRecord>> by_group;
   for (auto& t : tombstones) {
@@ -550,10 +599,22 @@ std::vector<GroupListing> GroupCoordinator::list(const std::vector<std::string>&
     if (!wanted.empty() && !wanted.count(lower(state))) continue;
     out.push_back({id, e.group->protocol_type(), state});
   }
+  for (const auto& [id, g] : consumer_groups_.groups()) {
+    if (!g.exists() || groups_.count(id)) continue;
+    std::string state(to_string(g.state()));
+    if (!wanted.empty() && !wanted.count(lower(state))) continue;
+    out.push_back({id, "consumer", state});
+  }
   return out;
 }
 
 ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
+  if (consumer_groups_.group(group_id)) {
+    auto records = offsets_.prepare_delete_group(group_id);
+    ErrorCode d = consumer_groups_.delete_records(group_id, records);
+    if (d != ErrorCode::NONE) return d;
+    return write(group_id, records);
+  }
   Entry* e = find(group_id);
   if (!e || e->group->state() == GroupState::Dead) return ErrorCode::GROUP_ID_NOT_FOUND;
   if (e->group->state() != GroupState::Empty) return ErrorCode::NON_EMPTY_GROUP;
@@ -611,6 +672,39 @@ GroupCoordinator::OffsetDeleteResult GroupCoordinator::delete_offsets(
   if (w != ErrorCode::NONE)
     for (size_t i : idx) out.partition_errors[i] = w;
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumer groups
+
+protocol::ConsumerGroupHeartbeatResponse GroupCoordinator::consumer_group_heartbeat(
+    const protocol::ConsumerGroupHeartbeatRequest& request, const HeartbeatContext& context,
+    const TopicsImage& topics) {
+  std::vector<OffsetsTopicRecord> extra;
+  bool replaces_classic = false;
+  if (const Entry* e = find(request.group_id); e && e->group->state() != GroupState::Dead) {
+    if (e->group->state() != GroupState::Empty || request.member_epoch != kJoinGroupMemberEpoch) {
+      protocol::ConsumerGroupHeartbeatResponse r;
+      r.error_code = ErrorCode::GROUP_ID_NOT_FOUND;
+      r.error_message = "Group " + request.group_id + " is not a consumer group.";
+      return r;
+    }
+    extra.push_back({encode_group_metadata_key({request.group_id}), std::nullopt});
+    replaces_classic = true;
+  }
+  auto out = consumer_groups_.heartbeat(request, context, topics, extra);
+  if (replaces_classic && out.error_code == ErrorCode::NONE) erase_group(request.group_id);
+  if (change_listener_) change_listener_();  // a member's timers moved
+  return out;
+}
+
+ErrorCode GroupCoordinator::yield_consumer_group(const std::string& group_id) {
+  if (!consumer_groups_.group(group_id)) return ErrorCode::NONE;
+  std::vector<OffsetsTopicRecord> records;
+  ErrorCode d = consumer_groups_.delete_records(group_id, records);
+  if (d == ErrorCode::NON_EMPTY_GROUP) return ErrorCode::INCONSISTENT_GROUP_PROTOCOL;
+  if (d != ErrorCode::NONE) return d;
+  return coordinator_append_error(append(group_id, records));
 }
 
 }  // namespace runnel::coordinator

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "coordinator/classic_group.h"
+#include "coordinator/consumer_groups.h"
 #include "coordinator/offsets.h"
 #include "protocol/errors.h"
 #include "storage/clock.h"
@@ -52,6 +53,7 @@ struct CoordinatorConfig {
   int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;  // offsets.retention.minutes
   int64_t offsets_retention_check_interval_ms = 600000;   // offsets.retention.check.interval.ms
   size_t offset_metadata_max_bytes = kDefaultOffsetMetadataMaxBytes;
+  ConsumerGroupConfig consumer_group;  // group.consumer.*
 };
 
 struct OffsetCommitPartition {
@@ -114,9 +116,21 @@ class GroupCoordinator final : public CoordinatorStateMachine {
   void tick() override;
   std::optional<int64_t> next_deadline_ms() const override;
 
+  // ---- Consumer groups (KIP-848; see consumer_groups.h)
+  // ConsumerGroupHeartbeat (the group id must pass check_group first). A group id belongs to
+  // one protocol: a heartbeat for a classic group with members is refused with
+  // GROUP_ID_NOT_FOUND, as Kafka refuses it without an online migration; an Empty classic
+  // group is replaced (its metadata tombstoned in the same batch). A JoinGroup for a consumer
+  // group with members gets INCONSISTENT_GROUP_PROTOCOL; an empty one is deleted first.
+  protocol::ConsumerGroupHeartbeatResponse consumer_group_heartbeat(
+      const protocol::ConsumerGroupHeartbeatRequest& request, const HeartbeatContext& context,
+      const TopicsImage& topics);
+  const ConsumerGroups& consumer_groups() const { return consumer_groups_; }
+
   // ---- Offsets
-  // One error per partition, in order. A commit with generation < 0 and no member id is a
-  // standalone commit, allowed while the group has no members.
+  // One error per partition, in order. For a consumer group `generation_id` is the member
+  // epoch (STALE_MEMBER_EPOCH when it is not the member's current one). A commit with generation <
+  // 0 and no member id is a standalone commit, allowed while the group has no members.
   std::vector<ErrorCode> commit_offsets(const std::string& group_id, const std::string& member_id,
                                         int32_t generation_id,
                                         const std::optional<std::string>& group_instance_id,
@@ -188,6 +202,13 @@ class GroupCoordinator final : public CoordinatorStateMachine {
   // Re-files the group's next deadline; called after every change to a group.
   void refresh_deadline(const std::string& group_id);
   void erase_group(const std::string& group_id);
+  // Appends the offset commits of `partitions` (errors of refused ones go to `errors`).
+  void write_commits(const std::string& group_id,
+                     const std::vector<OffsetCommitPartition>& partitions,
+                     std::vector<ErrorCode>& errors);
+  // Deletes an empty consumer group of this id so that a classic group can take it;
+  // INCONSISTENT_GROUP_PROTOCOL while it has members.
+  ErrorCode yield_consumer_group(const std::string& group_id);
 
   CoordinatorConfig config_;
   const storage::Clock& clock_;
@@ -195,6 +216,7 @@ class GroupCoordinator final : public CoordinatorStateMachine {
   ClassicGroup::MemberIdGenerator member_ids_;
   OffsetStore offsets_;
   std::map<std::string, Entry, std::less<>> groups_;
+  ConsumerGroups consumer_groups_;
   std::vector<LoadState> load_state_;
   // Latest GroupMetadata record per group of the partitions being loaded (null: tombstone).
   std::map<std::string, std::optional<GroupMetadataValue>> loading_groups_;
