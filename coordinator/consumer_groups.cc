@@ -407,7 +407,7 @@ ConsumerGroupHeartbeatResponse ConsumerGroups::heartbeat(
                           "ServerAssignor " + *req.server_assignor + " is not supported.");
   if (req.subscribed_topic_regex && !req.subscribed_topic_regex->empty() &&
       !compile(*req.subscribed_topic_regex))
-    return error_response(ErrorCode::INVALID_REQUEST,
+    return error_response(ErrorCode::INVALID_REGULAR_EXPRESSION,
                           "SubscribedTopicRegex " + *req.subscribed_topic_regex + " is invalid.");
 
   const int64_t now = clock_.now_ms();

@@ -32,8 +32,8 @@
 // Kafka matches its RE2/J patterns. Where the dialects differ: RE2's inline flags ((?i)),
 // named groups ((?P<n>...)) and \Q...\E quoting do not compile here, and ECMAScript's
 // lookaheads and backreferences, which RE2 refuses, are accepted. Patterns over 1024 bytes or
-// nested deeper than 32 groups are refused too. A refused pattern gets INVALID_REQUEST, where
-// Kafka answers INVALID_REGULAR_EXPRESSION (code 130, not in protocol/errors.h yet).
+// nested deeper than 32 groups are refused too. A refused pattern gets
+// INVALID_REGULAR_EXPRESSION, as in Kafka.
 #pragma once
 
 #include <cstdint>

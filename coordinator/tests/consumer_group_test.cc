@@ -408,12 +408,12 @@ TEST_F(ConsumerGroupTest, InvalidRequests) {
   EXPECT_EQ(send(r).error_code, ErrorCode::INVALID_REQUEST);
   r = join_request(a);
   r.subscribed_topic_regex = "(unclosed";
-  EXPECT_EQ(send(r).error_code, ErrorCode::INVALID_REQUEST);
+  EXPECT_EQ(send(r).error_code, ErrorCode::INVALID_REGULAR_EXPRESSION);
   r = join_request(a);
   r.subscribed_topic_regex = std::string(20000, '(');
-  EXPECT_EQ(send(r).error_code, ErrorCode::INVALID_REQUEST);
+  EXPECT_EQ(send(r).error_code, ErrorCode::INVALID_REGULAR_EXPRESSION);
   r.subscribed_topic_regex = std::string(100, '(') + "a" + std::string(100, ')');
-  EXPECT_EQ(send(r).error_code, ErrorCode::INVALID_REQUEST);
+  EXPECT_EQ(send(r).error_code, ErrorCode::INVALID_REGULAR_EXPRESSION);
   r = join_request(a);
   r.server_assignor = "sticky";
   EXPECT_EQ(send(r).error_code, ErrorCode::UNSUPPORTED_ASSIGNOR);
