@@ -61,8 +61,8 @@ HandlerResult handle_txn_offset_commit(RequestContext& ctx, protocol::Reader& bo
   }
   if (!commits.empty()) {
     auto errors = ctx.broker.groups.coordinator().commit_txn_offsets(
-        req.group_id, req.producer_id, req.producer_epoch, req.member_id, req.generation_id,
-        req.group_instance_id, commits);
+        req.group_id, req.producer_id, req.producer_epoch, req.member_id,
+        req.generation_id_or_member_epoch, req.group_instance_id, commits);
     for (size_t i = 0; i < answers.size() && i < errors.size(); ++i)
       answers[i]->error_code = fenced_for_version(errors[i], ctx.api_version, 2);
   }
