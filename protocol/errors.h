@@ -136,6 +136,22 @@
   X(TELEMETRY_TOO_LARGE,                    118, false)     \
   X(INVALID_REGISTRATION,                   119, false)     \
   X(TRANSACTION_ABORTABLE,                  120, false)     \
+  X(INVALID_RECORD_STATE,                   121, false)     \
+  X(SHARE_SESSION_NOT_FOUND,                122, true)      \
+  X(INVALID_SHARE_SESSION_EPOCH,            123, true)      \
+  X(FENCED_STATE_EPOCH,                     124, false)     \
+  X(INVALID_VOTER_KEY,                      125, false)     \
+  X(DUPLICATE_VOTER,                        126, false)     \
+  X(VOTER_NOT_FOUND,                        127, false)     \
+  X(INVALID_REGULAR_EXPRESSION,             128, false)     \
+  X(REBOOTSTRAP_REQUIRED,                   129, false)     \
+  X(STREAMS_INVALID_TOPOLOGY,               130, false)     \
+  X(STREAMS_INVALID_TOPOLOGY_EPOCH,         131, false)     \
+  X(STREAMS_TOPOLOGY_FENCED,                132, false)     \
+  X(SHARE_SESSION_LIMIT_REACHED,            133, true)      \
+  X(GROUP_DELETION_FAILED,                  134, false)     \
+  X(STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED, 135, false) \
+  X(CONTROLLER_ID_NOT_REGISTERED,           136, false)     \
   /* end of RUNNEL_KAFKA_ERRORS */
 // clang-format on
 

@@ -28,6 +28,8 @@ TEST(Errors, NumbersAreKafkas) {
   EXPECT_EQ(code(ErrorCode::COORDINATOR_NOT_AVAILABLE), 15);
   EXPECT_EQ(code(ErrorCode::GROUP_ID_NOT_FOUND), 69);
   EXPECT_EQ(code(ErrorCode::TRANSACTION_ABORTABLE), 120);
+  EXPECT_EQ(code(ErrorCode::REBOOTSTRAP_REQUIRED), 129);
+  EXPECT_EQ(code(ErrorCode::CONTROLLER_ID_NOT_REGISTERED), 136);
 }
 
 TEST(Errors, RetriableAsKafkaClassesThem) {
@@ -59,7 +61,9 @@ TEST(Errors, RetriableAsKafkaClassesThem) {
                       ErrorCode::THROTTLING_QUOTA_EXCEEDED,
                       ErrorCode::UNKNOWN_TOPIC_ID,
                       ErrorCode::INCONSISTENT_TOPIC_ID,
-                      ErrorCode::FETCH_SESSION_TOPIC_ID_ERROR})
+                      ErrorCode::FETCH_SESSION_TOPIC_ID_ERROR,
+                      ErrorCode::SHARE_SESSION_NOT_FOUND,
+                      ErrorCode::SHARE_SESSION_LIMIT_REACHED})
     EXPECT_TRUE(is_retriable(e)) << error_name(e);
   for (ErrorCode e :
        {ErrorCode::NONE, ErrorCode::UNKNOWN_SERVER_ERROR, ErrorCode::OFFSET_OUT_OF_RANGE,
@@ -67,7 +71,7 @@ TEST(Errors, RetriableAsKafkaClassesThem) {
         ErrorCode::REBALANCE_IN_PROGRESS, ErrorCode::ILLEGAL_GENERATION,
         ErrorCode::TOPIC_ALREADY_EXISTS, ErrorCode::INVALID_PRODUCER_EPOCH,
         ErrorCode::PRODUCER_FENCED, ErrorCode::UNKNOWN_PRODUCER_ID, ErrorCode::GROUP_ID_NOT_FOUND,
-        ErrorCode::TRANSACTION_ABORTABLE})
+        ErrorCode::TRANSACTION_ABORTABLE, ErrorCode::REBOOTSTRAP_REQUIRED})
     EXPECT_FALSE(is_retriable(e)) << error_name(e);
   static_assert(is_retriable(ErrorCode::NOT_COORDINATOR));
   static_assert(!is_retriable(ErrorCode::NONE));
@@ -88,8 +92,9 @@ TEST(Errors, EveryEnumeratorHasAKafkaStyleName) {
     EXPECT_TRUE(names.insert(name).second) << name << " appears twice";
     EXPECT_EQ(error_name(code(e)), name);
   }
-  // The codes from UNKNOWN_SERVER_ERROR (-1) to TRANSACTION_ABORTABLE (120), none missing.
-  EXPECT_EQ(std::size(kAllErrorCodes), 122u);
+  // The codes from UNKNOWN_SERVER_ERROR (-1) to CONTROLLER_ID_NOT_REGISTERED (136), none
+  // missing (Kafka 4.4's table).
+  EXPECT_EQ(std::size(kAllErrorCodes), 138u);
 }
 
 TEST(Errors, CodesTheTableDoesNotHave) {

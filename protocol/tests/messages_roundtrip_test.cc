@@ -131,7 +131,7 @@ TEST(RoundTrip, NullInANonNullableVersionIsEncodedEmpty) {
 
 TEST(RoundTrip, ErrorCodesTheTableDoesNotHaveDecodeAndAreWrittenBack) {
   // A peer may answer with any int16; decoding keeps it and encoding writes it back.
-  for (int16_t raw : {int16_t{-32768}, int16_t{-2}, int16_t{121}, int16_t{9999}, int16_t{32767}}) {
+  for (int16_t raw : {int16_t{-32768}, int16_t{-2}, int16_t{137}, int16_t{9999}, int16_t{32767}}) {
     Writer w;
     w.i32(0);    // throttle_time_ms
     w.i16(raw);  // error_code
