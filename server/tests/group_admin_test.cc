@@ -4,6 +4,7 @@
 #include "protocol/messages/delete_groups.h"
 #include "protocol/messages/describe_groups.h"
 #include "protocol/messages/offset_commit.h"
+#include "protocol/messages/offset_fetch.h"
 #include "server/tests/data_plane_test_util.h"
 
 namespace runnel::server {
@@ -112,6 +113,47 @@ TEST(OffsetCommit, V10ByTopicIdAndUnknownTopicId) {
   auto committed = dp.broker().groups.coordinator().fetch_offset("g", "t", 0);
   ASSERT_TRUE(committed.has_value());
   EXPECT_EQ(committed->offset, 42);
+}
+
+// v10 names topics by id in the request and the answer.
+TEST(OffsetFetch, V10ByTopicIdAndUnknownTopicId) {
+  DataPlane dp;
+  dp.create_topic("t", 1);
+  commit_standalone(dp, "g");  // offset 0 of t-0
+  const protocol::Uuid id = dp.logs().topic("t")->topic_id;
+  const protocol::Uuid unknown = protocol::Uuid::random();
+  using Req = protocol::OffsetFetchRequest;
+  Req req;
+  Req::OffsetFetchRequestGroup g;
+  g.group_id = "g";
+  g.topics.emplace();
+  for (const auto& topic_id : {id, unknown}) {
+    Req::OffsetFetchRequestTopics t;
+    t.topic_id = topic_id;
+    t.partition_indexes = {0};
+    g.topics->push_back(t);
+  }
+  req.groups.push_back(g);
+  auto resp = dp.call<protocol::OffsetFetchResponse>(10, req).resp;
+  ASSERT_EQ(resp.groups.size(), 1u);
+  const auto& rg = resp.groups[0];
+  EXPECT_EQ(rg.error_code, ErrorCode::NONE);
+  ASSERT_EQ(rg.topics.size(), 2u);
+  EXPECT_EQ(rg.topics[0].topic_id, id);
+  ASSERT_EQ(rg.topics[0].partitions.size(), 1u);
+  EXPECT_EQ(rg.topics[0].partitions[0].error_code, ErrorCode::NONE);
+  EXPECT_EQ(rg.topics[0].partitions[0].committed_offset, 0);
+  EXPECT_EQ(rg.topics[1].topic_id, unknown);
+  ASSERT_EQ(rg.topics[1].partitions.size(), 1u);
+  EXPECT_EQ(rg.topics[1].partitions[0].error_code, ErrorCode::UNKNOWN_TOPIC_ID);
+  EXPECT_EQ(rg.topics[1].partitions[0].committed_offset, -1);
+
+  // Every offset of the group (null topics): named by id.
+  req.groups[0].topics.reset();
+  resp = dp.call<protocol::OffsetFetchResponse>(10, req).resp;
+  ASSERT_EQ(resp.groups.at(0).topics.size(), 1u);
+  EXPECT_EQ(resp.groups[0].topics[0].topic_id, id);
+  EXPECT_EQ(resp.groups[0].topics[0].partitions.at(0).committed_offset, 0);
 }
 
 }  // namespace
