@@ -37,29 +37,37 @@ inline bool partition_exists(const Broker& broker, const std::string& topic, int
   return broker.logs.get(topic, partition) != nullptr;
 }
 
-// The answer of an OffsetCommit or TxnOffsetCommit, in the request's order: every partition
-// gets `error` when it is set, UNKNOWN_TOPIC_OR_PARTITION when it does not exist; the others
-// are handed to `commit` in one list (offsets expiring `retention_ms` after the commit, -1:
-// never), whose errors, one per partition, are their answers.
+// The answer of an OffsetCommit or TxnOffsetCommit, in the request's order. Topics are named
+// by id when `by_id` (OffsetCommit v10+): an unknown id gets UNKNOWN_TOPIC_ID. Otherwise every
+// partition gets `error` when it is set, UNKNOWN_TOPIC_OR_PARTITION when it does not exist;
+// the others are handed to `commit` in one list (offsets expiring `retention_ms` after the
+// commit, -1: never), whose errors, one per partition, are their answers.
 template <typename Resp, typename Req, typename Commit>
-Resp answer_offset_commit(const Broker& broker, const Req& req, protocol::ErrorCode error,
-                          int64_t retention_ms, Commit commit) {
+Resp answer_offset_commit(const Broker& broker, const Req& req, bool by_id,
+                          protocol::ErrorCode error, int64_t retention_ms, Commit commit) {
   Resp resp;
   std::vector<coordinator::OffsetCommitPartition> commits;
   resp.topics.reserve(req.topics.size());
   for (const auto& t : req.topics) {
     auto& rt = resp.topics.emplace_back();
-    rt.name = t.name;
+    const storage::TopicInfo* info = nullptr;
+    if constexpr (requires { t.topic_id; }) {
+      if (by_id) info = broker.logs.topic_by_id(t.topic_id);
+      if constexpr (requires { rt.topic_id; }) rt.topic_id = t.topic_id;
+    }
+    rt.name = by_id ? (info ? info->name : std::string()) : t.name;
     rt.partitions.reserve(t.partitions.size());
     for (const auto& p : t.partitions) {
       auto& rp = rt.partitions.emplace_back();
       rp.partition_index = p.partition_index;
-      if (error != protocol::ErrorCode::NONE) {
+      if (by_id && !info) {
+        rp.error_code = protocol::ErrorCode::UNKNOWN_TOPIC_ID;
+      } else if (error != protocol::ErrorCode::NONE) {
         rp.error_code = error;
-      } else if (!partition_exists(broker, t.name, p.partition_index)) {
+      } else if (!partition_exists(broker, rt.name, p.partition_index)) {
         rp.error_code = protocol::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       } else {
-        commits.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
+        commits.push_back({rt.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
                            p.committed_metadata.value_or(std::string()), retention_ms});
       }
     }

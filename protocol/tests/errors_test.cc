@@ -28,6 +28,8 @@ TEST(Errors, NumbersAreKafkas) {
   EXPECT_EQ(code(ErrorCode::COORDINATOR_NOT_AVAILABLE), 15);
   EXPECT_EQ(code(ErrorCode::GROUP_ID_NOT_FOUND), 69);
   EXPECT_EQ(code(ErrorCode::TRANSACTION_ABORTABLE), 120);
+  EXPECT_EQ(code(ErrorCode::REBOOTSTRAP_REQUIRED), 129);
+  EXPECT_EQ(code(ErrorCode::CONTROLLER_ID_NOT_REGISTERED), 136);
 }
 
 TEST(Errors, RetriableAsKafkaClassesThem) {
@@ -70,7 +72,7 @@ TEST(Errors, RetriableAsKafkaClassesThem) {
         ErrorCode::TOPIC_ALREADY_EXISTS, ErrorCode::INVALID_PRODUCER_EPOCH,
         ErrorCode::PRODUCER_FENCED, ErrorCode::UNKNOWN_PRODUCER_ID, ErrorCode::GROUP_ID_NOT_FOUND,
         ErrorCode::TRANSACTION_ABORTABLE, ErrorCode::INVALID_REGULAR_EXPRESSION,
-        ErrorCode::CONTROLLER_ID_NOT_REGISTERED})
+        ErrorCode::CONTROLLER_ID_NOT_REGISTERED, ErrorCode::REBOOTSTRAP_REQUIRED})
     EXPECT_FALSE(is_retriable(e)) << error_name(e);
   static_assert(is_retriable(ErrorCode::NOT_COORDINATOR));
   static_assert(!is_retriable(ErrorCode::NONE));
@@ -91,8 +93,8 @@ TEST(Errors, EveryEnumeratorHasAKafkaStyleName) {
     EXPECT_TRUE(names.insert(name).second) << name << " appears twice";
     EXPECT_EQ(error_name(code(e)), name);
   }
-  // The codes from UNKNOWN_SERVER_ERROR (-1) to CONTROLLER_ID_NOT_REGISTERED (136) (Kafka
-  // 4.4), none missing.
+  // The codes from UNKNOWN_SERVER_ERROR (-1) to CONTROLLER_ID_NOT_REGISTERED (136), none
+  // missing (Kafka 4.4's table).
   EXPECT_EQ(std::size(kAllErrorCodes), 138u);
 }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 
 #include "protocol/messages/testing.h"
@@ -76,6 +77,53 @@ Bytes from_hex(const std::string& hex) {
   return out;
 }
 
+// Kafka 4.x renamed these after the vectors were made (they carry the 4.0.0-SNAPSHOT names):
+// the same bytes, decoded by the codec of the current name, with the JSON keys renamed.
+const std::map<std::string, std::string> kRenamedMessages = {
+    {"ListClientMetricsResourcesRequest", "ListConfigResourcesRequest"},
+    {"ListClientMetricsResourcesResponse", "ListConfigResourcesResponse"},
+};
+const std::map<std::string, std::map<std::string, std::string>> kRenamedKeys = {
+    {"ListConfigResourcesResponse",
+     {{"clientMetricsResources", "configResources"}, {"name", "resourceName"}}},
+    {"TxnOffsetCommitRequest", {{"generationId", "generationIdOrMemberEpoch"}}},
+    {"VoteRequest",
+     {{"candidateEpoch", "replicaEpoch"},
+      {"candidateId", "replicaId"},
+      {"candidateDirectoryId", "replicaDirectoryId"}}},
+};
+
+// Versions the vectors have as unstable that Kafka shipped later with another layout (4.4's
+// ReadShareGroupStateSummaryResponse v0 has a leader epoch per partition). Runnel speaks the
+// shipped layout, so these lines are not checked.
+const std::set<std::pair<std::string, int16_t>> kRedefinedUnstable = {
+    {"ReadShareGroupStateSummaryResponse", 0},
+};
+
+bool redefined_since(const Json& line) {
+  const auto* unstable = line.get("unstable");
+  return unstable && unstable->b &&
+         kRedefinedUnstable.count(
+             {line.get("message")->str, static_cast<int16_t>(line.get("version")->num)}) > 0;
+}
+
+std::string current_name(const std::string& message) {
+  auto it = kRenamedMessages.find(message);
+  return it == kRenamedMessages.end() ? message : it->second;
+}
+
+Json with_current_keys(const Json& j, const std::map<std::string, std::string>& renames) {
+  Json out = j;
+  out.items.clear();
+  for (const auto& item : j.items) out.items.push_back(with_current_keys(item, renames));
+  out.fields.clear();
+  for (const auto& [key, value] : j.fields) {
+    auto it = renames.find(key);
+    out.fields[it == renames.end() ? key : it->second] = with_current_keys(value, renames);
+  }
+  return out;
+}
+
 struct GoldenLine {
   std::string file;
   size_t line = 0;
@@ -117,13 +165,18 @@ const std::vector<GoldenLine>& golden() {
 
 TEST(Golden, EveryLineDecodesAndReencodesByteForByte) {
   if (golden().empty()) GTEST_FAIL() << "no golden vectors under " << RUNNEL_SHARED_DIR;
-  size_t checked = 0, values_checked = 0;
+  size_t checked = 0, values_checked = 0, redefined = 0;
   for (const auto& g : golden()) {
     const auto* msg = g.j.get("message");
     const auto* ver = g.j.get("version");
     const auto* hex = g.j.get("hex");
     ASSERT_TRUE(msg && ver && hex) << g.file << ":" << g.line;
-    auto it = registry().find(msg->str);
+    if (redefined_since(g.j)) {
+      ++redefined;
+      continue;
+    }
+    const std::string name = current_name(msg->str);
+    auto it = registry().find(name);
     ASSERT_NE(it, registry().end()) << "no codec for " << msg->str;
     const auto version = static_cast<int16_t>(ver->num);
     const Bytes bytes = from_hex(hex->str);
@@ -136,11 +189,17 @@ TEST(Golden, EveryLineDecodesAndReencodesByteForByte) {
     if (const auto* want = g.j.get("json")) {
       Json got;
       ASSERT_TRUE(testing::parse_json(d.json, got)) << d.json;
-      EXPECT_EQ(testing::json_diff(*want, got), "");
+      auto renames = kRenamedKeys.find(name);
+      EXPECT_EQ(
+          testing::json_diff(
+              renames == kRenamedKeys.end() ? *want : with_current_keys(*want, renames->second),
+              got),
+          "");
       ++values_checked;
     }
   }
-  EXPECT_GE(checked, 1977u);
+  EXPECT_EQ(redefined, 3u);  // the three variants of one version
+  EXPECT_GE(checked + redefined, 1977u);
   EXPECT_EQ(values_checked, checked);
 }
 
@@ -149,7 +208,8 @@ TEST(Golden, EveryPrefixOfASampleIsRejected) {
   size_t sampled = 0;
   for (size_t i = 0; i < golden().size(); i += 7) {
     const auto& g = golden()[i];
-    const auto& ops = registry().at(g.j.get("message")->str);
+    if (redefined_since(g.j)) continue;
+    const auto& ops = registry().at(current_name(g.j.get("message")->str));
     const auto version = static_cast<int16_t>(g.j.get("version")->num);
     const Bytes bytes = from_hex(g.j.get("hex")->str);
     for (size_t n = 0; n < bytes.size(); ++n) {

@@ -1,5 +1,10 @@
-// ApiVersions (key 18): the APIs this broker handles and their version
+// ApiVersions (key 18), v0-5: the APIs this broker handles and their version
 // ranges, read from the handler registry.
+//
+// v5 (KIP-1242): a client that names the cluster and node it means to reach
+// (cluster_id not null) gets REBOOTSTRAP_REQUIRED, and no API list, when
+// either is not this broker's, as Kafka answers (after the software name
+// check).
 #include "protocol/messages/api_versions.h"
 
 #include "protocol/errors.h"
@@ -8,7 +13,7 @@
 
 namespace runnel::server {
 
-using ApiVersionsHandler = ApiHandler<protocol::ApiVersionsRequest, 0, 4>;
+using ApiVersionsHandler = ApiHandler<protocol::ApiVersionsRequest, 0, 5>;
 
 namespace {
 
@@ -36,12 +41,22 @@ bool valid_software_field(std::string_view s) {
   return true;
 }
 
+// Kafka's check for v5: a cluster id given, and it or the node id is not this broker's.
+bool wrong_cluster_or_node(const Broker& broker, const protocol::ApiVersionsRequest& req,
+                           int16_t version) {
+  return version >= 5 && req.cluster_id &&
+         (*req.cluster_id != broker.cluster_id || req.node_id != broker.node_id);
+}
+
 protocol::ApiVersionsResponse handle_api_versions(RequestContext& ctx,
                                                   const protocol::ApiVersionsRequest& req) {
   auto resp = supported_ranges(ctx.broker.handlers);
   if (ctx.api_version >= 3 && (!valid_software_field(req.client_software_name) ||
                                !valid_software_field(req.client_software_version))) {
     resp.error_code = protocol::ErrorCode::INVALID_REQUEST;
+  } else if (wrong_cluster_or_node(ctx.broker, req, ctx.api_version)) {
+    resp = {};
+    resp.error_code = protocol::ErrorCode::REBOOTSTRAP_REQUIRED;
   }
   return resp;
 }

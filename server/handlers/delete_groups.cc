@@ -1,11 +1,13 @@
-// DeleteGroups (key 42), v0-2: deletes groups without members, with their committed offsets.
+// DeleteGroups (key 42), v0-3: deletes groups without members, with their committed offsets.
+// v3 adds an error message per group, which Kafka leaves null for these per-group errors
+// (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP), as Runnel does.
 #include "protocol/messages/delete_groups.h"
 
 #include "server/group_handlers.h"
 
 namespace runnel::server {
 
-using DeleteGroupsHandler = ApiHandler<protocol::DeleteGroupsRequest, 0, 2>;
+using DeleteGroupsHandler = ApiHandler<protocol::DeleteGroupsRequest, 0, 3>;
 
 namespace {
 

@@ -1,4 +1,6 @@
-// DescribeCluster (key 60): this node as the only broker and the controller.
+// DescribeCluster (key 60), v0-2: this node as the only broker and the controller. v2's
+// include_fenced_brokers changes nothing here: the one broker is never fenced (is_fenced is
+// false).
 #include "protocol/messages/describe_cluster.h"
 
 #include "protocol/errors.h"
@@ -7,7 +9,7 @@
 
 namespace runnel::server {
 
-using DescribeClusterHandler = ApiHandler<protocol::DescribeClusterRequest, 0, 1>;
+using DescribeClusterHandler = ApiHandler<protocol::DescribeClusterRequest, 0, 2>;
 
 using protocol::ErrorCode;
 

@@ -1,12 +1,14 @@
-// DescribeGroups (key 15), v0-5. An unknown group is described as Dead with no members and
-// no error, as Kafka answers. Member metadata and assignments are given only when Stable.
+// DescribeGroups (key 15), v0-6. An unknown group is described as Dead with no members: with
+// no error up to v5, with GROUP_ID_NOT_FOUND and "Group <id> not found." from v6 (KIP-1043),
+// as Kafka answers. Member metadata and assignments are given only when Stable. Authorized
+// operations are given only for a group answered without an error, as Kafka does.
 #include "protocol/messages/describe_groups.h"
 
 #include "server/group_handlers.h"
 
 namespace runnel::server {
 
-using DescribeGroupsHandler = ApiHandler<protocol::DescribeGroupsRequest, 0, 5>;
+using DescribeGroupsHandler = ApiHandler<protocol::DescribeGroupsRequest, 0, 6>;
 
 namespace {
 
@@ -23,7 +25,6 @@ protocol::DescribeGroupsResponse handle_describe_groups(
   for (const auto& id : req.groups) {
     Resp::DescribedGroup g;
     g.group_id = id;
-    if (req.include_authorized_operations) g.authorized_operations = kGroupOperations;
     ErrorCode e = group_status(ctx.broker, id, true);
     if (e != ErrorCode::NONE) {
       g.error_code = e;
@@ -32,6 +33,13 @@ protocol::DescribeGroupsResponse handle_describe_groups(
     }
     auto d = ctx.broker.groups.coordinator().describe(id);
     g.group_state = d.state;
+    if (ctx.api_version >= 6 && ctx.broker.groups.coordinator().group(id) == nullptr) {
+      g.error_code = ErrorCode::GROUP_ID_NOT_FOUND;
+      g.error_message = "Group " + id + " not found.";
+      resp.groups.push_back(std::move(g));
+      continue;
+    }
+    if (req.include_authorized_operations) g.authorized_operations = kGroupOperations;
     g.protocol_type = d.protocol_type;
     g.protocol_data = d.protocol;
     for (auto& m : d.members) {

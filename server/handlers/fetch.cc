@@ -1,5 +1,7 @@
-// Fetch (key 1), v0-v17, for consumers. A replica_id other than -1 is not
-// treated specially: this broker has no followers yet.
+// Fetch (key 1), v0-v18, for consumers. A replica_id other than -1 is not
+// treated specially: this broker has no followers yet. v18 adds a partition's
+// high_watermark (tagged) that followers send their leader (KIP-1166); a
+// consumer does not, and Runnel ignores it.
 //
 // Per partition, in request order: unknown topic name ⇒
 // UNKNOWN_TOPIC_OR_PARTITION, unknown topic id (v13+) ⇒ UNKNOWN_TOPIC_ID, a
@@ -47,7 +49,7 @@
 
 namespace runnel::server {
 
-using FetchHandler = ApiHandler<protocol::FetchRequest, 0, 17>;
+using FetchHandler = ApiHandler<protocol::FetchRequest, 0, 18>;
 
 namespace {
 

@@ -1,4 +1,4 @@
-// ListOffsets (key 2), v0-v10.
+// ListOffsets (key 2), v0-v11.
 //
 // Per partition, by the requested timestamp:
 //   -2 earliest          the log start offset
@@ -8,6 +8,8 @@
 //   -4 earliest local    the log start offset (no tiered storage: the whole
 //                        log is local)
 //   -5 latest tiered     offset -1: nothing is tiered
+//   -6 earliest pending  offset -1: no topic has remote storage, which is
+//      upload            Kafka's answer then (v11, KIP-1023)
 //   other                the first offset whose timestamp is >= it, through
 //                        the time index; offset and timestamp -1 when none.
 // The leader epoch answered (v4+) is the epoch of the batch holding the
@@ -34,7 +36,7 @@
 
 namespace runnel::server {
 
-using ListOffsetsHandler = ApiHandler<protocol::ListOffsetsRequest, 0, 10>;
+using ListOffsetsHandler = ApiHandler<protocol::ListOffsetsRequest, 0, 11>;
 
 namespace {
 
@@ -46,6 +48,7 @@ constexpr int64_t kEarliest = -2;
 constexpr int64_t kMaxTimestamp = -3;
 constexpr int64_t kEarliestLocal = -4;
 constexpr int64_t kLatestTiered = -5;
+constexpr int64_t kEarliestPendingUpload = -6;
 
 // The leader epoch of `offset`: its batch's, or for the log end offset (an empty partition's
 // start too) the partition's current epoch, which begins there, as Kafka's epoch cache says.
@@ -90,6 +93,7 @@ void answer(const storage::PartitionLog& log, int64_t timestamp, bool read_commi
       r.leader_epoch = epoch_of(log, r.offset);
       return;
     case kLatestTiered:
+    case kEarliestPendingUpload:
       r.offset = -1;
       r.leader_epoch = -1;
       return;

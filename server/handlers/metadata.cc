@@ -1,7 +1,8 @@
 // Metadata (key 3): this node as the only broker and controller, and the
 // requested topics (all of them for a null list, or an empty list in v0),
 // auto-creating unknown ones when allowed (the files off the event loop,
-// server/topic_work.h; the answer is sent when they are made).
+// server/topic_work.h; the answer is sent when they are made). v13 adds a top-level error code,
+// which Kafka's brokers leave at NONE, as Runnel does.
 #include "protocol/messages/metadata.h"
 
 #include <algorithm>
@@ -18,7 +19,7 @@
 
 namespace runnel::server {
 
-using MetadataHandler = ApiHandler<protocol::MetadataRequest, 0, 12>;
+using MetadataHandler = ApiHandler<protocol::MetadataRequest, 0, 13>;
 
 using protocol::ErrorCode;
 using Resp = protocol::MetadataResponse;

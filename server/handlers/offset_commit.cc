@@ -1,15 +1,17 @@
-// OffsetCommit (key 8), v0-9. A commit with generation -1 and no member id is a standalone
+// OffsetCommit (key 8), v0-10. A commit with generation -1 and no member id is a standalone
 // commit (allowed while the group has no members); otherwise the member and generation must
 // be current. Partitions of topics that do not exist get UNKNOWN_TOPIC_OR_PARTITION; the
 // others are written to __consumer_offsets in one batch. v2-4's retention_time_ms, when
 // set, makes those offsets expire that long after the commit (value v1, as Kafka writes).
+// v10 names topics by id (KIP-848): an id no topic has gets UNKNOWN_TOPIC_ID for each of its
+// partitions, as Kafka answers before it looks at the group; offsets are kept by name.
 #include "protocol/messages/offset_commit.h"
 
 #include "server/group_handlers.h"
 
 namespace runnel::server {
 
-using OffsetCommitHandler = ApiHandler<protocol::OffsetCommitRequest, 0, 9>;
+using OffsetCommitHandler = ApiHandler<protocol::OffsetCommitRequest, 0, 10>;
 
 namespace {
 
@@ -22,8 +24,8 @@ protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx,
   const bool has_retention =
       ctx.api_version >= 2 && ctx.api_version <= 4 && req.retention_time_ms >= 0;
   return answer_offset_commit<Resp>(
-      ctx.broker, req, group_error, has_retention ? req.retention_time_ms : -1,
-      [&](const auto& commits) {
+      ctx.broker, req, ctx.api_version >= 10, group_error,
+      has_retention ? req.retention_time_ms : -1, [&](const auto& commits) {
         return ctx.broker.groups.coordinator().commit_offsets(req.group_id, req.member_id,
                                                               req.generation_id_or_member_epoch,
                                                               req.group_instance_id, commits);

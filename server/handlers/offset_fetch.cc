@@ -4,6 +4,10 @@
 // later. With require_stable (v7+), a partition for which an open transaction holds an offset
 // (TxnOffsetCommit not yet committed or aborted) answers UNSTABLE_OFFSET_COMMIT and offset -1,
 // as Kafka does; the client retries.
+//
+// v10 names topics by id (KIP-848), in the request and the answer. An id no topic has is
+// answered UNKNOWN_TOPIC_ID for each partition asked, and a fetch of every offset leaves out
+// the topics that no longer exist (they have no id), as Kafka does.
 #include "protocol/messages/offset_fetch.h"
 
 #include <map>
@@ -12,7 +16,7 @@
 
 namespace runnel::server {
 
-using OffsetFetchHandler = ApiHandler<protocol::OffsetFetchRequest, 0, 9>;
+using OffsetFetchHandler = ApiHandler<protocol::OffsetFetchRequest, 0, 10>;
 
 namespace {
 
@@ -67,11 +71,20 @@ ErrorCode fetch_group(
   return ErrorCode::NONE;
 }
 
+// `ids` (v10): the answer names topics by id, and a topic without one (deleted) is left out.
 template <typename Topic, typename Partition, typename TopicOut>
-void fill(const TopicAnswers& answers, std::vector<TopicOut>& out) {
+void fill(const TopicAnswers& answers, std::vector<TopicOut>& out,
+          const storage::LogManager* ids = nullptr) {
   for (const auto& [name, ps] : answers) {
     TopicOut t;
     t.name = name;
+    if constexpr (requires { t.topic_id; }) {
+      if (ids) {
+        const storage::TopicInfo* info = ids->topic(name);
+        if (!info) continue;
+        t.topic_id = info->topic_id;
+      }
+    }
     for (const auto& a : ps) {
       Partition p;
       p.partition_index = a.partition;
@@ -90,18 +103,42 @@ protocol::OffsetFetchResponse handle_offset_fetch(RequestContext& ctx,
   const int16_t v = ctx.api_version;
   Resp resp;
   if (v >= 8) {
+    const bool by_id = v >= 10;
     for (const auto& g : req.groups) {
       std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> topics;
+      std::vector<const protocol::OffsetFetchRequest::OffsetFetchRequestTopics*> unknown_ids;
       if (g.topics) {
         topics.emplace();
-        for (const auto& t : *g.topics) topics->emplace_back(t.name, t.partition_indexes);
+        for (const auto& t : *g.topics) {
+          if (!by_id) {
+            topics->emplace_back(t.name, t.partition_indexes);
+          } else if (const auto* info = ctx.broker.logs.topic_by_id(t.topic_id)) {
+            topics->emplace_back(info->name, t.partition_indexes);
+          } else {
+            unknown_ids.push_back(&t);
+          }
+        }
       }
       TopicAnswers answers;
       Resp::OffsetFetchResponseGroup rg;
       rg.group_id = g.group_id;
       rg.error_code = fetch_group(ctx.broker, g.group_id, topics, req.require_stable, answers);
-      fill<Resp::OffsetFetchResponseTopics, Resp::OffsetFetchResponsePartitions>(answers,
-                                                                                 rg.topics);
+      fill<Resp::OffsetFetchResponseTopics, Resp::OffsetFetchResponsePartitions>(
+          answers, rg.topics, by_id ? &ctx.broker.logs : nullptr);
+      for (const auto* t : unknown_ids) {
+        Resp::OffsetFetchResponseTopics rt;
+        rt.topic_id = t->topic_id;
+        for (int32_t p : t->partition_indexes) {
+          Resp::OffsetFetchResponsePartitions rp;
+          rp.partition_index = p;
+          rp.committed_offset = -1;
+          rp.committed_leader_epoch = -1;
+          rp.metadata = "";
+          rp.error_code = ErrorCode::UNKNOWN_TOPIC_ID;
+          rt.partitions.push_back(std::move(rp));
+        }
+        rg.topics.push_back(std::move(rt));
+      }
       resp.groups.push_back(std::move(rg));
     }
     return resp;

@@ -31,10 +31,10 @@ protocol::TxnOffsetCommitResponse handle_txn_offset_commit(
         coordinator::TopicPartition{std::string(kOffsetsTopic), partition});
     e = fenced_for_version(e, ctx.api_version, 2);
   }
-  return answer_offset_commit<Resp>(ctx.broker, req, e, -1, [&](const auto& commits) {
+  return answer_offset_commit<Resp>(ctx.broker, req, false, e, -1, [&](const auto& commits) {
     auto errors = ctx.broker.groups.coordinator().commit_txn_offsets(
-        req.group_id, req.producer_id, req.producer_epoch, req.member_id, req.generation_id,
-        req.group_instance_id, commits);
+        req.group_id, req.producer_id, req.producer_epoch, req.member_id,
+        req.generation_id_or_member_epoch, req.group_instance_id, commits);
     for (auto& error : errors) error = fenced_for_version(error, ctx.api_version, 2);
     return errors;
   });

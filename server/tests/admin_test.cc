@@ -392,6 +392,12 @@ TEST(DescribeCluster, ThisNodeAndEndpointTypes) {
   req.include_cluster_authorized_operations = true;
   EXPECT_EQ(describe_cluster(b.broker(), req, 0, "PLAINTEXT").cluster_authorized_operations, 8096);
 
+  // v2: fenced brokers asked for; this one never is.
+  req.include_fenced_brokers = true;
+  auto v2 = describe_cluster(b.broker(), req, 2, "PLAINTEXT");
+  ASSERT_EQ(v2.brokers.size(), 1u);
+  EXPECT_FALSE(v2.brokers[0].is_fenced);
+
   req.endpoint_type = 2;
   EXPECT_EQ(describe_cluster(b.broker(), req, 1, "PLAINTEXT").error_code,
             ErrorCode::MISMATCHED_ENDPOINT_TYPE);

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "protocol/records/legacy.h"
 #include "server/tests/data_plane_test_util.h"
 
@@ -137,6 +139,22 @@ TEST_F(FetchTest, TopicIdsFromV13) {
   EXPECT_EQ(resp.responses[0].topic_id, dp.logs().topic("t")->topic_id);
   EXPECT_EQ(batch_bases(resp.responses[0].partitions[0].records), (std::vector<int64_t>{0, 4, 8}));
   EXPECT_EQ(resp.responses[1].partitions[0].error_code, ErrorCode::UNKNOWN_TOPIC_ID);
+}
+
+// v18 adds the follower's high watermark, a tagged field a consumer does not send; when sent,
+// it changes nothing for this broker.
+TEST_F(FetchTest, V18WithAndWithoutTheTaggedHighWatermark) {
+  for (int64_t hw : {std::numeric_limits<int64_t>::max(), int64_t{5}}) {
+    auto req = request({{"", 0, 0}});
+    req.topics[0].topic_id = dp.logs().topic("t")->topic_id;
+    req.topics[0].partitions[0].high_watermark = hw;
+    auto resp = fetch(dp, 18, req, &keep);
+    ASSERT_EQ(resp.responses.size(), 1u);
+    auto& p = resp.responses[0].partitions.at(0);
+    EXPECT_EQ(p.error_code, ErrorCode::NONE);
+    EXPECT_EQ(p.high_watermark, 12);
+    EXPECT_EQ(batch_bases(p.records), (std::vector<int64_t>{0, 4, 8}));
+  }
 }
 
 TEST_F(FetchTest, MinOneBatchAndResponseLimit) {

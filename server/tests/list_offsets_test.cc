@@ -65,6 +65,11 @@ TEST_F(ListOffsetsTest, EarliestAndLatest) {
   EXPECT_EQ(r.offset, 0);
   r = one(9, -5);  // latest tiered: nothing tiered
   EXPECT_EQ(r.offset, -1);
+  r = one(11, -6);  // earliest pending upload: no remote storage, Kafka's -1s
+  EXPECT_EQ(r.error_code, ErrorCode::NONE);
+  EXPECT_EQ(r.offset, -1);
+  EXPECT_EQ(r.timestamp, -1);
+  EXPECT_EQ(r.leader_epoch, -1);
 }
 
 TEST_F(ListOffsetsTest, ByTimestamp) {

@@ -84,6 +84,17 @@ TEST(Metadata, DescribesPartitionsLeaderEpochAndTopicId) {
   EXPECT_EQ(resp.cluster_authorized_operations, INT32_MIN);
 }
 
+// v13 adds a top-level error code, which Kafka's brokers leave at NONE.
+TEST(Metadata, V13HasATopLevelErrorCodeOfNone) {
+  AdminBroker b;
+  ASSERT_TRUE(b.logs().create_topic("orders", 1, {}).ok());
+  auto resp = metadata(b.broker(), by_names({"orders"}), 13, "PLAINTEXT");
+  EXPECT_EQ(resp.error_code, ErrorCode::NONE);
+  ASSERT_EQ(resp.topics.size(), 1u);
+  EXPECT_EQ(resp.topics[0].error_code, ErrorCode::NONE);
+  EXPECT_EQ(resp.topics[0].topic_id, b.logs().topic("orders")->topic_id);
+}
+
 TEST(Metadata, AutoCreatesUnknownTopicAnsweringLeaderNotAvailable) {
   AdminBroker b("num.partitions=4\n");
   auto resp = metadata(b.broker(), by_names({"fresh"}), 9, "PLAINTEXT");

@@ -144,7 +144,7 @@ const protocol::ApiVersionsResponse::ApiVersion* find_key(const protocol::ApiVer
 TEST_F(ServerTest, ApiVersionsAtEveryVersion) {
   Client c(port);
   ASSERT_TRUE(c.connected());
-  for (int16_t v = 0; v <= 4; ++v) {
+  for (int16_t v = 0; v <= 5; ++v) {
     c.send_raw(api_versions_request(v, 100 + v));
     auto f = c.read_frame();
     ASSERT_TRUE(f.has_value()) << "v" << v;
@@ -155,7 +155,7 @@ TEST_F(ServerTest, ApiVersionsAtEveryVersion) {
     auto* k = find_key(d.resp, 18);
     ASSERT_NE(k, nullptr);
     EXPECT_EQ(k->min_version, 0);
-    EXPECT_EQ(k->max_version, 4);
+    EXPECT_EQ(k->max_version, 5);
     // Exactly the registered handlers, with their declared ranges.
     EXPECT_EQ(d.resp.api_keys.size(), handlers.all().size());
     for (auto& e : handlers.all()) {
@@ -182,7 +182,7 @@ TEST_F(ServerTest, ApiVersionsUnsupportedVersionAnswersInV0Layout) {
   EXPECT_EQ(d.resp.api_keys.size(), 1u);
   auto* k = find_key(d.resp, 18);
   ASSERT_NE(k, nullptr);
-  EXPECT_EQ(k->max_version, 4);
+  EXPECT_EQ(k->max_version, 5);
   // The connection stays usable.
   expect_api_versions_work(c, 6);
 }
@@ -195,6 +195,43 @@ TEST_F(ServerTest, ApiVersionsInvalidSoftwareName) {
   auto d = decode_api_versions(*f, 3);
   EXPECT_TRUE(d.ok);
   EXPECT_EQ(d.resp.error_code, ErrorCode::INVALID_REQUEST);
+}
+
+// v5 (KIP-1242): a client naming another cluster or node is told to rebootstrap, with no API
+// list; naming this one, or none, gets the usual answer.
+TEST_F(ServerTest, ApiVersionsV5ChecksTheClusterAndNodeTheClientMeant) {
+  Client c(port);
+  auto ask = [&](std::optional<std::string> cluster_id, int32_t node_id, int32_t correlation) {
+    c.send_raw(request(18, 5, correlation, [&](protocol::Writer& w) {
+      protocol::ApiVersionsRequest r;
+      r.client_software_name = "runnel-test";
+      r.client_software_version = "1.0";
+      r.cluster_id = cluster_id;
+      r.node_id = node_id;
+      r.encode(w, 5);
+    }));
+    auto f = c.read_frame();
+    EXPECT_TRUE(f.has_value());
+    auto d = f ? decode_api_versions(*f, 5) : Decoded{};
+    EXPECT_TRUE(d.ok);
+    EXPECT_EQ(d.correlation, correlation);
+    return d.resp;
+  };
+  const std::string cluster = broker->cluster_id;
+  const int32_t node = broker->node_id;
+  auto resp = ask(std::nullopt, -1, 1);
+  EXPECT_EQ(resp.error_code, ErrorCode::NONE);
+  EXPECT_EQ(resp.api_keys.size(), handlers.all().size());
+  resp = ask(cluster, node, 2);
+  EXPECT_EQ(resp.error_code, ErrorCode::NONE);
+  EXPECT_EQ(resp.api_keys.size(), handlers.all().size());
+  for (auto [cluster_id, node_id] : {std::pair{std::string("other-cluster"), node},
+                                     std::pair{cluster, node + 1}, std::pair{cluster, -1}}) {
+    resp = ask(cluster_id, node_id, 3);
+    EXPECT_EQ(resp.error_code, ErrorCode::REBOOTSTRAP_REQUIRED) << cluster_id << " " << node_id;
+    EXPECT_TRUE(resp.api_keys.empty());
+  }
+  expect_api_versions_work(c, 4);
 }
 
 TEST_F(ServerTest, PipelinedResponsesKeepRequestOrder) {
@@ -316,7 +353,7 @@ TEST(HandlerRegistry, ApiVersionsIsRegisteredWithItsDeclaredRange) {
   auto* e = r.find(18);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->min_version, 0);
-  EXPECT_EQ(e->max_version, 4);
+  EXPECT_EQ(e->max_version, 5);
   EXPECT_THROW(r.add_entry(*e), std::logic_error);
 }
 
