@@ -3,7 +3,8 @@
 // offset -1. Errors of the group are per partition in v0-1 and top-level (per group in v8+)
 // later. With require_stable (v7+), a partition for which an open transaction holds an offset
 // (TxnOffsetCommit not yet committed or aborted) answers UNSTABLE_OFFSET_COMMIT and offset -1,
-// as Kafka does; the client retries.
+// as Kafka does; the client retries. v9+ carries the member id and epoch of a consumer group
+// member (KIP-848), checked as Kafka checks them.
 #include "protocol/messages/offset_fetch.h"
 
 #include <map>
@@ -67,6 +68,21 @@ ErrorCode fetch_group(
   return ErrorCode::NONE;
 }
 
+// v9+: a member of a consumer group names itself and its epoch, which must be current
+// (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH), as Kafka checks; no member id and epoch -1 is the
+// admin client or a consumer outside the group, always answered.
+ErrorCode check_member(Broker& broker, const std::string& group,
+                       const std::optional<std::string>& member_id, int32_t member_epoch) {
+  if (!member_id && member_epoch < 0) return ErrorCode::NONE;
+  if (group_status(broker, group, true) != ErrorCode::NONE) return ErrorCode::NONE;
+  const auto* cg = broker.groups.coordinator().consumer_groups().group(group);
+  if (!cg || !cg->exists()) return ErrorCode::NONE;
+  const auto* m = cg->member(member_id.value_or(""));
+  if (!m) return ErrorCode::UNKNOWN_MEMBER_ID;
+  if (m->member_epoch != member_epoch) return ErrorCode::STALE_MEMBER_EPOCH;
+  return ErrorCode::NONE;
+}
+
 template <typename Topic, typename Partition, typename TopicOut>
 void fill(const TopicAnswers& answers, std::vector<TopicOut>& out) {
   for (const auto& [name, ps] : answers) {
@@ -99,7 +115,10 @@ protocol::OffsetFetchResponse handle_offset_fetch(RequestContext& ctx,
       TopicAnswers answers;
       Resp::OffsetFetchResponseGroup rg;
       rg.group_id = g.group_id;
-      rg.error_code = fetch_group(ctx.broker, g.group_id, topics, req.require_stable, answers);
+      rg.error_code = v >= 9 ? check_member(ctx.broker, g.group_id, g.member_id, g.member_epoch)
+                             : ErrorCode::NONE;
+      if (rg.error_code == ErrorCode::NONE)
+        rg.error_code = fetch_group(ctx.broker, g.group_id, topics, req.require_stable, answers);
       fill<Resp::OffsetFetchResponseTopics, Resp::OffsetFetchResponsePartitions>(answers,
                                                                                  rg.topics);
       resp.groups.push_back(std::move(rg));
