@@ -4,6 +4,7 @@
 
 #include "protocol/messages/consumer_group_describe.h"
 #include "protocol/messages/consumer_group_heartbeat.h"
+#include "protocol/messages/delete_groups.h"
 #include "protocol/messages/describe_groups.h"
 #include "protocol/messages/list_groups.h"
 #include "protocol/messages/offset_commit.h"
@@ -181,6 +182,31 @@ TEST_F(ConsumerGroupHandlersTest, OffsetCommitAndFetchCheckTheMemberEpoch) {
   EXPECT_EQ(fetch("other", epoch).groups[0].error_code, ErrorCode::UNKNOWN_MEMBER_ID);
   // The admin client names no member.
   EXPECT_EQ(fetch(std::nullopt, -1).groups[0].error_code, ErrorCode::NONE);
+}
+
+TEST_F(ConsumerGroupHandlersTest, DeletedOnceEmptyAsKafka) {
+  auto j = join("g", "m1");
+  ASSERT_EQ(j.error_code, ErrorCode::NONE);
+  protocol::DeleteGroupsRequest del;
+  del.groups_names = {"g"};
+  auto d = dp_.call<protocol::DeleteGroupsResponse>(2, del).resp;
+  ASSERT_EQ(d.results.size(), 1u);
+  EXPECT_EQ(d.results[0].error_code, ErrorCode::NON_EMPTY_GROUP);
+
+  protocol::ConsumerGroupHeartbeatRequest leave;
+  leave.group_id = "g";
+  leave.member_id = "m1";
+  leave.member_epoch = -1;
+  ASSERT_EQ(dp_.call<HeartbeatResp>(1, leave).resp.error_code, ErrorCode::NONE);
+  d = dp_.call<protocol::DeleteGroupsResponse>(2, del).resp;
+  EXPECT_EQ(d.results[0].error_code, ErrorCode::NONE);
+  d = dp_.call<protocol::DeleteGroupsResponse>(2, del).resp;
+  EXPECT_EQ(d.results[0].error_code, ErrorCode::GROUP_ID_NOT_FOUND);
+
+  protocol::ConsumerGroupDescribeRequest req;
+  req.group_ids = {"g"};
+  EXPECT_EQ(dp_.call<DescribeResp>(0, req).resp.groups.at(0).error_code,
+            ErrorCode::GROUP_ID_NOT_FOUND);
 }
 
 }  // namespace
