@@ -7,8 +7,9 @@ lists the group, describes its offsets and lag, its members (with the decoded
 assignment) and its state, and refuses to reset offsets. After the consumer
 leaves, every reset scenario is executed and checked with --describe, and a
 fresh consumer of the group starts exactly at the reset offsets. Then
---delete-offsets, --delete and the error paths (unknown group, unreachable
-broker).
+--delete-offsets, --delete, a consumer group of KIP-848 (joined with a raw
+ConsumerGroupHeartbeat) described with ConsumerGroupDescribe, and the error paths (unknown
+group, unreachable broker).
 """
 import os
 import sys
@@ -293,6 +294,34 @@ def test_delete_group():
     check("GROUP_ID_NOT_FOUND" in err, "--delete of a deleted group: %r" % err)
 
 
+def test_describe_consumer_protocol_group():
+    """A consumer group of KIP-848 (joined with a raw ConsumerGroupHeartbeat v0): DescribeGroups
+    answers it Dead, as Kafka 4.4 does; the tool describes it with ConsumerGroupDescribe."""
+    import kafka_wire as kw
+    group = "cg-848"
+    body = (kw.cstring(group) + kw.cstring("") + kw.i32(0) + kw.cstring(None) + kw.cstring(None)
+            + kw.i32(30000) + kw.carray([kw.cstring(TOPIC)]) + kw.cstring(None) + kw.carray([])
+            + kw.uvarint(0))
+    r = kw.call(broker().port, 68, 0, body, "ConsumerGroupHeartbeat", flexible=True)
+    r.i32()
+    expect_eq(r.i16(), 0, "ConsumerGroupHeartbeat error")
+    r.cstring()
+    member_id = r.cstring()
+    out, _ = tool("--list")
+    check(group in out.split(), "--list does not list %s:\n%s" % (group, out))
+    out, _ = tool("--describe", "--group", group, "--members", "--verbose")
+    header, rows = table(out)
+    expect_eq(len(rows), 1, "members of %s" % group)
+    expect_eq(rows[0][1], member_id, "--members CONSUMER-ID")
+    expect_eq(rows[0][3], "runnel-compat", "--members CLIENT-ID")
+    expect_eq(rows[0][4:], ["3", "%s(0,1,2)" % TOPIC], "--members #PARTITIONS and ASSIGNMENT")
+    out, _ = tool("--describe", "--group", group, "--state")
+    header, rows = table(out)
+    row = dict(zip(["GROUP", "COORDINATOR", "ID", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"], rows[0]))
+    expect_eq((row["ASSIGNMENT-STRATEGY"], row["STATE"], row["#MEMBERS"]), ("uniform", "Stable", "1"),
+              "--describe --state of a consumer protocol group")
+
+
 def test_unreachable_broker():
     import subprocess
     p = subprocess.run([tool_path(), "--bootstrap-server", "127.0.0.1:%d" % harness.free_port(),
@@ -314,6 +343,7 @@ if __name__ == "__main__":
                ("fresh_consumer_starts_at_reset_offsets", test_fresh_consumer_starts_at_reset_offsets, 60),
                ("delete_offsets", test_delete_offsets, 60),
                ("delete_group", test_delete_group, 60),
+               ("describe_consumer_protocol_group", test_describe_consumer_protocol_group, 60),
                ("unreachable_broker", test_unreachable_broker, 30)],
               "consumer_groups_tool", stop_on_failure=True,
               matrix=[("", "runnel-consumer-groups", "-")])

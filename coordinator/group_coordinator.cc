@@ -603,7 +603,7 @@ std::vector<GroupListing> GroupCoordinator::list(const std::vector<std::string>&
     if (!g.exists() || groups_.count(id)) continue;
     std::string state(to_string(g.state()));
     if (!wanted.empty() && !wanted.count(lower(state))) continue;
-    out.push_back({id, "consumer", state});
+    out.push_back({id, "consumer", state, "consumer"});
   }
   return out;
 }

@@ -69,6 +69,7 @@ struct GroupListing {
   std::string group_id;
   std::string protocol_type;
   std::string state;
+  std::string type = "classic";  // ListGroups v5's GroupType: "classic" or "consumer"
 };
 
 class GroupCoordinator final : public CoordinatorStateMachine {

@@ -286,6 +286,36 @@ void Config::validate() {
   if (log_roll_ms() < 1) throw ConfigError("log.roll.ms must be at least 1");
   if (get_int("group.min.session.timeout.ms") > get_int("group.max.session.timeout.ms"))
     throw ConfigError("group.min.session.timeout.ms must not exceed group.max.session.timeout.ms");
+  // Kafka's GroupCoordinatorConfig checks of the consumer group (KIP-848) settings.
+  const int32_t session = get_int("group.consumer.session.timeout.ms");
+  const int32_t heartbeat = get_int("group.consumer.heartbeat.interval.ms");
+  const int32_t min_session = get_int("group.consumer.min.session.timeout.ms");
+  const int32_t max_session = get_int("group.consumer.max.session.timeout.ms");
+  const int32_t min_heartbeat = get_int("group.consumer.min.heartbeat.interval.ms");
+  const int32_t max_heartbeat = get_int("group.consumer.max.heartbeat.interval.ms");
+  if (min_session > max_session)
+    throw ConfigError(
+        "group.consumer.min.session.timeout.ms must be less than or equal to "
+        "group.consumer.max.session.timeout.ms");
+  if (session < min_session || session > max_session)
+    throw ConfigError(
+        "group.consumer.session.timeout.ms must be between "
+        "group.consumer.min.session.timeout.ms and group.consumer.max.session.timeout.ms");
+  if (min_heartbeat > max_heartbeat)
+    throw ConfigError(
+        "group.consumer.min.heartbeat.interval.ms must be less than or equal to "
+        "group.consumer.max.heartbeat.interval.ms");
+  if (heartbeat < min_heartbeat || heartbeat > max_heartbeat)
+    throw ConfigError(
+        "group.consumer.heartbeat.interval.ms must be between "
+        "group.consumer.min.heartbeat.interval.ms and group.consumer.max.heartbeat.interval.ms");
+  if (heartbeat >= session)
+    throw ConfigError(
+        "group.consumer.heartbeat.interval.ms must be less than "
+        "group.consumer.session.timeout.ms");
+  auto protocols = get_list("group.coordinator.rebalance.protocols");
+  if (std::find(protocols.begin(), protocols.end(), "classic") == protocols.end())
+    throw ConfigError("group.coordinator.rebalance.protocols must contain classic");
 }
 
 const std::string* Config::raw(std::string_view key, ConfigType expected) const {

@@ -23,6 +23,10 @@ coordinator::CoordinatorConfig coordinator_config(const Config& config) {
   c.group.max_session_timeout_ms = config.get_int("group.max.session.timeout.ms");
   c.group.max_size = config.get_int("group.max.size");
   c.group.initial_rebalance_delay_ms = config.get_int("group.initial.rebalance.delay.ms");
+  c.consumer_group.session_timeout_ms = config.get_int("group.consumer.session.timeout.ms");
+  c.consumer_group.heartbeat_interval_ms = config.get_int("group.consumer.heartbeat.interval.ms");
+  c.consumer_group.max_size = config.get_int("group.consumer.max.size");
+  c.consumer_group.assignors = config.get_list("group.consumer.assignors");
   c.offsets_partitions = config.get_int("offsets.topic.num.partitions");
   c.offsets_retention_ms = int64_t{config.get_int("offsets.retention.minutes")} * 60 * 1000;
   c.offsets_retention_check_interval_ms = config.get_long("offsets.retention.check.interval.ms");

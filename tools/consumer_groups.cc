@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "protocol/messages/consumer_group_describe.h"
 #include "protocol/messages/delete_groups.h"
 #include "protocol/messages/describe_groups.h"
 #include "protocol/messages/find_coordinator.h"
@@ -66,6 +67,9 @@ struct GroupDescription {
   std::string protocol_type;
   std::string protocol;
   std::vector<DescribeGroupsResponse::DescribedGroupMember> members;
+  // A consumer group (KIP-848, ConsumerGroupDescribe): each member's assignment, decoded.
+  bool consumer_group = false;
+  std::map<std::string, std::vector<AssignedTopic>> assignments;
 };
 
 class GroupsTool {
@@ -210,9 +214,53 @@ class GroupsTool {
     if (error == ErrorCode::GROUP_ID_NOT_FOUND) return std::nullopt;
     if (error != ErrorCode::NONE)
       throw ToolError("describing group '" + group + "' failed: " + error_name(code(error)));
-    if (described.group_state == "Dead") return std::nullopt;
-    return GroupDescription{described.group_id, described.group_state, described.protocol_type,
-                            described.protocol_data, described.members};
+    if (described.group_state == "Dead") return describe_consumer_group(group);
+    return GroupDescription{described.group_id,
+                            described.group_state,
+                            described.protocol_type,
+                            described.protocol_data,
+                            described.members,
+                            false,
+                            {}};
+  }
+
+  // A consumer group (KIP-848), which DescribeGroups answers Dead as Kafka does: described
+  // with ConsumerGroupDescribe, as Kafka's tool does. nullopt: no such group.
+  std::optional<GroupDescription> describe_consumer_group(const std::string& group) {
+    auto [error, described] = with_coordinator(group, [&](BrokerConnection& conn) {
+      ConsumerGroupDescribeResponse::DescribedGroup none;
+      if (!conn.supports(ConsumerGroupDescribeRequest::kApiKey, 0))
+        return std::make_pair(ErrorCode::GROUP_ID_NOT_FOUND, none);
+      ConsumerGroupDescribeRequest req;
+      req.group_ids = {group};
+      auto resp = conn.call(req, conn.version_for<ConsumerGroupDescribeRequest>());
+      if (resp.groups.size() != 1)
+        throw ToolError("ConsumerGroupDescribe answered " + std::to_string(resp.groups.size()) +
+                        " groups for one");
+      return std::make_pair(resp.groups[0].error_code, resp.groups[0]);
+    });
+    if (error == ErrorCode::GROUP_ID_NOT_FOUND) return std::nullopt;
+    if (error != ErrorCode::NONE)
+      throw ToolError("describing group '" + group + "' failed: " + error_name(code(error)));
+    GroupDescription g{described.group_id,
+                       described.group_state,
+                       "consumer",
+                       described.assignor_name,
+                       {},
+                       true,
+                       {}};
+    for (const auto& m : described.members) {
+      DescribeGroupsResponse::DescribedGroupMember dm;
+      dm.member_id = m.member_id;
+      dm.group_instance_id = m.instance_id;
+      dm.client_id = m.client_id;
+      dm.client_host = m.client_host;
+      g.members.push_back(std::move(dm));
+      auto& topics = g.assignments[m.member_id];
+      for (const auto& t : m.assignment.topic_partitions)
+        topics.push_back({t.topic_name, t.partitions});
+    }
+    return g;
   }
 
   // Committed offsets of every partition the group has one for.
@@ -384,6 +432,10 @@ class GroupsTool {
 
   static std::vector<AssignedTopic> assignment_of(
       const GroupDescription& g, const DescribeGroupsResponse::DescribedGroupMember& m) {
+    if (g.consumer_group) {
+      auto it = g.assignments.find(m.member_id);
+      return it == g.assignments.end() ? std::vector<AssignedTopic>{} : it->second;
+    }
     if (g.protocol_type != "consumer") return {};
     auto decoded = decode_assignment(m.member_assignment);
     if (!decoded)

@@ -22,7 +22,7 @@ then expects Kafka 4.x behaviour where it checks the version (message format v0/
 group configs, the 4.x authorized operations of a group, Kafka 4's tool class names; every
 check in the tree is at 4.0 or below, so any 4.x gives the same run). The consumer group
 protocol is a separate switch, TEST_CONSUMER_GROUP_PROTOCOL, left unset, so consumers use the
-classic protocol: Runnel does not serve KIP-848 groups yet.
+classic protocol (KIP-848 groups are checked with confluent-kafka in compat-tests/newest-py).
 
 Every unit (test number, scenario or sub-test function) is one of:
   passed          every test of it the runner selected ran and PASSED;

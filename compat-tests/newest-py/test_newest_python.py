@@ -13,6 +13,8 @@ For each client:
   after the committed offsets;
 - rebalance: a second member joins a group; the two own disjoint halves of the partitions,
   and every record (before and after the join) is consumed exactly once;
+- group and rebalance again with confluent-kafka's group.protocol=consumer (KIP-848, "ck848"):
+  the broker computes the assignment;
 - idempotent: an idempotent producer (acks=all) over three partitions: offsets 0..n-1 in
   each partition, every record read back once;
 - transactions: commit, abort, commit; a read_committed consumer sees exactly the committed
@@ -461,7 +463,22 @@ class AiokafkaClient:
         return asyncio.run(run())
 
 
-CLIENTS = {"ck": ConfluentClient(), "kp": KafkaPythonClient(), "aio": AiokafkaClient()}
+class ConfluentConsumerProtocolClient(ConfluentClient):
+    """confluent-kafka's group consumer with group.protocol=consumer (KIP-848): the broker
+    assigns the partitions (ConsumerGroupHeartbeat); session.timeout.ms is the broker's."""
+
+    def group_consumer(self, group, topic):
+        c = Consumer(self.conf(**{"group.id": group, "group.protocol": "consumer",
+                                  "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
+        c.subscribe([topic])
+        return c
+
+
+CLIENTS = {"ck": ConfluentClient(), "kp": KafkaPythonClient(), "aio": AiokafkaClient(),
+           "ck848": ConfluentConsumerProtocolClient()}
+# The clients that run only the group scenarios.
+GROUP_ONLY = {"ck848"}
+GROUP_SCENARIOS = {"group", "rebalance"}
 
 
 # ---- topics (created with confluent-kafka's AdminClient; its own scenario checks it) ----
@@ -931,8 +948,10 @@ def main():
     tests = []
     for key in CLIENTS:
         for name, fn, limit in SCENARIOS:
-            tests.append(step(key, name, fn) + (limit,))
-        tests.append(step(key, "admin", ADMIN[key]) + (60,))
+            if key not in GROUP_ONLY or name in GROUP_SCENARIOS:
+                tests.append(step(key, name, fn) + (limit,))
+        if key not in GROUP_ONLY:
+            tests.append(step(key, "admin", ADMIN[key]) + (60,))
     harness.clear_results(SUITE)
     print("clients: %s (librdkafka %s)" % (", ".join("%s %s" % kv for kv in VERSIONS.items()),
                                            confluent_kafka.libversion()[0]))

@@ -114,8 +114,6 @@ MISSING_APIS = {
     55: "DescribeQuorum",
     57: "UpdateFeatures",
     64: "UnregisterBroker",
-    68: "ConsumerGroupHeartbeat",
-    69: "ConsumerGroupDescribe",
     74: "ListConfigResources",
     75: "DescribeTopicPartitions",
     76: "ShareGroupHeartbeat",
@@ -152,4 +150,5 @@ MISSING_VERSIONS = {
     42: (2, 3),  # DeleteGroups
     60: (1, 2),  # DescribeCluster
     66: (1, 2),  # ListTransactions
+    69: (0, 1),  # ConsumerGroupDescribe (v1: MemberType, KIP-1099)
 }

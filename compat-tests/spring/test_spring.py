@@ -61,10 +61,7 @@ GROUPS = {"spring-orders": "orders", "spring-events": "events", "spring-payments
 # Scenarios expected to fail against Runnel until it implements what they need, each checked to
 # fail the way it fails today; one that passes is a failure that asks to remove it from here.
 # (Apache Kafka 4.4, SPRING_COMPAT_PEER=kafka, passes them all.)
-EXPECTED_TO_FAIL = {
-    "kip848": "ConsumerGroupHeartbeat (API key 68, the KIP-848 consumer group protocol) is not implemented: "
-              "a consumer with group.protocol=consumer must get UnsupportedVersionException at once",
-}
+EXPECTED_TO_FAIL = {}
 KIP848_PROMPT_S = 20.0  # "at once": the error within this time of the container's start
 
 

@@ -5,6 +5,8 @@
 // set, makes those offsets expire that long after the commit (value v1, as Kafka writes).
 // v10 names topics by id (KIP-848): an id no topic has gets UNKNOWN_TOPIC_ID for each of its
 // partitions, as Kafka answers before it looks at the group; offsets are kept by name.
+// For a consumer group (KIP-848) the generation is the member epoch (STALE_MEMBER_EPOCH,
+// UNKNOWN_MEMBER_ID), and a member must commit with v9+ (UNSUPPORTED_VERSION before).
 #include "protocol/messages/offset_commit.h"
 
 #include "server/group_handlers.h"
@@ -18,6 +20,15 @@ namespace {
 using protocol::ErrorCode;
 using Resp = protocol::OffsetCommitResponse;
 
+// Kafka refuses a commit older than v9 from a member of a consumer group (KIP-848): only v9+
+// carries the member epoch. A standalone commit (negative epoch, no members) is not one.
+bool commit_needs_v9(const Broker& broker, const protocol::OffsetCommitRequest& req) {
+  const auto* cg = broker.groups.coordinator().consumer_groups().group(req.group_id);
+  if (!cg || !cg->exists()) return false;
+  if (req.generation_id_or_member_epoch < 0 && cg->members().empty()) return false;
+  return cg->member(req.member_id) != nullptr;
+}
+
 protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx,
                                                     const protocol::OffsetCommitRequest& req) {
   const ErrorCode group_error = group_status(ctx.broker, req.group_id, true);
@@ -26,6 +37,8 @@ protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx,
   return answer_offset_commit<Resp>(
       ctx.broker, req, ctx.api_version >= 10, group_error,
       has_retention ? req.retention_time_ms : -1, [&](const auto& commits) {
+        if (ctx.api_version < 9 && commit_needs_v9(ctx.broker, req))
+          return std::vector<ErrorCode>(commits.size(), ErrorCode::UNSUPPORTED_VERSION);
         return ctx.broker.groups.coordinator().commit_offsets(req.group_id, req.member_id,
                                                               req.generation_id_or_member_epoch,
                                                               req.group_instance_id, commits);

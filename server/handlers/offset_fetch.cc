@@ -8,6 +8,8 @@
 // v10 names topics by id (KIP-848), in the request and the answer. An id no topic has is
 // answered UNKNOWN_TOPIC_ID for each partition asked, and a fetch of every offset leaves out
 // the topics that no longer exist (they have no id), as Kafka does.
+// v9+ carries the member id and epoch of a consumer group member, checked as Kafka checks
+// them.
 #include "protocol/messages/offset_fetch.h"
 
 #include <map>
@@ -71,6 +73,21 @@ ErrorCode fetch_group(
   return ErrorCode::NONE;
 }
 
+// v9+: a member of a consumer group names itself and its epoch, which must be current
+// (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH), as Kafka checks; no member id and epoch -1 is the
+// admin client or a consumer outside the group, always answered.
+ErrorCode check_member(Broker& broker, const std::string& group,
+                       const std::optional<std::string>& member_id, int32_t member_epoch) {
+  if (!member_id && member_epoch < 0) return ErrorCode::NONE;
+  if (group_status(broker, group, true) != ErrorCode::NONE) return ErrorCode::NONE;
+  const auto* cg = broker.groups.coordinator().consumer_groups().group(group);
+  if (!cg || !cg->exists()) return ErrorCode::NONE;
+  const auto* m = cg->member(member_id.value_or(""));
+  if (!m) return ErrorCode::UNKNOWN_MEMBER_ID;
+  if (m->member_epoch != member_epoch) return ErrorCode::STALE_MEMBER_EPOCH;
+  return ErrorCode::NONE;
+}
+
 // `ids` (v10): the answer names topics by id, and a topic without one (deleted) is left out.
 template <typename Topic, typename Partition, typename TopicOut>
 void fill(const TopicAnswers& answers, std::vector<TopicOut>& out,
@@ -122,22 +139,26 @@ protocol::OffsetFetchResponse handle_offset_fetch(RequestContext& ctx,
       TopicAnswers answers;
       Resp::OffsetFetchResponseGroup rg;
       rg.group_id = g.group_id;
-      rg.error_code = fetch_group(ctx.broker, g.group_id, topics, req.require_stable, answers);
-      fill<Resp::OffsetFetchResponseTopics, Resp::OffsetFetchResponsePartitions>(
-          answers, rg.topics, by_id ? &ctx.broker.logs : nullptr);
-      for (const auto* t : unknown_ids) {
-        Resp::OffsetFetchResponseTopics rt;
-        rt.topic_id = t->topic_id;
-        for (int32_t p : t->partition_indexes) {
-          Resp::OffsetFetchResponsePartitions rp;
-          rp.partition_index = p;
-          rp.committed_offset = -1;
-          rp.committed_leader_epoch = -1;
-          rp.metadata = "";
-          rp.error_code = ErrorCode::UNKNOWN_TOPIC_ID;
-          rt.partitions.push_back(std::move(rp));
+      rg.error_code = v >= 9 ? check_member(ctx.broker, g.group_id, g.member_id, g.member_epoch)
+                             : ErrorCode::NONE;
+      if (rg.error_code == ErrorCode::NONE) {
+        rg.error_code = fetch_group(ctx.broker, g.group_id, topics, req.require_stable, answers);
+        fill<Resp::OffsetFetchResponseTopics, Resp::OffsetFetchResponsePartitions>(
+            answers, rg.topics, by_id ? &ctx.broker.logs : nullptr);
+        for (const auto* t : unknown_ids) {
+          Resp::OffsetFetchResponseTopics rt;
+          rt.topic_id = t->topic_id;
+          for (int32_t p : t->partition_indexes) {
+            Resp::OffsetFetchResponsePartitions rp;
+            rp.partition_index = p;
+            rp.committed_offset = -1;
+            rp.committed_leader_epoch = -1;
+            rp.metadata = "";
+            rp.error_code = ErrorCode::UNKNOWN_TOPIC_ID;
+            rt.partitions.push_back(std::move(rp));
+          }
+          rg.topics.push_back(std::move(rt));
         }
-        rg.topics.push_back(std::move(rt));
       }
       resp.groups.push_back(std::move(rg));
     }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "server/group_service.h"
+
 namespace runnel::server {
 namespace {
 
@@ -114,6 +116,33 @@ TEST(Config, Rejections) {
   expect_error("", "--override", {"novalue"});
   expect_error("", "bogus", {"bogus=1"});
   expect_error("=5\n", "without a key");
+}
+
+TEST(Config, ConsumerGroupKeysAsKafka) {
+  Config d = Config::from_text("");
+  EXPECT_EQ(d.get_int("group.consumer.session.timeout.ms"), 45000);
+  EXPECT_EQ(d.get_int("group.consumer.heartbeat.interval.ms"), 5000);
+  EXPECT_EQ(d.get_list("group.consumer.assignors"), (std::vector<std::string>{"uniform", "range"}));
+  EXPECT_EQ(d.get_list("group.coordinator.rebalance.protocols"),
+            (std::vector<std::string>{"classic", "consumer", "streams"}));
+  auto cc = coordinator_config(Config::from_text(
+      "group.consumer.session.timeout.ms=50000\ngroup.consumer.heartbeat.interval.ms=6000\n"
+      "group.consumer.max.size=7\ngroup.consumer.assignors=range\n"));
+  EXPECT_EQ(cc.consumer_group.session_timeout_ms, 50000);
+  EXPECT_EQ(cc.consumer_group.heartbeat_interval_ms, 6000);
+  EXPECT_EQ(cc.consumer_group.max_size, 7);
+  EXPECT_EQ(cc.consumer_group.assignors, std::vector<std::string>{"range"});
+  // Kafka's GroupCoordinatorConfig checks.
+  expect_error("group.consumer.session.timeout.ms=30000\n", "group.consumer.session.timeout.ms");
+  expect_error("group.consumer.heartbeat.interval.ms=20000\n",
+               "group.consumer.heartbeat.interval.ms");
+  expect_error("group.consumer.min.session.timeout.ms=70000\n",
+               "group.consumer.min.session.timeout.ms");
+  expect_error("group.consumer.assignors=sticky\n", "group.consumer.assignors");
+  expect_error("group.coordinator.rebalance.protocols=consumer\n",
+               "group.coordinator.rebalance.protocols");
+  expect_error("group.coordinator.rebalance.protocols=classic,eager\n",
+               "group.coordinator.rebalance.protocols");
 }
 
 TEST(Config, ListsAndIgnoredKeys) {

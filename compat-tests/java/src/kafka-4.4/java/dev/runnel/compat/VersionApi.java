@@ -114,7 +114,8 @@ final class VersionApi {
 
   /**
    * KIP-848: a consumer with group.protocol=consumer reads 3 records of a topic it subscribes to
-   * (ConsumerGroupHeartbeat, key 68).
+   * (ConsumerGroupHeartbeat, key 68) and commits them; the admin client lists the group as a
+   * consumer group and describes it (ConsumerGroupDescribe, key 69).
    */
   static String consumerProtocol(Ctx ctx) throws Exception {
     String topic = ctx.name("kip848");
@@ -134,8 +135,28 @@ final class VersionApi {
       while (n < 3 && System.currentTimeMillis() < deadline) n += c.poll(Duration.ofMillis(200)).count();
       expectEq(n, 3, "records read with group.protocol=consumer");
       c.commitSync();
+      String group = cp.getProperty("group.id");
+      try (Admin admin = ctx.admin()) {
+        // As Kafka 4.4: listed as a consumer group, described by ConsumerGroupDescribe (key 69).
+        GroupListing l = null;
+        for (GroupListing g : admin.listGroups().all().get()) {
+          if (g.groupId().equals(group)) l = g;
+        }
+        check(l != null, "listGroups: %s missing", group);
+        expectEq(l.type(), Optional.of(GroupType.CONSUMER), "listGroups type");
+        expectEq(l.protocol(), "consumer", "listGroups protocol type");
+        var d = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
+        expectEq(d.type(), GroupType.CONSUMER, "describeConsumerGroups type");
+        expectEq(d.groupState(), GroupState.STABLE, "describeConsumerGroups state");
+        expectEq(d.partitionAssignor(), "uniform", "describeConsumerGroups assignor");
+        expectEq(d.members().size(), 1, "describeConsumerGroups members");
+        expectEq(d.members().iterator().next().assignment().topicPartitions(),
+            Set.of(new TopicPartition(topic, 0)), "describeConsumerGroups assignment");
+        var offsets = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+        expectEq(offsets.get(new TopicPartition(topic, 0)).offset(), 3L, "committed offset");
+      }
     }
-    return "3 records";
+    return "3 records, group described";
   }
 
   static void registerUnsupported(Map<String, Scenario> m) {

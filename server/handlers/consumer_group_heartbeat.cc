@@ -1,0 +1,63 @@
+// ConsumerGroupHeartbeat (key 68), v0-1: a member of a consumer group (KIP-848) joins, keeps
+// its session, acknowledges its assignment and leaves; the coordinator computes the
+// assignment (coordinator/consumer_groups.h). v1 adds SubscribedTopicRegex.
+//
+// The coordinator sees the cluster's topics as Kafka's metadata image gives them: name, id
+// and partition count of every topic but the internal ones, which a subscription never
+// matches. UNSUPPORTED_VERSION when group.coordinator.rebalance.protocols leaves out
+// "consumer", as Kafka answers.
+#include "protocol/messages/consumer_group_heartbeat.h"
+
+#include <algorithm>
+
+#include "server/config.h"
+#include "server/group_handlers.h"
+#include "server/topic_admin.h"
+
+namespace runnel::server {
+
+using ConsumerGroupHeartbeatHandler = ApiHandler<protocol::ConsumerGroupHeartbeatRequest, 0, 1>;
+
+namespace {
+
+using protocol::ErrorCode;
+
+bool consumer_protocol_enabled(const Config& config) {
+  auto protocols = config.get_list("group.coordinator.rebalance.protocols");
+  return std::find(protocols.begin(), protocols.end(), "consumer") != protocols.end();
+}
+
+coordinator::TopicsImage topics_image(const storage::LogManager& logs) {
+  coordinator::TopicsImage image;
+  for (const storage::TopicInfo* t : logs.topics()) {
+    if (is_internal_topic(t->name)) continue;
+    image.add(t->name, t->topic_id, t->partitions);
+  }
+  return image;
+}
+
+protocol::ConsumerGroupHeartbeatResponse handle_consumer_group_heartbeat(
+    RequestContext& ctx, const protocol::ConsumerGroupHeartbeatRequest& req) {
+  protocol::ConsumerGroupHeartbeatResponse resp;
+  // An empty group id is the coordinator's INVALID_REQUEST, as Kafka answers it.
+  ErrorCode e = consumer_protocol_enabled(ctx.broker.config)
+                    ? group_status(ctx.broker, req.group_id, /*allow_empty=*/true)
+                    : ErrorCode::UNSUPPORTED_VERSION;
+  if (e != ErrorCode::NONE) {
+    resp.error_code = e;
+    return resp;
+  }
+  coordinator::HeartbeatContext hc{ctx.api_version, std::string(ctx.client_id),
+                                   client_host(ctx.connection)};
+  // The coordinator tells GroupService when a member's deadline moved, which re-arms the
+  // runtime's timer: session and rebalance timeouts fire without another request.
+  return ctx.broker.groups.coordinator().consumer_group_heartbeat(req, hc,
+                                                                  topics_image(ctx.broker.logs));
+}
+
+}  // namespace
+
+RUNNEL_REGISTER_HANDLER(consumer_group_heartbeat, ConsumerGroupHeartbeatHandler,
+                        handle_consumer_group_heartbeat)
+
+}  // namespace runnel::server
