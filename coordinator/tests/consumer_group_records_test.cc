@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "coordinator/offsets_records.h"
+#include "coordinator/tests/mutations.h"
 
 namespace runnel::coordinator {
 namespace {
@@ -205,28 +206,8 @@ TEST(ConsumerGroupRecordsTest, MutatedBytesNeverCrash) {
       encode(ConsumerGroupRegularExpressionValue{{"a"}, 1, 2}),
       encode(ConsumerGroupPartitionMetadataValue{{{uuid(1), "a", 3}}}),
       encode_consumer_group_key({ConsumerGroupRecordType::MemberMetadata, "g", "m"})};
-  uint32_t rng = 4242;
-  auto next = [&rng] {
-    rng = rng * 1103515245u + 12345u;
-    return rng >> 8;
-  };
   size_t decoded = 0;
-  for (int i = 0; i < 20000; ++i) {
-    protocol::Bytes b = seeds[static_cast<size_t>(i) % seeds.size()];
-    const int edits = 1 + static_cast<int>(next() % 4);
-    for (int k = 0; k < edits && !b.empty(); ++k) {
-      switch (next() % 3) {
-        case 0:
-          b[next() % b.size()] = static_cast<uint8_t>(next());
-          break;
-        case 1:
-          b.resize(next() % b.size());
-          break;
-        default:
-          b.insert(b.begin() + static_cast<ptrdiff_t>(next() % b.size()),
-                   static_cast<uint8_t>(next()));
-      }
-    }
+  testing::for_each_mutation(seeds, 20000, 4242, [&](const protocol::Bytes& b) {
     decoded += decode_consumer_group_key(b).has_value();
     decoded += decode_consumer_group_metadata_value(b).has_value();
     decoded += decode_consumer_group_partition_metadata_value(b).has_value();
@@ -235,7 +216,7 @@ TEST(ConsumerGroupRecordsTest, MutatedBytesNeverCrash) {
     decoded += decode_consumer_group_target_assignment_member_value(b).has_value();
     decoded += decode_consumer_group_current_member_assignment_value(b).has_value();
     decoded += decode_consumer_group_regular_expression_value(b).has_value();
-  }
+  });
   EXPECT_GT(decoded, 0u);
 }
 

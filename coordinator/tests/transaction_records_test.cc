@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "coordinator/tests/mutations.h"
+
 namespace runnel::coordinator {
 namespace {
 
@@ -279,31 +281,11 @@ TEST(TransactionRecords, MutatedBytesNeverCrash) {
   // Deterministic mutations of valid encodings: every result either decodes or is rejected.
   std::vector<Bytes> seeds = {encode_txn_log_value(sample_value(), 0),
                               encode_txn_log_value(sample_value(), 1), encode_txn_log_key("tx")};
-  uint32_t rng = 12345;
-  auto next = [&rng] {
-    rng = rng * 1103515245u + 12345u;
-    return rng >> 8;
-  };
   size_t decoded = 0;
-  for (int i = 0; i < 20000; ++i) {
-    Bytes b = seeds[static_cast<size_t>(i) % seeds.size()];
-    const int edits = 1 + static_cast<int>(next() % 4);
-    for (int k = 0; k < edits && !b.empty(); ++k) {
-      switch (next() % 3) {
-        case 0:
-          b[next() % b.size()] = static_cast<uint8_t>(next());
-          break;
-        case 1:
-          b.resize(next() % b.size());
-          break;
-        default:
-          b.insert(b.begin() + static_cast<ptrdiff_t>(next() % b.size()),
-                   static_cast<uint8_t>(next()));
-      }
-    }
+  testing::for_each_mutation(seeds, 20000, 12345, [&](const Bytes& b) {
     if (decode_txn_log_value(b)) ++decoded;
     if (decode_txn_log_key(b)) ++decoded;
-  }
+  });
   EXPECT_GT(decoded, 0u);
 }
 
