@@ -211,7 +211,9 @@ class GroupsTool {
                         " groups for one");
       return std::make_pair(resp.groups[0].error_code, resp.groups[0]);
     });
-    if (error == ErrorCode::GROUP_ID_NOT_FOUND) return std::nullopt;
+    // A consumer group (KIP-848) is not a classic group: DescribeGroups answers it Dead (v0-5)
+    // or GROUP_ID_NOT_FOUND (v6+), as Kafka does.
+    if (error == ErrorCode::GROUP_ID_NOT_FOUND) return describe_consumer_group(group);
     if (error != ErrorCode::NONE)
       throw ToolError("describing group '" + group + "' failed: " + error_name(code(error)));
     if (described.group_state == "Dead") return describe_consumer_group(group);
@@ -224,8 +226,8 @@ class GroupsTool {
                             {}};
   }
 
-  // A consumer group (KIP-848), which DescribeGroups answers Dead as Kafka does: described
-  // with ConsumerGroupDescribe, as Kafka's tool does. nullopt: no such group.
+  // A consumer group (KIP-848), described with ConsumerGroupDescribe, as Kafka's tool does.
+  // nullopt: no such group.
   std::optional<GroupDescription> describe_consumer_group(const std::string& group) {
     auto [error, described] = with_coordinator(group, [&](BrokerConnection& conn) {
       ConsumerGroupDescribeResponse::DescribedGroup none;
@@ -266,7 +268,8 @@ class GroupsTool {
   // Committed offsets of every partition the group has one for.
   std::map<TopicPartition, int64_t> fetch_offsets(const std::string& group) {
     auto [error, offsets] = with_coordinator(group, [&](BrokerConnection& conn) {
-      int16_t v = conn.version_for<OffsetFetchRequest>(2);
+      // v10 names topics by id; the tool names them.
+      int16_t v = conn.version_for<OffsetFetchRequest>(2, 9);
       OffsetFetchRequest req;
       std::map<TopicPartition, int64_t> out;
       ErrorCode err = ErrorCode::NONE;
@@ -637,7 +640,8 @@ class GroupsTool {
 
   void commit(const std::string& group, const std::map<TopicPartition, int64_t>& offsets) {
     auto [error, failures] = with_coordinator(group, [&](BrokerConnection& conn) {
-      int16_t v = conn.version_for<OffsetCommitRequest>(2);
+      // v10 names topics by id; the tool names them.
+      int16_t v = conn.version_for<OffsetCommitRequest>(2, 9);
       OffsetCommitRequest req;
       req.group_id = group;
       req.generation_id_or_member_epoch = -1;

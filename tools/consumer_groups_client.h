@@ -35,8 +35,9 @@ class BrokerConnection {
   // The highest version both sides support, or ToolError.
   int16_t version(int16_t api_key, int16_t our_min, int16_t our_max) const;
   template <class Req>
-  int16_t version_for(int16_t our_min = Req::kMinVersion) const {
-    return version(Req::kApiKey, our_min, Req::kMaxVersion);
+  int16_t version_for(int16_t our_min = Req::kMinVersion,
+                      int16_t our_max = Req::kMaxVersion) const {
+    return version(Req::kApiKey, our_min, our_max);
   }
   bool supports(int16_t api_key, int16_t min_version) const;
 

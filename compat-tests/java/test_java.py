@@ -112,9 +112,6 @@ EXPECTED_TO_FAIL = {
     # Kafka: the id listed (ListTransactions v2 has the id pattern filter)
     "api_listTransactions_idPattern": ("ListTransactions v2 (KIP-1152 id pattern) is not implemented",
                                        UNSUPPORTED),
-    # Kafka: -1 (no tiered storage)
-    "api_listOffsets_earliestPendingUpload": ("ListOffsets v11 (earliest pending upload) is not "
-                                              "implemented", UNSUPPORTED),
 }
 PROMPT_MS = 5000
 SCENARIO_WAIT = 75  # Main gives up on a scenario after 60 s and reports it
