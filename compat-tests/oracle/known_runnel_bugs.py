@@ -138,17 +138,8 @@ MISSING_APIS = {
 
 MISSING_VERSIONS = {
     0: (11, 13),  # Produce
-    1: (17, 18),  # Fetch
-    2: (10, 11),  # ListOffsets
-    3: (12, 13),  # Metadata
-    8: (9, 10),  # OffsetCommit
-    9: (9, 10),  # OffsetFetch
-    15: (5, 6),  # DescribeGroups
-    18: (4, 5),  # ApiVersions
     26: (4, 5),  # EndTxn
     28: (4, 6),  # TxnOffsetCommit
-    42: (2, 3),  # DeleteGroups
-    60: (1, 2),  # DescribeCluster
     66: (1, 2),  # ListTransactions
     69: (0, 1),  # ConsumerGroupDescribe (v1: MemberType, KIP-1099)
 }
