@@ -141,5 +141,4 @@ MISSING_VERSIONS = {
     26: (4, 5),  # EndTxn
     28: (4, 6),  # TxnOffsetCommit
     66: (1, 2),  # ListTransactions
-    69: (0, 1),  # ConsumerGroupDescribe (v1: MemberType, KIP-1099)
 }

@@ -1,16 +1,17 @@
-// ConsumerGroupDescribe (key 69), v0: the consumer groups (KIP-848) as the coordinator holds
+// ConsumerGroupDescribe (key 69), v0-1: the consumer groups (KIP-848) as the coordinator holds
 // them: epochs, state, the assignor, and each member with its subscription, its current
 // assignment and its target assignment (topic ids and names; partitions of a topic that no
 // longer exists are left out, as Kafka leaves them out). A group id that is not a consumer
 // group gets GROUP_ID_NOT_FOUND, as Kafka answers. AuthorizedOperations is -2147483648 unless
-// requested.
+// requested. v1 tells each member's type (KIP-1099): every member speaks the consumer protocol
+// (1), as no classic member joins a consumer group here.
 #include "protocol/messages/consumer_group_describe.h"
 
 #include "server/group_handlers.h"
 
 namespace runnel::server {
 
-using ConsumerGroupDescribeHandler = ApiHandler<protocol::ConsumerGroupDescribeRequest, 0, 0>;
+using ConsumerGroupDescribeHandler = ApiHandler<protocol::ConsumerGroupDescribeRequest, 0, 1>;
 
 namespace {
 
@@ -20,6 +21,8 @@ using Resp = protocol::ConsumerGroupDescribeResponse;
 // Kafka's group operations (AclOperation codes as bits): READ 3, DELETE 6, DESCRIBE 8,
 // DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11.
 constexpr int32_t kGroupOperations = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
+// MemberType of a member of the consumer protocol (-1 unknown, 0 classic, 1 consumer).
+constexpr int8_t kConsumerMember = 1;
 
 Resp::Assignment assignment(const storage::LogManager& logs,
                             const coordinator::TopicPartitionSet& partitions) {
@@ -67,6 +70,7 @@ Resp::DescribedGroup describe(const Broker& broker, const std::string& group_id)
     rm.subscribed_topic_regex = m.metadata.subscribed_topic_regex.value_or("");  // as Kafka
     rm.assignment = assignment(broker.logs, m.assigned_partitions);
     rm.target_assignment = assignment(broker.logs, cg->target(id));
+    rm.member_type = kConsumerMember;
   }
   return g;
 }

@@ -126,6 +126,9 @@ TEST_F(ConsumerGroupHandlersTest, DescribeAsKafka) {
   EXPECT_EQ(m.assignment.topic_partitions[0].topic_name, "orders");
   EXPECT_EQ(m.assignment.topic_partitions[0].partitions, (std::vector<int32_t>{0, 1, 2}));
   EXPECT_EQ(m.target_assignment, m.assignment);
+  // v1 (KIP-1099) says the member speaks the consumer protocol (1); v0 has no such field.
+  EXPECT_EQ(dp_.call<DescribeResp>(1, req).resp.groups.at(0).members.at(0).member_type, 1);
+  EXPECT_EQ(m.member_type, -1);
 
   const auto& unknown = r.groups[1];
   EXPECT_EQ(unknown.error_code, ErrorCode::GROUP_ID_NOT_FOUND);
