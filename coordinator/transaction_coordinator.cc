@@ -32,7 +32,29 @@ std::optional<TransactionMetadata> metadata_of(const std::string& id, const TxnL
   }
   m.start_time_ms = v.start_timestamp_ms;
   m.last_update_time_ms = v.last_update_timestamp_ms;
+  m.next_producer_id = v.next_producer_id;
+  m.client_transaction_version = v.client_transaction_version;
   return m;
+}
+
+// The error Produce (and TxnOffsetCommit) answers for the coordinator's verdict on a
+// partition of a transaction, as Kafka's AddPartitionsToTxnManager maps it: PRODUCER_FENCED
+// becomes INVALID_PRODUCER_EPOCH, what a retry will cure NOT_ENOUGH_REPLICAS, and a partition
+// not in the transaction INVALID_TXN_STATE unless the client knows TRANSACTION_ABORTABLE.
+ErrorCode produce_error_of(ErrorCode e, bool abortable_supported) {
+  switch (e) {
+    case ErrorCode::PRODUCER_FENCED:
+      return ErrorCode::INVALID_PRODUCER_EPOCH;
+    case ErrorCode::TRANSACTION_ABORTABLE:
+      return abortable_supported ? ErrorCode::TRANSACTION_ABORTABLE : ErrorCode::INVALID_TXN_STATE;
+    case ErrorCode::CONCURRENT_TRANSACTIONS:
+    case ErrorCode::COORDINATOR_LOAD_IN_PROGRESS:
+    case ErrorCode::COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode::NOT_COORDINATOR:
+      return ErrorCode::NOT_ENOUGH_REPLICAS;
+    default:
+      return e;
+  }
 }
 
 }  // namespace
@@ -145,8 +167,10 @@ ErrorCode TransactionCoordinator::transit(const TransactionMetadata& target) {
   const TransactionState from = e ? e->meta.state : TransactionState::Empty;
   if (!is_valid_transition(from, target.state)) return ErrorCode::INVALID_TXN_STATE;
   std::vector<TxnLogRecord> records;
-  records.push_back({encode_txn_log_key(target.transactional_id),
-                     encode_txn_log_value(txn_log_value_of(target))});
+  // As Kafka: the flexible value (version 1) once transaction.version is 1 or more.
+  records.push_back(
+      {encode_txn_log_key(target.transactional_id),
+       encode_txn_log_value(txn_log_value_of(target), transaction_version_ >= 1 ? 1 : 0)});
   pending_ = target;
   const ErrorCode err = log_.append(partition_for(target.transactional_id), records);
   pending_.reset();
@@ -201,8 +225,11 @@ void TransactionCoordinator::replay(int32_t partition, const ReplayedRecord& rec
     return;
   }
   if (pending_ && pending_->transactional_id == m->transactional_id) {
+    // Fields a version 0 value does not hold (all of them kept in memory, as Kafka does).
     m->last_producer_id = pending_->last_producer_id;
     m->last_producer_epoch = pending_->last_producer_epoch;
+    m->next_producer_id = pending_->next_producer_id;
+    m->client_transaction_version = pending_->client_transaction_version;
   }
   install(*m);
 }
@@ -351,7 +378,8 @@ ErrorCode TransactionCoordinator::check_producer(const Entry* e, int64_t pid, in
 }
 
 std::vector<ErrorCode> TransactionCoordinator::add_partitions(
-    const std::string& id, int64_t pid, int16_t epoch, const std::vector<TopicPartition>& tps) {
+    const std::string& id, int64_t pid, int16_t epoch, const std::vector<TopicPartition>& tps,
+    int16_t client_version) {
   auto all = [&](ErrorCode e) { return std::vector<ErrorCode>(tps.size(), e); };
   if (id.empty()) return all(ErrorCode::INVALID_REQUEST);
   if (ErrorCode e = check_id(id); e != ErrorCode::NONE) return all(e);
@@ -370,6 +398,7 @@ std::vector<ErrorCode> TransactionCoordinator::add_partitions(
   target.partitions.insert(tps.begin(), tps.end());
   if (is_complete_or_empty(m.state)) target.start_time_ms = now;
   target.last_update_time_ms = now;
+  target.client_transaction_version = client_version;
   return all(transit(target));
 }
 
@@ -431,6 +460,91 @@ ErrorCode TransactionCoordinator::end_txn(const std::string& id, int64_t pid, in
   return ErrorCode::UNKNOWN_SERVER_ERROR;
 }
 
+TransactionCoordinator::EndTxnResult TransactionCoordinator::end_txn_v2(const std::string& id,
+                                                                        int64_t pid, int16_t epoch,
+                                                                        bool commit) {
+  if (id.empty()) return {ErrorCode::INVALID_REQUEST};
+  if (ErrorCode e = check_id(id); e != ErrorCode::NONE) return {e};
+  const Entry* e = find(id);
+  if (!e) return {ErrorCode::INVALID_PRODUCER_ID_MAPPING};
+  const TransactionMetadata& m = e->meta;
+  const int32_t requested = epoch;
+  // A retry after the epoch was used up and the producer moved to a new id.
+  const bool retry_on_overflow =
+      m.last_producer_id == pid && requested == kMaxProducerEpoch - 1 && m.producer_epoch == 0;
+  // A retry of an EndTxn whose bump is stored.
+  const bool retry_on_bump = m.producer_epoch == requested + 1;
+  bool valid_epoch = false;
+  switch (m.state) {
+    case TransactionState::PrepareCommit:
+    case TransactionState::PrepareAbort:
+      valid_epoch = retry_on_bump;
+      break;
+    case TransactionState::CompleteCommit:
+    case TransactionState::CompleteAbort:
+      valid_epoch = retry_on_bump || retry_on_overflow || requested == m.producer_epoch;
+      break;
+    default:
+      valid_epoch = requested == m.producer_epoch;
+  }
+  if (m.producer_id != pid && !retry_on_overflow) return {ErrorCode::INVALID_PRODUCER_ID_MAPPING};
+  if (!valid_epoch) return {ErrorCode::PRODUCER_FENCED};
+  const bool retry = retry_on_bump || retry_on_overflow;
+  const EndTxnResult current{ErrorCode::NONE, m.producer_id, m.producer_epoch};
+  switch (m.state) {
+    case TransactionState::Ongoing:
+      return prepare_v2(m, commit);
+    case TransactionState::CompleteCommit:
+      if (commit) return retry ? current : EndTxnResult{ErrorCode::INVALID_TXN_STATE};
+      return retry ? EndTxnResult{ErrorCode::INVALID_TXN_STATE} : prepare_v2(m, false);
+    case TransactionState::CompleteAbort:
+      if (commit) return {ErrorCode::INVALID_TXN_STATE};
+      return retry ? current : prepare_v2(m, false);
+    case TransactionState::Empty:
+      if (commit) return {ErrorCode::INVALID_TXN_STATE};
+      return prepare_v2(m, false);
+    case TransactionState::PrepareCommit:
+      return {commit ? ErrorCode::CONCURRENT_TRANSACTIONS : ErrorCode::INVALID_TXN_STATE};
+    case TransactionState::PrepareAbort:
+      return {commit ? ErrorCode::INVALID_TXN_STATE : ErrorCode::CONCURRENT_TRANSACTIONS};
+    case TransactionState::Dead:
+    case TransactionState::PrepareEpochFence:
+      break;
+  }
+  return {ErrorCode::UNKNOWN_SERVER_ERROR};
+}
+
+TransactionCoordinator::EndTxnResult TransactionCoordinator::prepare_v2(
+    const TransactionMetadata& current, bool commit) {
+  // The producer may not reach the last epoch: it stays free to fence it.
+  if (current.producer_epoch >= kMaxProducerEpoch) return {ErrorCode::PRODUCER_FENCED};
+  const int64_t now = clock_.now_ms();
+  TransactionMetadata target = current;
+  target.state = commit ? TransactionState::PrepareCommit : TransactionState::PrepareAbort;
+  target.next_producer_id = kNoProducerId;
+  if (is_epoch_exhausted(current.producer_epoch)) {
+    auto next = new_producer_id();
+    if (!next) return {ErrorCode::COORDINATOR_LOAD_IN_PROGRESS};
+    target.next_producer_id = *next;
+  }
+  target.last_producer_epoch = current.producer_epoch;
+  target.producer_epoch = static_cast<int16_t>(current.producer_epoch + 1);
+  target.client_transaction_version = 2;
+  if (current.state != TransactionState::Ongoing) {
+    // An abort with no partition: it starts and ends now.
+    target.partitions.clear();
+    target.start_time_ms = now;
+  }
+  target.last_update_time_ms = now;
+  const std::string id = current.transactional_id;
+  if (ErrorCode w = transit(target); w != ErrorCode::NONE) return {w};
+  // The outcome is stored: the producer continues with the new epoch whatever the markers do.
+  complete_transaction(id);
+  const TransactionMetadata& m = find(id)->meta;
+  if (m.next_producer_id != kNoProducerId) return {ErrorCode::NONE, m.next_producer_id, 0};
+  return {ErrorCode::NONE, m.producer_id, m.producer_epoch};
+}
+
 ErrorCode TransactionCoordinator::fence_and_abort(Entry& e) {
   TransactionMetadata target = e.meta;
   if (!is_valid_transition(target.state, TransactionState::PrepareEpochFence))
@@ -472,6 +586,13 @@ ErrorCode TransactionCoordinator::complete_transaction(const std::string& id) {
   target.state = commit ? TransactionState::CompleteCommit : TransactionState::CompleteAbort;
   target.partitions.clear();
   target.last_update_time_ms = clock_.now_ms();
+  if (target.next_producer_id != kNoProducerId) {
+    // Transactions v2 used up the epoch: the producer continues as the next producer id.
+    target.last_producer_id = target.producer_id;
+    target.producer_id = target.next_producer_id;
+    target.producer_epoch = 0;
+    target.next_producer_id = kNoProducerId;
+  }
   const ErrorCode w = transit(target);
   if (w != ErrorCode::NONE) {
     // Every marker is written; only the Complete record is missing. tick() stores it.
@@ -489,22 +610,14 @@ ErrorCode TransactionCoordinator::check_transactional_produce(int64_t pid, int16
   if (it == by_producer_id_.end())
     return check_list() != ErrorCode::NONE ? ErrorCode::NOT_ENOUGH_REPLICAS
                                            : ErrorCode::INVALID_PRODUCER_ID_MAPPING;
-  const std::vector<ErrorCode> v = verify_partitions(it->second, pid, epoch, {tp});
-  switch (v.front()) {
-    case ErrorCode::NONE:
-      return ErrorCode::NONE;
-    case ErrorCode::PRODUCER_FENCED:
-      return ErrorCode::INVALID_PRODUCER_EPOCH;
-    case ErrorCode::TRANSACTION_ABORTABLE:
-      return abortable_supported ? ErrorCode::TRANSACTION_ABORTABLE : ErrorCode::INVALID_TXN_STATE;
-    case ErrorCode::CONCURRENT_TRANSACTIONS:
-    case ErrorCode::COORDINATOR_LOAD_IN_PROGRESS:
-    case ErrorCode::COORDINATOR_NOT_AVAILABLE:
-    case ErrorCode::NOT_COORDINATOR:
-      return ErrorCode::NOT_ENOUGH_REPLICAS;
-    default:
-      return v.front();
-  }
+  return produce_error_of(verify_partitions(it->second, pid, epoch, {tp}).front(),
+                          abortable_supported);
+}
+
+ErrorCode TransactionCoordinator::add_partition_for_produce(const std::string& transactional_id,
+                                                            int64_t pid, int16_t epoch,
+                                                            const TopicPartition& tp) {
+  return produce_error_of(add_partitions(transactional_id, pid, epoch, {tp}, 2).front(), true);
 }
 
 // ---------------------------------------------------------------------------------------------

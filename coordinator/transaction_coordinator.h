@@ -123,8 +123,11 @@ class TransactionCoordinator final : public CoordinatorStateMachine {
   // INVALID_REQUEST for an empty id, INVALID_PRODUCER_ID_MAPPING for an unknown id or another
   // producer id, PRODUCER_FENCED for another epoch, CONCURRENT_TRANSACTIONS while a commit or
   // abort completes, COORDINATOR_LOAD_IN_PROGRESS while loading, or the append's error.
+  // `client_version`: the transaction version of the request (2 when Produce v12+ or
+  // TxnOffsetCommit v5+ adds a partition, transactions v2).
   std::vector<ErrorCode> add_partitions(const std::string& id, int64_t pid, int16_t epoch,
-                                        const std::vector<TopicPartition>& tps);
+                                        const std::vector<TopicPartition>& tps,
+                                        int16_t client_version = 0);
   // AddPartitionsToTxn v4+ verify_only: the same checks, then per partition NONE when it is
   // part of the open transaction, TRANSACTION_ABORTABLE when it is not (Kafka 3.8+).
   std::vector<ErrorCode> verify_partitions(const std::string& id, int64_t pid, int16_t epoch,
@@ -137,6 +140,30 @@ class TransactionCoordinator final : public CoordinatorStateMachine {
   // retry while the same outcome is still being completed, CONCURRENT_TRANSACTIONS.
   ErrorCode end_txn(const std::string& id, int64_t pid, int16_t epoch, bool commit);
 
+  // EndTxn v5+ (transactions v2, KIP-890): ending a transaction bumps the epoch, so the
+  // markers fence the producer's earlier epoch; an exhausted epoch moves the producer to a new
+  // producer id (epoch 0) once the transaction completes. An abort with no transaction open
+  // is accepted (and bumps the epoch too). A retry is recognised by the epoch one below the
+  // stored one (or by the previous producer id at the last epoch after a rotation) and
+  // answered NONE with the current producer id and epoch. Kafka's table:
+  //                   abort: retry / current      commit: retry / current
+  //   Empty           PRODUCER_FENCED / bump      PRODUCER_FENCED / INVALID_TXN_STATE
+  //   CompleteAbort   NONE / bump                 INVALID_TXN_STATE / INVALID_TXN_STATE
+  //   CompleteCommit  INVALID_TXN_STATE / bump    NONE / INVALID_TXN_STATE
+  // `producer_id`/`producer_epoch`: what the producer continues with (-1 on an error).
+  struct EndTxnResult {
+    ErrorCode error = ErrorCode::NONE;
+    int64_t producer_id = kNoProducerId;
+    int16_t producer_epoch = kNoProducerEpoch;
+  };
+  EndTxnResult end_txn_v2(const std::string& id, int64_t pid, int16_t epoch, bool commit);
+
+  // Produce v12+ (transactions v2): adds `tp` to the open transaction of `transactional_id`
+  // (starting one when none is open) and answers the error Produce gives, mapped as
+  // check_transactional_produce maps them.
+  ErrorCode add_partition_for_produce(const std::string& transactional_id, int64_t pid,
+                                      int16_t epoch, const TopicPartition& tp);
+
   // For the broker's Produce check (KIP-890 verification): NONE when `tp` is part of the open
   // transaction of producer `pid` at `epoch`; otherwise the error Kafka's Produce answers after
   // verification: INVALID_PRODUCER_ID_MAPPING (unknown producer), INVALID_PRODUCER_EPOCH (the
@@ -147,6 +174,11 @@ class TransactionCoordinator final : public CoordinatorStateMachine {
   // v11+ in Kafka 3.9).
   ErrorCode check_transactional_produce(int64_t pid, int16_t epoch, const TopicPartition& tp,
                                         bool abortable_supported = false) const;
+
+  // The transaction.version in force (server/features.h): from 1, __transaction_state values
+  // are written in their flexible version 1, which keeps the previous and next producer ids
+  // and the client's transaction version.
+  void set_transaction_version(int16_t level) { transaction_version_ = level; }
 
   // Aborts transactions Ongoing for longer than their timeout (bumping the epoch, so the
   // zombie is fenced, as Kafka does), writes markers that failed earlier again, and every
@@ -234,10 +266,14 @@ class TransactionCoordinator final : public CoordinatorStateMachine {
   void erase(const std::string& id);
   ErrorCode check_producer(const Entry* e, int64_t pid, int16_t epoch) const;
   // Ongoing -> (PrepareEpochFence) -> PrepareAbort with the epoch bumped, then the markers.
+  // Once, for transactions v2 too (Kafka 4.4 does not bump it again for the abort).
   ErrorCode fence_and_abort(Entry& e);
   // Writes the markers left of a Prepare state and stores the Complete state when none is
   // left. NONE when completed.
   ErrorCode complete_transaction(const std::string& id);
+  // Stores Prepare{Commit,Abort} of transactions v2 (epoch bumped, a next producer id when
+  // it is exhausted) and completes it.
+  EndTxnResult prepare_v2(const TransactionMetadata& current, bool commit);
   std::optional<int64_t> new_producer_id();
   void log_event(const TransactionMetadata& m);
   int32_t coordinator_epoch(const std::string& id) const;
@@ -262,6 +298,7 @@ class TransactionCoordinator final : public CoordinatorStateMachine {
   int64_t next_expiration_check_ms_;
   std::function<void()> deadline_added_;
   uint64_t skipped_records_ = 0;
+  int16_t transaction_version_ = 0;
   EventLog event_log_;
   bool log_every_change_ = true;
 };

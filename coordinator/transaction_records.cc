@@ -192,6 +192,9 @@ TxnLogValue txn_log_value_of(const TransactionMetadata& m) {
   }
   v.last_update_timestamp_ms = m.last_update_time_ms;
   v.start_timestamp_ms = m.start_time_ms;
+  v.previous_producer_id = m.last_producer_id;
+  v.next_producer_id = m.next_producer_id;
+  v.client_transaction_version = m.client_transaction_version;
   return v;
 }
 

@@ -14,7 +14,9 @@
 //   PrepareCommit 2      the commit is decided and stored; markers are being written.
 //                        Entered from Ongoing. Leaves to: CompleteCommit.
 //   PrepareAbort 3       the abort is decided and stored; markers are being written.
-//                        Entered from Ongoing, PrepareEpochFence. Leaves to: CompleteAbort.
+//                        Entered from Ongoing, PrepareEpochFence, and with transactions v2
+//                        also from Empty, CompleteCommit, CompleteAbort (an abort with no
+//                        partition bumps the epoch too). Leaves to: CompleteAbort.
 //   CompleteCommit 4     every partition has its COMMIT marker. Entered from PrepareCommit.
 //                        Leaves to: Empty, Ongoing, Dead.
 //   CompleteAbort 5      every partition has its ABORT marker. Entered from PrepareAbort.
@@ -107,7 +109,8 @@ constexpr bool is_valid_transition(TransactionState from, TransactionState to) {
     case S::PrepareCommit:
       return from == S::Ongoing;
     case S::PrepareAbort:
-      return from == S::Ongoing || from == S::PrepareEpochFence;
+      return from == S::Ongoing || from == S::PrepareEpochFence || from == S::Empty ||
+             from == S::CompleteCommit || from == S::CompleteAbort;
     case S::CompleteCommit:
       return from == S::PrepareCommit;
     case S::CompleteAbort:
@@ -146,6 +149,11 @@ struct TransactionMetadata {
   std::set<TopicPartition> partitions;
   int64_t start_time_ms = -1;  // when the first partition was added; -1 when none is open
   int64_t last_update_time_ms = -1;
+  // Transactions v2: the producer id the producer continues with once this transaction
+  // completes, when ending it used up the epoch (-1: none).
+  int64_t next_producer_id = kNoProducerId;
+  // The transaction version of the client's last request (2: transactions v2, KIP-890).
+  int16_t client_transaction_version = 0;
   bool operator==(const TransactionMetadata&) const = default;
 };
 

@@ -67,6 +67,7 @@ class FetchWaiters;
 class FetchSessionCache;
 class GroupService;
 class TxnService;
+class Features;
 class TopicWork;
 class HandlerRegistry;
 
@@ -82,6 +83,7 @@ struct Broker {
   FetchSessionCache& fetch_sessions;
   GroupService& groups;
   TxnService& txns;
+  Features& features;
   std::string cluster_id;
   int32_t node_id = 1;
   TopicWork* topic_work = nullptr;  // null: the file work of topic changes runs inline (tests)

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "server/config.h"
+#include "server/features.h"
 #include "server/fetch_sessions.h"
 #include "server/group_service.h"
 #include "server/handler.h"
@@ -94,6 +95,15 @@ int run(int argc, char** argv) {
     return 1;
   }
 
+  Features features(config);
+  {
+    std::string error;
+    if (!features.load(config.log_dir(), &error)) {
+      std::fprintf(stderr, "runnel: %s\n", error.c_str());
+      return 1;
+    }
+  }
+
   {
     // Each connection is a descriptor; thousands of idle clients are normal.
     uint64_t nofile = raise_open_file_limit();
@@ -127,8 +137,9 @@ int run(int argc, char** argv) {
       return 1;
     }
   }
-  Broker broker{config,         handlers, waiters, clock,           storage.logs(),
-                fetch_sessions, groups,   txns,    meta.cluster_id, meta.node_id};
+  txns.follow(features);
+  Broker broker{config, handlers, waiters,  clock,           storage.logs(), fetch_sessions,
+                groups, txns,     features, meta.cluster_id, meta.node_id};
   broker.topic_work = &storage.topic_work();
   Server server(io, broker);
   // Signals are caught from before the listener opens: a SIGTERM that arrives as soon as the

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "server/features.h"
 #include "server/log.h"
 #include "server/partition_leadership.h"
 #include "server/waiters.h"
@@ -99,6 +100,13 @@ asio::awaitable<void> TxnService::producer_expiry_loop() {
     size_t n = logs_.expire_producers(clock_.now_ms(), expiration_ms);
     if (n) log_info("expired ", n, " idle producer ids");
   }
+}
+
+void TxnService::follow(Features& features) {
+  coordinator_->set_transaction_version(features.level(kTransactionVersion));
+  features.on_change([this](std::string_view name, int16_t level) {
+    if (name == kTransactionVersion) coordinator_->set_transaction_version(level);
+  });
 }
 
 }  // namespace runnel::server

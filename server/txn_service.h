@@ -30,6 +30,7 @@
 namespace runnel::server {
 
 class FetchWaiters;
+class Features;
 
 coordinator::TxnConfig txn_config(const Config& config);
 
@@ -50,6 +51,9 @@ class TxnService final : public coordinator::TxnMarkerWriter, public coordinator
   bool loaded() const { return runtime_.loaded(); }
 
   coordinator::TransactionCoordinator& coordinator() { return *coordinator_; }
+
+  // Keeps the coordinator at the transaction.version in force in `features`.
+  void follow(Features& features);
 
   // Creates __transaction_state when missing. NONE, or why it cannot be created.
   protocol::ErrorCode ensure_state_topic() { return runtime_.ensure_topic(); }

@@ -48,7 +48,7 @@ COMMON = ["produce_codecs", "acks", "group_range", "group_cooperative_sticky", "
           "api_describeDelegationToken", "api_describeMetadataQuorum", "api_updateFeatures",
           "api_unregisterBroker", "api_abortTransaction", "api_addRaftVoter"]
 ONLY = {
-    "kafka-4.4": ["admin_force_terminate", "consumer_protocol", "api_listConfigResources", "api_describeShareGroups",
+    "kafka-4.4": ["admin_force_terminate", "consumer_protocol", "transactions_v1", "api_listConfigResources", "api_describeShareGroups",
                   "api_listShareGroupOffsets", "api_describeStreamsGroups", "api_removeRaftVoter",
                   "api_listTransactions_idPattern", "api_listOffsets_earliestPendingUpload"],
     "kafka-3.9": ["api_alterConfigs", "api_listClientMetricsResources"],
@@ -91,8 +91,6 @@ EXPECTED_TO_FAIL = {
     "api_describeDelegationToken": ("DescribeDelegationToken (key 41) is not implemented", UNSUPPORTED),
     # Kafka: the quorum's leader
     "api_describeMetadataQuorum": ("DescribeQuorum (key 55) is not implemented", UNSUPPORTED),
-    # Kafka: the downgrade validated
-    "api_updateFeatures": ("UpdateFeatures (key 57) is not implemented", UNSUPPORTED),
     # Kafka: BrokerIdNotRegisteredException for an unknown broker id
     "api_unregisterBroker": ("UnregisterBroker (key 64) is not implemented", UNSUPPORTED),
     # Kafka: the open transaction aborted

@@ -29,12 +29,22 @@ EXPECTED = [
     {"api": "*", "field": "*Leader", "rule": "id", "why": "a group's leader is named by its member id"},
     {"api": "*", "field": "*LeaderId", "rule": "id", "why": "a group's leader is named by its member id"},
     {"api": "Fetch", "field": "SessionId", "rule": "id0", "why": "fetch session ids are random"},
-    # Feature flags (KIP-584) describe a KRaft cluster: metadata.version, kraft.version, and
-    # group.version, transaction.version, share.version, streams.version, which switch clients
-    # to protocols Runnel does not implement (KIP-848 consumer groups, KIP-890 transactions v2,
-    # share groups, streams groups). Runnel advertises none, so clients use the classic ones.
-    {"api": "ApiVersions", "field": ["SupportedFeatures*", "FinalizedFeatures*"], "rule": "any",
-     "why": "Runnel advertises no feature flags (see above)"},
+    # Feature flags (KIP-584): Runnel supports group.version, metadata.version and
+    # transaction.version with Kafka 4.4's ranges and default levels. kraft.version describes a
+    # KRaft controller quorum, eligible.leader.replicas.version replication (KIP-966), and
+    # share.version and streams.version turn on share groups (KIP-932) and streams groups
+    # (KIP-1071), which Runnel does not implement: it does not advertise them, so clients do not
+    # use them. Kafka's FinalizedFeaturesEpoch is the offset of its metadata log; Runnel's
+    # counts the changes made with UpdateFeatures.
+    {"api": "ApiVersions",
+     "field": ["SupportedFeatures[Name=kraft.version]*", "FinalizedFeatures[Name=kraft.version]*",
+               "SupportedFeatures[Name=eligible.leader.replicas.version]*",
+               "FinalizedFeatures[Name=eligible.leader.replicas.version]*",
+               "SupportedFeatures[Name=share.version]*", "FinalizedFeatures[Name=share.version]*",
+               "SupportedFeatures[Name=streams.version]*", "FinalizedFeatures[Name=streams.version]*"],
+     "rule": "any", "why": "features of protocols Runnel does not implement (see above)"},
+    {"api": "ApiVersions", "field": "FinalizedFeaturesEpoch", "rule": "any",
+     "why": "Kafka's metadata log offset; Runnel's count of feature changes (see above)"},
     # With eligible leader replicas (KIP-966) on, Kafka's controller stores min.insync.replicas
     # as a cluster-wide dynamic default: its source is DYNAMIC_DEFAULT_BROKER_CONFIG (3), where
     # Runnel, with no dynamic broker configs, says DEFAULT_CONFIG (5). The value is the same.

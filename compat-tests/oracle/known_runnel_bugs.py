@@ -112,7 +112,6 @@ MISSING_APIS = {
     50: "DescribeUserScramCredentials",
     51: "AlterUserScramCredentials",
     55: "DescribeQuorum",
-    57: "UpdateFeatures",
     64: "UnregisterBroker",
     74: "ListConfigResources",
     75: "DescribeTopicPartitions",
@@ -137,8 +136,5 @@ MISSING_APIS = {
 }
 
 MISSING_VERSIONS = {
-    0: (11, 13),  # Produce
-    26: (4, 5),  # EndTxn
-    28: (4, 6),  # TxnOffsetCommit
     66: (1, 2),  # ListTransactions
 }

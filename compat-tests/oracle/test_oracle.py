@@ -51,6 +51,7 @@ API_VERSIONS, CREATE_TOPICS, DELETE_TOPICS, INIT_PRODUCER_ID = 18, 19, 20, 22
 ADD_PARTITIONS_TO_TXN, ADD_OFFSETS_TO_TXN, END_TXN, TXN_OFFSET_COMMIT = 24, 25, 26, 28
 DESCRIBE_CONFIGS, CREATE_PARTITIONS, DELETE_GROUPS, OFFSET_DELETE = 32, 37, 42, 47
 DESCRIBE_CLUSTER, DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS = 60, 61, 65, 66
+UPDATE_FEATURES = 57
 
 
 def kafka_clients_jar():
@@ -925,10 +926,11 @@ def scenario_transactions(sc):
         ask(sc, END_TXN, v, end(True))
         ask(sc, END_TXN, v, per_side(lambda s: {"TransactionalId": "tx-never", "ProducerId": 4242,
                                                 "ProducerEpoch": 0, "Committed": True}))
-    # A transactional batch for a partition not in the transaction; then the fenced producer.
+    # A transactional batch for a partition not in the transaction (Produce v11: transactions
+    # v1, where it is refused; from v12 it would join the transaction); then the fenced producer.
     tid = "tx-fence"
     old = txn_producer(tid)
-    ask(sc, PRODUCE, max(common(PRODUCE)), per_side(lambda s: {
+    ask(sc, PRODUCE, min(max(common(PRODUCE)), 11), per_side(lambda s: {
         "TransactionalId": tid, "Acks": -1, "TimeoutMs": 10000, "TopicData": [
             {"Name": "tx", "PartitionData": [{"Index": 0, "Records": records.batch(
                 [(None, b"stray", [])], K["ts"], producer_id=old[s.name][0], producer_epoch=old[s.name][1],
@@ -953,6 +955,109 @@ def scenario_transactions(sc):
         ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": ["Ongoing", "Bogus"], "ProducerIdFilters": []})
         if v >= 1:
             ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": [], "ProducerIdFilters": [], "DurationFilter": 3600000})
+
+
+def scenario_transactions_v2(sc):
+    """Transactions v2 (KIP-890) as a 4.x producer runs them: Produce v12+ adds its partitions
+    to the transaction and TxnOffsetCommit v5+ the group's offsets partition (no
+    AddPartitionsToTxn, no AddOffsetsToTxn); EndTxn v5 bumps the epoch, and its retry is
+    answered with the same producer; the old epoch is fenced; an abort with nothing open bumps
+    the epoch too, a commit with nothing open is INVALID_TXN_STATE."""
+    create_topic("tx2", 2)
+    _ready_producer_ids()
+    ready_group("tx2-g")
+    # Kafka answers NOT_LEADER_OR_FOLLOWER until its replica of a new partition leads.
+    wait_both("tx2 partitions led", LIST_OFFSETS, max(common(LIST_OFFSETS)), {
+        "ReplicaId": -1, "IsolationLevel": 0, "Topics": [{"Name": "tx2", "Partitions": [
+            {"PartitionIndex": 0, "Timestamp": -1}, {"PartitionIndex": 1, "Timestamp": -1}]}]},
+        lambda a: all(p["ErrorCode"] == 0 for t in a["Topics"] for p in t["Partitions"]))
+    tid = "tx2"
+    p = txn_producer(tid)
+    pv, ev, tv = max(common(PRODUCE)), max(common(END_TXN)), max(common(TXN_OFFSET_COMMIT))
+
+    def produce(epoch_delta, seq, part, value):
+        return per_side(lambda s: {"TransactionalId": tid, "Acks": -1, "TimeoutMs": 10000, "TopicData": [
+            {"Name": "tx2", "PartitionData": [{"Index": part, "Records": records.batch(
+                [(None, value, [])], K["ts"], producer_id=p[s.name][0],
+                producer_epoch=p[s.name][1] + epoch_delta, base_sequence=seq, transactional=True)}]}]})
+
+    def end(commit, epoch_delta):
+        return per_side(lambda s: {"TransactionalId": tid, "ProducerId": p[s.name][0],
+                                   "ProducerEpoch": p[s.name][1] + epoch_delta, "Committed": commit})
+
+    def offsets(epoch_delta):
+        return per_side(lambda s: {
+            "TransactionalId": tid, "GroupId": "tx2-g", "ProducerId": p[s.name][0],
+            "ProducerEpoch": p[s.name][1] + epoch_delta, "GenerationIdOrMemberEpoch": -1, "MemberId": "",
+            "Topics": [{"Name": "tx2", "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 1,
+                                                       "CommittedMetadata": "v2"}]}]})
+    ask(sc, PRODUCE, pv, produce(0, 0, 0, b"a"))
+    ask(sc, PRODUCE, pv, produce(0, 0, 1, b"b"))
+    ask(sc, TXN_OFFSET_COMMIT, tv, offsets(0))
+    ask(sc, DESCRIBE_TRANSACTIONS, 0, {"TransactionalIds": [tid]})
+    ask(sc, END_TXN, ev, end(True, 0))
+    txn_settled(tid)
+    ask(sc, END_TXN, ev, end(True, 0))   # the retry: NONE and the same new epoch
+    ask(sc, END_TXN, ev, end(False, 0))  # the other outcome: INVALID_TXN_STATE
+    ask(sc, OFFSET_FETCH, max(common(OFFSET_FETCH)), {"Groups": [{"GroupId": "tx2-g", "Topics": None}]})
+    ask(sc, PRODUCE, pv, produce(0, 1, 0, b"zombie"))  # the old epoch is fenced
+    ask(sc, PRODUCE, pv, produce(1, 0, 0, b"c"))
+    ask(sc, TXN_OFFSET_COMMIT, tv, offsets(1))
+    ask(sc, END_TXN, ev, end(False, 1))
+    txn_settled(tid)
+    ask(sc, END_TXN, ev, end(False, 2))  # nothing open: the abort bumps the epoch
+    txn_settled(tid)
+    ask(sc, END_TXN, ev, end(True, 3))   # nothing open: INVALID_TXN_STATE
+    ask(sc, END_TXN, ev, end(True, 1))   # an epoch two below: PRODUCER_FENCED
+    ask(sc, DESCRIBE_TRANSACTIONS, 0, {"TransactionalIds": [tid]})
+    ask(sc, OFFSET_FETCH, max(common(OFFSET_FETCH)), {"Groups": [{"GroupId": "tx2-g", "Topics": None}]})
+    for iso in (0, 1):
+        ask(sc, LIST_OFFSETS, max(common(LIST_OFFSETS)), {"ReplicaId": -1, "IsolationLevel": iso, "Topics": [
+            {"Name": "tx2", "Partitions": [{"PartitionIndex": 0, "Timestamp": -1},
+                                           {"PartitionIndex": 1, "Timestamp": -1}]}]})
+
+
+def _finalized(a, name):
+    return next((f["MaxVersionLevel"] for f in a.get("FinalizedFeatures") or [] if f["Name"] == name), 0)
+
+
+def scenario_update_features(sc):
+    """UpdateFeatures: refusals (unknown feature, out of range, a lowering without a downgrade
+    type, a "downgrade" upwards, metadata.version lowered, all-or-nothing), dry runs, then a real
+    lowering of transaction.version that ApiVersions shows, and back to 2."""
+    def upd(updates, validate_only=False):
+        ups = [dict({"Feature": n, "MaxVersionLevel": lvl, "AllowDowngrade": t != 1, "UpgradeType": t})
+               for n, lvl, t in updates]
+        return {"timeoutMs": 60000, "FeatureUpdates": ups, "ValidateOnly": validate_only}
+    for v in common(UPDATE_FEATURES):
+        # v0 has no ValidateOnly (and ignores AllowDowngrade): only requests that change nothing.
+        ask(sc, UPDATE_FEATURES, v, upd([("transaction.version", 2, 1)], True))
+        ask(sc, UPDATE_FEATURES, v, upd([("transaction.version", 1, 1)], True))
+        ask(sc, UPDATE_FEATURES, v, upd([("transaction.version", 3, 1)], True))
+        ask(sc, UPDATE_FEATURES, v, upd([("no.such.feature", 1, 1)], True))
+        ask(sc, UPDATE_FEATURES, v, upd([("transaction.version", 1, 9)], True))
+        ask(sc, UPDATE_FEATURES, v, upd([], True))
+        if v == 0:
+            continue
+        ask(sc, UPDATE_FEATURES, v, upd([("transaction.version", 1, 2)], True))
+        ask(sc, UPDATE_FEATURES, v, upd([("transaction.version", 1, 3)], True))
+        ask(sc, UPDATE_FEATURES, v, upd([("transaction.version", 0, 2)], True))
+        ask(sc, UPDATE_FEATURES, v, upd([("metadata.version", 20, 2)], True))
+        ask(sc, UPDATE_FEATURES, v, upd([("metadata.version", 20, 3)], True))
+        ask(sc, UPDATE_FEATURES, v, upd([("group.version", 0, 2), ("transaction.version", 7, 1)], True))
+        ask(sc, UPDATE_FEATURES, v, upd([("group.version", 1, 2)], True))
+    v = max(common(UPDATE_FEATURES))
+    av = max(common(API_VERSIONS))
+    body = {"ClientSoftwareName": "oracle", "ClientSoftwareVersion": "1.0"}
+    try:
+        ask(sc, UPDATE_FEATURES, v, upd([("transaction.version", 1, 2)]))
+        wait_both("transaction.version 1", API_VERSIONS, av, body,
+                  lambda a: _finalized(a, "transaction.version") == 1)
+        ask(sc, UPDATE_FEATURES, v, upd([("transaction.version", 0, 2)], True))
+    finally:
+        ask(sc, UPDATE_FEATURES, v, upd([("transaction.version", 2, 1)]))
+        wait_both("transaction.version 2", API_VERSIONS, av, body,
+                  lambda a: _finalized(a, "transaction.version") == 2)
 
 
 def scenario_versions_out_of_range(sc):
@@ -1065,6 +1170,8 @@ SCENARIOS = [
     ("describe_cluster", scenario_describe_cluster, 30),
     ("idempotent_produce", scenario_idempotent_produce, 60),
     ("transactions", scenario_transactions, 120),
+    ("transactions_v2", scenario_transactions_v2, 90),
+    ("update_features", scenario_update_features, 60),
     ("versions_out_of_range", scenario_versions_out_of_range, 120),
     ("old_versions", scenario_old_versions, 60),
     ("missing_apis", scenario_missing_apis, 60),

@@ -830,5 +830,145 @@ TEST_F(TxnCoordinatorTest, QuietEventLogKeepsEpochsAbortsAndRemovals) {
                     }));
 }
 
+// ---- Transactions v2 (KIP-890)
+
+TEST_F(TxnCoordinatorTest, V2EndBumpsTheEpochAndMarkersCarryIt) {
+  c->set_transaction_version(2);
+  auto r = init("a");
+  ASSERT_EQ(r.producer_epoch, 0);
+  // Produce v12 adds the partition itself.
+  EXPECT_EQ(c->add_partition_for_produce("a", r.producer_id, 0, kT0), ErrorCode::NONE);
+  EXPECT_EQ(state("a"), S::Ongoing);
+  EXPECT_EQ(c->metadata("a")->client_transaction_version, 2);
+  auto end = c->end_txn_v2("a", r.producer_id, 0, true);
+  ASSERT_EQ(end.error, ErrorCode::NONE);
+  EXPECT_EQ(end.producer_id, r.producer_id);
+  EXPECT_EQ(end.producer_epoch, 1);
+  ASSERT_EQ(markers.written.size(), 1u);
+  EXPECT_EQ(markers.written[0].epoch, 1);
+  EXPECT_TRUE(markers.written[0].commit);
+  EXPECT_EQ(state("a"), S::CompleteCommit);
+  // The old epoch is fenced; the next transaction runs at the new one.
+  EXPECT_EQ(c->add_partition_for_produce("a", r.producer_id, 0, kT0),
+            ErrorCode::INVALID_PRODUCER_EPOCH);
+  EXPECT_EQ(c->add_partition_for_produce("a", r.producer_id, 1, kT1), ErrorCode::NONE);
+  // Records of transaction.version >= 1 are flexible and keep the client's version.
+  const auto v = log.value(log.stored.size() - 1);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->client_transaction_version, 2);
+  c = reload();
+  EXPECT_EQ(c->metadata("a")->client_transaction_version, 2);
+  EXPECT_EQ(c->metadata("a")->producer_epoch, 1);
+}
+
+TEST_F(TxnCoordinatorTest, V2RetriesAndTheOutcomeTable) {
+  auto r = init("a");
+  const int64_t pid = r.producer_id;
+  // Empty: an abort bumps the epoch, a commit is INVALID_TXN_STATE, an older epoch is fenced.
+  EXPECT_EQ(c->end_txn_v2("a", pid, 0, true).error, ErrorCode::INVALID_TXN_STATE);
+  auto aborted = c->end_txn_v2("a", pid, 0, false);
+  ASSERT_EQ(aborted.error, ErrorCode::NONE);
+  EXPECT_EQ(aborted.producer_epoch, 1);
+  EXPECT_TRUE(markers.written.empty());  // no partition, no marker
+  EXPECT_EQ(state("a"), S::CompleteAbort);
+  // CompleteAbort: the retry (epoch 0) answers NONE with the current epoch, nothing is stored.
+  const auto stored = log.stored.size();
+  auto retry = c->end_txn_v2("a", pid, 0, false);
+  EXPECT_EQ(retry.error, ErrorCode::NONE);
+  EXPECT_EQ(retry.producer_epoch, 1);
+  EXPECT_EQ(log.stored.size(), stored);
+  EXPECT_EQ(c->end_txn_v2("a", pid, 0, true).error, ErrorCode::INVALID_TXN_STATE);
+  EXPECT_EQ(c->end_txn_v2("a", pid, 1, true).error, ErrorCode::INVALID_TXN_STATE);
+  // A commit, then its retry, then an abort of the retry's outcome.
+  ASSERT_EQ(c->add_partition_for_produce("a", pid, 1, kT0), ErrorCode::NONE);
+  EXPECT_EQ(c->end_txn_v2("a", pid, 1, true).producer_epoch, 2);
+  EXPECT_EQ(c->end_txn_v2("a", pid, 1, true).error, ErrorCode::NONE);
+  EXPECT_EQ(c->end_txn_v2("a", pid, 1, false).error, ErrorCode::INVALID_TXN_STATE);
+  EXPECT_EQ(c->end_txn_v2("a", pid, 0, true).error, ErrorCode::PRODUCER_FENCED);
+  EXPECT_EQ(c->end_txn_v2("a", pid + 1, 2, true).error, ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+  EXPECT_EQ(c->end_txn_v2("b", pid, 2, true).error, ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+  EXPECT_EQ(c->end_txn_v2("", pid, 2, true).error, ErrorCode::INVALID_REQUEST);
+}
+
+TEST_F(TxnCoordinatorTest, V2ExhaustedEpochMovesToANewProducerIdOnCompletion) {
+  c->set_transaction_version(2);
+  TransactionMetadata m;
+  m.transactional_id = "a";
+  m.producer_id = 50;
+  m.producer_epoch = 32766;
+  m.timeout_ms = 30000;
+  m.state = S::Ongoing;
+  m.partitions = {kT0};
+  m.start_time_ms = clock.now_ms();
+  m.last_update_time_ms = clock.now_ms();
+  m.client_transaction_version = 2;
+  log.stored.push_back({c->partition_for("a"),
+                        {encode_txn_log_key("a"), encode_txn_log_value(txn_log_value_of(m), 1)}});
+  c = reload();
+  c->set_transaction_version(2);
+  auto end = c->end_txn_v2("a", 50, 32766, true);
+  ASSERT_EQ(end.error, ErrorCode::NONE);
+  EXPECT_EQ(end.producer_id, 1000);
+  EXPECT_EQ(end.producer_epoch, 0);
+  ASSERT_EQ(markers.written.size(), 1u);
+  EXPECT_EQ(markers.written[0].pid, 50);
+  EXPECT_EQ(markers.written[0].epoch, 32767);
+  EXPECT_EQ(c->metadata("a")->producer_id, 1000);
+  EXPECT_EQ(c->metadata("a")->last_producer_id, 50);
+  // The retry from the old producer id is recognised.
+  auto retry = c->end_txn_v2("a", 50, 32766, true);
+  EXPECT_EQ(retry.error, ErrorCode::NONE);
+  EXPECT_EQ(retry.producer_id, 1000);
+  EXPECT_EQ(retry.producer_epoch, 0);
+  // The rotation survives a reload (previous producer id in the flexible record).
+  c = reload();
+  EXPECT_EQ(c->metadata("a")->producer_id, 1000);
+  EXPECT_EQ(c->metadata("a")->last_producer_id, 50);
+}
+
+TEST_F(TxnCoordinatorTest, V2FenceBumpsOnceAndTheAbortAfterATimeoutIsARetry) {
+  c->set_transaction_version(2);
+  auto r = init("a");
+  ASSERT_EQ(c->add_partition_for_produce("a", r.producer_id, 0, kT0), ErrorCode::NONE);
+  // A new producer fences the zombie: the fence bumps to 1 (markers), as Kafka's abort of a
+  // v2 transaction does, and the new producer's epoch is one more.
+  auto again = init("a");
+  ASSERT_EQ(again.error, ErrorCode::NONE);
+  EXPECT_EQ(again.producer_epoch, 2);
+  ASSERT_EQ(markers.written.size(), 1u);
+  EXPECT_EQ(markers.written[0].epoch, 1);
+  EXPECT_FALSE(markers.written[0].commit);
+  // A timed-out v2 transaction is aborted the same way; the producer's own abort (its epoch
+  // one below) is then a retry that hands it the new epoch.
+  ASSERT_EQ(c->add_partition_for_produce("a", r.producer_id, 2, kT1), ErrorCode::NONE);
+  clock.advance(30001);
+  c->tick();
+  EXPECT_EQ(state("a"), S::CompleteAbort);
+  EXPECT_EQ(c->metadata("a")->producer_epoch, 3);
+  auto abort = c->end_txn_v2("a", r.producer_id, 2, false);
+  EXPECT_EQ(abort.error, ErrorCode::NONE);
+  EXPECT_EQ(abort.producer_epoch, 3);
+  EXPECT_EQ(c->end_txn_v2("a", r.producer_id, 2, true).error, ErrorCode::INVALID_TXN_STATE);
+  EXPECT_EQ(c->end_txn_v2("a", r.producer_id, 1, false).error, ErrorCode::PRODUCER_FENCED);
+}
+
+TEST_F(TxnCoordinatorTest, V2ConcurrentWhileMarkersWait) {
+  auto r = init("a");
+  ASSERT_EQ(c->add_partition_for_produce("a", r.producer_id, 0, kT0), ErrorCode::NONE);
+  markers.failing[kT0] = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+  auto end = c->end_txn_v2("a", r.producer_id, 0, true);
+  ASSERT_EQ(end.error, ErrorCode::NONE);  // the outcome is stored
+  EXPECT_EQ(end.producer_epoch, 1);
+  EXPECT_EQ(state("a"), S::PrepareCommit);
+  EXPECT_EQ(c->end_txn_v2("a", r.producer_id, 0, true).error, ErrorCode::CONCURRENT_TRANSACTIONS);
+  EXPECT_EQ(c->end_txn_v2("a", r.producer_id, 0, false).error, ErrorCode::INVALID_TXN_STATE);
+  EXPECT_EQ(c->add_partition_for_produce("a", r.producer_id, 1, kT1),
+            ErrorCode::NOT_ENOUGH_REPLICAS);
+  markers.failing.clear();
+  clock.advance(config.abort_check_interval_ms);
+  c->tick();
+  EXPECT_EQ(state("a"), S::CompleteCommit);
+}
+
 }  // namespace
 }  // namespace runnel::coordinator

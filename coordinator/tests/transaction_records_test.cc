@@ -260,6 +260,10 @@ TEST(TransactionRecords, StateNamesAndTransitions) {
       {S::Ongoing, S::PrepareCommit},
       {S::Ongoing, S::PrepareAbort},
       {S::PrepareEpochFence, S::PrepareAbort},
+      // Transactions v2: an abort with no transaction open.
+      {S::Empty, S::PrepareAbort},
+      {S::CompleteCommit, S::PrepareAbort},
+      {S::CompleteAbort, S::PrepareAbort},
       {S::PrepareCommit, S::CompleteCommit},
       {S::PrepareAbort, S::CompleteAbort},
       {S::Empty, S::Dead},

@@ -1,5 +1,8 @@
 // ApiVersions (key 18), v0-5: the APIs this broker handles and their version
-// ranges, read from the handler registry.
+// ranges, read from the handler registry, and from v3 the features it supports and their
+// finalized levels (server/features.h), as Kafka lists them: every supported feature (at v3
+// only those whose range starts above 0, KIP-1022), the finalized ones whose level is above 0,
+// and the epoch of the last change.
 //
 // v5 (KIP-1242): a client that names the cluster and node it means to reach
 // (cluster_id not null) gets REBOOTSTRAP_REQUIRED, and no API list, when
@@ -9,6 +12,7 @@
 
 #include "protocol/errors.h"
 #include "server/dispatch.h"
+#include "server/features.h"
 #include "server/handler.h"
 
 namespace runnel::server {
@@ -27,6 +31,27 @@ protocol::ApiVersionsResponse supported_ranges(const HandlerRegistry& handlers) 
     resp.api_keys.push_back(std::move(v));
   }
   return resp;
+}
+
+void add_features(protocol::ApiVersionsResponse& resp, const Features& features, int16_t version) {
+  for (const auto& f : supported_features()) {
+    // KIP-1022: v3 clients take a supported range starting at 0 for "not supported", so
+    // Kafka leaves those features out of v3 answers.
+    if (version < 4 && f.min_version == 0) continue;
+    protocol::ApiVersionsResponse::SupportedFeatureKey k;
+    k.name = std::string(f.name);
+    k.min_version = f.min_version;
+    k.max_version = f.max_version;
+    resp.supported_features.push_back(std::move(k));
+  }
+  for (const auto& [name, level] : features.finalized()) {
+    protocol::ApiVersionsResponse::FinalizedFeatureKey k;
+    k.name = name;
+    k.min_version_level = level;
+    k.max_version_level = level;
+    resp.finalized_features.push_back(std::move(k));
+  }
+  resp.finalized_features_epoch = features.epoch();
 }
 
 // Kafka's rule for client_software_name / _version (KIP-511): letters,
@@ -57,6 +82,8 @@ protocol::ApiVersionsResponse handle_api_versions(RequestContext& ctx,
   } else if (wrong_cluster_or_node(ctx.broker, req, ctx.api_version)) {
     resp = {};
     resp.error_code = protocol::ErrorCode::REBOOTSTRAP_REQUIRED;
+  } else if (ctx.api_version >= 3) {
+    add_features(resp, ctx.broker.features, ctx.api_version);
   }
   return resp;
 }

@@ -1,4 +1,4 @@
-// Produce (key 0), v0-v11.
+// Produce (key 0), v0-v13.
 //
 // Per partition: the topic must exist (Produce never creates topics); the
 // records are checked as Kafka's ProduceRequest.validateRecords and
@@ -21,7 +21,10 @@
 // last five batches: a retried batch already written is answered with its
 // original offsets and not written again). A transactional batch must also
 // belong to a partition of the producer's ongoing transaction
-// (check_transaction below).
+// (check_transaction below); from v12 (transactions v2, KIP-890) Produce
+// itself adds the partition to the transaction named by transactional_id.
+//
+// v13 names topics by id (UNKNOWN_TOPIC_ID for an id no topic has).
 //
 // acks=0 sends no response; if a partition failed, the connection is closed
 // instead (as Kafka does) so that the producer notices.
@@ -43,7 +46,7 @@
 
 namespace runnel::server {
 
-using ProduceHandler = ApiHandler<protocol::ProduceRequest, 0, 11>;
+using ProduceHandler = ApiHandler<protocol::ProduceRequest, 0, 13>;
 
 namespace {
 
@@ -169,15 +172,21 @@ Prepared prepare(const protocol::Records& records, std::span<uint8_t> writable, 
 // A transactional batch is accepted only when its partition is part of the producer's
 // ongoing transaction (AddPartitionsToTxn first), as Kafka's partition verification (KIP-890)
 // checks; else INVALID_TXN_STATE, or the coordinator's epoch error, and nothing is written.
+// From v12 the partition is added to the transaction of `transactional_id` instead.
 Prepared check_transaction(Broker& broker, const std::string& topic, int32_t partition,
-                           int16_t version, Prepared p) {
+                           int16_t version, const std::optional<std::string>& transactional_id,
+                           Prepared p) {
   for (const auto& b : p.batches.batches()) {
     const protocol::BatchHeader* header = &b.header;
     if (!header->is_transactional()) continue;
+    auto& txns = broker.txns.coordinator();
+    const coordinator::TopicPartition tp{topic, partition};
     // Produce v11 clients (KIP-890) are told TRANSACTION_ABORTABLE instead of INVALID_TXN_STATE.
-    ErrorCode e = broker.txns.coordinator().check_transactional_produce(
-        header->producer_id, header->producer_epoch, coordinator::TopicPartition{topic, partition},
-        version >= 11);
+    ErrorCode e = version >= 12 && transactional_id
+                      ? txns.add_partition_for_produce(*transactional_id, header->producer_id,
+                                                       header->producer_epoch, tp)
+                      : txns.check_transactional_produce(header->producer_id,
+                                                         header->producer_epoch, tp, version >= 11);
     if (e != ErrorCode::NONE)
       return fail(e, e == ErrorCode::INVALID_TXN_STATE || e == ErrorCode::TRANSACTION_ABORTABLE
                          ? "the partition is not part of the producer's ongoing transaction"
@@ -188,7 +197,8 @@ Prepared check_transaction(Broker& broker, const std::string& topic, int32_t par
 
 PartitionResponse produce_partition(Broker& broker, const std::string& topic, int32_t partition,
                                     const protocol::Records& records, std::span<uint8_t> writable,
-                                    int16_t version) {
+                                    int16_t version,
+                                    const std::optional<std::string>& transactional_id) {
   PartitionResponse r;
   r.index = partition;
   r.base_offset = -1;
@@ -202,7 +212,7 @@ PartitionResponse produce_partition(Broker& broker, const std::string& topic, in
   int64_t now_ms = broker.clock.now_ms();
   Prepared p = prepare(records, writable, version, log->config(), now_ms);
   if (p.error == ErrorCode::NONE)
-    p = check_transaction(broker, topic, partition, version, std::move(p));
+    p = check_transaction(broker, topic, partition, version, transactional_id, std::move(p));
   if (p.error == ErrorCode::NONE) {
     auto res = log->append(p.batches, leader_epoch(*log), now_ms);
     p.error = res.error;
@@ -226,17 +236,25 @@ HandlerResult handle_produce(RequestContext& ctx, protocol::Reader& body) {
   for (auto& t : req.topic_data) {
     protocol::ProduceResponse::TopicProduceResponse tr;
     tr.name = t.name;
+    bool unknown_id = false;
+    if (ctx.api_version >= 13) {
+      tr.topic_id = t.topic_id;
+      const storage::TopicInfo* info = ctx.broker.logs.topic_by_id(t.topic_id);
+      unknown_id = info == nullptr;
+      if (info) tr.name = info->name;
+    }
     for (auto& p : t.partition_data) {
       PartitionResponse r;
-      if (!valid_acks) {
+      if (!valid_acks || unknown_id) {
         r.index = p.index;
-        r.error_code = ErrorCode::INVALID_REQUIRED_ACKS;
+        r.error_code = valid_acks ? ErrorCode::UNKNOWN_TOPIC_ID : ErrorCode::INVALID_REQUIRED_ACKS;
         r.base_offset = -1;
         r.log_append_time_ms = -1;
         r.log_start_offset = -1;
       } else {
-        r = produce_partition(ctx.broker, t.name, p.index, p.records,
-                              ctx.writable(p.records.inline_bytes), ctx.api_version);
+        r = produce_partition(ctx.broker, tr.name, p.index, p.records,
+                              ctx.writable(p.records.inline_bytes), ctx.api_version,
+                              req.transactional_id);
       }
       any_error = any_error || r.error_code != ErrorCode::NONE;
       tr.partition_responses.push_back(std::move(r));

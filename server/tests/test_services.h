@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "server/config.h"
+#include "server/features.h"
 #include "server/fetch_sessions.h"
 #include "server/group_service.h"
 #include "server/handler.h"
@@ -40,6 +41,7 @@ class TestServices {
         txns_(io, config, clock, logs, waiters, {&groups_.runtime()}) {
     std::string error;
     EXPECT_TRUE(txns_.init(&error)) << error;
+    txns_.follow(features_);
     groups_.start();
     txns_.start();
     io.restart();
@@ -55,19 +57,21 @@ class TestServices {
   Broker broker(const Config& config, const HandlerRegistry& handlers, FetchWaiters& waiters,
                 const storage::Clock& clock, storage::LogManager& logs,
                 std::string cluster_id = "test-cluster") {
-    return Broker{
-        config, handlers, waiters, clock, logs, sessions_, groups_, txns_, std::move(cluster_id),
-        1};
+    return Broker{config,    handlers, waiters, clock,     logs,
+                  sessions_, groups_,  txns_,   features_, std::move(cluster_id),
+                  1};
   }
 
   FetchSessionCache& sessions() { return sessions_; }
   GroupService& groups() { return groups_; }
   TxnService& txns() { return txns_; }
+  Features& features() { return features_; }
 
  private:
   FetchSessionCache sessions_;
   GroupService groups_;
   TxnService txns_;
+  Features features_;
 };
 
 class TestLogDir {

@@ -13,6 +13,9 @@ import org.apache.kafka.common.config.ConfigResource;
 final class VersionApi {
   private VersionApi() {}
 
+  /** 3.9 knows only transactions v1. */
+  static final boolean TRANSACTIONS_V2 = false;
+
   static void register(Map<String, Scenario> m) {}
 
   /** 3.9 has no listGroups or describeClassicGroups: nothing more to check. */

@@ -10,6 +10,8 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.FeatureUpdate;
+import org.apache.kafka.clients.admin.UpdateFeaturesOptions;
 import org.apache.kafka.clients.admin.GroupListing;
 import org.apache.kafka.clients.admin.ListGroupsOptions;
 import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
@@ -34,9 +36,46 @@ import org.apache.kafka.common.config.ConfigResource;
 final class VersionApi {
   private VersionApi() {}
 
+  /** 4.x uses transactions v2 (KIP-890) when the broker's transaction.version is 2. */
+  static final boolean TRANSACTIONS_V2 = true;
+
   static void register(Map<String, Scenario> m) {
     m.put("consumer_protocol", VersionApi::consumerProtocol);
+    m.put("transactions_v1", VersionApi::transactionsV1);
     m.put("admin_force_terminate", VersionApi::forceTerminate);
+  }
+
+  /**
+   * The transactions scenario with the broker's transaction.version lowered to 1
+   * (Admin.updateFeatures, a safe downgrade): the 4.4 producer falls back to transactions v1
+   * (AddPartitionsToTxn, AddOffsetsToTxn, no epoch bump). The level is raised back to 2.
+   */
+  static String transactionsV1(Ctx ctx) throws Exception {
+    try (var admin = ctx.admin()) {
+      setTransactionVersion(admin, (short) 1, FeatureUpdate.UpgradeType.SAFE_DOWNGRADE);
+      try {
+        String result = Scenarios.transactions(ctx, "txn1");
+        check(result.endsWith("transactions v1"), "transaction.version 1: %s", result);
+        return result;
+      } finally {
+        setTransactionVersion(admin, (short) 2, FeatureUpdate.UpgradeType.UPGRADE);
+      }
+    }
+  }
+
+  static void setTransactionVersion(Admin admin, short level, FeatureUpdate.UpgradeType type)
+      throws Exception {
+    admin.updateFeatures(Map.of("transaction.version", new FeatureUpdate(level, type)),
+        new UpdateFeaturesOptions()).all().get();
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (true) {
+      var f = admin.describeFeatures().featureMetadata().get().finalizedFeatures()
+          .get("transaction.version");
+      short now = f == null ? 0 : f.maxVersionLevel();
+      if (now == level) return;
+      check(System.currentTimeMillis() < deadline, "transaction.version is %d, not %d", now, level);
+      Thread.sleep(100);
+    }
   }
 
   /**

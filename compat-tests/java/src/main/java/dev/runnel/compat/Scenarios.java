@@ -358,12 +358,20 @@ final class Scenarios {
    * read_committed; a transaction with the first half and the group's offsets is aborted (no
    * offsets committed), then done again and committed, then the second half; then an aborted
    * transaction and a last committed one. A read_committed reader sees exactly the committed
-   * output, a read_uncommitted one every record sent, in offset order.
+   * output, a read_uncommitted one every record sent, in offset order. The producer's epoch
+   * then says which transaction protocol ran: with transactions v2 (KIP-890, a 4.x client and
+   * a broker whose transaction.version is 2) each of the five transactions ended with an epoch
+   * bump, with v1 the epoch stays 0.
    */
   static String transactions(Ctx ctx) throws Exception {
-    String in = ctx.name("txn-in");
-    String out = ctx.name("txn-out");
-    String group = ctx.name("txn-group");
+    return transactions(ctx, "txn");
+  }
+
+  /** The transactions scenario over topics, group and transactional id named after `tag`. */
+  static String transactions(Ctx ctx, String tag) throws Exception {
+    String in = ctx.name(tag + "-in");
+    String out = ctx.name(tag + "-out");
+    String group = ctx.name(tag + "-group");
     try (var admin = ctx.admin()) {
       ctx.createTopics(admin, Map.of(in, 2, out, 2));
     }
@@ -375,7 +383,8 @@ final class Scenarios {
     cp.put("group.protocol", "classic");
     cp.put("isolation.level", "read_committed");
     Properties tp = ctx.producerProps("txn-producer");
-    tp.put("transactional.id", ctx.name("ctp"));
+    String transactionalId = ctx.name(tag + "-ctp");
+    tp.put("transactional.id", transactionalId);
     tp.put("transaction.timeout.ms", "30000");
     // Per output partition, what each reader must see in offset order.
     Map<Integer, List<String>> committed = new TreeMap<>();
@@ -456,7 +465,17 @@ final class Scenarios {
         expectEq(seen, want, level + " reader: records per output partition");
       }
     }
+    boolean v2;
+    try (var admin = ctx.admin()) {
+      var level = admin.describeFeatures().featureMetadata().get().finalizedFeatures()
+          .get("transaction.version");
+      v2 = VersionApi.TRANSACTIONS_V2 && level != null && level.maxVersionLevel() >= 2;
+      int epoch = admin.describeTransactions(List.of(transactionalId)).all().get()
+          .get(transactionalId).producerEpoch();
+      expectEq(epoch, v2 ? 5 : 0, "the producer's epoch after five transactions");
+    }
     return committed.values().stream().mapToInt(List::size).sum() + " committed of "
-        + everything.values().stream().mapToInt(List::size).sum() + " records sent";
+        + everything.values().stream().mapToInt(List::size).sum() + " records sent, transactions "
+        + (v2 ? "v2" : "v1");
   }
 }
