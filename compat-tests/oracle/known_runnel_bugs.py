@@ -115,7 +115,6 @@ MISSING_APIS = {
     57: "UpdateFeatures",
     64: "UnregisterBroker",
     74: "ListConfigResources",
-    75: "DescribeTopicPartitions",
     76: "ShareGroupHeartbeat",
     77: "ShareGroupDescribe",
     78: "ShareFetch",
