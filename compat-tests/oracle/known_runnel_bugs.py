@@ -139,5 +139,4 @@ MISSING_VERSIONS = {
     0: (11, 13),  # Produce
     26: (4, 5),  # EndTxn
     28: (4, 6),  # TxnOffsetCommit
-    66: (1, 2),  # ListTransactions
 }

@@ -992,6 +992,16 @@ def scenario_transactions(sc):
         ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": ["Ongoing", "Bogus"], "ProducerIdFilters": []})
         if v >= 1:
             ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": [], "ProducerIdFilters": [], "DurationFilter": 3600000})
+        if v >= 2:
+            # The whole id must match; null and "" filter nothing; RE2's \Q...\E quoting; a
+            # pattern that does not compile (with an unknown state filter beside it).
+            for pattern in ("tx-end-.*", "tx-end", "tx-(end|fence).*", "\\Qtx-fence\\E", "", None):
+                ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": [], "ProducerIdFilters": [],
+                                               "TransactionalIdPattern": pattern})
+            ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": ["CompleteCommit"], "ProducerIdFilters": [],
+                                           "TransactionalIdPattern": "tx-.*"})
+            ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": ["Bogus"], "ProducerIdFilters": [],
+                                           "TransactionalIdPattern": "tx-(unclosed"})
 
 
 def scenario_versions_out_of_range(sc):
