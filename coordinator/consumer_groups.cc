@@ -1,10 +1,10 @@
 #include "coordinator/consumer_groups.h"
 
 #include <algorithm>
-#include <regex>
 #include <utility>
 
 #include "coordinator/append_errors.h"
+#include "coordinator/regular_expression.h"
 
 namespace runnel::coordinator {
 
@@ -64,31 +64,6 @@ ConsumerGroupHeartbeatResponse::Assignment to_response(const TopicPartitionSet& 
     a.topic_partitions.push_back(std::move(tp));
   }
   return a;
-}
-
-// std::regex compiles and matches by recursion: a pattern longer or more deeply nested than
-// these limits is refused rather than risking the stack (RE2, which Kafka uses, has neither
-// problem; no real subscription comes near them).
-constexpr size_t kMaxRegexBytes = 1024;
-constexpr int kMaxRegexNesting = 32;
-
-std::optional<std::regex> compile(const std::string& pattern) {
-  if (pattern.size() > kMaxRegexBytes) return std::nullopt;
-  int depth = 0;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '\\') {
-      ++i;
-    } else if (pattern[i] == '(') {
-      if (++depth > kMaxRegexNesting) return std::nullopt;
-    } else if (pattern[i] == ')') {
-      --depth;
-    }
-  }
-  try {
-    return std::regex(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error&) {
-    return std::nullopt;
-  }
 }
 
 // Kafka's checks of a heartbeat's fields; the message when one fails.
@@ -406,7 +381,7 @@ ConsumerGroupHeartbeatResponse ConsumerGroups::heartbeat(
     return error_response(ErrorCode::UNSUPPORTED_ASSIGNOR,
                           "ServerAssignor " + *req.server_assignor + " is not supported.");
   if (req.subscribed_topic_regex && !req.subscribed_topic_regex->empty() &&
-      !compile(*req.subscribed_topic_regex))
+      !RegularExpression::compile(*req.subscribed_topic_regex))
     return error_response(ErrorCode::INVALID_REGULAR_EXPRESSION,
                           "SubscribedTopicRegex " + *req.subscribed_topic_regex + " is invalid.");
 
@@ -543,11 +518,11 @@ ConsumerGroupHeartbeatResponse ConsumerGroups::heartbeat(
     bump = true;
   if (!cur || md != cur->metadata) c.put_metadata(member_id, md);
   if (md.subscribed_topic_regex) {
-    const auto re = compile(*md.subscribed_topic_regex);
+    const auto re = RegularExpression::compile(*md.subscribed_topic_regex);
     std::vector<std::string> matched;
     if (re)
       for (const auto& [name, t] : topics.topics())
-        if (std::regex_match(name, *re)) matched.push_back(name);
+        if (re->matches(name)) matched.push_back(name);
     auto it = g.regexes().find(*md.subscribed_topic_regex);
     if (it == g.regexes().end() || it->second.topics != matched) {
       const int64_t version = it == g.regexes().end() ? 1 : it->second.version + 1;

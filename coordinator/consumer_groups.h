@@ -28,12 +28,9 @@
 // within its rebalance timeout. Either fences the member: its records are deleted and the group
 // epoch is bumped. Loading a partition starts the session timer of every member it holds.
 //
-// Regular expressions are matched with std::regex (ECMAScript) against whole topic names, as
-// Kafka matches its RE2/J patterns. Where the dialects differ: RE2's inline flags ((?i)),
-// named groups ((?P<n>...)) and \Q...\E quoting do not compile here, and ECMAScript's
-// lookaheads and backreferences, which RE2 refuses, are accepted. Patterns over 1024 bytes or
-// nested deeper than 32 groups are refused too. A refused pattern gets
-// INVALID_REGULAR_EXPRESSION, as in Kafka.
+// Regular expressions are matched against whole topic names, as Kafka matches its RE2/J
+// patterns (coordinator/regular_expression.h says where the dialects differ); a refused
+// pattern gets INVALID_REGULAR_EXPRESSION, as in Kafka.
 #pragma once
 
 #include <cstdint>

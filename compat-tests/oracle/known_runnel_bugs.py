@@ -114,7 +114,6 @@ MISSING_APIS = {
     55: "DescribeQuorum",
     64: "UnregisterBroker",
     74: "ListConfigResources",
-    75: "DescribeTopicPartitions",
     76: "ShareGroupHeartbeat",
     77: "ShareGroupDescribe",
     78: "ShareFetch",
@@ -136,5 +135,4 @@ MISSING_APIS = {
 }
 
 MISSING_VERSIONS = {
-    66: (1, 2),  # ListTransactions
 }

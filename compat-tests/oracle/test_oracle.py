@@ -52,6 +52,7 @@ ADD_PARTITIONS_TO_TXN, ADD_OFFSETS_TO_TXN, END_TXN, TXN_OFFSET_COMMIT = 24, 25, 
 DESCRIBE_CONFIGS, CREATE_PARTITIONS, DELETE_GROUPS, OFFSET_DELETE = 32, 37, 42, 47
 DESCRIBE_CLUSTER, DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS = 60, 61, 65, 66
 UPDATE_FEATURES = 57
+DESCRIBE_TOPIC_PARTITIONS = 75
 
 
 def kafka_clients_jar():
@@ -766,6 +767,44 @@ def scenario_describe_cluster(sc):
             ask(sc, DESCRIBE_CLUSTER, v, {"IncludeClusterAuthorizedOperations": False, "EndpointType": 7})
 
 
+def scenario_describe_topic_partitions(sc):
+    """Every topic, named topics (unknown, invalid, internal, twice), the partition limit and
+    the cursor paging through and across topics, and the requests Kafka refuses as a whole."""
+    create_topic("dtp-a", 3)
+    create_topic("dtp-b", 2)
+    create_topic("dtp-c", 1)
+
+    def body(topics, limit=2000, cursor=None):
+        return {"Topics": [{"Name": n} for n in topics], "ResponsePartitionLimit": limit,
+                "Cursor": None if cursor is None else {"TopicName": cursor[0], "PartitionIndex": cursor[1]}}
+    for v in common(DESCRIBE_TOPIC_PARTITIONS):
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body([]))
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-c", "dtp-a", "dtp-missing", "bad name!", "dtp-a",
+                                                    "__consumer_offsets", "__transaction_state"]))
+        # Paging: a topic cut short, resumed, across topics; the limit used up at a topic's end.
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-a", "dtp-b", "dtp-c"], 2))
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-a", "dtp-b", "dtp-c"], 2, ("dtp-a", 2)))
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-a", "dtp-b", "dtp-c"], 2, ("dtp-b", 1)))
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-a", "dtp-missing"], 3))
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body([], 4, ("dtp-a", 1)))
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body([], 1, ("dtp-c", 0)))
+        # A cursor on a topic that does not exist (every topic), past a topic's end, near 2^31.
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body([], 3, ("dtp-aa", 5)))
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-a", "dtp-b"], 10, ("dtp-a", 9)))
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-a"], 10, ("dtp-a", 2 ** 31 - 3)))
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-a"], 2 ** 31 - 1, ("dtp-a", 2 ** 31 - 3)))
+        # Limits out of range: 0, negative, above 2000.
+        for limit in (0, -1, 2 ** 31 - 1):
+            ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-a"], limit))
+        # Refused as a whole: a cursor on a topic not named, a negative cursor partition, the
+        # topic named "" without a cursor (Kafka reads the missing cursor).
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-a", "dtp-c", "dtp-a"], 10, ("dtp-b", 0)))
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-a"], 10, ("dtp-a", -1)))
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body([], 10, ("dtp-a", -1)))
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-a", ""]))
+        ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-a", ""], 10, ("", 0)))
+
+
 def txn_producer(tid):
     """Setup: the transaction coordinator of tid ready on both brokers and a producer id and
     epoch for tid from each (Kafka loads a __transaction_state partition after FindCoordinator
@@ -955,6 +994,16 @@ def scenario_transactions(sc):
         ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": ["Ongoing", "Bogus"], "ProducerIdFilters": []})
         if v >= 1:
             ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": [], "ProducerIdFilters": [], "DurationFilter": 3600000})
+        if v >= 2:
+            # The whole id must match; null and "" filter nothing; RE2's \Q...\E quoting; a
+            # pattern that does not compile (with an unknown state filter beside it).
+            for pattern in ("tx-end-.*", "tx-end", "tx-(end|fence).*", "\\Qtx-fence\\E", "", None):
+                ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": [], "ProducerIdFilters": [],
+                                               "TransactionalIdPattern": pattern})
+            ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": ["CompleteCommit"], "ProducerIdFilters": [],
+                                           "TransactionalIdPattern": "tx-.*"})
+            ask(sc, LIST_TRANSACTIONS, v, {"StateFilters": ["Bogus"], "ProducerIdFilters": [],
+                                           "TransactionalIdPattern": "tx-(unclosed"})
 
 
 def scenario_transactions_v2(sc):
@@ -1168,6 +1217,7 @@ SCENARIOS = [
     ("offset_commit_fetch", scenario_offset_commit_fetch, 90),
     ("groups_admin", scenario_groups_admin, 60),
     ("describe_cluster", scenario_describe_cluster, 30),
+    ("describe_topic_partitions", scenario_describe_topic_partitions, 60),
     ("idempotent_produce", scenario_idempotent_produce, 60),
     ("transactions", scenario_transactions, 120),
     ("transactions_v2", scenario_transactions_v2, 90),

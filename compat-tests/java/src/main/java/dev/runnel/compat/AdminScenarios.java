@@ -6,6 +6,7 @@ import static dev.runnel.compat.Ctx.expectEq;
 import static dev.runnel.compat.Ctx.expectFailure;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -235,6 +236,16 @@ final class AdminScenarios {
         expectEq(p.leader(), node, "leader of partition " + p.partition());
         expectEq(p.replicas(), List.of(node), "replicas of partition " + p.partition());
         expectEq(p.isr(), List.of(node), "isr of partition " + p.partition());
+      }
+      // One partition per answer: the client follows DescribeTopicPartitions' cursor through
+      // both topics.
+      var paged = admin.describeTopics(List.of(t1, t2), new DescribeTopicsOptions().partitionSizeLimitPerResponse(1))
+          .allTopicNames().get();
+      for (var e : Map.of(t1, 2, t2, 3).entrySet()) {
+        List<Integer> indexes = new ArrayList<>();
+        for (TopicPartitionInfo p : paged.get(e.getKey()).partitions()) indexes.add(p.partition());
+        expectEq(indexes.size(), e.getValue(), "partitions of " + e.getKey() + " described one per answer");
+        for (int i = 0; i < indexes.size(); i++) expectEq(indexes.get(i), i, "partition " + i + " of " + e.getKey());
       }
       var byId = admin.describeTopics(TopicCollection.ofTopicIds(List.of(id2))).allTopicIds().get();
       expectEq(byId.get(id2).name(), t2, "describeTopics by id");
