@@ -176,7 +176,9 @@ _ID_FIELDS = ("Name", "Topic", "TopicName", "TopicId", "PartitionIndex", "Partit
 def _label(item, index):
     if isinstance(item, dict):
         for k in _ID_FIELDS:
-            if k in item and isinstance(item[k], (str, int)) and not isinstance(item[k], bool):
+            # The zero topic id (a topic named by a name that neither broker knows) labels it too.
+            zero_id = isinstance(item.get(k), uuid.UUID) and item[k].int == 0
+            if k in item and (zero_id or isinstance(item[k], (str, int))) and not isinstance(item[k], bool):
                 if k == "MemberId":
                     break  # member ids differ between brokers by nature
                 return "%s=%s" % (k, item[k])
