@@ -632,6 +632,24 @@ GroupCoordinator::OffsetDeleteResult GroupCoordinator::delete_offsets(
     const std::string& group_id, const std::vector<std::pair<std::string, int32_t>>& partitions) {
   OffsetDeleteResult out;
   out.partition_errors.assign(partitions.size(), ErrorCode::NONE);
+  if (const ConsumerGroup* cg = consumer_groups_.group(group_id); cg && cg->exists()) {
+    // A consumer group (KIP-848), in any state: the offsets of topics its members subscribe
+    // to (by name, or matched by a subscribed regular expression) stay, as Kafka's
+    // ConsumerGroup.isSubscribedToTopic decides.
+    std::set<std::string, std::less<>> subscribed;
+    for (const auto& [id, m] : cg->members()) {
+      subscribed.insert(m.metadata.subscribed_topic_names.begin(),
+                        m.metadata.subscribed_topic_names.end());
+      if (m.metadata.subscribed_topic_regex) {
+        auto it = cg->regexes().find(*m.metadata.subscribed_topic_regex);
+        if (it != cg->regexes().end())
+          subscribed.insert(it->second.topics.begin(), it->second.topics.end());
+      }
+    }
+    return delete_unsubscribed_offsets(group_id, partitions, [&](const std::string& topic) {
+      return subscribed.count(topic) > 0;
+    });
+  }
   Entry* e = find(group_id);
   if (!e || e->group->state() == GroupState::Dead) {
     out.error = ErrorCode::GROUP_ID_NOT_FOUND;
@@ -657,11 +675,21 @@ GroupCoordinator::OffsetDeleteResult GroupCoordinator::delete_offsets(
       subscribed.insert(topics->begin(), topics->end());
     }
   }
+  const bool empty = g.state() == GroupState::Empty;
+  return delete_unsubscribed_offsets(group_id, partitions, [&](const std::string& topic) {
+    return !empty && (subscribed_unknown || subscribed.count(topic) > 0);
+  });
+}
+
+GroupCoordinator::OffsetDeleteResult GroupCoordinator::delete_unsubscribed_offsets(
+    const std::string& group_id, const std::vector<std::pair<std::string, int32_t>>& partitions,
+    const std::function<bool(const std::string&)>& subscribed) {
+  OffsetDeleteResult out;
+  out.partition_errors.assign(partitions.size(), ErrorCode::NONE);
   std::vector<std::pair<std::string, int32_t>> deletable;
   std::vector<size_t> idx;
   for (size_t i = 0; i < partitions.size(); ++i) {
-    if (g.state() != GroupState::Empty &&
-        (subscribed_unknown || subscribed.count(partitions[i].first))) {
+    if (subscribed(partitions[i].first)) {
       out.partition_errors[i] = ErrorCode::GROUP_SUBSCRIBED_TO_TOPIC;
       continue;
     }

@@ -171,8 +171,9 @@ class GroupCoordinator final : public CoordinatorStateMachine {
     std::vector<ErrorCode> partition_errors;  // one per requested partition
   };
   // Kafka's OffsetDelete: GROUP_ID_NOT_FOUND for an unknown group, NON_EMPTY_GROUP for an
-  // active group that is not a consumer group, GROUP_SUBSCRIBED_TO_TOPIC for partitions of
-  // topics an active consumer group subscribes to.
+  // active classic group whose protocol type is not "consumer", GROUP_SUBSCRIBED_TO_TOPIC for
+  // partitions of topics an active group's members subscribe to (a group of the consumer
+  // protocol, KIP-848, in any state: its members' topic names and regex matches).
   OffsetDeleteResult delete_offsets(const std::string& group_id,
                                     const std::vector<std::pair<std::string, int32_t>>& partitions);
 
@@ -180,6 +181,11 @@ class GroupCoordinator final : public CoordinatorStateMachine {
   const ClassicGroup* group(const std::string& group_id) const;
 
  private:
+  // Deletes the offsets of `partitions` whose topic is not `subscribed`; those get
+  // GROUP_SUBSCRIBED_TO_TOPIC.
+  OffsetDeleteResult delete_unsubscribed_offsets(
+      const std::string& group_id, const std::vector<std::pair<std::string, int32_t>>& partitions,
+      const std::function<bool(const std::string&)>& subscribed);
   struct Entry {
     std::unique_ptr<ClassicGroup> group;
     uint64_t stored_version = 0;

@@ -5,12 +5,13 @@
 // The coordinator sees the cluster's topics as Kafka's metadata image gives them: name, id
 // and partition count of every topic but the internal ones, which a subscription never
 // matches. UNSUPPORTED_VERSION when group.coordinator.rebalance.protocols leaves out
-// "consumer", as Kafka answers.
+// "consumer" or the group.version feature is below 1, as Kafka answers.
 #include "protocol/messages/consumer_group_heartbeat.h"
 
 #include <algorithm>
 
 #include "server/config.h"
+#include "server/features.h"
 #include "server/group_handlers.h"
 #include "server/topic_admin.h"
 
@@ -22,9 +23,10 @@ namespace {
 
 using protocol::ErrorCode;
 
-bool consumer_protocol_enabled(const Config& config) {
-  auto protocols = config.get_list("group.coordinator.rebalance.protocols");
-  return std::find(protocols.begin(), protocols.end(), "consumer") != protocols.end();
+bool consumer_protocol_enabled(const Broker& broker) {
+  auto protocols = broker.config.get_list("group.coordinator.rebalance.protocols");
+  return std::find(protocols.begin(), protocols.end(), "consumer") != protocols.end() &&
+         broker.features.level(kGroupVersion) >= 1;
 }
 
 coordinator::TopicsImage topics_image(const storage::LogManager& logs) {
@@ -40,7 +42,7 @@ protocol::ConsumerGroupHeartbeatResponse handle_consumer_group_heartbeat(
     RequestContext& ctx, const protocol::ConsumerGroupHeartbeatRequest& req) {
   protocol::ConsumerGroupHeartbeatResponse resp;
   // An empty group id is the coordinator's INVALID_REQUEST, as Kafka answers it.
-  ErrorCode e = consumer_protocol_enabled(ctx.broker.config)
+  ErrorCode e = consumer_protocol_enabled(ctx.broker)
                     ? group_status(ctx.broker, req.group_id, /*allow_empty=*/true)
                     : ErrorCode::UNSUPPORTED_VERSION;
   if (e != ErrorCode::NONE) {

@@ -8,7 +8,9 @@
 #include "protocol/messages/describe_groups.h"
 #include "protocol/messages/list_groups.h"
 #include "protocol/messages/offset_commit.h"
+#include "protocol/messages/offset_delete.h"
 #include "protocol/messages/offset_fetch.h"
+#include "server/features.h"
 #include "server/tests/data_plane_test_util.h"
 
 namespace runnel::server {
@@ -75,6 +77,48 @@ TEST_F(ConsumerGroupHandlersTest, HeartbeatJoinsAndAssigns) {
   EXPECT_EQ(r.assignment->topic_partitions[0].partitions, (std::vector<int32_t>{0, 1, 2}));
   // The member's session timer is armed: the runtime is told of the deadline.
   EXPECT_TRUE(dp_.broker().groups.coordinator().next_deadline_ms().has_value());
+}
+
+TEST_F(ConsumerGroupHandlersTest, GroupVersionZeroTurnsTheProtocolOff) {
+  auto& features = dp_.broker().features;
+  ASSERT_EQ(features.update({{"group.version", 0, Features::UpgradeType::kSafeDowngrade}}, false, 1)
+                .error,
+            ErrorCode::NONE);
+  EXPECT_EQ(join("g", "m1").error_code, ErrorCode::UNSUPPORTED_VERSION);
+  ASSERT_EQ(features.update({{"group.version", 1}}, false, 1).error, ErrorCode::NONE);
+  EXPECT_EQ(join("g", "m1").error_code, ErrorCode::NONE);
+}
+
+TEST_F(ConsumerGroupHandlersTest, OffsetDeleteKeepsSubscribedTopicsOfAConsumerGroup) {
+  dp_.create_topic("other", 1);
+  auto j = join("g", "m1");
+  ASSERT_EQ(j.error_code, ErrorCode::NONE);
+  ASSERT_EQ(commit(9, "m1", j.member_epoch, 5).topics.at(0).partitions.at(0).error_code,
+            ErrorCode::NONE);
+  protocol::OffsetCommitRequest other;
+  other.group_id = "g";
+  other.member_id = "m1";
+  other.generation_id_or_member_epoch = j.member_epoch;
+  other.topics.emplace_back().name = "other";
+  other.topics.back().partitions.emplace_back().committed_offset = 3;
+  ASSERT_EQ(dp_.call<protocol::OffsetCommitResponse>(9, other)
+                .resp.topics.at(0)
+                .partitions.at(0)
+                .error_code,
+            ErrorCode::NONE);
+  protocol::OffsetDeleteRequest del;
+  del.group_id = "g";
+  for (const char* t : {"orders", "other"}) {
+    del.topics.emplace_back().name = t;
+    del.topics.back().partitions.emplace_back().partition_index = 0;
+  }
+  auto r = dp_.call<protocol::OffsetDeleteResponse>(0, del).resp;
+  ASSERT_EQ(r.error_code, ErrorCode::NONE);
+  EXPECT_EQ(r.topics.at(0).partitions.at(0).error_code, ErrorCode::GROUP_SUBSCRIBED_TO_TOPIC);
+  EXPECT_EQ(r.topics.at(1).partitions.at(0).error_code, ErrorCode::NONE);
+  del.group_id = "nope";
+  EXPECT_EQ(dp_.call<protocol::OffsetDeleteResponse>(0, del).resp.error_code,
+            ErrorCode::GROUP_ID_NOT_FOUND);
 }
 
 TEST_F(ConsumerGroupHandlersTest, HeartbeatValidatesAsKafka) {
