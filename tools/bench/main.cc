@@ -72,10 +72,10 @@ struct Options {
   // member, the topic's partitions, joins and leaves per protocol.
   int rebalance_members = 10;
   int rebalance_partitions = 100;
-  int rebalance_runs = 3;
+  int rebalance_runs = 5;
   std::vector<std::string> rebalance_protocols = runnel::bench::rebalance_protocols();
   int heartbeat_ms = 1000;
-  int settle_ms = 1000;
+  int settle_ms = 500;
   std::string client_classpath;  // default: <build tree>/java-compat/kafka-4.4/classpath.txt
   std::string java_cache;        // the compiled RebalanceTimer: <bench dir>/rebalance-java
 };
@@ -111,7 +111,7 @@ void usage(FILE* out) {
                "  --rebalance-members N  group size with the joining member (default 10)\n"
                "  --rebalance-partitions N\n"
                "                         partitions of the group's topic (default 100)\n"
-               "  --rebalance-runs N     joins and leaves timed per protocol (default 3)\n"
+               "  --rebalance-runs N     joins and leaves timed per protocol (default 5)\n"
                "  --rebalance-protocols LIST\n"
                "                         classic-range, classic-coop, consumer (default all)\n"
                "  --heartbeat-ms N       the members' heartbeat interval: classic clients'\n"
@@ -1233,10 +1233,13 @@ class Bench {
     p.heartbeat_ms = o_.heartbeat_ms;
     p.settle_ms = o_.settle_ms;
     p.event_timeout_s = o_.smoke ? 20 : 30;
-    // Start-up and formation, then per protocol and run at most two events.
-    p.timeout_s = 60 + static_cast<double>(p.protocols.size()) *
-                           (p.event_timeout_s * (1.0 + 2.0 * p.runs) + 30);
-    p.timeout_s = std::min(p.timeout_s, o_.smoke ? 90.0 : 240.0);
+    // A bound, not an estimate (an event takes one or two heartbeats, its random wait and the
+    // settle time): the JVM's start, then per protocol 20 s for the formation and the close,
+    // and for each join and leave four heartbeat intervals and the settle time.
+    const double per_event_s = (4.0 * p.heartbeat_ms + p.settle_ms) / 1000;
+    p.timeout_s =
+        o_.smoke ? 90
+                 : 60 + static_cast<double>(p.protocols.size()) * (20 + 2.0 * p.runs * per_event_s);
     const std::string base = tmp_ + "/rebalance-" + (kafka_ ? "kafka" : "runnel");
     p.results_path = base + ".results";
     p.log_path = base + ".log";

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -28,6 +29,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  *
  * <p>Per protocol: MEMBERS - 1 members form the group; then, RUNS times, one more member joins
  * (timed until the group is balanced again) and the oldest member closes (timed the same way).
+ * Each event starts after a random wait shorter than a heartbeat interval.
  * "Balanced" is: every partition owned by exactly one live member, and every live member owning
  * floor(P/L) or ceil(P/L) partitions (what the range, cooperative-sticky and uniform assignors
  * give for one topic). The time taken is the callback that made the group balanced, once no
@@ -323,6 +325,10 @@ public final class RebalanceTimer {
     String group = topic + "-" + protocol + "-" + run;
     Properties props = consumerProps(bootstrap, group, protocol, heartbeatMs);
     Ownership o = new Ownership(partitions);
+    // A rebalance takes one or two heartbeats, so where an event falls between the members'
+    // heartbeats matters: each event waits a random part of an interval first (the same
+    // sequence on every broker).
+    Random phase = new Random(run + 1);
     List<Member> members = new ArrayList<>();
     List<Member> all = new ArrayList<>();
     int seq = 0;
@@ -338,6 +344,7 @@ public final class RebalanceTimer {
       double formed = awaitBalanced(o, all, t0, settleNs, timeoutNs, protocol + " formation");
       out.printf(Locale.ROOT, "formed %s %.1f%n", protocol, formed);
       for (int r = 0; r < runs; r++) {
+        Thread.sleep(phase.nextInt(heartbeatMs));
         Member joiner = new Member(protocol + "-" + seq++, props, topic, o);
         all.add(joiner);
         o.resetDoubleOwned();
@@ -348,6 +355,7 @@ public final class RebalanceTimer {
         double ms = awaitBalanced(o, all, t0, settleNs, timeoutNs, protocol + " join " + r);
         out.printf(Locale.ROOT, "result %s join %d %.1f %d%n", protocol, r, ms, o.doubleOwned());
 
+        Thread.sleep(phase.nextInt(heartbeatMs));
         Member leaver = members.remove(0);
         o.resetDoubleOwned();
         t0 = System.nanoTime();
