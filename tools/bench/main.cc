@@ -2,7 +2,7 @@
 // librdkafka, next to what this machine can do for the same bytes without a
 // broker (docs/benchmarks.md).
 //
-//   runnel-bench produce|consume|e2e|limit|all [options]
+//   runnel-bench produce|consume|e2e|rebalance|limit|all [options]
 //
 // With --broker-bin it starts the broker itself (fresh data directory, free
 // port on 127.0.0.1) and also reports the broker's CPU per GB and peak RSS;
@@ -31,6 +31,7 @@
 #include "tools/bench/limit.h"
 #include "tools/bench/process.h"
 #include "tools/bench/produce_writer.h"
+#include "tools/bench/rebalance.h"
 
 namespace runnel::bench {
 namespace {
@@ -67,11 +68,21 @@ struct Options {
   bool keep = false;
   std::string peer;             // "kafka": the same rows against Apache Kafka 4.4
   std::string kafka_classpath;  // default: <build tree>/kafka-peer/classpath.txt
+  // The rebalance scenario (rebalance.h): the group's size with the joining
+  // member, the topic's partitions, joins and leaves per protocol.
+  int rebalance_members = 10;
+  int rebalance_partitions = 100;
+  int rebalance_runs = 5;
+  std::vector<std::string> rebalance_protocols = runnel::bench::rebalance_protocols();
+  int heartbeat_ms = 1000;
+  int settle_ms = 500;
+  std::string client_classpath;  // default: <build tree>/java-compat/kafka-4.4/classpath.txt
+  std::string java_cache;        // the compiled RebalanceTimer: <bench dir>/rebalance-java
 };
 
 void usage(FILE* out) {
   std::fprintf(out,
-               "usage: runnel-bench produce|consume|e2e|limit|all [options]\n"
+               "usage: runnel-bench produce|consume|e2e|rebalance|limit|all [options]\n"
                "  --broker-bin PATH      start this runnel binary (fresh data dir, free port)\n"
                "  --bootstrap HOST:PORT  use a running broker instead\n"
                "  --dir PATH             parent of the temporary directory (broker data and the\n"
@@ -97,6 +108,19 @@ void usage(FILE* out) {
                "  --e2e-record-size N    end-to-end record size (default 1024)\n"
                "  --limit-bytes N        bytes of the limit mode (default 1G)\n"
                "  --startup-runs N       broker starts timed by 'all' (default 10)\n"
+               "  --rebalance-members N  group size with the joining member (default 10)\n"
+               "  --rebalance-partitions N\n"
+               "                         partitions of the group's topic (default 100)\n"
+               "  --rebalance-runs N     joins and leaves timed per protocol (default 5)\n"
+               "  --rebalance-protocols LIST\n"
+               "                         classic-range, classic-coop, consumer (default all)\n"
+               "  --heartbeat-ms N       the members' heartbeat interval: classic clients'\n"
+               "                         heartbeat.interval.ms and the brokers'\n"
+               "                         group.consumer.heartbeat.interval.ms (default 1000)\n"
+               "  --client-classpath FILE\n"
+               "                         the Java client's class path (default: the build\n"
+               "                         tree's java-compat/kafka-4.4/classpath.txt, made by\n"
+               "                         tools/deps/java.sh)\n"
                "  --json                 one JSON object per scenario instead of the table\n"
                "  --smoke                every scenario for about a second with tiny sizes\n"
                "  --keep                 keep the temporary directory\n"
@@ -168,8 +192,8 @@ int parse_args(int argc, char** argv, Options* o) {
     usage(stdout);
     return -1;
   }
-  if (o->mode != "produce" && o->mode != "consume" && o->mode != "e2e" && o->mode != "limit" &&
-      o->mode != "all") {
+  if (o->mode != "produce" && o->mode != "consume" && o->mode != "e2e" && o->mode != "rebalance" &&
+      o->mode != "limit" && o->mode != "all") {
     std::fprintf(stderr, "runnel-bench: unknown mode %s\n", argv[1]);
     usage(stderr);
     return 2;
@@ -177,7 +201,8 @@ int parse_args(int argc, char** argv, Options* o) {
   const char* tmp = std::getenv("TMPDIR");
   o->dir = tmp && *tmp ? tmp : "/tmp";
   bool seconds_set = false, consume_set = false, rate_set = false, e2e_seconds_set = false,
-       limit_set = false, runs_set = false;
+       limit_set = false, runs_set = false, rb_members_set = false, rb_partitions_set = false,
+       rb_runs_set = false, rb_protocols_set = false, heartbeat_set = false;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&](std::string* v) {
@@ -209,6 +234,30 @@ int parse_args(int argc, char** argv, Options* o) {
       o->peer = v;
     } else if (a == "--kafka-classpath") {
       o->kafka_classpath = v;
+    } else if (a == "--client-classpath") {
+      o->client_classpath = v;
+    } else if (a == "--rebalance-members") {
+      ok = parse_int(v, &o->rebalance_members) && o->rebalance_members >= 2 &&
+           o->rebalance_members <= 100;
+      rb_members_set = true;
+    } else if (a == "--rebalance-partitions") {
+      ok = parse_int(v, &o->rebalance_partitions) && o->rebalance_partitions >= 1 &&
+           o->rebalance_partitions <= 10000;
+      rb_partitions_set = true;
+    } else if (a == "--rebalance-runs") {
+      ok = parse_int(v, &o->rebalance_runs) && o->rebalance_runs >= 1 && o->rebalance_runs <= 20;
+      rb_runs_set = true;
+    } else if (a == "--rebalance-protocols") {
+      o->rebalance_protocols = split(v);
+      const auto& known = rebalance_protocols();
+      for (const auto& p : o->rebalance_protocols) {
+        ok = ok && std::find(known.begin(), known.end(), p) != known.end();
+      }
+      ok = ok && !o->rebalance_protocols.empty();
+      rb_protocols_set = true;
+    } else if (a == "--heartbeat-ms") {
+      ok = parse_int(v, &o->heartbeat_ms) && o->heartbeat_ms >= 100 && o->heartbeat_ms <= 15000;
+      heartbeat_set = true;
     } else if (a == "--override") {
       ok = v.find('=') != std::string::npos;
       o->overrides.push_back(v);
@@ -285,12 +334,15 @@ int parse_args(int argc, char** argv, Options* o) {
     std::fprintf(stderr, "runnel-bench: --peer needs --broker-bin\n");
     return 2;
   }
+  char exe[4096];
+  const ssize_t exe_len = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  const std::string exe_path =
+      exe_len > 0 ? std::string(exe, static_cast<size_t>(exe_len)) : std::string(argv[0]);
   if (!o->peer.empty() && o->kafka_classpath.empty()) {
-    char exe[4096];
-    const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    o->kafka_classpath = default_classpath_file(n > 0 ? std::string(exe, static_cast<size_t>(n))
-                                                      : std::string(argv[0]));
+    o->kafka_classpath = default_classpath_file(exe_path);
   }
+  if (o->client_classpath.empty()) o->client_classpath = default_client_classpath_file(exe_path);
+  o->java_cache = (std::filesystem::path(exe_path).parent_path() / "rebalance-java").string();
   if (o->smoke) {
     if (!seconds_set) o->seconds = 0.5;
     if (!consume_set) o->consume_bytes = 4ULL << 20;
@@ -298,6 +350,13 @@ int parse_args(int argc, char** argv, Options* o) {
     if (!e2e_seconds_set) o->e2e_seconds = 1;
     if (!limit_set) o->limit_bytes = 64ULL << 20;
     if (!runs_set) o->startup_runs = 3;
+    // One protocol, a small group, one join and one leave.
+    if (!rb_members_set) o->rebalance_members = 3;
+    if (!rb_partitions_set) o->rebalance_partitions = 12;
+    if (!rb_runs_set) o->rebalance_runs = 1;
+    if (!rb_protocols_set) o->rebalance_protocols = {"consumer"};
+    if (!heartbeat_set) o->heartbeat_ms = 500;
+    o->settle_ms = 200;
   }
   return 0;
 }
@@ -319,6 +378,7 @@ struct Row {
   double broker_cpu_s_per_gb = -1;  // -1: not measured
   long broker_peak_rss_kb = -1;
   std::vector<std::pair<std::string, double>> extra;
+  std::string skipped;  // not measured, and why (not a failure)
 
   double records_per_s() const { return seconds > 0 ? static_cast<double>(records) / seconds : 0; }
   double mb_per_s() const { return seconds > 0 ? static_cast<double>(bytes) / kMB / seconds : 0; }
@@ -359,6 +419,7 @@ void print_json(const Row& r) {
                   ",\"scenario\":" + json_string(r.scenario) +
                   ",\"params\":" + json_string(r.params) + ",\"ok\":" + (r.ok ? "true" : "false");
   if (!r.ok) s += ",\"error\":" + json_string(r.error);
+  if (!r.skipped.empty()) s += ",\"skipped\":" + json_string(r.skipped);
   if (r.seconds > 0) {
     s += ",\"records\":" + std::to_string(r.records) + ",\"bytes\":" + std::to_string(r.bytes) +
          ",\"seconds\":" + num(r.seconds) + ",\"records_per_s\":" + num(r.records_per_s()) +
@@ -393,7 +454,12 @@ void print_table(const std::vector<Row>& rows) {
                   r.params.c_str(), r.error.c_str());
       continue;
     }
-    if (r.scenario == "startup") {
+    if (!r.skipped.empty()) {
+      std::printf("%-6s %-13s %-34s SKIPPED: %s\n", r.broker.c_str(), r.scenario.c_str(),
+                  r.params.c_str(), r.skipped.c_str());
+      continue;
+    }
+    if (r.scenario == "startup" || r.scenario == "rebalance") {
       std::string line;
       for (const auto& [k, v] : r.extra) line += " " + k + "=" + num(v);
       std::printf("%-6s %-13s %-34s%s\n", r.broker.c_str(), r.scenario.c_str(), r.params.c_str(),
@@ -454,18 +520,30 @@ void print_comparison(const std::vector<Row>& rows, bool json) {
   std::vector<Figures> runnel, kafka;
   const Row* startup[2] = {nullptr, nullptr};
   long peak[2] = {-1, -1};
+  std::vector<const Row*> rebalance[2];
   for (const Row& r : rows) {
-    if (!r.ok) continue;
+    if (!r.ok || !r.skipped.empty()) continue;
     const int k = r.broker == "kafka" ? 1 : 0;
     if (r.scenario == "startup") {
       startup[k] = &r;
+      continue;
+    }
+    if (r.scenario == "rebalance") {
+      rebalance[k].push_back(&r);
       continue;
     }
     peak[k] = std::max(peak[k], r.broker_peak_rss_kb);
     (k ? kafka : runnel).push_back(figures_of(r));
   }
   const std::vector<Comparison> cmp = compare(runnel, kafka);
-  if (cmp.empty() && !startup[1]) return;
+  // Each Runnel rebalance row with Kafka's of the same params.
+  std::vector<std::pair<const Row*, const Row*>> rb;
+  for (const Row* r : rebalance[0]) {
+    for (const Row* k : rebalance[1]) {
+      if (k->params == r->params) rb.emplace_back(r, k);
+    }
+  }
+  if (cmp.empty() && !startup[1] && rb.empty()) return;
   auto fmt = [](bool have, double v, const char* f) {
     if (!have) return std::string("-");
     char buf[32];
@@ -485,43 +563,78 @@ void print_comparison(const std::vector<Row>& rows, bool json) {
       }
       std::printf("%s}\n", s.c_str());
     }
+    for (const auto& [r, k] : rb) {
+      const double rm = extra_of(*r, "median_ms"), km = extra_of(*k, "median_ms");
+      std::printf(
+          "{\"compare\":\"rebalance\",\"params\":%s,\"runnel_median_ms\":%s,"
+          "\"kafka_median_ms\":%s,\"runnel_max_ms\":%s,\"kafka_max_ms\":%s,"
+          "\"runnel_to_kafka\":%s}\n",
+          json_string(r->params).c_str(), num(rm).c_str(), num(km).c_str(),
+          num(extra_of(*r, "max_ms")).c_str(), num(extra_of(*k, "max_ms")).c_str(),
+          num(km > 0 ? rm / km : 0).c_str());
+    }
     return;
   }
-  std::printf("\nRunnel / Apache Kafka 4.4, same run:\n");
-  std::printf("%-13s %-34s %9s %9s %7s %8s %8s %8s %8s %8s %8s %7s %7s\n", "scenario", "params",
-              "R MB/s", "K MB/s", "R/K", "R/limit", "K/limit", "R p99", "K p99", "R s/GB", "K s/GB",
-              "R RSS", "K RSS");
-  for (const Comparison& c : cmp) {
-    const Figures& r = c.runnel;
-    const Figures& k = c.kafka;
-    std::printf(
-        "%-13s %-34s %9.1f %9.1f %7s %8s %8s %8s %8s %8s %8s %7s %7s\n", r.scenario.c_str(),
-        r.params.c_str(), r.mb_per_s, k.mb_per_s, ratio_text(r.mb_per_s, k.mb_per_s).c_str(),
-        ratio_text(r.mb_per_s, r.limit_mb_s).c_str(), ratio_text(k.mb_per_s, k.limit_mb_s).c_str(),
-        fmt(r.has_latency, r.p99_ms, "%.2f").c_str(), fmt(k.has_latency, k.p99_ms, "%.2f").c_str(),
-        fmt(r.cpu_s_per_gb >= 0, r.cpu_s_per_gb, "%.2f").c_str(),
-        fmt(k.cpu_s_per_gb >= 0, k.cpu_s_per_gb, "%.2f").c_str(),
-        fmt(r.peak_rss_kb >= 0, static_cast<double>(r.peak_rss_kb) / 1024, "%.1f").c_str(),
-        fmt(k.peak_rss_kb >= 0, static_cast<double>(k.peak_rss_kb) / 1024, "%.1f").c_str());
+  // The throughput rows and start-up (a rebalance-only run has neither).
+  if (!cmp.empty() || startup[1]) {
+    std::printf("\nRunnel / Apache Kafka 4.4, same run:\n");
+    std::printf("%-13s %-34s %9s %9s %7s %8s %8s %8s %8s %8s %8s %7s %7s\n", "scenario", "params",
+                "R MB/s", "K MB/s", "R/K", "R/limit", "K/limit", "R p99", "K p99", "R s/GB",
+                "K s/GB", "R RSS", "K RSS");
+    for (const Comparison& c : cmp) {
+      const Figures& r = c.runnel;
+      const Figures& k = c.kafka;
+      std::printf(
+          "%-13s %-34s %9.1f %9.1f %7s %8s %8s %8s %8s %8s %8s %7s %7s\n", r.scenario.c_str(),
+          r.params.c_str(), r.mb_per_s, k.mb_per_s, ratio_text(r.mb_per_s, k.mb_per_s).c_str(),
+          ratio_text(r.mb_per_s, r.limit_mb_s).c_str(),
+          ratio_text(k.mb_per_s, k.limit_mb_s).c_str(),
+          fmt(r.has_latency, r.p99_ms, "%.2f").c_str(),
+          fmt(k.has_latency, k.p99_ms, "%.2f").c_str(),
+          fmt(r.cpu_s_per_gb >= 0, r.cpu_s_per_gb, "%.2f").c_str(),
+          fmt(k.cpu_s_per_gb >= 0, k.cpu_s_per_gb, "%.2f").c_str(),
+          fmt(r.peak_rss_kb >= 0, static_cast<double>(r.peak_rss_kb) / 1024, "%.1f").c_str(),
+          fmt(k.peak_rss_kb >= 0, static_cast<double>(k.peak_rss_kb) / 1024, "%.1f").c_str());
+    }
+    for (int k = 0; k < 2; ++k) {
+      const Row* s = startup[k];
+      std::printf(
+          "%-6s start-up to the first accepted connection: median %s ms (min %s, max %s), to the "
+          "first ApiVersions answer: %s ms; RSS 1 s after: %s MB; peak RSS: %s MB\n",
+          k ? "kafka" : "runnel", fmt(s, s ? extra_of(*s, "startup_ms_median") : 0, "%.1f").c_str(),
+          fmt(s, s ? extra_of(*s, "startup_ms_min") : 0, "%.1f").c_str(),
+          fmt(s, s ? extra_of(*s, "startup_ms_max") : 0, "%.1f").c_str(),
+          fmt(s, s ? extra_of(*s, "serving_ms_median") : 0, "%.1f").c_str(),
+          fmt(s, s ? extra_of(*s, "idle_rss_kb") / 1024 : 0, "%.1f").c_str(),
+          fmt(peak[k] >= 0, static_cast<double>(peak[k]) / 1024, "%.1f").c_str());
+    }
   }
-  for (int k = 0; k < 2; ++k) {
-    const Row* s = startup[k];
+  if (!rb.empty()) {
     std::printf(
-        "%-6s start-up to the first accepted connection: median %s ms (min %s, max %s), to the "
-        "first ApiVersions answer: %s ms; RSS 1 s after: %s MB; peak RSS: %s MB\n",
-        k ? "kafka" : "runnel", fmt(s, s ? extra_of(*s, "startup_ms_median") : 0, "%.1f").c_str(),
-        fmt(s, s ? extra_of(*s, "startup_ms_min") : 0, "%.1f").c_str(),
-        fmt(s, s ? extra_of(*s, "startup_ms_max") : 0, "%.1f").c_str(),
-        fmt(s, s ? extra_of(*s, "serving_ms_median") : 0, "%.1f").c_str(),
-        fmt(s, s ? extra_of(*s, "idle_rss_kb") / 1024 : 0, "%.1f").c_str(),
-        fmt(peak[k] >= 0, static_cast<double>(peak[k]) / 1024, "%.1f").c_str());
+        "\nRebalance, time to every partition owned again (ms), Runnel / Apache Kafka 4.4:\n");
+    std::printf("%-13s %-34s %9s %9s %9s %9s %7s\n", "scenario", "params", "R median", "K median",
+                "R max", "K max", "R/K");
+    for (const auto& [r, k] : rb) {
+      const double rm = extra_of(*r, "median_ms"), km = extra_of(*k, "median_ms");
+      std::printf("%-13s %-34s %9.0f %9.0f %9.0f %9.0f %7s\n", "rebalance", r->params.c_str(), rm,
+                  km, extra_of(*r, "max_ms"), extra_of(*k, "max_ms"), ratio_text(rm, km).c_str());
+    }
   }
   std::fflush(stdout);
 }
 
 class Bench {
  public:
-  explicit Bench(const Options& o) : o_(o) {}
+  explicit Bench(const Options& o) : o_(o) {
+    // The same group settings on both brokers, before the user's --override:
+    // no initial rebalance delay (the Kafka peer's setting), and the consumer
+    // protocol's heartbeat interval the classic members use too.
+    const std::string hb = std::to_string(o_.heartbeat_ms);
+    overrides_ = {"group.initial.rebalance.delay.ms=0",
+                  "group.consumer.min.heartbeat.interval.ms=" + hb,
+                  "group.consumer.heartbeat.interval.ms=" + hb};
+    overrides_.insert(overrides_.end(), o_.overrides.begin(), o_.overrides.end());
+  }
 
   int run() {
     tmp_ = make_temp_dir(o_.dir, "runnel-bench");
@@ -539,6 +652,7 @@ class Bench {
         if (all || o_.mode == "produce") produce_all();
         if (!failed_ && (all || o_.mode == "consume")) consume();
         if (!failed_ && (all || o_.mode == "e2e")) e2e();
+        if (!failed_ && (all || o_.mode == "rebalance")) rebalance();
       }
       stop_broker();
       if (!failed_ && o_.peer == "kafka") kafka_peer(all);
@@ -561,8 +675,11 @@ class Bench {
     r.broker = kafka_ ? "kafka" : "runnel";
     if (!r.ok) failed_ = true;
     if (o_.json) print_json(r);
+    const std::string outcome = !r.ok               ? r.error
+                                : r.skipped.empty() ? std::string("done")
+                                                    : "SKIPPED: " + r.skipped;
     std::fprintf(stderr, "runnel-bench: %s %s: %s\n", r.scenario.c_str(), r.params.c_str(),
-                 r.ok ? "done" : r.error.c_str());
+                 outcome.c_str());
     rows_.push_back(std::move(r));
   }
   void fail_row(const std::string& scenario, const std::string& params, const std::string& err) {
@@ -594,7 +711,7 @@ class Bench {
     c.port = free_port();
     c.controller_port = free_port();
     c.data_dir = dir + "/data";
-    c.overrides = o_.overrides;
+    c.overrides = overrides_;
     const std::string props = dir + "/server.properties";
     const std::string log4j = dir + "/log4j2.yaml";
     std::ofstream(props) << kafka_server_properties(c);
@@ -674,6 +791,7 @@ class Bench {
     if (all || o_.mode == "produce") produce_all();
     if (!failed_ && (all || o_.mode == "consume")) consume();
     if (!failed_ && (all || o_.mode == "e2e")) e2e();
+    if (!failed_ && (all || o_.mode == "rebalance")) rebalance();
   }
 
   // Times `startup_runs` starts on fresh data directories: from the spawn to
@@ -686,7 +804,7 @@ class Bench {
       const std::string dir = tmp_ + "/startup-" + std::to_string(i);
       BrokerProcess b;
       std::string err;
-      if (!b.start(o_.broker_bin, dir, dir + ".log", o_.overrides, &err)) {
+      if (!b.start(o_.broker_bin, dir, dir + ".log", overrides_, &err)) {
         fail_row("startup", "", err);
         return;
       }
@@ -738,7 +856,7 @@ class Bench {
     }
     std::string err;
     const std::string data = tmp_ + "/data";
-    if (!broker_.start(o_.broker_bin, data, tmp_ + "/broker.log", o_.overrides, &err)) {
+    if (!broker_.start(o_.broker_bin, data, tmp_ + "/broker.log", overrides_, &err)) {
       fail_row("broker", "start", err);
       return false;
     }
@@ -1068,7 +1186,104 @@ class Bench {
     add(std::move(s));
   }
 
+  // The rebalance scenario (rebalance.h): one JVM of Java clients per broker,
+  // then a row per protocol and event with the median, min and max of the
+  // runs. Skipped, not failed, when the client is not installed, unless
+  // RUNNEL_REQUIRE_CLIENTS=1.
+  void rebalance() {
+    const std::string size = "m=" + std::to_string(o_.rebalance_members) +
+                             " p=" + std::to_string(o_.rebalance_partitions);
+    std::string err;
+    std::string classpath;
+    if (!std::filesystem::exists(o_.client_classpath)) {
+      err = "no " + o_.client_classpath + " (run tools/deps/java.sh, or give --client-classpath)";
+    } else {
+      classpath = read_classpath_file(o_.client_classpath, &err);
+    }
+    if (classpath.empty()) {
+      const char* require = std::getenv("RUNNEL_REQUIRE_CLIENTS");
+      if (require && std::string(require) == "1") {
+        fail_row("rebalance", size, "the Java client is required: " + err);
+        return;
+      }
+      Row r;
+      r.scenario = "rebalance";
+      r.params = size;
+      r.skipped = "the Java client is not installed: " + err;
+      add(std::move(r));
+      return;
+    }
+    if (!java_compiled_ &&
+        !compile_rebalance_timer(javac_binary(), classpath, RUNNEL_BENCH_REBALANCE_SOURCE,
+                                 o_.java_cache, &err)) {
+      fail_row("rebalance", size, "compiling the Java members: " + err);
+      return;
+    }
+    java_compiled_ = true;
+    RebalanceParams p;
+    p.java = java_binary();
+    p.classpath = classpath;
+    p.classes = o_.java_cache;
+    p.bootstrap = bootstrap_;
+    p.topic = topic("rebalance");
+    p.partitions = o_.rebalance_partitions;
+    p.members = o_.rebalance_members;
+    p.runs = o_.rebalance_runs;
+    p.protocols = o_.rebalance_protocols;
+    p.heartbeat_ms = o_.heartbeat_ms;
+    p.settle_ms = o_.settle_ms;
+    p.event_timeout_s = o_.smoke ? 20 : 30;
+    // A bound, not an estimate (an event takes one or two heartbeats, its random wait and the
+    // settle time): the JVM's start, then per protocol 20 s for the formation and the close,
+    // and for each join and leave four heartbeat intervals and the settle time.
+    const double per_event_s = (4.0 * p.heartbeat_ms + p.settle_ms) / 1000;
+    p.timeout_s =
+        o_.smoke ? 90
+                 : 60 + static_cast<double>(p.protocols.size()) * (20 + 2.0 * p.runs * per_event_s);
+    const std::string base = tmp_ + "/rebalance-" + (kafka_ ? "kafka" : "runnel");
+    p.results_path = base + ".results";
+    p.log_path = base + ".log";
+    Row whole;
+    RebalanceResult res;
+    if (!measured(&whole, [&] { res = run_rebalance(p); })) {
+      whole.scenario = "rebalance";
+      whole.params = size;
+      add(std::move(whole));
+      return;
+    }
+    if (!res.ok) {
+      fail_row("rebalance", size, res.error);
+      return;
+    }
+    for (const std::string& protocol : p.protocols) {
+      for (const char* event : {"join", "leave"}) {
+        const std::string params = protocol + " " + event + " " + size;
+        const RebalanceTiming* t = nullptr;
+        for (const RebalanceTiming& x : res.timings) {
+          if (x.protocol == protocol && x.event == event) t = &x;
+        }
+        if (!t || t->ms.size() != static_cast<size_t>(p.runs)) {
+          fail_row("rebalance", params,
+                   "expected " + std::to_string(p.runs) + " timings in " + p.results_path);
+          continue;
+        }
+        Row r;
+        r.scenario = "rebalance";
+        r.params = params;
+        r.extra = {{"runs", static_cast<double>(t->ms.size())},
+                   {"median_ms", median(t->ms)},
+                   {"min_ms", *std::min_element(t->ms.begin(), t->ms.end())},
+                   {"max_ms", *std::max_element(t->ms.begin(), t->ms.end())},
+                   {"double_owned", static_cast<double>(t->double_owned)}};
+        if (t->formed_ms >= 0) r.extra.emplace_back("formed_ms", t->formed_ms);
+        add(std::move(r));
+      }
+    }
+  }
+
   const Options& o_;
+  std::vector<std::string> overrides_;  // given to every broker the bench starts
+  bool java_compiled_ = false;
   std::string tmp_;
   std::string bootstrap_;
   BrokerProcess broker_;
