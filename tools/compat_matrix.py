@@ -50,41 +50,69 @@ def commit_of(root):
         return "unknown"
 
 
-def librdkafka_suite_section(results_dir, root):
-    path = os.path.join(results_dir, "librdkafka-suite-counts.json")
-    if not os.path.exists(path):
+# librdkafka's suite runs twice: (counts file suffix, group protocol, the lists it reads).
+LIBRDKAFKA_SUITE_RUNS = [
+    ("", "classic", [("waiting.txt", "Waiting"), ("not_applicable.txt", "Not applicable"),
+                     ("classic_not_run.txt", "Not run with classic groups")]),
+    ("-consumer", "consumer", [("consumer_waiting.txt", "Waiting with consumer groups"),
+                               ("consumer_not_run.txt", "Not run with consumer groups")]),
+]
+
+
+def list_entries(root, name):
+    listing = os.path.join(root, "compat-tests", "librdkafka-suite", name)
+    if not os.path.exists(listing):
         return None
-    with open(path) as f:
-        c = json.load(f)
-    out = ["## librdkafka's own regression suite", ""]
-    out.append("librdkafka %s's `tests/` in broker mode against Runnel (`compat-tests/librdkafka-suite/`, "
-               "`TEST_KAFKA_VERSION=%s`, classic groups), %s test processes at once, %.0f s:"
-               % (c.get("librdkafka", "?"), c.get("kafka_version", "?"), c.get("jobs", "?"),
-                  c.get("seconds", 0)))
-    out.append("")
-    out.append("| passed | failed | waiting for an API or feature | not applicable to one plaintext broker |")
-    out.append("|---|---|---|---|")
-    out.append("| %d | %d | %d | %d |" % (c.get("passed", 0), c.get("failed", 0), c.get("waiting", 0),
-                                         c.get("not_applicable", 0)))
-    out.append("")
-    for name, title in (("waiting.txt", "Waiting"), ("not_applicable.txt", "Not applicable")):
-        listing = os.path.join(root, "compat-tests", "librdkafka-suite", name)
-        if not os.path.exists(listing):
+    out = []
+    with open(listing) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = [x.strip() for x in line.split("|")]
+            out.append((parts[0], parts[1] if len(parts) > 1 else ""))
+    return out
+
+
+def librdkafka_suite_section(results_dir, root):
+    out = []
+    for suffix, protocol, lists in LIBRDKAFKA_SUITE_RUNS:
+        path = os.path.join(results_dir, "librdkafka-suite%s-counts.json" % suffix)
+        if not os.path.exists(path):
             continue
-        out.append("%s (`compat-tests/librdkafka-suite/%s`):" % (title, name))
+        with open(path) as f:
+            c = json.load(f)
+        if not out:
+            out = ["## librdkafka's own regression suite", ""]
+        out.append("librdkafka %s's `tests/` in broker mode against Runnel (`compat-tests/librdkafka-suite/`, "
+                   "`TEST_KAFKA_VERSION=%s`, %s groups), %s test processes at once, %.0f s:"
+                   % (c.get("librdkafka", "?"), c.get("kafka_version", "?"), protocol, c.get("jobs", "?"),
+                      c.get("seconds", 0)))
         out.append("")
-        with open(listing) as f:
-            for line in f:
-                line = line.strip()
-                if not line or line.startswith("#"):
-                    continue
-                parts = [x.strip() for x in line.split("|")]
-                out.append("- %s: %s" % (parts[0], parts[1] if len(parts) > 1 else ""))
+        out.append("| passed | failed | waiting for an API, feature or fix | not applicable to one plaintext broker "
+                   "| not run with %s groups |" % protocol)
+        out.append("|---|---|---|---|---|")
+        out.append("| %d | %d | %d | %d | %d |" % (c.get("passed", 0), c.get("failed", 0), c.get("waiting", 0),
+                                                   c.get("not_applicable", 0), c.get("not_run", 0)))
         out.append("")
-    if c.get("flaky_tests"):
-        out.append("Passed only when run a second time: %s." % ", ".join(sorted(c["flaky_tests"])))
-        out.append("")
-    return "\n".join(out)
+        for name, title in lists:
+            entries = list_entries(root, name)
+            if not entries:
+                continue
+            out.append("%s (`compat-tests/librdkafka-suite/%s`):" % (title, name))
+            out.append("")
+            no_group = [u for u, why in entries if why.startswith("no group membership")]
+            for unit, why in entries:
+                if unit not in no_group:
+                    out.append("- %s: %s" % (unit, why))
+            if no_group:
+                out.append("- %s: no group membership (they never subscribe; the reasons are in the file)"
+                           % ", ".join(no_group))
+            out.append("")
+        if c.get("flaky_tests"):
+            out.append("Passed only when run a second time: %s." % ", ".join(sorted(c["flaky_tests"])))
+            out.append("")
+    return "\n".join(out) if out else None
 
 
 def oracle_section(root):

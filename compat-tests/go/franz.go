@@ -29,6 +29,7 @@ func init() {
 		scenario{"group_rebalance_roundrobin", 90 * time.Second, fzGroupRebalance("roundrobin", kgo.RoundRobinBalancer())},
 		scenario{"group_rebalance_sticky", 90 * time.Second, fzGroupRebalance("sticky", kgo.StickyBalancer())},
 		scenario{"group_server_side_balancer", 60 * time.Second, fzGroupServerSide},
+		scenario{"group_consumer_protocol", 90 * time.Second, fzGroupConsumerProtocol},
 		scenario{"group_static_member", 60 * time.Second, fzGroupStaticMember},
 		scenario{"idempotent_producer", 60 * time.Second, fzIdempotent},
 		scenario{"txn_commit_abort", 60 * time.Second, fzTxnCommitAbort},
@@ -1314,8 +1315,9 @@ func fzFreshMetadata(ctx context.Context, e *env, topics ...string) (kadm.Metada
 	return adm.Metadata(ctx, topics...)
 }
 
-// kgo.ServerSideBalancer asks for KIP-848 groups (ConsumerGroupHeartbeat), which Runnel does not
-// offer: kgo then runs the classic protocol, and the member must consume and commit as usual.
+// kgo.ServerSideBalancer asks for KIP-848 groups (ConsumerGroupHeartbeat): with the range
+// balancer the broker's range assignor assigns the partitions; the member must consume and
+// commit as usual, and ConsumerGroupDescribe must show a consumer group.
 func fzGroupServerSide(ctx context.Context, e *env) error {
 	adm, err := fzAdmin(e)
 	if err != nil {
@@ -1344,6 +1346,9 @@ func fzGroupServerSide(ctx context.Context, e *env) error {
 		func() bool { return m.c.count() >= len(sent) }, m.c.history)
 	if werr == nil {
 		time.Sleep(500 * time.Millisecond)
+	}
+	if werr == nil {
+		werr = fzCheckConsumerGroup(ctx, adm, group, "range", 1)
 	}
 	if err := m.close(); werr == nil {
 		werr = err

@@ -17,8 +17,13 @@ Scenarios (each client, where it offers the feature):
                        nothing lost or doubled, committed offsets at the end (franz-go: its
                        default balancer, cooperative-sticky, and range, roundrobin, sticky;
                        sarama: range, roundrobin, sticky; kafka-go: its defaults)
-  group_server_side_balancer  franz-go asking for KIP-848 groups, which Runnel does not offer:
-                       it must fall back to the classic protocol and consume and commit
+  group_server_side_balancer  franz-go with kgo.ServerSideBalancer (KIP-848, ConsumerGroupHeartbeat)
+                       and the range balancer: one member consumes and commits every record;
+                       ConsumerGroupDescribe shows a consumer group with the range assignor
+  group_consumer_protocol  franz-go, KIP-848 with the sticky balancer (the broker's uniform
+                       assignor): three members split 6 partitions, every record consumed once
+                       with commits; one member leaves, the other two take its partitions at
+                       its committed offsets; a new member resumes at the committed offsets
   group_static_member  franz-go with an instance id: kept in the group when it closes, back at
                        its offsets, removed by kadm's LeaveGroup with the instance id
   idempotent_producer  franz-go (with DescribeProducers), sarama
@@ -62,7 +67,7 @@ SCENARIOS = {
     "franz-go": ["produce_" + c for c in CODECS] + [
         "consume_assign", "group_commit_resume", "group_rebalance_default", "group_rebalance_range",
         "group_rebalance_roundrobin", "group_rebalance_sticky", "group_server_side_balancer",
-        "group_static_member", "idempotent_producer", "txn_commit_abort", "txn_group_transact_session", "admin_topics", "admin_configs",
+        "group_consumer_protocol", "group_static_member", "idempotent_producer", "txn_commit_abort", "txn_group_transact_session", "admin_topics", "admin_configs",
         "admin_groups", "admin_offsets", "admin_transactions",
         "admin_list_transactions_unknown_state"] + ["missing_api_" + m for m in MISSING],
     "sarama": ["produce_" + c for c in CODECS] + [
@@ -107,8 +112,12 @@ _broker = None
 def broker():
     global _broker
     if _broker is None or not _broker.alive():
+        # KIP-848 groups heartbeat every 500 ms instead of 5 s, so that a reconciliation takes
+        # a moment.
         _broker = Broker(overrides={"auto.create.topics.enable": "false",
-                                    "group.initial.rebalance.delay.ms": "0"}).start()
+                                    "group.initial.rebalance.delay.ms": "0",
+                                    "group.consumer.min.heartbeat.interval.ms": "500",
+                                    "group.consumer.heartbeat.interval.ms": "500"}).start()
     return _broker
 
 

@@ -17,6 +17,12 @@ one JSON line per scenario; each scenario is a step here and a row of the compat
                             transactions invisible to read_committed
   admin_*                   every Admin call Runnel implements, answers checked
   consumer_protocol         group.protocol=consumer (KIP-848): records read, offsets committed
+  consumer_protocol_members group.protocol=consumer: 3 members (one in its own JVM, killed with
+                            SIGKILL), one added; every record consumed exactly once with
+                            commits, no partition owned by two members at any moment (from the
+                            members' rebalance callbacks, timed), commit and resume
+  transactions_v1           the transactions scenario with transaction.version lowered to 1
+                            (Admin.updateFeatures): the 4.4 producer runs transactions v1
   api_*                     calls of APIs (and versions) Runnel lacks: see EXPECTED_TO_FAIL; the
                             ones Runnel has gained since pass (api_listTransactions_idPattern)
 
@@ -49,7 +55,8 @@ COMMON = ["produce_codecs", "acks", "group_range", "group_cooperative_sticky", "
           "api_describeDelegationToken", "api_describeMetadataQuorum", "api_updateFeatures",
           "api_unregisterBroker", "api_abortTransaction", "api_addRaftVoter"]
 ONLY = {
-    "kafka-4.4": ["admin_force_terminate", "consumer_protocol", "transactions_v1", "api_listConfigResources", "api_describeShareGroups",
+    "kafka-4.4": ["admin_force_terminate", "consumer_protocol", "consumer_protocol_members", "transactions_v1",
+                  "api_listConfigResources", "api_describeShareGroups",
                   "api_listShareGroupOffsets", "api_describeStreamsGroups", "api_removeRaftVoter",
                   "api_listTransactions_idPattern", "api_listOffsets_earliestPendingUpload"],
     "kafka-3.9": ["api_alterConfigs", "api_listClientMetricsResources"],
@@ -112,6 +119,18 @@ EXPECTED_TO_FAIL = {
 PROMPT_MS = 5000
 SCENARIO_WAIT = 75  # Main gives up on a scenario after 60 s and reports it
 
+# The broker's settings: no initial rebalance delay (Kafka's default is 3 s), as in
+# kafka_peer.py; for the consumer protocol (KIP-848) a 6 s session timeout, so that a killed
+# member is fenced within a scenario's minute (Kafka's default and minimum are 45 s), and
+# heartbeats every 500 ms (default 5 s), so that reconciliations take a moment, not 5 s each.
+BROKER_OVERRIDES = {
+    "group.initial.rebalance.delay.ms": "0",
+    "group.consumer.min.session.timeout.ms": "6000",
+    "group.consumer.session.timeout.ms": "6000",
+    "group.consumer.min.heartbeat.interval.ms": "500",
+    "group.consumer.heartbeat.interval.ms": "500",
+}
+
 _broker = None
 _jvms = {}
 _versions = {}
@@ -120,8 +139,7 @@ _versions = {}
 def broker():
     global _broker
     if _broker is None or not _broker.alive():
-        # No initial rebalance delay (Kafka's default is 3 s), as in kafka_peer.py.
-        _broker = Broker(overrides={"group.initial.rebalance.delay.ms": "0"}).start()
+        _broker = Broker(overrides=BROKER_OVERRIDES).start()
     return _broker
 
 
@@ -210,7 +228,7 @@ def finish_jvm(profile):
 def against_kafka():
     """--kafka: the same scenarios against Apache Kafka 4.4, lines printed."""
     import kafka_peer
-    kafka = kafka_peer.KafkaPeer().start()
+    kafka = kafka_peer.KafkaPeer(overrides=BROKER_OVERRIDES).start()
     try:
         for profile, prefix in PROFILES:
             proc = JsonLinesProcess(jvm_command(profile, prefix, kafka.bootstrap, selected(profile, prefix)),

@@ -20,20 +20,33 @@ path tools/deps/kafka.sh resolves.
 TEST_KAFKA_VERSION is 4.4.0, the Kafka release whose behaviour Runnel follows: the framework
 then expects Kafka 4.x behaviour where it checks the version (message format v0/v1 gone,
 group configs, the 4.x authorized operations of a group, Kafka 4's tool class names; every
-check in the tree is at 4.0 or below, so any 4.x gives the same run). The consumer group
-protocol is a separate switch, TEST_CONSUMER_GROUP_PROTOCOL, left unset, so consumers use the
-classic protocol (KIP-848 groups are checked with confluent-kafka in compat-tests/newest-py).
+check in the tree is at 4.0 or below, so any 4.x gives the same run).
+
+The consumer group protocol is a separate switch of the framework,
+TEST_CONSUMER_GROUP_PROTOCOL, which sets group.protocol on every consumer the tests create.
+The suite runs in one of two modes (LIBRDKAFKA_SUITE_GROUP_PROTOCOL, two ctest entries):
+  classic   (compat_librdkafka_suite) the switch unset: classic groups (JoinGroup/SyncGroup);
+  consumer  (compat_librdkafka_suite_consumer) TEST_CONSUMER_GROUP_PROTOCOL=consumer: KIP-848
+            groups (ConsumerGroupHeartbeat), with the broker's session timeout at the 6 s
+            the framework gives classic consumers (MODE_OVERRIDES). Only the units that join
+            a consumer group run; consumer_not_run.txt lists every other one with why, and
+            the suite checks that a unit it calls "no group membership" there really never
+            subscribes (see consumer_not_run.txt's header).
 
 Every unit (test number, scenario or sub-test function) is one of:
   passed          every test of it the runner selected ran and PASSED;
   not applicable  listed in not_applicable.txt (cannot apply to one PLAINTEXT broker): not run;
-  waiting         listed in waiting.txt (a planned API or feature, or a known Runnel bug): it
-                  runs and must fail the way the list says; if it passes, or fails otherwise,
-                  the suite fails ("remove it from waiting.txt");
+  not run         listed in <mode>_not_run.txt (meaningless or not needed in this mode): not
+                  run;
+  waiting         listed in waiting.txt or <mode>_waiting.txt (a planned API or feature, or a
+                  known Runnel bug): it runs and must fail the way the list says; if it passes,
+                  or fails otherwise, the suite fails ("remove it from waiting.txt");
   failed          anything else, including a test that skipped itself without being listed.
-Counts go to <build>/compat-results/librdkafka-suite-counts.json, one matrix row per unit.
+Counts go to <build>/compat-results/librdkafka-suite[-consumer]-counts.json, one matrix row
+per unit.
 
 Environment (besides harness.py's):
+  LIBRDKAFKA_SUITE_GROUP_PROTOCOL=classic|consumer   the mode (default classic)
   RUNNEL_BUILD_DIR          where tools/deps/librdkafka-suite.sh built the runner (default build/)
   COMPAT_ONLY=0001,0045@noautocreate,0081:DeleteRecords   run only these (a test number
                             names all its units)
@@ -60,7 +73,13 @@ sys.path.insert(0, os.path.dirname(here))
 import harness  # noqa: E402
 import kafka_peer  # noqa: E402
 
-SUITE = "librdkafka-suite"
+# The group protocol of the run (see the docstring): its name, the suffix of its matrix suite
+# and the value of TEST_CONSUMER_GROUP_PROTOCOL (None: unset).
+MODES = {"classic": ("", None), "consumer": ("-consumer", "consumer")}
+MODE = os.environ.get("LIBRDKAFKA_SUITE_GROUP_PROTOCOL", "classic")
+if MODE not in MODES:
+    sys.exit("LIBRDKAFKA_SUITE_GROUP_PROTOCOL=%s: want one of %s" % (MODE, ", ".join(MODES)))
+SUITE = "librdkafka-suite" + MODES[MODE][0]
 CLIENT = "librdkafka test suite"
 VERSION = "2.12.0"
 KAFKA_VERSION = "4.4.0"
@@ -79,6 +98,14 @@ COMMON_OVERRIDES = {
     "transaction.state.log.min.isr": "1",
     "delete.topic.enable": "true",
 }
+# With consumer groups the session timeout is the broker's (a consumer may not set
+# session.timeout.ms): the 6 s the framework gives every classic group consumer
+# (test_session_timeout_ms in tests/test.c), instead of Kafka's default of 45 s.
+MODE_OVERRIDES = {
+    "classic": {},
+    "consumer": {"group.consumer.min.session.timeout.ms": "6000",
+                 "group.consumer.session.timeout.ms": "6000"},
+}
 
 # Wall-time limit of one test-runner process (the slowest unit takes about 110 s).
 UNIT_LIMIT = 240
@@ -92,6 +119,10 @@ SPLIT = {"0081": ("0081-admin.c", "do_test_apis")}
 # does nothing is never counted as passed.
 FULL_MODE = {"0018", "0019", "0026", "0045", "0050", "0061", "0082", "0089", "0102", "0122",
              "0132", "0137"}
+# With consumer groups also 0022: its one quick sub-test (a subscription to a missing topic) is
+# for classic groups only.
+if MODE == "consumer":
+    FULL_MODE = FULL_MODE | {"0022"}
 # The brokers hold several hundred partitions at the end; a clean stop flushes them all.
 STOP_TIMEOUT = 60.0
 
@@ -231,6 +262,42 @@ def read_list(path, fields):
     return out
 
 
+def read_optional_list(name, fields):
+    path = os.path.join(here, name)
+    return read_list(path, fields) if os.path.exists(path) else {}
+
+
+# A call that joins a consumer group: the framework's helpers that subscribe
+# (test_consumer_subscribe*, and test_consume_msgs_easy*, which subscribes when given no
+# partition), rd_kafka_subscribe() and the C++ KafkaConsumer::subscribe().
+SUBSCRIBES = re.compile(r"\brd_kafka_subscribe\s*\(|->subscribe\s*\(|\btest_consumer_subscribe\w*\s*\("
+                        r"|\btest_consume_msgs_easy\w*\s*\(")
+NO_GROUP = "no group membership"
+
+
+def check_not_run(not_run, by_unit):
+    """A unit that <mode>_not_run.txt says never joins a group (its reason starts with
+    NO_GROUP) must not call anything that subscribes: the list stays true when librdkafka's tests
+    change."""
+    errors = []
+    for unit, (why,) in not_run.items():
+        if not why.startswith(NO_GROUP) or unit not in by_unit:
+            continue
+        number = by_unit[unit][1]
+        for path in sorted(glob.glob(os.path.join(tests_dir(), number + "-*.c*"))):
+            with open(path, errors="replace") as f:
+                # Comments and strings out, so that a word in them does not count.
+                src = re.sub(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\])*\"",
+                             lambda m: " " + "\n" * m.group(0).count("\n"), f.read(), flags=re.S)
+            m = SUBSCRIBES.search(src)
+            if m:
+                line = src.count("\n", 0, m.start()) + 1
+                errors.append("%s_not_run.txt says %s has %s, but %s:%d calls %s"
+                              % (MODE, unit, NO_GROUP, os.path.basename(path), line,
+                                 m.group(0).strip()))
+    return errors
+
+
 # ---- running one test number ----
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -262,6 +329,8 @@ def run_unit(unit, number, scenario, names, subtests, broker, work_dir, conf_pat
         "LD_LIBRARY_PATH": os.pathsep.join([os.path.join(tdir, "..", "src"),
                                             os.path.join(tdir, "..", "src-cpp")]),
     })
+    if MODES[MODE][1]:
+        env["TEST_CONSUMER_GROUP_PROTOCOL"] = MODES[MODE][1]
     if subtests:
         env["SUBTESTS"] = subtests
     limit = UNIT_LIMIT
@@ -374,7 +443,11 @@ def main():
     all_units = units(entries)
     by_unit = {u[0]: u for u in all_units}
     not_applicable = read_list(os.path.join(here, "not_applicable.txt"), 1)
+    not_run_file = "%s_not_run.txt" % MODE
+    not_run = read_optional_list(not_run_file, 1)
     waiting = read_list(os.path.join(here, "waiting.txt"), 2)
+    mode_waiting_file = "%s_waiting.txt" % MODE
+    mode_waiting = read_optional_list(mode_waiting_file, 2)
     # LIBRDKAFKA_SUITE_PEER=kafka runs the same tests against Apache Kafka 4.4 (kafka_peer.py)
     # instead, to see what Kafka does with a test that fails against Runnel; nothing is recorded.
     reference = os.environ.get("LIBRDKAFKA_SUITE_PEER") == "kafka"
@@ -382,13 +455,25 @@ def main():
         harness.clear_results(SUITE)
     t_suite = time.monotonic()
     list_errors = []
-    for name, listed in (("not_applicable.txt", not_applicable), ("waiting.txt", waiting)):
+    lists = (("not_applicable.txt", not_applicable), (not_run_file, not_run),
+             ("waiting.txt", waiting), (mode_waiting_file, mode_waiting))
+    for name, listed in lists:
         for unit in listed:
             if unit not in by_unit:
                 list_errors.append("%s lists %s, which is not a broker-mode test of this runner"
                                    % (name, unit))
-    for unit in set(not_applicable) & set(waiting):
-        list_errors.append("%s is in both not_applicable.txt and waiting.txt" % unit)
+    # A unit of waiting.txt may be one this mode does not run; no other unit may be in two lists.
+    for i, (name_a, a) in enumerate(lists):
+        for name_b, b in lists[i + 1:]:
+            if (name_a, name_b) == (not_run_file, "waiting.txt"):
+                continue
+            for unit in sorted(set(a) & set(b)):
+                list_errors.append("%s is in both %s and %s" % (unit, name_a, name_b))
+    waiting = {u: w for u, w in waiting.items() if u not in not_run}
+    list_errors += check_not_run(not_run, by_unit)
+    waiting_file = {u: mode_waiting_file if u in mode_waiting else "waiting.txt"
+                    for u in list(waiting) + list(mode_waiting)}
+    waiting.update(mode_waiting)
 
     only = [n for n in os.environ.get("COMPAT_ONLY", "").split(",") if n]
     selected = [u for u in all_units if not only or u[0] in only or u[1] in only]
@@ -408,10 +493,11 @@ def main():
     os.symlink(os.path.join(tdir, "..", "src"), os.path.join(work_dir, "units", "src"))
     brokers = {}
     confs = {}
-    needed = {u[2] for u in selected if u[0] not in not_applicable}
+    needed = {u[2] for u in selected if u[0] not in not_applicable and u[0] not in not_run}
     for scenario in sorted(needed):
         overrides = dict(COMMON_OVERRIDES)
         overrides.update(SCENARIOS[scenario])
+        overrides.update(MODE_OVERRIDES[MODE])
         if reference:
             overrides["group.initial.rebalance.delay.ms"] = "3000"
             b = kafka_peer.KafkaPeer(overrides=overrides, name="kafka-%s" % scenario).start()
@@ -428,7 +514,7 @@ def main():
         print("scenario %s: broker %s (log %s)" % (scenario, b.bootstrap, b.log_path), flush=True)
 
     results = {}
-    to_run = [u for u in selected if u[0] not in not_applicable]
+    to_run = [u for u in selected if u[0] not in not_applicable and u[0] not in not_run]
     jobs = int(os.environ.get("LIBRDKAFKA_SUITE_JOBS", "4"))
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(run_unit, u[0], u[1], u[2], u[3], u[4], brokers[u[2]], work_dir,
@@ -439,7 +525,7 @@ def main():
             fut = next(concurrent.futures.as_completed(futures))
             u = futures.pop(fut)
             r = fut.result()
-            judge(r, waiting)
+            judge(r, waiting, waiting_file)
             if r["verdict"] == "failed" and u[0] not in retries and not reference:
                 # Once more, alone with its broker's other tests as before: a test that fails
                 # twice fails; one that passes the second time passes with its first failure
@@ -463,7 +549,7 @@ def main():
               % (kafka_peer.KAFKA_VERSION, len(results) - len(bad), len(results), " ".join(bad)))
         sys.exit(0)
 
-    counts = {"passed": 0, "failed": 0, "not_applicable": 0, "waiting": 0}
+    counts = {"passed": 0, "failed": 0, "not_applicable": 0, "not_run": 0, "waiting": 0}
     failed_units = []
     flaky = {}
     for unit, number, scenario, names, _ in selected:
@@ -471,6 +557,11 @@ def main():
             counts["not_applicable"] += 1
             harness.record_result(SUITE, CLIENT, VERSION, unit, False,
                                   "not applicable: %s" % not_applicable[unit][0])
+            continue
+        if unit in not_run:
+            counts["not_run"] += 1
+            harness.record_result(SUITE, CLIENT, VERSION, unit, False,
+                                  "not run with %s groups: %s" % (MODE, not_run[unit][0]))
             continue
         r = results[unit]
         if r["verdict"] == "passed":
@@ -502,26 +593,29 @@ def main():
         print("FAIL %s: %s" % (SUITE, e), flush=True)
     wall = time.monotonic() - t_suite
     counts_doc = dict(counts, seconds=round(wall, 1), jobs=jobs, kafka_version=KAFKA_VERSION,
+                      group_protocol=MODE,
                       librdkafka=VERSION, failed_tests=failed_units, flaky_tests=flaky,
                       waiting_tests=sorted(u for u in results if results[u]["verdict"] == "waiting"))
     with open(os.path.join(harness.results_dir(), SUITE + "-counts.json"), "w") as f:
         json.dump(counts_doc, f, indent=1, sort_keys=True)
         f.write("\n")
     write_section(counts, selected, not_applicable, waiting, results)
-    print("%s: %d passed, %d failed, %d not applicable, %d waiting (%.1f s, %d at once)"
-          % (SUITE, counts["passed"], counts["failed"], counts["not_applicable"], counts["waiting"],
-             wall, jobs))
+    print("%s: %d passed, %d failed, %d not applicable, %d not run with %s groups, %d waiting "
+          "(%.1f s, %d at once)"
+          % (SUITE, counts["passed"], counts["failed"], counts["not_applicable"], counts["not_run"],
+             MODE, counts["waiting"], wall, jobs))
     if failed_units:
         print("%s: failed: %s" % (SUITE, " ".join(failed_units)))
     for unit, why in sorted(flaky.items()):
         print("%s: %s passed only on its second run; the first failed: %s" % (SUITE, unit, why))
     failed = counts["failed"] + len(list_errors)
     print("%d passed, %d failed, %d skipped" % (counts["passed"] + counts["waiting"], failed,
-                                                counts["not_applicable"]), flush=True)
+                                                counts["not_applicable"] + counts["not_run"]),
+          flush=True)
     sys.exit(0 if failed == 0 else 1)
 
 
-def judge(r, waiting):
+def judge(r, waiting, waiting_file):
     """Sets r["verdict"] (passed, waiting, failed) and r["why"]."""
     unit = r["unit"]
     bad = r["problems"] + r["skips"]
@@ -529,12 +623,13 @@ def judge(r, waiting):
     if unit in waiting:
         feature, pattern = waiting[unit]
         if not bad:
-            r["verdict"], r["why"] = "failed", ("passes now: remove it from waiting.txt (%s)" % feature)
+            r["verdict"], r["why"] = "failed", ("passes now: remove it from %s (%s)"
+                                                % (waiting_file[unit], feature))
         elif re.search(pattern, r["output"] + "\n" + seen, re.S):
             r["verdict"], r["why"] = "waiting", feature
         else:
-            r["verdict"], r["why"] = "failed", ("fails otherwise than waiting.txt says (%s: /%s/): %s"
-                                                % (feature, pattern, seen))
+            r["verdict"], r["why"] = "failed", ("fails otherwise than %s says (%s: /%s/): %s"
+                                                % (waiting_file[unit], feature, pattern, seen))
         return
     if not bad:
         r["verdict"], r["why"] = "passed", ""
@@ -557,10 +652,10 @@ def print_result(r):
 def write_section(counts, selected, not_applicable, waiting, results):
     out = ["## librdkafka's regression suite", "",
            "librdkafka %s's own tests (`tests/test-runner` in broker mode, quick, "
-           "TEST_KAFKA_VERSION=%s, classic consumer groups), one row per test number (0081_admin: per Admin API) above: "
-           "%d passed, %d failed, %d not applicable, %d waiting for a planned feature."
-           % (VERSION, KAFKA_VERSION, counts["passed"], counts["failed"], counts["not_applicable"],
-              counts["waiting"]), ""]
+           "TEST_KAFKA_VERSION=%s, %s consumer groups), one row per test number (0081_admin: per Admin API) above: "
+           "%d passed, %d failed, %d not applicable, %d not run with %s groups, %d waiting for a planned feature."
+           % (VERSION, KAFKA_VERSION, MODE, counts["passed"], counts["failed"], counts["not_applicable"],
+              counts["not_run"], MODE, counts["waiting"]), ""]
     rows = [(u[0], "waiting", waiting[u[0]][0]) for u in selected
             if u[0] in results and results[u[0]].get("verdict") == "waiting"]
     if rows:

@@ -42,6 +42,7 @@ final class VersionApi {
   static void register(Map<String, Scenario> m) {
     m.put("consumer_protocol", VersionApi::consumerProtocol);
     m.put("transactions_v1", VersionApi::transactionsV1);
+    m.put("consumer_protocol_members", ConsumerProtocolMembers::run);
     m.put("admin_force_terminate", VersionApi::forceTerminate);
   }
 

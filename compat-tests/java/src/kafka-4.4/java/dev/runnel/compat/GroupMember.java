@@ -1,0 +1,166 @@
+package dev.runnel.compat;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * One member of a group.protocol=consumer group, for the consumer_protocol_members scenario:
+ * it subscribes to one topic, commits (commitSync) what each poll returned before it polls
+ * again, and reports one line per event, fields separated by tabs:
+ *
+ * <pre>
+ *   assigned|revoked|lost  member  microseconds since the epoch  partitions (0,3)
+ *   records                member  microseconds                  partition:offset:value ...
+ *   stopped                member  microseconds
+ *   error                  member  microseconds                  what
+ * </pre>
+ *
+ * A records line is written after its commit succeeded, so what a member reports is what it
+ * consumed and committed. The times come from the wall clock (Instant.now(), microseconds), the
+ * one clock all members share, also those in other processes on the machine.
+ *
+ * It runs as a thread of the scenario or, to be killed, in a JVM of its own (main): then the
+ * lines go to stdout, and "stop" on stdin makes it finish its poll, commit, report "stopped" and
+ * keep the consumer open (its heartbeats go on) until the process is killed. End of stdin ends
+ * the process.
+ */
+final class GroupMember implements Runnable {
+  final String name;
+  private final Properties props;
+  private final String topic;
+  private final Consumer<String> sink;
+  private final boolean holdWhenStopped;
+  private volatile boolean stop;
+
+  GroupMember(String name, Properties props, String topic, Consumer<String> sink, boolean holdWhenStopped) {
+    this.name = name;
+    this.props = props;
+    this.topic = topic;
+    this.sink = sink;
+    this.holdWhenStopped = holdWhenStopped;
+  }
+
+  /** Consumer settings of a member: group.protocol=consumer, no auto-commit. */
+  static Properties props(String bootstrap, String clientId, String group) {
+    Properties p = new Properties();
+    p.put("bootstrap.servers", bootstrap);
+    p.put("client.id", clientId);
+    p.put("group.id", group);
+    p.put("group.protocol", "consumer");
+    p.put("key.deserializer", ByteArrayDeserializer.class.getName());
+    p.put("value.deserializer", ByteArrayDeserializer.class.getName());
+    p.put("auto.offset.reset", "earliest");
+    p.put("enable.auto.commit", "false");
+    p.put("max.poll.interval.ms", "30000");
+    p.put("request.timeout.ms", "10000");
+    p.put("default.api.timeout.ms", "15000");
+    p.put("reconnect.backoff.max.ms", "500");
+    p.put("retry.backoff.max.ms", "500");
+    return p;
+  }
+
+  void stop() {
+    stop = true;
+  }
+
+  static long micros() {
+    Instant now = Instant.now();
+    return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
+  }
+
+  private void emit(String event, String payload) {
+    sink.accept(event + "\t" + name + "\t" + micros() + (payload == null ? "" : "\t" + payload));
+  }
+
+  private void emitPartitions(String event, Collection<TopicPartition> ps) {
+    if (ps.isEmpty()) return;
+    TreeSet<Integer> sorted = new TreeSet<>();
+    for (TopicPartition tp : ps) sorted.add(tp.partition());
+    StringBuilder sb = new StringBuilder();
+    for (int p : sorted) sb.append(sb.length() == 0 ? "" : ",").append(p);
+    emit(event, sb.toString());
+  }
+
+  @Override
+  public void run() {
+    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props)) {
+      c.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> ps) {
+          emitPartitions("assigned", ps);
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> ps) {
+          emitPartitions("revoked", ps);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> ps) {
+          emitPartitions("lost", ps);
+        }
+      });
+      while (!stop) {
+        ConsumerRecords<byte[], byte[]> rs = c.poll(Duration.ofMillis(100));
+        if (rs.isEmpty()) continue;
+        Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
+        StringBuilder sb = new StringBuilder();
+        for (ConsumerRecord<byte[], byte[]> r : rs) {
+          next.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+          sb.append(sb.length() == 0 ? "" : " ").append(r.partition()).append(':').append(r.offset())
+              .append(':').append(Ctx.str(r.value()));
+        }
+        c.commitSync(next);
+        emit("records", sb.toString());
+      }
+      emit("stopped", null);
+      if (holdWhenStopped) {
+        Thread.sleep(Long.MAX_VALUE);
+      }
+    } catch (Throwable t) {
+      emit("error", (t.getClass().getName() + ": " + t.getMessage()).replace('\t', ' ').replace('\n', ' '));
+    }
+  }
+
+  /** A member in its own JVM: GroupMember BOOTSTRAP CLIENT_ID GROUP TOPIC. */
+  public static void main(String[] args) throws Exception {
+    GroupMember m = new GroupMember(args[1], props(args[0], args[1], args[2]), args[3], line -> {
+      synchronized (System.out) {
+        System.out.println(line);
+        System.out.flush();
+      }
+    }, true);
+    Thread control = new Thread(() -> {
+      try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = in.readLine()) != null) {
+          if (line.trim().equals("stop")) m.stop();
+        }
+      } catch (Exception e) {
+        // the scenario is gone: so is this member
+      }
+      Runtime.getRuntime().halt(3);
+    }, "control");
+    control.setDaemon(true);
+    control.start();
+    m.run();
+    Runtime.getRuntime().halt(0);
+  }
+}
