@@ -1,7 +1,8 @@
 // The vectors the Java client writes at test time (test_golden.py runs GoldenVectors and gives
 // the directory in RUNNEL_GOLDEN_JAVA_DIR): every line is checked as the vectors of ../shared
-// are (protocol/tests/golden_check.h), and every version of every API Runnel's handlers declare
-// must be among them, unless the client no longer knows that version (../shared has those).
+// are (protocol/tests/golden_check.h), prefixes of a sample must be rejected, and every version
+// of every API Runnel's handlers declare must be among the lines, unless the client no longer
+// knows that version (../shared has those).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -86,6 +87,25 @@ TEST(GoldenJava, EveryVersionOfEveryHandlerIsThere) {
       }
     }
   }
+}
+
+TEST(GoldenJava, EveryPrefixOfASampleIsRejected) {
+  ASSERT_FALSE(vectors().empty())
+      << "no vectors in RUNNEL_GOLDEN_JAVA_DIR (test_golden.py sets it)";
+  size_t sampled = 0;
+  for (size_t i = 0; i < vectors().size(); i += 7) {
+    const auto& g = vectors()[i];
+    const auto it = protocol::golden::registry().find(g.j.get("message")->str);
+    ASSERT_NE(it, protocol::golden::registry().end()) << g.file << ":" << g.line;
+    const auto version = static_cast<int16_t>(g.j.get("version")->num);
+    const auto bytes = protocol::golden::from_hex(g.j.get("hex")->str);
+    for (size_t n = 0; n < bytes.size(); ++n) {
+      EXPECT_FALSE(it->second.decode_done(std::span<const uint8_t>(bytes.data(), n), version))
+          << g.file << ":" << g.line << " prefix of " << n << " bytes";
+    }
+    ++sampled;
+  }
+  EXPECT_GT(sampled, 200u);
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def main():
     build = os.path.abspath(os.environ.get("RUNNEL_BUILD_DIR", os.path.join(ROOT, "build")))
-    check = os.environ.get("GOLDEN_JAVA_TEST", os.path.join(build, "compat-tests", "golden", "golden_java_test"))
+    check = os.environ.get(
+        "GOLDEN_JAVA_TEST", os.path.join(build, "compat-tests", "golden", "golden_java_test"))
     for tool in ("java", "mvn"):
         if not shutil.which(tool):
             print(f"golden_java: `{tool}` is missing (tools/install-deps.sh --test installs it)")
@@ -26,7 +27,8 @@ def main():
         classpath = f.read().strip()
     out = os.path.join(build, "golden-java", "vectors")
     shutil.rmtree(out, ignore_errors=True)
-    subprocess.run(["java", "-cp", classpath, "dev.runnel.golden.GoldenVectors", out], env=env, check=True)
+    subprocess.run(["java", "-cp", classpath, "dev.runnel.golden.GoldenVectors", out], env=env,
+                   check=True)
     print(f"golden_java: vectors written in {time.monotonic() - start:.1f} s")
     return subprocess.run([check], env=dict(env, RUNNEL_GOLDEN_JAVA_DIR=out)).returncode
 

@@ -41,8 +41,8 @@ import org.apache.kafka.common.record.internal.SimpleRecord;
  * <pre>{"api_key", "message", "kind", "variant", "version", "flexible", "header_version",
  *  "unstable", "json", "hex"}</pre>
  *
- * <p>into {@code <out dir>/<Api>.jsonl}. The values are filled by walking the client's own schema of
- * that version (every field that exists at it, tagged ones included); the message is built from
+ * <p>into {@code <out dir>/<Api>.jsonl}. The values are filled by walking the client's own
+ * schema of that version (every field that exists at it, tagged ones included); the message is built from
  * them by the client's generated JSON converter, encoded by the generated {@code write}, decoded
  * again, and {@code json} is what the converter writes of the decoded message, with the real
  * record bytes in place of the converter's placeholder for {@code records} fields.
@@ -163,7 +163,9 @@ public final class GoldenVectors {
 
   static String hex(byte[] bytes) {
     StringBuilder s = new StringBuilder(bytes.length * 2);
-    for (byte b : bytes) s.append(Character.forDigit((b >> 4) & 15, 16)).append(Character.forDigit(b & 15, 16));
+    for (byte b : bytes) {
+      s.append(Character.forDigit((b >> 4) & 15, 16)).append(Character.forDigit(b & 15, 16));
+    }
     return s.toString();
   }
 
@@ -171,8 +173,8 @@ public final class GoldenVectors {
   record Member(String key, org.apache.kafka.common.protocol.types.Type type, Class<?> nested) {}
 
   /**
-   * The fields of {@code schema} in wire order, then its tagged fields in tag order. The JSON key is
-   * the generated class's field name (the schema's field names are snake case, which loses the case
+   * The fields of {@code schema} in wire order, then its tagged fields in tag order. The JSON key
+   * is the generated class's field name (the schema's field names are snake case, which loses the case
    * of acronyms).
    */
   static List<Member> members(Schema schema, Class<?> cls) {
@@ -310,7 +312,8 @@ public final class GoldenVectors {
       } else if (t == org.apache.kafka.common.protocol.types.Type.FLOAT64) {
         return NODES.numberNode(sign * (n + 0.25));
       } else if (t == org.apache.kafka.common.protocol.types.Type.UUID) {
-        return NODES.textNode(new Uuid(0x0123_4567_89ab_cdefL * n + 1, 0x7a5d_3c1bL * n + 11).toString());
+        Uuid id = new Uuid(0x0123_4567_89ab_cdefL * n + 1, 0x7a5d_3c1bL * n + 11);
+        return NODES.textNode(id.toString());
       } else if (isRecords(t)) {
         return NODES.textNode(Base64.getEncoder().encodeToString(records(n)));
       } else if (STRINGS.contains(t)) {
