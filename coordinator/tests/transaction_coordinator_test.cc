@@ -129,6 +129,25 @@ class TxnCoordinatorTest : public ::testing::Test {
     return c->init_producer_id(id, timeout, -1, -1);
   }
 
+  // Producer 50 of transactional id "a" at `epoch` in `state`, as a test stores it before a
+  // reload (store()).
+  TransactionMetadata stored_producer(int16_t epoch, S state) const {
+    TransactionMetadata m;
+    m.transactional_id = "a";
+    m.producer_id = 50;
+    m.producer_epoch = epoch;
+    m.timeout_ms = 30000;
+    m.state = state;
+    m.last_update_time_ms = clock.now_ms();
+    return m;
+  }
+  // Puts the record of `m` in the log (value `version`), for the next reload().
+  void store(const TransactionMetadata& m, int16_t version = 0) {
+    log.stored.push_back({c->partition_for(m.transactional_id),
+                          {encode_txn_log_key(m.transactional_id),
+                           encode_txn_log_value(txn_log_value_of(m), version)}});
+  }
+
   S state(const std::string& id) const {
     const TransactionMetadata* m = c->metadata(id);
     EXPECT_NE(m, nullptr) << id;
@@ -455,15 +474,8 @@ TEST_F(TxnCoordinatorTest, EveryAddedDeadlineIsReported) {
 
 TEST_F(TxnCoordinatorTest, ExhaustedEpochGetsANewProducerId) {
   // Start from a stored producer at epoch 32765.
-  TransactionMetadata m;
-  m.transactional_id = "a";
-  m.producer_id = 50;
-  m.producer_epoch = 32765;
-  m.timeout_ms = 30000;
-  m.state = S::Empty;
-  m.last_update_time_ms = clock.now_ms();
-  log.stored.push_back({c->partition_for("a"),
-                        {encode_txn_log_key("a"), encode_txn_log_value(txn_log_value_of(m))}});
+  TransactionMetadata m = stored_producer(32765, S::Empty);
+  store(m);
   c = reload();
   auto r = init("a");
   EXPECT_EQ(r.producer_id, 50);
@@ -478,15 +490,8 @@ TEST_F(TxnCoordinatorTest, ExhaustedEpochGetsANewProducerId) {
 }
 
 TEST_F(TxnCoordinatorTest, RotationRequestedWithExpectedEpochCanBeRetried) {
-  TransactionMetadata m;
-  m.transactional_id = "a";
-  m.producer_id = 50;
-  m.producer_epoch = 32766;
-  m.timeout_ms = 30000;
-  m.state = S::CompleteCommit;
-  m.last_update_time_ms = clock.now_ms();
-  log.stored.push_back({c->partition_for("a"),
-                        {encode_txn_log_key("a"), encode_txn_log_value(txn_log_value_of(m))}});
+  TransactionMetadata m = stored_producer(32766, S::CompleteCommit);
+  store(m);
   c = reload();
   auto rotated = c->init_producer_id("a", 30000, 50, 32766);
   ASSERT_EQ(rotated.error, ErrorCode::NONE);
@@ -500,17 +505,10 @@ TEST_F(TxnCoordinatorTest, RotationRequestedWithExpectedEpochCanBeRetried) {
 }
 
 TEST_F(TxnCoordinatorTest, FencingAtTheLastUsableEpochRotatesTheProducerId) {
-  TransactionMetadata m;
-  m.transactional_id = "a";
-  m.producer_id = 50;
-  m.producer_epoch = 32766;
-  m.timeout_ms = 30000;
-  m.state = S::Ongoing;
+  TransactionMetadata m = stored_producer(32766, S::Ongoing);
   m.partitions = {kT0};
   m.start_time_ms = clock.now_ms();
-  m.last_update_time_ms = clock.now_ms();
-  log.stored.push_back({c->partition_for("a"),
-                        {encode_txn_log_key("a"), encode_txn_log_value(txn_log_value_of(m))}});
+  store(m);
   c = reload();
   auto r = init("a");
   ASSERT_EQ(r.error, ErrorCode::NONE);
@@ -892,18 +890,11 @@ TEST_F(TxnCoordinatorTest, V2RetriesAndTheOutcomeTable) {
 
 TEST_F(TxnCoordinatorTest, V2ExhaustedEpochMovesToANewProducerIdOnCompletion) {
   c->set_transaction_version(2);
-  TransactionMetadata m;
-  m.transactional_id = "a";
-  m.producer_id = 50;
-  m.producer_epoch = 32766;
-  m.timeout_ms = 30000;
-  m.state = S::Ongoing;
+  TransactionMetadata m = stored_producer(32766, S::Ongoing);
   m.partitions = {kT0};
   m.start_time_ms = clock.now_ms();
-  m.last_update_time_ms = clock.now_ms();
   m.client_transaction_version = 2;
-  log.stored.push_back({c->partition_for("a"),
-                        {encode_txn_log_key("a"), encode_txn_log_value(txn_log_value_of(m), 1)}});
+  store(m, 1);
   c = reload();
   c->set_transaction_version(2);
   auto end = c->end_txn_v2("a", 50, 32766, true);
