@@ -73,28 +73,33 @@ GroupAssignment UniformAssignor::assign(const AssignmentInput& input) const {
       if (!owner.count({topic, p})) give(*least_loaded(topic), topic, p);
   }
 
-  // 3. Balance: a partition moves from a member to a subscriber of its topic that has at least
-  //    two partitions fewer, until no such move is left. Each move lowers the sum of squared
-  //    counts, so this ends; the highest partitions of the fullest members move first.
+  // 3. Balance, one partition at a time: the fullest member (the first by id on a tie) gives
+  //    its highest partition whose topic has a subscriber with at least two partitions fewer
+  //    to the least loaded such subscriber, until no such move is left. Taking from the
+  //    fullest first moves the fewest partitions: with identical subscriptions only members
+  //    above the balanced count give and only members below it receive, so a member that
+  //    keeps its partitions never waits for another's to be released. Each move lowers the
+  //    sum of squared counts, so this ends.
   for (bool moved = true; moved;) {
     moved = false;
-    std::vector<std::pair<size_t, std::string>> by_load;
-    for (const auto& [id, n] : count) by_load.emplace_back(n, id);
+    std::vector<std::pair<size_t, const std::string*>> by_load;
+    for (const auto& [id, n] : count) by_load.emplace_back(n, &id);
     std::sort(by_load.begin(), by_load.end(), [](const auto& a, const auto& b) {
-      return a.first != b.first ? a.first > b.first : a.second < b.second;
+      return a.first != b.first ? a.first > b.first : *a.second < *b.second;
     });
     for (const auto& [n, from] : by_load) {
-      std::vector<std::pair<Uuid, int32_t>> owned;
-      for (const auto& [topic, parts] : out[from])
-        for (int32_t p : parts) owned.emplace_back(topic, p);
-      for (auto it = owned.rbegin(); it != owned.rend(); ++it) {
-        const std::string* to = least_loaded(it->first);
-        if (count[*to] + 1 < count[from]) {
-          take(from, it->first, it->second);
-          give(*to, it->first, it->second);
-          moved = true;
-        }
+      const auto& held = out[*from];
+      for (auto t = held.rbegin(); t != held.rend(); ++t) {
+        const std::string* to = least_loaded(t->first);
+        if (t->second.empty() || count[*to] + 1 >= count[*from]) continue;
+        const Uuid topic = t->first;
+        const int32_t p = *t->second.rbegin();
+        take(*from, topic, p);
+        give(*to, topic, p);
+        moved = true;
+        break;
       }
+      if (moved) break;
     }
   }
   return out;

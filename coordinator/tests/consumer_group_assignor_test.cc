@@ -53,6 +53,30 @@ AssignmentInput homogeneous(int members, std::vector<std::pair<protocol::Uuid, i
   return in;
 }
 
+TEST(UniformAssignorTest, AJoiningMemberTakesOnlyWhatItNeedsAndNoOneElseGains) {
+  // 9 members over 100 partitions, then a 10th: each old member gives up only what it has
+  // above 10, all of it to the new member; no old member gains a partition (it would wait a
+  // heartbeat for another's release) and exactly 10 partitions move.
+  auto nine = homogeneous(9, {{kA, 100}});
+  auto before = UniformAssignor().assign(nine);
+  auto ten = homogeneous(10, {{kA, 100}});
+  for (auto& [id, m] : ten.members)
+    if (before.count(id)) m.current = before.at(id);
+  auto after = UniformAssignor().assign(ten);
+  expect_complete(ten, after);
+  size_t moved = 0;
+  for (const auto& [id, parts] : after) {
+    EXPECT_EQ(count(parts), 10u) << id;
+    if (!before.count(id)) {
+      moved += count(parts);
+      continue;
+    }
+    for (int32_t p : parts.count(kA) ? parts.at(kA) : std::set<int32_t>{})
+      EXPECT_TRUE(before.at(id).at(kA).count(p)) << id << " gained partition " << p;
+  }
+  EXPECT_EQ(moved, 10u);
+}
+
 TEST(UniformAssignorTest, BalancedWithIdenticalSubscriptions) {
   auto in = homogeneous(3, {{kA, 7}, {kB, 3}});
   auto out = UniformAssignor().assign(in);
