@@ -4,7 +4,8 @@
 // transactional_id_pattern (KIP-1152): a regular expression the whole id must match, as
 // Kafka's RE2/J Matcher.matches() (coordinator/regular_expression.h); a null or empty pattern
 // filters nothing. A pattern that does not compile answers INVALID_REGULAR_EXPRESSION alone,
-// with no transactions and no unknown state filters, as Kafka does.
+// with no transactions and no unknown state filters, as Kafka does; so does
+// COORDINATOR_LOAD_IN_PROGRESS while a partition of __transaction_state loads.
 #include "protocol/messages/list_transactions.h"
 
 #include <optional>
@@ -33,6 +34,11 @@ protocol::ListTransactionsResponse handle_list_transactions(
       resp.error_code = ErrorCode::INVALID_REGULAR_EXPRESSION;
       return resp;
     }
+  }
+  // As Kafka: nothing is listed while a partition of __transaction_state loads.
+  if (ErrorCode e = ctx.broker.txns.coordinator().check_list(); e != ErrorCode::NONE) {
+    resp.error_code = e;
+    return resp;
   }
   std::vector<std::string> unknown;
   auto listed =

@@ -50,6 +50,16 @@ TEST_F(ListTransactions, PatternMustMatchTheWholeId) {
   EXPECT_EQ(list(2, "orders-.*").error_code, ErrorCode::NONE);
 }
 
+TEST_F(ListTransactions, NothingIsListedWhileAPartitionLoads) {
+  auto& txns = dp_.broker().txns.coordinator();
+  txns.begin_load(3);
+  Resp r = list(2, std::nullopt);
+  EXPECT_EQ(r.error_code, ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);
+  EXPECT_TRUE(r.transaction_states.empty());
+  txns.finish_load(3);
+  EXPECT_EQ(list(0, std::nullopt).error_code, ErrorCode::NONE);
+}
+
 TEST_F(ListTransactions, NullOrEmptyPatternFiltersNothing) {
   EXPECT_EQ(ids(list(2, std::nullopt)).size(), 4u);
   EXPECT_EQ(ids(list(2, "")).size(), 4u);
