@@ -59,9 +59,7 @@ final class GroupMember implements Runnable {
 
   /** Consumer settings of a member: group.protocol=consumer, no auto-commit. */
   static Properties props(String bootstrap, String clientId, String group) {
-    Properties p = new Properties();
-    p.put("bootstrap.servers", bootstrap);
-    p.put("client.id", clientId);
+    Properties p = Ctx.common(bootstrap, clientId);
     p.put("group.id", group);
     p.put("group.protocol", "consumer");
     p.put("key.deserializer", ByteArrayDeserializer.class.getName());
@@ -69,10 +67,6 @@ final class GroupMember implements Runnable {
     p.put("auto.offset.reset", "earliest");
     p.put("enable.auto.commit", "false");
     p.put("max.poll.interval.ms", "30000");
-    p.put("request.timeout.ms", "10000");
-    p.put("default.api.timeout.ms", "15000");
-    p.put("reconnect.backoff.max.ms", "500");
-    p.put("retry.backoff.max.ms", "500");
     return p;
   }
 

@@ -32,9 +32,14 @@ final class Ctx {
 
   /** Short timeouts everywhere: a broker that does not answer fails a scenario in seconds. */
   Properties common(String clientId) {
+    return common(bootstrap, prefix + "-" + clientId);
+  }
+
+  /** The same for a process without a Ctx (a group member in a JVM of its own). */
+  static Properties common(String bootstrap, String clientId) {
     Properties p = new Properties();
     p.put("bootstrap.servers", bootstrap);
-    p.put("client.id", prefix + "-" + clientId);
+    p.put("client.id", clientId);
     p.put("request.timeout.ms", "10000");
     p.put("default.api.timeout.ms", "15000");
     p.put("reconnect.backoff.max.ms", "500");
