@@ -207,6 +207,15 @@ class ClassicGroup {
   // A member's successful offset commit counts as a heartbeat (as in Kafka).
   void touch(const std::string& member_id);
 
+  // Starts a rebalance from Stable (a group converted from a consumer group, whose members
+  // learn it from their next heartbeat and rejoin).
+  void rebalance() { maybe_prepare_rebalance(); }
+  // The protocols the member listed in its last JoinGroup, in its order (empty: no member).
+  std::vector<Protocol> protocols_of(const std::string& member_id) const {
+    auto it = members_.find(member_id);
+    return it == members_.end() ? std::vector<Protocol>{} : it->second.protocols;
+  }
+
   // Marks the group Dead; waiting requests are answered with `error`.
   void mark_dead(ErrorCode error = ErrorCode::COORDINATOR_NOT_AVAILABLE);
 

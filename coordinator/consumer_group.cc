@@ -74,7 +74,10 @@ ErrorCode ConsumerGroup::validate_offset_commit(std::string_view member_id,
   if (member_epoch < 0 && members_.empty()) return ErrorCode::NONE;
   const ConsumerGroupMember* m = member(member_id);
   if (!m) return ErrorCode::UNKNOWN_MEMBER_ID;
-  if (member_epoch != m->member_epoch) return ErrorCode::STALE_MEMBER_EPOCH;
+  // A member of the classic protocol commits with its generation, which is its member epoch.
+  if (member_epoch != m->member_epoch)
+    return m->metadata.classic_member_metadata ? ErrorCode::ILLEGAL_GENERATION
+                                               : ErrorCode::STALE_MEMBER_EPOCH;
   return ErrorCode::NONE;
 }
 

@@ -103,7 +103,8 @@ class ConsumerGroup {
 
   // Kafka's validation of an OffsetCommit for a consumer group: a commit with a negative
   // epoch is a standalone commit, allowed while the group has no members; otherwise the member
-  // must exist (UNKNOWN_MEMBER_ID) and the epoch be its current one (STALE_MEMBER_EPOCH).
+  // must exist (UNKNOWN_MEMBER_ID) and the epoch be its current one (STALE_MEMBER_EPOCH, or
+  // ILLEGAL_GENERATION for a member of the classic protocol, whose generation it is).
   protocol::ErrorCode validate_offset_commit(std::string_view member_id,
                                              int32_t member_epoch) const;
 

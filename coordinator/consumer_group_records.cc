@@ -259,12 +259,21 @@ Bytes encode(const ConsumerGroupMemberMetadataValue& v) {
   w.nullable_string(v.subscribed_topic_regex, kFlex);
   w.i32(v.rebalance_timeout_ms);
   w.nullable_string(v.server_assignor, kFlex);
-  if (v.classic_member_metadata) {
-    w.uvarint(1);
-    write_tag(w, 0, *v.classic_member_metadata);
-  } else {
-    w.uvarint(0);
+  // Kafka writes the tag even when it is null (a presence byte of 0).
+  Writer c;
+  c.uvarint(v.classic_member_metadata ? 1 : 0);
+  if (const auto& m = v.classic_member_metadata) {
+    c.i32(m->session_timeout_ms);
+    c.array_length(static_cast<int64_t>(m->supported_protocols.size()), kFlex);
+    for (const auto& p : m->supported_protocols) {
+      c.string(p.name, kFlex);
+      c.bytes(p.metadata, kFlex);
+      c.uvarint(0);
+    }
+    c.uvarint(0);
   }
+  w.uvarint(1);
+  write_tag(w, 0, c.buf());
   return std::move(w.buf());
 }
 
@@ -282,7 +291,26 @@ std::optional<ConsumerGroupMemberMetadataValue> decode_consumer_group_member_met
   v.rebalance_timeout_ms = r.i32();
   v.server_assignor = r.nullable_string(kFlex);
   Tags::read(r, [&](uint32_t tag, std::span<const uint8_t> data) {
-    if (tag == 0) v.classic_member_metadata = Bytes(data.begin(), data.end());
+    if (tag != 0) return true;
+    Reader c(data);
+    if (c.uvarint() == 0) {
+      v.classic_member_metadata.reset();
+      return c.done();
+    }
+    ClassicMemberMetadata m;
+    m.session_timeout_ms = c.i32();
+    const int64_t n = c.array_length(kFlex);
+    if (n < 0 || n > static_cast<int64_t>(c.remaining())) return false;
+    for (int64_t i = 0; i < n && c.ok(); ++i) {
+      ClassicMemberMetadata::Protocol p;
+      p.name = c.string(kFlex);
+      p.metadata = c.bytes(kFlex);
+      Tags::none(c);
+      m.supported_protocols.push_back(std::move(p));
+    }
+    Tags::none(c);
+    if (!c.done()) return false;
+    v.classic_member_metadata = std::move(m);
     return true;
   });
   return finish(r, std::move(v));

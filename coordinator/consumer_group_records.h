@@ -19,7 +19,8 @@
 //   5  nullable string instance_id | nullable string rack_id | string client_id |
 //      string client_host | [string subscribed_topic_names] | nullable string regex |
 //      int32 rebalance_timeout_ms | nullable string server_assignor |
-//      tags {0: classic member metadata, kept as raw bytes}
+//      tags {0: nullable classic member metadata: uvarint presence (0: null) |
+//            int32 session_timeout_ms | [protocol: string name | bytes metadata | tags] | tags}
 //   6  int32 assignment_epoch | tags {0: int64 assignment_timestamp}
 //   7  [topic: uuid id | [int32 partition] | tags] | tags
 //   8  int32 member_epoch | int32 previous_member_epoch | int8 state |
@@ -85,6 +86,19 @@ struct ConsumerGroupPartitionMetadataValue {
   bool operator==(const ConsumerGroupPartitionMetadataValue&) const = default;
 };
 
+// What a member that speaks the classic protocol inside a consumer group (KIP-848 online
+// migration) sent in its JoinGroup: its session timeout and the protocols it supports.
+struct ClassicMemberMetadata {
+  struct Protocol {
+    std::string name;
+    protocol::Bytes metadata;
+    bool operator==(const Protocol&) const = default;
+  };
+  int32_t session_timeout_ms = 0;
+  std::vector<Protocol> supported_protocols;
+  bool operator==(const ClassicMemberMetadata&) const = default;
+};
+
 struct ConsumerGroupMemberMetadataValue {
   std::optional<std::string> instance_id;
   std::optional<std::string> rack_id;
@@ -94,8 +108,8 @@ struct ConsumerGroupMemberMetadataValue {
   std::optional<std::string> subscribed_topic_regex;
   int32_t rebalance_timeout_ms = -1;
   std::optional<std::string> server_assignor;
-  // Tag 0 (a member of a group upgraded from the classic protocol), kept as its raw bytes.
-  std::optional<protocol::Bytes> classic_member_metadata;
+  // Tag 0: set while the member uses the classic protocol (null: the consumer protocol).
+  std::optional<ClassicMemberMetadata> classic_member_metadata;
   bool operator==(const ConsumerGroupMemberMetadataValue&) const = default;
 };
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "coordinator/append_errors.h"
+#include "coordinator/consumer_group_change.h"
 #include "coordinator/regular_expression.h"
 
 namespace runnel::coordinator {
@@ -16,22 +17,13 @@ using protocol::ConsumerGroupHeartbeatResponse;
 using protocol::ErrorCode;
 using protocol::Uuid;
 using Type = ConsumerGroupRecordType;
+using namespace consumer_group_internal;
 
 ConsumerGroupHeartbeatResponse error_response(ErrorCode e, std::string message = {}) {
   ConsumerGroupHeartbeatResponse r;
   r.error_code = e;
   if (!message.empty()) r.error_message = std::move(message);
   return r;
-}
-
-bool intersects(const TopicPartitionSet& a, const TopicPartitionSet& b) {
-  for (const auto& [topic, parts] : a) {
-    auto it = b.find(topic);
-    if (it == b.end()) continue;
-    for (int32_t p : parts)
-      if (it->second.count(p)) return true;
-  }
-  return false;
 }
 
 bool is_subset(const TopicPartitionSet& a, const TopicPartitionSet& b) {
@@ -89,60 +81,34 @@ std::optional<std::string> invalid(const ConsumerGroupHeartbeatRequest& r, int16
   return std::nullopt;
 }
 
-// A scratch copy of a group and the records that changed it, in order.
-struct Change {
-  Change(const ConsumerGroup* existing, const std::string& group_id)
-      : group(existing ? *existing : ConsumerGroup(group_id)) {}
+// The assignor most members prefer (the first configured one on a tie or when none names one).
+std::string preferred_assignor(const ConsumerGroup& g, const ConsumerGroupConfig& config) {
+  std::map<std::string, size_t> votes;
+  for (const auto& [id, m] : g.members())
+    if (m.metadata.server_assignor) ++votes[*m.metadata.server_assignor];
+  std::string best = config.assignors.empty() ? "uniform" : config.assignors.front();
+  size_t best_votes = 0;
+  for (const auto& name : config.assignors) {
+    auto it = votes.find(name);
+    if (it != votes.end() && it->second > best_votes) best = name, best_votes = it->second;
+  }
+  return best;
+}
 
-  void emit(Type type, const std::string& sub_key, std::optional<Bytes> value) {
-    ConsumerGroupKey key{type, group.group_id(), sub_key};
-    records.push_back({encode_consumer_group_key(key), std::move(value)});
-    std::optional<std::span<const uint8_t>> v;
-    if (records.back().value) v = std::span<const uint8_t>(*records.back().value);
-    group.replay(key, v);
-  }
-  void put_metadata(const std::string& member, const ConsumerGroupMemberMetadataValue& v) {
-    emit(Type::MemberMetadata, member, encode(v));
-  }
-  void put_current(const ConsumerGroupMember& m) {
-    ConsumerGroupCurrentMemberAssignmentValue v;
-    v.member_epoch = m.member_epoch;
-    v.previous_member_epoch = m.previous_member_epoch;
-    v.state = m.state;
-    v.assigned_partitions = m.assigned_partitions;
-    v.partitions_pending_revocation = m.partitions_pending_revocation;
-    emit(Type::CurrentMemberAssignment, m.member_id, encode(v));
-  }
-  void put_target(const std::string& member, const TopicPartitionSet& parts) {
-    emit(Type::TargetAssignmentMember, member,
-         encode(ConsumerGroupTargetAssignmentMemberValue{parts}));
-  }
-  // Kafka's order: current assignment, target assignment, then the member itself.
-  void remove_member(std::string member) {  // a copy: the replay erases the member
-    emit(Type::CurrentMemberAssignment, member, std::nullopt);
-    emit(Type::TargetAssignmentMember, member, std::nullopt);
-    emit(Type::MemberMetadata, member, std::nullopt);
-  }
-  void bump_epoch(int64_t hash) {
-    emit(Type::GroupMetadata, "",
-         encode(ConsumerGroupMetadataValue{group.group_epoch() + 1, hash}));
-  }
-  // Deletes the resolved regexes no member subscribes to any more.
-  void sweep_regexes() {
-    std::set<std::string> used;
-    for (const auto& [id, m] : group.members())
-      if (m.metadata.subscribed_topic_regex) used.insert(*m.metadata.subscribed_topic_regex);
-    std::vector<std::string> unused;
-    for (const auto& [regex, v] : group.regexes())
-      if (!used.count(regex)) unused.push_back(regex);
-    for (const auto& regex : unused) emit(Type::RegularExpression, regex, std::nullopt);
-  }
+}  // namespace
 
-  ConsumerGroup group;
-  std::vector<CoordinatorRecord> records;
-};
+namespace consumer_group_internal {
 
-// The topic names a member subscribes to: its names and what its regex resolved to.
+bool intersects(const TopicPartitionSet& a, const TopicPartitionSet& b) {
+  for (const auto& [topic, parts] : a) {
+    auto it = b.find(topic);
+    if (it == b.end()) continue;
+    for (int32_t p : parts)
+      if (it->second.count(p)) return true;
+  }
+  return false;
+}
+
 std::set<std::string> member_topics(const ConsumerGroup& g, const ConsumerGroupMember& m) {
   std::set<std::string> out(m.metadata.subscribed_topic_names.begin(),
                             m.metadata.subscribed_topic_names.end());
@@ -153,9 +119,6 @@ std::set<std::string> member_topics(const ConsumerGroup& g, const ConsumerGroupM
   return out;
 }
 
-// A hash of the subscribed topics that exist (name, id, partitions): a change of it (a topic
-// created, deleted or grown) asks for a new assignment. FNV-1a, not Kafka's hash: a group
-// loaded from Kafka's records rebalances once.
 int64_t metadata_hash(const ConsumerGroup& g, const TopicsImage& topics) {
   std::set<std::string> names;
   for (const auto& [id, m] : g.members()) {
@@ -178,8 +141,6 @@ int64_t metadata_hash(const ConsumerGroup& g, const TopicsImage& topics) {
   return any ? static_cast<int64_t>(h) : 0;
 }
 
-// Kafka's CurrentAssignmentBuilder: the member's next step towards its target. `owned` is
-// what the member reported owning (nullopt: not reported).
 ConsumerGroupMember reconcile(const ConsumerGroup& g, const ConsumerGroupMember& m,
                               const std::optional<TopicPartitionSet>& owned) {
   const int32_t target_epoch = g.assignment_epoch();
@@ -233,22 +194,6 @@ ConsumerGroupMember reconcile(const ConsumerGroup& g, const ConsumerGroupMember&
   return next;
 }
 
-// The assignor most members prefer (the first configured one on a tie or when none names one).
-std::string preferred_assignor(const ConsumerGroup& g, const ConsumerGroupConfig& config) {
-  std::map<std::string, size_t> votes;
-  for (const auto& [id, m] : g.members())
-    if (m.metadata.server_assignor) ++votes[*m.metadata.server_assignor];
-  std::string best = config.assignors.empty() ? "uniform" : config.assignors.front();
-  size_t best_votes = 0;
-  for (const auto& name : config.assignors) {
-    auto it = votes.find(name);
-    if (it != votes.end() && it->second > best_votes) best = name, best_votes = it->second;
-  }
-  return best;
-}
-
-// Writes the new target assignment (TargetAssignmentMember records of the members whose target
-// changed, then the TargetAssignmentMetadata of the group epoch).
 void compute_target(Change& c, const ConsumerGroupConfig& config, const TopicsImage& topics,
                     int64_t now) {
   const ConsumerGroup& g = c.group;
@@ -275,7 +220,7 @@ void compute_target(Change& c, const ConsumerGroupConfig& config, const TopicsIm
          encode(ConsumerGroupTargetAssignmentMetadataValue{g.group_epoch(), now}));
 }
 
-}  // namespace
+}  // namespace consumer_group_internal
 
 // ---------------------------------------------------------------------------------------------
 // TopicsImage
@@ -326,7 +271,9 @@ void ConsumerGroups::finish_load(int32_t partition) {
   for (const auto& [id, g] : groups_) {
     if (partition_for_(id) != partition) continue;
     for (const auto& [member, m] : g.members()) {
-      arm(id, member, false, now + config_.session_timeout_ms);
+      const auto& classic = m.metadata.classic_member_metadata;
+      arm(id, member, false,
+          now + (classic ? classic->session_timeout_ms : config_.session_timeout_ms));
       if (m.state == MemberState::UNREVOKED_PARTITIONS)
         arm(id, member, true, now + std::max(m.metadata.rebalance_timeout_ms, 0));
     }
@@ -373,7 +320,8 @@ ErrorCode ConsumerGroups::delete_records(std::string_view group_id,
 
 ConsumerGroupHeartbeatResponse ConsumerGroups::heartbeat(
     const ConsumerGroupHeartbeatRequest& req, const HeartbeatContext& context,
-    const TopicsImage& topics, const std::vector<CoordinatorRecord>& extra) {
+    const TopicsImage& topics, const std::vector<CoordinatorRecord>& extra,
+    const ClassicGroupUpgrade* upgrade) {
   if (auto why = invalid(req, context.api_version))
     return error_response(ErrorCode::INVALID_REQUEST, *why);
   if (req.server_assignor && std::find(config_.assignors.begin(), config_.assignors.end(),
@@ -394,6 +342,10 @@ ConsumerGroupHeartbeatResponse ConsumerGroups::heartbeat(
   Change c(existing, req.group_id);
   for (const auto& r : extra) c.records.push_back(r);
   const ConsumerGroup& g = c.group;
+  if (upgrade) {
+    if (auto why = convert_classic(c, *upgrade, topics))
+      return error_response(ErrorCode::GROUP_ID_NOT_FOUND, *why);
+  }
 
   // ---- Which member
   std::string member_id = req.member_id;
@@ -402,7 +354,9 @@ ConsumerGroupHeartbeatResponse ConsumerGroups::heartbeat(
   if (req.instance_id) {
     found = g.static_member(*req.instance_id);
     if (joining) {
-      if (found && found->member_epoch != kLeaveGroupStaticMemberEpoch)
+      // A member of the classic protocol is replaced at once (it cannot leave temporarily).
+      if (found && found->member_epoch != kLeaveGroupStaticMemberEpoch &&
+          !found->metadata.classic_member_metadata)
         return error_response(ErrorCode::UNRELEASED_INSTANCE_ID,
                               "Static member " + *req.instance_id + " has not left the group.");
     } else {
@@ -431,18 +385,19 @@ ConsumerGroupHeartbeatResponse ConsumerGroups::heartbeat(
       m.member_epoch = kLeaveGroupStaticMemberEpoch;
       c.put_current(m);
     } else {
-      c.remove_member(found->member_id);
-      c.sweep_regexes();
-      c.bump_epoch(g.metadata_hash());
+      std::vector<std::string> all;
+      for (const auto& [id, m] : g.members()) all.push_back(id);
+      const std::set<std::string> gone{found->member_id};
+      auto downgraded = remove_members(c, gone);
+      const ErrorCode e = append(req.group_id, c.records);
+      if (e != ErrorCode::NONE) return error_response(e);
+      removed(req.group_id, gone, std::move(downgraded), all);
+      return resp;
     }
     const ErrorCode e = append(req.group_id, c.records);
     if (e != ErrorCode::NONE) return error_response(e);
-    if (req.member_epoch == kLeaveGroupStaticMemberEpoch) {
-      disarm(req.group_id, found->member_id, true);
-      arm(req.group_id, resp.member_id.value(), false, now + config_.session_timeout_ms);
-    } else {
-      disarm(req.group_id, resp.member_id.value());
-    }
+    disarm(req.group_id, found->member_id, true);
+    arm(req.group_id, resp.member_id.value(), false, now + config_.session_timeout_ms);
     return resp;
   }
 
@@ -467,8 +422,10 @@ ConsumerGroupHeartbeatResponse ConsumerGroups::heartbeat(
       if (g.members().size() >= static_cast<size_t>(std::max(config_.max_size, 0)))
         return error_response(ErrorCode::GROUP_MAX_SIZE_REACHED,
                               "Group " + req.group_id + " has reached its maximum size.");
-    } else if (found->member_epoch != 0 || !found->assigned_partitions.empty() ||
-               !found->partitions_pending_revocation.empty()) {
+    } else if (!found->metadata.classic_member_metadata &&
+               (found->member_epoch != 0 || !found->assigned_partitions.empty() ||
+                !found->partitions_pending_revocation.empty())) {
+      // (A member of the classic protocol switching to this one keeps its epoch and partitions.)
       // A known member joining again lost its state: it starts over with nothing.
       ConsumerGroupMember reset = *found;
       reset.member_epoch = 0;
@@ -496,6 +453,7 @@ ConsumerGroupHeartbeatResponse ConsumerGroups::heartbeat(
   ConsumerGroupMemberMetadataValue md = cur ? cur->metadata : ConsumerGroupMemberMetadataValue{};
   if (req.instance_id) md.instance_id = req.instance_id;
   if (req.rack_id) md.rack_id = req.rack_id;
+  md.classic_member_metadata.reset();  // it speaks the consumer protocol now
   md.client_id = context.client_id;
   md.client_host = context.client_host;
   if (req.subscribed_topic_names) {
@@ -547,6 +505,13 @@ ConsumerGroupHeartbeatResponse ConsumerGroups::heartbeat(
   if (e != ErrorCode::NONE) return error_response(e);
 
   if (replaced) disarm(req.group_id, *replaced);
+  if (upgrade) {
+    // The classic members keep their own session timeouts; nothing else of theirs is armed.
+    const ConsumerGroup* converted = group(req.group_id);
+    for (const auto& gm : upgrade->snapshot.members)
+      if (converted && converted->member(gm.member_id) && gm.member_id != member_id)
+        arm(req.group_id, gm.member_id, false, now + gm.session_timeout_ms);
+  }
   arm(req.group_id, member_id, false, now + config_.session_timeout_ms);
   if (next.state != MemberState::UNREVOKED_PARTITIONS)
     disarm(req.group_id, member_id, true);
@@ -625,17 +590,18 @@ void ConsumerGroups::fence(const std::string& group_id, const std::string& membe
     disarm(group_id, member_id);
     return;
   }
+  std::vector<std::string> all;
+  for (const auto& [id, m] : g->members()) all.push_back(id);
   Change c(g, group_id);
-  c.remove_member(member_id);
-  c.sweep_regexes();
-  c.bump_epoch(g->metadata_hash());
+  const std::set<std::string> fenced{member_id};
+  auto downgraded = remove_members(c, fenced);
   if (append(group_id, c.records) != ErrorCode::NONE) {
     // Not written: the member stays, and the coordinator tries again a little later.
     arm(group_id, member_id, false, clock_.now_ms() + config_.heartbeat_interval_ms);
     disarm(group_id, member_id, true);
     return;
   }
-  disarm(group_id, member_id);
+  removed(group_id, fenced, std::move(downgraded), all);
 }
 
 }  // namespace runnel::coordinator

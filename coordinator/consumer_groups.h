@@ -44,6 +44,7 @@
 #include <tuple>
 #include <vector>
 
+#include "coordinator/classic_group.h"
 #include "coordinator/consumer_group.h"
 #include "coordinator/consumer_group_assignor.h"
 #include "coordinator/runtime.h"
@@ -57,6 +58,29 @@ struct ConsumerGroupConfig {
   int32_t heartbeat_interval_ms = 5000;  // group.consumer.heartbeat.interval.ms
   int32_t max_size = INT32_MAX;          // group.consumer.max.size
   std::vector<std::string> assignors = {"uniform", "range"};  // group.consumer.assignors
+  // group.consumer.migration.policy: whether a group with members converts between the
+  // classic and the consumer protocol (an empty one always does).
+  bool upgrade = true;                   // "bidirectional" or "upgrade"
+  bool downgrade = true;                 // "bidirectional" or "downgrade"
+  int32_t classic_max_size = INT32_MAX;  // group.max.size, which a downgraded group must fit
+};
+
+// Parses group.consumer.migration.policy (case-insensitive); false for another value.
+bool parse_migration_policy(std::string_view value, ConsumerGroupConfig& config);
+
+// A classic group with members that a ConsumerGroupHeartbeat converts (the online upgrade):
+// its stored form and every member's protocols as its last JoinGroup listed them.
+struct ClassicGroupUpgrade {
+  GroupMetadataValue snapshot;
+  std::map<std::string, std::vector<ClassicMemberMetadata::Protocol>> protocols;
+};
+
+// A consumer group whose last member of the consumer protocol left, converted back into a
+// classic group (the online downgrade): the GroupMetadata written for it. The classic group
+// starts from it and rebalances, so that its members rejoin.
+struct ConsumerGroupDowngrade {
+  std::string group_id;
+  GroupMetadataValue snapshot;
 };
 
 // The topics of the cluster as the heartbeat sees them (the handler builds it from metadata).
@@ -84,6 +108,10 @@ struct HeartbeatContext {
   std::string client_host;
 };
 
+namespace consumer_group_internal {
+struct Change;
+}
+
 class ConsumerGroups {
  public:
   using MemberIdGenerator = std::function<std::string()>;
@@ -99,12 +127,34 @@ class ConsumerGroups {
   // timer of members revoking partitions.
   void finish_load(int32_t partition);
 
+  // Where the operations that have no TopicsImage of their own (timers, the classic requests)
+  // read the cluster's topics.
+  void set_topics_source(std::function<TopicsImage()> source) { topics_ = std::move(source); }
+
   // ---- Operations
-  // ConsumerGroupHeartbeat. `extra` records (for example the tombstone of an empty classic
-  // group this one replaces) are appended first, in the same batch.
+  // ConsumerGroupHeartbeat. `extra` records (for example the tombstone of the classic group
+  // this one replaces) are appended first, in the same batch. With `upgrade`, the classic
+  // group's members become members of the new group first (Kafka's online upgrade; refused with
+  // GROUP_ID_NOT_FOUND when the policy or the group does not allow it).
   protocol::ConsumerGroupHeartbeatResponse heartbeat(
       const protocol::ConsumerGroupHeartbeatRequest& request, const HeartbeatContext& context,
-      const TopicsImage& topics, const std::vector<CoordinatorRecord>& extra = {});
+      const TopicsImage& topics, const std::vector<CoordinatorRecord>& extra = {},
+      const ClassicGroupUpgrade* upgrade = nullptr);
+
+  // The classic protocol spoken to a consumer group with members (consumer_group_classic.cc):
+  // a member that joins with JoinGroup is a member like the others, whose subscription and
+  // owned partitions come from its JoinGroup's consumer protocol metadata. Its JoinGroup is
+  // answered at once with its member epoch as the generation (no leader: the coordinator
+  // assigns), SyncGroup hands it its current partitions, and Heartbeat answers
+  // REBALANCE_IN_PROGRESS while it must rejoin to move towards its target. Its session
+  // timeout is its own; it must sync, and rejoin when told to, within its rebalance timeout.
+  JoinResponse classic_join(const std::string& group_id, const JoinRequest& request);
+  SyncResponse classic_sync(const std::string& group_id, const SyncRequest& request);
+  protocol::ErrorCode classic_heartbeat(const std::string& group_id,
+                                        const HeartbeatRequest& request);
+  LeaveResult classic_leave(const std::string& group_id, const std::vector<LeaveMember>& members);
+  // The groups downgraded since the last call, in order; the owner makes them classic groups.
+  std::vector<ConsumerGroupDowngrade> take_downgrades() { return std::exchange(downgrades_, {}); }
   // OffsetCommit's check for a consumer group (see ConsumerGroup::validate_offset_commit).
   protocol::ErrorCode validate_offset_commit(std::string_view group_id, std::string_view member_id,
                                              int32_t member_epoch) const;
@@ -143,13 +193,31 @@ class ConsumerGroups {
               std::optional<bool> rebalance = std::nullopt);
   // Fences the member (its timer fired).
   void fence(const std::string& group, const std::string& member);
+  // Records that remove `members` from the group of `c`: when every other member speaks the
+  // classic protocol and the policy allows it, the whole group is deleted and written as a
+  // classic group instead (returned); otherwise the members are deleted and the epoch bumped.
+  std::optional<GroupMetadataValue> remove_members(consumer_group_internal::Change& c,
+                                                   const std::set<std::string>& members);
+  // After `remove_members` was written: the timers of the removed members (of every member
+  // when the group was downgraded) stop, and a downgrade is queued.
+  void removed(const std::string& group_id, const std::set<std::string>& members,
+               std::optional<GroupMetadataValue> downgraded,
+               const std::vector<std::string>& all_members);
+  // The members of a classic group being upgraded, written into `c`; the error message when
+  // the group cannot be converted.
+  std::optional<std::string> convert_classic(consumer_group_internal::Change& c,
+                                             const ClassicGroupUpgrade& upgrade,
+                                             const TopicsImage& topics);
+  TopicsImage topics() const { return topics_ ? topics_() : TopicsImage{}; }
 
   ConsumerGroupConfig config_;
   const storage::Clock& clock_;
   CoordinatorLog& log_;
   PartitionFor partition_for_;
   MemberIdGenerator member_ids_;
+  std::function<TopicsImage()> topics_;
   std::map<std::string, ConsumerGroup, std::less<>> groups_;
+  std::vector<ConsumerGroupDowngrade> downgrades_;
   std::map<TimerKey, Timer> session_timers_;
   std::map<TimerKey, Timer> rebalance_timers_;
   // Both kinds, earliest first: (deadline, rebalance, key).

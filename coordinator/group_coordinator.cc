@@ -265,6 +265,20 @@ ReadyResponses GroupCoordinator::take_ready_responses() { return std::exchange(r
 
 std::optional<JoinResponse> GroupCoordinator::join(const std::string& group_id,
                                                    const JoinRequest& req) {
+  if (mixed_group(group_id)) {
+    // A classic member of a consumer group (the online migration): the session timeout is
+    // checked as for any JoinGroup.
+    if (req.session_timeout_ms < config_.group.min_session_timeout_ms ||
+        req.session_timeout_ms > config_.group.max_session_timeout_ms) {
+      JoinResponse r;
+      r.error = ErrorCode::INVALID_SESSION_TIMEOUT;
+      r.member_id = req.member_id;
+      return r;
+    }
+    JoinResponse r = consumer_groups_.classic_join(group_id, req);
+    after_consumer_group_change();
+    return r;
+  }
   if (ErrorCode y = yield_consumer_group(group_id); y != ErrorCode::NONE) {
     JoinResponse r;
     r.error = y;
@@ -297,6 +311,11 @@ std::optional<JoinResponse> GroupCoordinator::join(const std::string& group_id,
 
 std::optional<SyncResponse> GroupCoordinator::sync(const std::string& group_id,
                                                    const SyncRequest& req) {
+  if (consumer_groups_.group(group_id)) {
+    SyncResponse r = consumer_groups_.classic_sync(group_id, req);
+    after_consumer_group_change();
+    return r;
+  }
   Entry* e = find(group_id);
   if (!e) {
     SyncResponse r;
@@ -313,6 +332,11 @@ std::optional<SyncResponse> GroupCoordinator::sync(const std::string& group_id,
 }
 
 ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, const HeartbeatRequest& req) {
+  if (consumer_groups_.group(group_id)) {
+    ErrorCode r = consumer_groups_.classic_heartbeat(group_id, req);
+    after_consumer_group_change();
+    return r;
+  }
   Entry* e = find(group_id);
   if (!e) return ErrorCode::UNKNOWN_MEMBER_ID;
   auto out = e->group->heartbeat(req);
@@ -322,6 +346,11 @@ ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, const Heartbe
 
 LeaveResult GroupCoordinator::leave(const std::string& group_id,
                                     const std::vector<LeaveMember>& members) {
+  if (consumer_groups_.group(group_id)) {
+    LeaveResult r = consumer_groups_.classic_leave(group_id, members);
+    after_consumer_group_change();
+    return r;
+  }
   Entry* e = find(group_id);
   if (!e) {
     LeaveResult r;
@@ -337,7 +366,7 @@ void GroupCoordinator::tick() {
   const int64_t now = clock_.now_ms();
   if (auto next = consumer_groups_.next_deadline_ms(); next && *next <= now) {
     consumer_groups_.tick();
-    if (change_listener_) change_listener_();
+    after_consumer_group_change();
   }
   std::vector<std::string> due;
   for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now; ++it)
@@ -710,20 +739,64 @@ protocol::ConsumerGroupHeartbeatResponse GroupCoordinator::consumer_group_heartb
     const TopicsImage& topics) {
   std::vector<OffsetsTopicRecord> extra;
   bool replaces_classic = false;
-  if (const Entry* e = find(request.group_id); e && e->group->state() != GroupState::Dead) {
-    if (e->group->state() != GroupState::Empty || request.member_epoch != kJoinGroupMemberEpoch) {
+  std::optional<ClassicGroupUpgrade> upgrade;
+  if (Entry* e = find(request.group_id); e && e->group->state() != GroupState::Dead) {
+    if (request.member_epoch != kJoinGroupMemberEpoch) {
       protocol::ConsumerGroupHeartbeatResponse r;
       r.error_code = ErrorCode::GROUP_ID_NOT_FOUND;
       r.error_message = "Group " + request.group_id + " is not a consumer group.";
       return r;
     }
+    // An empty classic group is replaced; one with members converts (the online upgrade).
+    if (e->group->state() != GroupState::Empty) {
+      upgrade.emplace();
+      upgrade->snapshot = e->group->snapshot();
+      for (const auto& m : upgrade->snapshot.members)
+        for (const auto& p : e->group->protocols_of(m.member_id))
+          upgrade->protocols[m.member_id].push_back({p.name, p.metadata});
+    }
     extra.push_back({encode_group_metadata_key({request.group_id}), std::nullopt});
     replaces_classic = true;
   }
-  auto out = consumer_groups_.heartbeat(request, context, topics, extra);
-  if (replaces_classic && out.error_code == ErrorCode::NONE) erase_group(request.group_id);
-  if (change_listener_) change_listener_();  // a member's timers moved
+  auto out =
+      consumer_groups_.heartbeat(request, context, topics, extra, upgrade ? &*upgrade : nullptr);
+  if (replaces_classic && out.error_code == ErrorCode::NONE) {
+    Entry* e = find(request.group_id);
+    // Its waiting JoinGroup and SyncGroup requests rejoin the consumer group.
+    e->group->mark_dead(ErrorCode::REBALANCE_IN_PROGRESS);
+    collect_ready(*e->group);
+    erase_group(request.group_id);
+    if (upgrade && event_log_)
+      event_log_("group " + request.group_id + ": converted to the consumer protocol, " +
+                 std::to_string(upgrade->snapshot.members.size()) + " classic members kept");
+  }
+  after_consumer_group_change();  // a member's timers moved; a leave may have downgraded
   return out;
+}
+
+const ConsumerGroup* GroupCoordinator::mixed_group(const std::string& group_id) const {
+  const ConsumerGroup* g = consumer_groups_.group(group_id);
+  return g && !g->members().empty() ? g : nullptr;
+}
+
+void GroupCoordinator::after_consumer_group_change() {
+  for (auto& d : consumer_groups_.take_downgrades()) {
+    // The GroupMetadata written with the consumer group's tombstones: the group restarts from
+    // it and rebalances, so that every member rejoins with the classic protocol.
+    erase_group(d.group_id);
+    Entry e;
+    e.group = ClassicGroup::restore(d.group_id, d.snapshot, config_.group, clock_, member_ids_);
+    e.stored_version = e.group->store_version();
+    e.group->rebalance();
+    e.logged_state = e.group->state();
+    e.logged_generation = e.group->generation_id();
+    groups_[d.group_id] = std::move(e);
+    if (event_log_)
+      event_log_("group " + d.group_id + ": converted to the classic protocol, " +
+                 std::to_string(d.snapshot.members.size()) + " members rejoin");
+    after_change(d.group_id);
+  }
+  if (change_listener_) change_listener_();
 }
 
 ErrorCode GroupCoordinator::yield_consumer_group(const std::string& group_id) {

@@ -87,6 +87,11 @@ class GroupCoordinator final : public CoordinatorStateMachine {
   void set_change_listener(std::function<void()> f) { change_listener_ = std::move(f); }
 
   const CoordinatorConfig& config() const { return config_; }
+  // The cluster's topics, for what the consumer groups compute outside a ConsumerGroupHeartbeat
+  // (the assignments of classic members, a downgrade).
+  void set_topics_source(std::function<TopicsImage()> source) {
+    consumer_groups_.set_topics_source(std::move(source));
+  }
   int32_t partition_for(std::string_view group_id) const;
 
   // ---- CoordinatorStateMachine: loading and replay
@@ -119,10 +124,14 @@ class GroupCoordinator final : public CoordinatorStateMachine {
 
   // ---- Consumer groups (KIP-848; see consumer_groups.h)
   // ConsumerGroupHeartbeat (the group id must pass check_group first). A group id belongs to
-  // one protocol: a heartbeat for a classic group with members is refused with
-  // GROUP_ID_NOT_FOUND, as Kafka refuses it without an online migration; an Empty classic
-  // group is replaced (its metadata tombstoned in the same batch). A JoinGroup for a consumer
-  // group with members gets INCONSISTENT_GROUP_PROTOCOL; an empty one is deleted first.
+  // one protocol at a time, and converts as Kafka 4 converts it (consumer_group_classic.cc): a
+  // joining heartbeat for an Empty classic group replaces it, one for a classic group with
+  // members converts it with its members (the online upgrade, which
+  // group.consumer.migration.policy may refuse with GROUP_ID_NOT_FOUND); other epochs get
+  // GROUP_ID_NOT_FOUND. JoinGroup, SyncGroup, Heartbeat and LeaveGroup for a consumer group
+  // with members make classic members of it; a JoinGroup for an empty one deletes it first.
+  // When the last member of the consumer protocol leaves a group whose other members are
+  // classic, it becomes a classic group again and rebalances (the online downgrade).
   protocol::ConsumerGroupHeartbeatResponse consumer_group_heartbeat(
       const protocol::ConsumerGroupHeartbeatRequest& request, const HeartbeatContext& context,
       const TopicsImage& topics);
@@ -213,8 +222,11 @@ class GroupCoordinator final : public CoordinatorStateMachine {
   void write_commits(const std::string& group_id,
                      const std::vector<OffsetCommitPartition>& partitions,
                      std::vector<ErrorCode>& errors);
-  // Deletes an empty consumer group of this id so that a classic group can take it;
-  // INCONSISTENT_GROUP_PROTOCOL while it has members.
+  // The consumer group of this id when it has members: classic requests go to it.
+  const ConsumerGroup* mixed_group(const std::string& group_id) const;
+  // Makes the consumer groups that were downgraded classic groups, and tells the listener.
+  void after_consumer_group_change();
+  // Deletes an empty consumer group of this id so that a classic group can take it.
   ErrorCode yield_consumer_group(const std::string& group_id);
 
   CoordinatorConfig config_;

@@ -71,6 +71,8 @@ constexpr std::array kDefs = {
     def("group.consumer.max.heartbeat.interval.ms", T::kInt, "15000", 1),
     def("group.consumer.max.session.timeout.ms", T::kInt, "60000", 1),
     def("group.consumer.max.size", T::kInt, kIntMaxText, 1),
+    choice(def("group.consumer.migration.policy", T::kString, "bidirectional"),
+           "bidirectional,upgrade,downgrade,disabled"),
     def("group.consumer.min.heartbeat.interval.ms", T::kInt, "5000", 1),
     def("group.consumer.min.session.timeout.ms", T::kInt, "45000", 1),
     def("group.consumer.session.timeout.ms", T::kInt, "45000", 1),

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "server/log.h"
+#include "server/topic_admin.h"
 
 namespace runnel::server {
 
@@ -27,12 +28,24 @@ coordinator::CoordinatorConfig coordinator_config(const Config& config) {
   c.consumer_group.heartbeat_interval_ms = config.get_int("group.consumer.heartbeat.interval.ms");
   c.consumer_group.max_size = config.get_int("group.consumer.max.size");
   c.consumer_group.assignors = config.get_list("group.consumer.assignors");
+  coordinator::parse_migration_policy(config.get_string("group.consumer.migration.policy"),
+                                      c.consumer_group);
+  c.consumer_group.classic_max_size = c.group.max_size;
   c.offsets_partitions = config.get_int("offsets.topic.num.partitions");
   c.offsets_retention_ms = int64_t{config.get_int("offsets.retention.minutes")} * 60 * 1000;
   c.offsets_retention_check_interval_ms = config.get_long("offsets.retention.check.interval.ms");
   c.offset_metadata_max_bytes =
       static_cast<size_t>(std::max(config.get_int("offset.metadata.max.bytes"), 0));
   return c;
+}
+
+coordinator::TopicsImage topics_image(const storage::LogManager& logs) {
+  coordinator::TopicsImage image;
+  for (const storage::TopicInfo* t : logs.topics()) {
+    if (is_internal_topic(t->name)) continue;
+    image.add(t->name, t->topic_id, t->partitions);
+  }
+  return image;
 }
 
 GroupService::GroupService(asio::io_context& io, const Config& config, const storage::Clock& clock,
@@ -43,6 +56,7 @@ GroupService::GroupService(asio::io_context& io, const Config& config, const sto
       CoordinatorRuntime::partitions_of(logs, kOffsetsTopic, cfg.offsets_partitions);
   coordinator_ = std::make_unique<coordinator::GroupCoordinator>(cfg, clock, runtime_);
   coordinator_->set_event_log([](const std::string& line) { log_info(line); });
+  coordinator_->set_topics_source([&logs] { return topics_image(logs); });
   // Every answer that becomes ready and every deadline that moves reaches the waiting request
   // and the timer from here, whichever call or tick caused it.
   coordinator_->set_change_listener([this] { changed(); });

@@ -28,6 +28,9 @@ class FetchWaiters;
 
 // The coordinator settings from the broker keys.
 coordinator::CoordinatorConfig coordinator_config(const Config& config);
+// The cluster's topics as the consumer groups see them (Kafka's metadata image): name, id and
+// partition count of every topic but the internal ones, which a subscription never matches.
+coordinator::TopicsImage topics_image(const storage::LogManager& logs);
 
 class GroupService final {
  public:

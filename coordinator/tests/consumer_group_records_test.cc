@@ -116,7 +116,7 @@ TEST(ConsumerGroupRecordsTest, MemberMetadataRoundTrip) {
   expect_prefixes_rejected(bytes, decode_consumer_group_member_metadata_value);
   expect_other_versions_rejected(bytes, decode_consumer_group_member_metadata_value);
 
-  v.classic_member_metadata = protocol::Bytes{1, 2, 3};
+  v.classic_member_metadata = ClassicMemberMetadata{45000, {{"range", {0, 3, 1}}, {"rr", {}}}};
   v.instance_id.reset();
   bytes = encode(v);
   EXPECT_EQ(decode_consumer_group_member_metadata_value(bytes), v);
@@ -195,7 +195,7 @@ TEST(ConsumerGroupRecordsTest, MutatedBytesNeverCrash) {
   member.client_id = "c";
   member.subscribed_topic_names = {"a", "b"};
   member.subscribed_topic_regex = "x.*";
-  member.classic_member_metadata = protocol::Bytes{1, 2};
+  member.classic_member_metadata = ClassicMemberMetadata{10000, {{"range", {1, 2}}}};
   ConsumerGroupTargetAssignmentMemberValue target;
   target.partitions[uuid(4)] = {1, 5};
   std::vector<protocol::Bytes> seeds = {

@@ -21,7 +21,9 @@ using Resp = protocol::ConsumerGroupDescribeResponse;
 // Kafka's group operations (AclOperation codes as bits): READ 3, DELETE 6, DESCRIBE 8,
 // DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11.
 constexpr int32_t kGroupOperations = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
-// MemberType of a member of the consumer protocol (-1 unknown, 0 classic, 1 consumer).
+// MemberType: -1 unknown, 0 a member of the classic protocol (a group being migrated), 1 one
+// of the consumer protocol.
+constexpr int8_t kClassicMember = 0;
 constexpr int8_t kConsumerMember = 1;
 
 Resp::Assignment assignment(const storage::LogManager& logs,
@@ -70,7 +72,7 @@ Resp::DescribedGroup describe(const Broker& broker, const std::string& group_id)
     rm.subscribed_topic_regex = m.metadata.subscribed_topic_regex.value_or("");  // as Kafka
     rm.assignment = assignment(broker.logs, m.assigned_partitions);
     rm.target_assignment = assignment(broker.logs, cg->target(id));
-    rm.member_type = kConsumerMember;
+    rm.member_type = m.metadata.classic_member_metadata ? kClassicMember : kConsumerMember;
   }
   return g;
 }

@@ -2,10 +2,10 @@
 // its session, acknowledges its assignment and leaves; the coordinator computes the
 // assignment (coordinator/consumer_groups.h). v1 adds SubscribedTopicRegex.
 //
-// The coordinator sees the cluster's topics as Kafka's metadata image gives them: name, id
-// and partition count of every topic but the internal ones, which a subscription never
-// matches. UNSUPPORTED_VERSION when group.coordinator.rebalance.protocols leaves out
-// "consumer" or the group.version feature is below 1, as Kafka answers.
+// The coordinator sees the cluster's topics as Kafka's metadata image gives them
+// (topics_image() of group_service.h). UNSUPPORTED_VERSION when
+// group.coordinator.rebalance.protocols leaves out "consumer" or the group.version feature is below
+// 1, as Kafka answers.
 #include "protocol/messages/consumer_group_heartbeat.h"
 
 #include <algorithm>
@@ -27,15 +27,6 @@ bool consumer_protocol_enabled(const Broker& broker) {
   auto protocols = broker.config.get_list("group.coordinator.rebalance.protocols");
   return std::find(protocols.begin(), protocols.end(), "consumer") != protocols.end() &&
          broker.features.level(kGroupVersion) >= 1;
-}
-
-coordinator::TopicsImage topics_image(const storage::LogManager& logs) {
-  coordinator::TopicsImage image;
-  for (const storage::TopicInfo* t : logs.topics()) {
-    if (is_internal_topic(t->name)) continue;
-    image.add(t->name, t->topic_id, t->partitions);
-  }
-  return image;
 }
 
 protocol::ConsumerGroupHeartbeatResponse handle_consumer_group_heartbeat(

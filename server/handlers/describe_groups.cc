@@ -1,7 +1,8 @@
 // DescribeGroups (key 15), v0-6. An unknown group is described as Dead with no members: with
 // no error up to v5, with GROUP_ID_NOT_FOUND and "Group <id> not found." from v6 (KIP-1043),
-// as Kafka answers. Member metadata and assignments are given only when Stable. Authorized
-// operations are given only for a group answered without an error, as Kafka does.
+// as Kafka answers; a consumer group (KIP-848) the same, "Group <id> is not a classic group.".
+// Member metadata and assignments are given only when Stable. Authorized operations are given only
+// for a group answered without an error, as Kafka does.
 #include "protocol/messages/describe_groups.h"
 
 #include "server/group_handlers.h"
@@ -35,7 +36,9 @@ protocol::DescribeGroupsResponse handle_describe_groups(
     g.group_state = d.state;
     if (ctx.api_version >= 6 && ctx.broker.groups.coordinator().group(id) == nullptr) {
       g.error_code = ErrorCode::GROUP_ID_NOT_FOUND;
-      g.error_message = "Group " + id + " not found.";
+      const auto* cg = ctx.broker.groups.coordinator().consumer_groups().group(id);
+      g.error_message =
+          "Group " + id + (cg && cg->exists() ? " is not a classic group." : " not found.");
       resp.groups.push_back(std::move(g));
       continue;
     }
