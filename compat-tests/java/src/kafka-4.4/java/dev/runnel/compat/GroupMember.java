@@ -15,26 +15,37 @@ import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * One member of a group.protocol=consumer group, for the consumer_protocol_members scenario:
- * it subscribes to one topic, commits (commitSync) what each poll returned before it polls
- * again, and reports one line per event, fields separated by tabs:
+ * One member of a group, for the consumer_protocol_members (group.protocol=consumer) and
+ * group_migration (classic or consumer) scenarios: it subscribes to one topic, commits
+ * (commitSync) what each poll returned before it polls again, and reports one line per event,
+ * fields separated by tabs:
  *
  * <pre>
  *   assigned|revoked|lost  member  microseconds since the epoch  partitions (0,3)
  *   records                member  microseconds                  partition:offset:value ...
+ *   deferred               member  microseconds                  (commit interval only, see below)
  *   stopped                member  microseconds
  *   error                  member  microseconds                  what
  * </pre>
  *
  * A records line is written after its commit succeeded, so what a member reports is what it
- * consumed and committed. The times come from the wall clock (Instant.now(), microseconds), the
- * one clock all members share, also those in other processes on the machine.
+ * consumed and committed. With a commit interval (group_migration) it commits as an application
+ * that commits periodically does: a records line is written when poll returned the records, their
+ * offsets are committed every interval and, for the partitions revoked or lost, in
+ * onPartitionsRevoked/onPartitionsLost (before the line of the callback); what it reports is
+ * what it consumed. A classic member cannot commit while it rejoins (RebalanceInProgressException):
+ * the periodic commit is then deferred (a deferred line) until after the next poll. Once stopped,
+ * it polls until everything it consumed is committed, then closes. The times come from the wall
+ * clock (Instant.now(), microseconds), the one clock all members share, also those in other
+ * processes on the machine.
  *
  * It runs as a thread of the scenario or, to be killed, in a JVM of its own (main): then the
  * lines go to stdout, and "stop" on stdin makes it finish its poll, commit, report "stopped" and
@@ -47,21 +58,43 @@ final class GroupMember implements Runnable {
   private final String topic;
   private final Consumer<String> sink;
   private final boolean holdWhenStopped;
+  private final long commitIntervalMs;
+  /** Offsets consumed and not yet committed (commit interval only). */
+  private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
   private volatile boolean stop;
 
   GroupMember(String name, Properties props, String topic, Consumer<String> sink, boolean holdWhenStopped) {
+    this(name, props, topic, sink, holdWhenStopped, 0);
+  }
+
+  GroupMember(String name, Properties props, String topic, Consumer<String> sink, boolean holdWhenStopped,
+      long commitIntervalMs) {
     this.name = name;
     this.props = props;
     this.topic = topic;
     this.sink = sink;
     this.holdWhenStopped = holdWhenStopped;
+    this.commitIntervalMs = commitIntervalMs;
   }
 
   /** Consumer settings of a member: group.protocol=consumer, no auto-commit. */
   static Properties props(String bootstrap, String clientId, String group) {
+    return props(bootstrap, clientId, group, "consumer");
+  }
+
+  /**
+   * The same with group.protocol `protocol`; a classic member uses the CooperativeStickyAssignor
+   * and Ctx.consumerProps's session timeout and heartbeats.
+   */
+  static Properties props(String bootstrap, String clientId, String group, String protocol) {
     Properties p = Ctx.common(bootstrap, clientId);
     p.put("group.id", group);
-    p.put("group.protocol", "consumer");
+    p.put("group.protocol", protocol);
+    if (protocol.equals("classic")) {
+      p.put("partition.assignment.strategy", CooperativeStickyAssignor.class.getName());
+      p.put("session.timeout.ms", "10000");
+      p.put("heartbeat.interval.ms", "300");
+    }
     p.put("key.deserializer", ByteArrayDeserializer.class.getName());
     p.put("value.deserializer", ByteArrayDeserializer.class.getName());
     p.put("auto.offset.reset", "earliest");
@@ -103,26 +136,43 @@ final class GroupMember implements Runnable {
 
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> ps) {
+          commitPending(c, ps);
           emitPartitions("revoked", ps);
         }
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> ps) {
+          commitPending(c, ps);
           emitPartitions("lost", ps);
         }
       });
-      while (!stop) {
+      long nextCommit = System.currentTimeMillis() + commitIntervalMs;
+      long stopBy = 0;
+      // Once stopped, the member polls until what it consumed is committed: a classic member
+      // cannot commit during a rebalance, and closed during one it loses its partitions
+      // (onPartitionsLost, where no commit succeeds), so its close must leave no offset behind.
+      while (!stop || !pending.isEmpty()) {
+        if (stop && stopBy == 0) stopBy = System.currentTimeMillis() + 10_000;
+        Ctx.check(stopBy == 0 || System.currentTimeMillis() < stopBy, "no commit succeeded within 10 s of the stop");
         ConsumerRecords<byte[], byte[]> rs = c.poll(Duration.ofMillis(100));
-        if (rs.isEmpty()) continue;
-        Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
         StringBuilder sb = new StringBuilder();
         for (ConsumerRecord<byte[], byte[]> r : rs) {
-          next.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+          pending.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
           sb.append(sb.length() == 0 ? "" : " ").append(r.partition()).append(':').append(r.offset())
               .append(':').append(Ctx.str(r.value()));
         }
-        c.commitSync(next);
-        emit("records", sb.toString());
+        if (commitIntervalMs == 0) commitPending(c, pending.keySet());
+        if (!rs.isEmpty()) emit("records", sb.toString());
+        if (commitIntervalMs > 0 && (stop || System.currentTimeMillis() >= nextCommit)) {
+          try {
+            commitPending(c, pending.keySet());
+          } catch (RebalanceInProgressException e) {
+            // A classic member rejoining (commitSync's documented refusal): the next poll
+            // completes the rebalance, the commit is tried again after it.
+            emit("deferred", null);
+          }
+          nextCommit = System.currentTimeMillis() + commitIntervalMs;
+        }
       }
       emit("stopped", null);
       if (holdWhenStopped) {
@@ -131,6 +181,18 @@ final class GroupMember implements Runnable {
     } catch (Throwable t) {
       emit("error", (t.getClass().getName() + ": " + t.getMessage()).replace('\t', ' ').replace('\n', ' '));
     }
+  }
+
+  /** Commits (commitSync) the pending offsets of these partitions. */
+  private void commitPending(KafkaConsumer<byte[], byte[]> c, Collection<TopicPartition> ps) {
+    Map<TopicPartition, OffsetAndMetadata> now = new HashMap<>();
+    for (TopicPartition tp : ps) {
+      OffsetAndMetadata o = pending.get(tp);
+      if (o != null) now.put(tp, o);
+    }
+    if (now.isEmpty()) return;
+    c.commitSync(now);
+    pending.keySet().removeAll(now.keySet());
   }
 
   /** A member in its own JVM: GroupMember BOOTSTRAP CLIENT_ID GROUP TOPIC. */

@@ -43,6 +43,7 @@ final class VersionApi {
     m.put("consumer_protocol", VersionApi::consumerProtocol);
     m.put("transactions_v1", VersionApi::transactionsV1);
     m.put("consumer_protocol_members", ConsumerProtocolMembers::run);
+    m.put("group_migration", GroupMigration::run);
     m.put("admin_force_terminate", VersionApi::forceTerminate);
   }
 
