@@ -3,7 +3,6 @@
 #include <re2/re2.h>
 
 #include <algorithm>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -48,7 +47,8 @@ class Translator {
       // RE2/J takes a '{' that starts no repetition as text, but then refuses a repetition of
       // it (its parser counts the '{' as a repetition already); RE2 repeats the '{'.
       const size_t next = i + 1;
-      if (next < p_.size() && (std::strchr("*+?", p_[next]) || repeat_end(next) != npos))
+      if (next < p_.size() &&
+          (std::string_view("*+?").find(p_[next]) != npos || repeat_end(next) != npos))
         refused_ = true;
       return copy(i, next);
     }
