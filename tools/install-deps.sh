@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(cmake make g++ pkg-config python3 libasio-dev libzstd-dev liblz4-dev zlib1g-dev
-            libsnappy-dev libssl-dev)
+            libsnappy-dev libssl-dev libre2-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev librdkafka-dev kcat python3-confluent-kafka
            python3-kafka python3-snappy python3-lz4 python3-zstandard
            clang libclang-rt-14-dev  # tools/fuzz.sh (libFuzzer)

@@ -412,7 +412,7 @@ TEST_F(ConsumerGroupTest, InvalidRequests) {
   r = join_request(a);
   r.subscribed_topic_regex = std::string(20000, '(');
   EXPECT_EQ(send(r).error_code, ErrorCode::INVALID_REGULAR_EXPRESSION);
-  r.subscribed_topic_regex = std::string(100, '(') + "a" + std::string(100, ')');
+  r.subscribed_topic_regex = "(?=t)t.*";  // a lookahead: RE2/J refuses it
   EXPECT_EQ(send(r).error_code, ErrorCode::INVALID_REGULAR_EXPRESSION);
   r = join_request(a);
   r.server_assignor = "sticky";
