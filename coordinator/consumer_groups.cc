@@ -276,6 +276,10 @@ void ConsumerGroups::finish_load(int32_t partition) {
           now + (classic ? classic->session_timeout_ms : config_.session_timeout_ms));
       if (m.state == MemberState::UNREVOKED_PARTITIONS)
         arm(id, member, true, now + std::max(m.metadata.rebalance_timeout_ms, 0));
+      // A regex whose resolution was not written yet is resolved again.
+      if (m.metadata.subscribed_topic_regex &&
+          !g.regexes().count(*m.metadata.subscribed_topic_regex))
+        pending_regexes_[{id, *m.metadata.subscribed_topic_regex}] = now;
     }
   }
 }
@@ -475,17 +479,19 @@ ConsumerGroupHeartbeatResponse ConsumerGroups::heartbeat(
       md.subscribed_topic_regex != cur->metadata.subscribed_topic_regex)
     bump = true;
   if (!cur || md != cur->metadata) c.put_metadata(member_id, md);
+  bool resolve_later = false;
   if (md.subscribed_topic_regex) {
-    const auto re = RegularExpression::compile(*md.subscribed_topic_regex);
-    std::vector<std::string> matched;
-    if (re)
-      for (const auto& [name, t] : topics.topics())
-        if (re->matches(name)) matched.push_back(name);
     auto it = g.regexes().find(*md.subscribed_topic_regex);
-    if (it == g.regexes().end() || it->second.topics != matched) {
-      const int64_t version = it == g.regexes().end() ? 1 : it->second.version + 1;
+    if (it == g.regexes().end()) {
+      // A regex new to the group is resolved after this heartbeat, as Kafka resolves it off
+      // the request path: the member gets the topics it names first, and those the regex
+      // matches once the resolution has bumped the group epoch (resolve_regexes()).
+      resolve_later = true;
+    } else if (auto matched = match_topics(*md.subscribed_topic_regex, topics);
+               it->second.topics != matched) {
       c.emit(Type::RegularExpression, *md.subscribed_topic_regex,
-             encode(ConsumerGroupRegularExpressionValue{std::move(matched), version, now}));
+             encode(ConsumerGroupRegularExpressionValue{std::move(matched), it->second.version + 1,
+                                                        now}));
     }
   }
   c.sweep_regexes();
@@ -505,6 +511,7 @@ ConsumerGroupHeartbeatResponse ConsumerGroups::heartbeat(
   if (e != ErrorCode::NONE) return error_response(e);
 
   if (replaced) disarm(req.group_id, *replaced);
+  if (resolve_later) pending_regexes_[{req.group_id, *md.subscribed_topic_regex}] = now;
   if (upgrade) {
     // The classic members keep their own session timeouts; nothing else of theirs is armed.
     const ConsumerGroup* converted = group(req.group_id);
@@ -556,8 +563,55 @@ void ConsumerGroups::disarm(const std::string& group, const std::string& member,
 }
 
 std::optional<int64_t> ConsumerGroups::next_deadline_ms() const {
-  if (deadlines_.empty()) return std::nullopt;
-  return std::get<0>(*deadlines_.begin());
+  std::optional<int64_t> next;
+  if (!deadlines_.empty()) next = std::get<0>(*deadlines_.begin());
+  for (const auto& [key, due] : pending_regexes_)
+    if (!next || due < *next) next = due;
+  return next;
+}
+
+std::vector<std::string> ConsumerGroups::match_topics(const std::string& regex,
+                                                      const TopicsImage& topics) {
+  std::vector<std::string> matched;
+  if (const auto re = RegularExpression::compile(regex))
+    for (const auto& [name, t] : topics.topics())
+      if (re->matches(name)) matched.push_back(name);
+  return matched;
+}
+
+void ConsumerGroups::resolve_regexes() {
+  const int64_t now = clock_.now_ms();
+  std::map<std::string, std::vector<std::string>> due;
+  for (auto it = pending_regexes_.begin(); it != pending_regexes_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    due[it->first.first].push_back(it->first.second);
+    it = pending_regexes_.erase(it);
+  }
+  if (due.empty()) return;
+  const TopicsImage image = topics();
+  for (const auto& [group_id, regexes] : due) {
+    const ConsumerGroup* g = group(group_id);
+    if (!g) continue;
+    Change c(g, group_id);
+    for (const auto& regex : regexes) {
+      const bool used = std::any_of(g->members().begin(), g->members().end(), [&](const auto& m) {
+        return m.second.metadata.subscribed_topic_regex == regex;
+      });
+      if (!used || g->regexes().count(regex)) continue;  // left, or resolved meanwhile
+      c.emit(Type::RegularExpression, regex,
+             encode(ConsumerGroupRegularExpressionValue{match_topics(regex, image), 1, now}));
+    }
+    if (c.records.empty()) continue;
+    // The subscribed topics changed: a new epoch asks for a new target.
+    const int64_t hash = metadata_hash(c.group, image);
+    if (hash != g->metadata_hash()) c.bump_epoch(hash);
+    if (append(group_id, c.records) != ErrorCode::NONE)  // tried again a little later
+      for (const auto& regex : regexes)
+        pending_regexes_[{group_id, regex}] = now + config_.heartbeat_interval_ms;
+  }
 }
 
 std::optional<int64_t> ConsumerGroups::session_deadline(std::string_view group_id,
@@ -575,6 +629,7 @@ std::optional<int64_t> ConsumerGroups::rebalance_deadline(std::string_view group
 }
 
 void ConsumerGroups::tick() {
+  resolve_regexes();
   const int64_t now = clock_.now_ms();
   std::vector<TimerKey> due;
   for (const auto& [deadline, rebalance, key] : deadlines_) {

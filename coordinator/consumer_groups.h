@@ -29,8 +29,12 @@
 // epoch is bumped. Loading a partition starts the session timer of every member it holds.
 //
 // Regular expressions are matched against whole topic names, as Kafka matches its RE2/J
-// patterns (coordinator/regular_expression.h says where the dialects differ); a refused
-// pattern gets INVALID_REGULAR_EXPRESSION, as in Kafka.
+// patterns (coordinator/regular_expression.h); a refused pattern gets
+// INVALID_REGULAR_EXPRESSION, as in Kafka. A regex new to its group is resolved after the
+// heartbeat that brings it, on the next tick, as Kafka resolves it off the request path: the
+// member is first assigned the topics it names, and those the regex matches once the
+// resolution bumped the group epoch. A resolved regex is matched again on its members'
+// heartbeats when topics are created or deleted.
 #pragma once
 
 #include <cstdint>
@@ -164,7 +168,8 @@ class ConsumerGroups {
 
   // ---- Timers
   std::optional<int64_t> next_deadline_ms() const;
-  // Fences every member whose session or rebalance timeout passed.
+  // Resolves the regexes heartbeats brought, and fences every member whose session or
+  // rebalance timeout passed.
   void tick();
 
   // ---- Reading
@@ -209,6 +214,10 @@ class ConsumerGroups {
                                              const ClassicGroupUpgrade& upgrade,
                                              const TopicsImage& topics);
   TopicsImage topics() const { return topics_ ? topics_() : TopicsImage{}; }
+  static std::vector<std::string> match_topics(const std::string& regex, const TopicsImage& topics);
+  // Writes the resolution of the regexes that are due (pending_regexes_) and bumps the epoch of
+  // their groups.
+  void resolve_regexes();
 
   ConsumerGroupConfig config_;
   const storage::Clock& clock_;
@@ -218,6 +227,8 @@ class ConsumerGroups {
   std::function<TopicsImage()> topics_;
   std::map<std::string, ConsumerGroup, std::less<>> groups_;
   std::vector<ConsumerGroupDowngrade> downgrades_;
+  // Regexes new to their group, to resolve at the time given: (group, regex) -> when.
+  std::map<std::pair<std::string, std::string>, int64_t> pending_regexes_;
   std::map<TimerKey, Timer> session_timers_;
   std::map<TimerKey, Timer> rebalance_timers_;
   // Both kinds, earliest first: (deadline, rebalance, key).

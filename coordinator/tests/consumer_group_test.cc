@@ -56,7 +56,9 @@ class ConsumerGroupTest : public ::testing::Test {
   std::unique_ptr<GroupCoordinator> make() {
     CoordinatorConfig cfg;
     cfg.offsets_partitions = 3;
-    return std::make_unique<GroupCoordinator>(cfg, clock, log);
+    auto c = std::make_unique<GroupCoordinator>(cfg, clock, log);
+    c->set_topics_source([this] { return topics; });
+    return c;
   }
 
   ConsumerGroupHeartbeatRequest join_request(const Client& c,
@@ -363,6 +365,12 @@ TEST_F(ConsumerGroupTest, RegexSubscription) {
   req.subscribed_topic_regex = "pay.*";
   auto r = beat(a, req);
   ASSERT_EQ(r.error_code, ErrorCode::NONE);
+  // The regex is resolved after the heartbeat, as Kafka resolves it: nothing yet.
+  EXPECT_EQ(count(a.owned), 0u);
+  EXPECT_FALSE(group()->regexes().count("pay.*"));
+  ASSERT_EQ(coord->next_deadline_ms(), clock.now_ms());
+  coord->tick();
+  r = beat(a);
   EXPECT_EQ(count(a.owned), 2u);
   EXPECT_TRUE(a.owned.count(kPayments));
   ASSERT_TRUE(group()->regexes().count("pay.*"));
@@ -370,7 +378,7 @@ TEST_F(ConsumerGroupTest, RegexSubscription) {
   // A new topic that matches: the group rebalances onto it.
   topics.add("payroll", kPayroll, 3);
   r = beat(a);
-  EXPECT_EQ(r.member_epoch, 2);
+  EXPECT_EQ(r.member_epoch, 3);
   EXPECT_EQ(count(a.owned), 5u);
   // The whole name must match (as Kafka's matches()).
   topics.add("repay", uuid(9), 1);
@@ -502,6 +510,8 @@ TEST_F(ConsumerGroupTest, ReloadRebuildsTheSameState) {
   auto req = join_request(c, {});
   req.subscribed_topic_regex = "pay.*";
   beat(c, req);
+  coord->tick();  // the regex is resolved
+  beat(c);
   beat(b);  // some members are mid-reconciliation now
   ASSERT_NE(group()->state(), ConsumerGroupState::STABLE);
 
