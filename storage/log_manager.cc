@@ -25,6 +25,7 @@ namespace {
 constexpr const char* kTopicsDir = ".runnel-topics";
 constexpr const char* kCleanShutdown = ".runnel-cleanshutdown";
 constexpr const char* kRecoveryCheckpoint = "recovery-point-offset-checkpoint";
+constexpr const char* kLogStartCheckpoint = "log-start-offset-checkpoint";
 constexpr const char* kProducerCheckpoint = "producer-state-at-close";
 constexpr int32_t kMaxPartitions = 1 << 20;
 
@@ -232,6 +233,62 @@ void LogManager::adopt(PartitionLog& log) {
   if (decompressor_) log.set_decompressor(decompressor_);
   if (runner_) log.set_background_runner(runner_);
   log.set_recovery_point_lowered([this] { write_checkpoint(); });
+  log.set_log_start_offset_lowered([this] { write_log_start_checkpoint(); });
+}
+
+std::string LogManager::log_start_checkpoint_path() const {
+  return log_dir_ + "/" + kLogStartCheckpoint;
+}
+
+bool LogManager::write_log_start_checkpoint() {
+  OffsetCheckpoint::Offsets offsets;
+  for (const auto& [name, t] : topics_)
+    for (const auto& p : t.partitions)
+      if (auto start = p->checkpointed_log_start_offset()) offsets[{name, p->partition()}] = *start;
+  std::string text = OffsetCheckpoint::encode(offsets);
+  if (text == log_start_text_) return true;
+  std::string err;
+  if (!io::write_file_atomic(log_start_checkpoint_path(), text, &err)) {
+    io::log_line(err);
+    return false;
+  }
+  log_start_text_ = std::move(text);
+  log_start_topics_.clear();
+  for (const auto& [key, offset] : offsets) log_start_topics_.insert(key.first);
+  return true;
+}
+
+void LogManager::delete_records(std::span<RecordDeletion> deletions) {
+  std::vector<int64_t> previous(deletions.size(), 0);
+  bool moved = false;
+  for (size_t i = 0; i < deletions.size(); ++i) {
+    auto& d = deletions[i];
+    d.error = d.log->increment_log_start_offset(d.offset, &previous[i]);
+    moved = moved || (d.error == ErrorCode::NONE && d.log->log_start_offset() > previous[i]);
+  }
+  if (moved && !write_log_start_checkpoint()) {
+    // Nothing moved then: the answer and what a restart finds agree. The file may hold the new
+    // offsets although its write failed (after its rename): write the old ones once more.
+    for (size_t i = 0; i < deletions.size(); ++i) {
+      auto& d = deletions[i];
+      if (d.error != ErrorCode::NONE || d.log->log_start_offset() == previous[i]) continue;
+      d.log->set_log_start_offset_back(previous[i]);
+      d.error = ErrorCode::KAFKA_STORAGE_ERROR;
+      io::log_line("DeleteRecords on " + d.log->topic() + "-" + std::to_string(d.log->partition()) +
+                   " refused: the log start offset checkpoint cannot be written");
+    }
+    log_start_text_.clear();
+    write_log_start_checkpoint();
+  }
+  for (size_t i = 0; i < deletions.size(); ++i) {
+    auto& d = deletions[i];
+    if (d.error != ErrorCode::NONE) continue;
+    d.low_watermark = d.log->log_start_offset();
+    if (d.low_watermark == previous[i]) continue;
+    const int deleted = d.log->delete_segments_below_log_start();
+    io::log_line(d.log->dir() + ": log start offset moved to " + std::to_string(d.low_watermark) +
+                 " by DeleteRecords, " + std::to_string(deleted) + " segment(s) deleted");
+  }
 }
 
 std::string LogManager::checkpoint_path() const { return log_dir_ + "/" + kRecoveryCheckpoint; }
@@ -286,6 +343,12 @@ bool LogManager::load(std::string* error) {
     io::log_line("ignoring the recovery point checkpoint: " + why);
     stored.emplace();
   }
+  auto starts = OffsetCheckpoint::read(log_start_checkpoint_path(), &why);
+  if (!starts) {
+    // As Kafka: every log then starts at its first segment.
+    io::log_line("ignoring the log start offset checkpoint: " + why);
+    starts.emplace();
+  }
   // The producer states a clean close left (used only after a clean close).
   ProducerCheckpoint::Snapshots producer_states;
   const std::string producer_path = log_dir_ + "/" + kProducerCheckpoint;
@@ -330,6 +393,8 @@ bool LogManager::load(std::string* error) {
       RecoveryResult rec;
       PartitionLog::Checkpointed kept;
       if (auto it = stored->find({name, p}); it != stored->end()) kept.recovery_point = it->second;
+      if (auto it = starts->find({name, p}); it != starts->end())
+        kept.log_start_offset = it->second;
       if (auto it = producer_states.find({name, p}); it != producer_states.end())
         kept.producer_snapshot = std::move(it->second);
       auto log =
@@ -371,6 +436,11 @@ bool LogManager::load(std::string* error) {
     if (error) *error = "cannot write " + checkpoint_path();
     return false;
   }
+  // Entries of deleted topics and of logs whose first segment is now at their start go; a
+  // failure only leaves entries that a later write removes.
+  log_start_text_ = OffsetCheckpoint::encode(*starts);
+  for (const auto& [key, offset] : *starts) log_start_topics_.insert(key.first);
+  write_log_start_checkpoint();
   // Describes the logs as they were at the close only.
   sys::remove(producer_path, ec);
   sys::remove(marker, ec);
@@ -581,6 +651,8 @@ TopicResult LogManager::finish(std::shared_ptr<TopicChange> change) {
       // Created again while the checkpoint still holds the deleted topic's points, which the
       // new logs have not reached on disk.
       if (checkpointed_topics_.count(name)) write_checkpoint();
+      // Nor may the log start offsets of the deleted topic apply to the new one.
+      if (log_start_topics_.count(name)) write_log_start_checkpoint();
       break;
     case TopicChange::Kind::grow: {
       if (!change->result_.ok()) break;
@@ -605,6 +677,7 @@ TopicResult LogManager::finish(std::shared_ptr<TopicChange> change) {
       }
       for (int32_t p = 0; p < t.info.partitions; ++p)
         recovered_.erase(name + "-" + std::to_string(p));
+      if (log_start_topics_.count(name)) write_log_start_checkpoint();
       break;
   }
   ++topics_version_;

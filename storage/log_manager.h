@@ -10,6 +10,10 @@
 //       partition.metadata            "version: 0\ntopic_id: <base64>\n"
 //     recovery-point-offset-checkpoint every partition's recovery point
 //                                     (offset_checkpoint.h; partition_log.h)
+//     log-start-offset-checkpoint     the log start offset of every partition
+//                                     where DeleteRecords moved it above the
+//                                     first segment's base offset (the same
+//                                     layout; Kafka's file)
 //     .runnel-cleanshutdown           present only after a clean close()
 //
 // Topic metadata file, text, one "key: value" per line:
@@ -26,6 +30,14 @@
 // removes the topic file first and the partition directories after. A
 // partition directory whose topic file is absent (a create or delete that
 // was interrupted) is deleted at start.
+//
+// The log start offset checkpoint is written (when its text changes) by every
+// delete_records() before it answers and before it deletes a segment, when a
+// truncation moves a log start offset below the one it names, when a topic it
+// names is deleted or created again, and at the end of load(). Kafka writes it
+// every log.flush.start.offset.checkpoint.interval.ms and may lose a deletion
+// at a crash; here a DeleteRecords answered is on disk. Read at load(): a log's
+// start offset is the larger of its first segment's base offset and the entry.
 //
 // The recovery point checkpoint is written every
 // log.flush.offset.checkpoint.interval.ms when a point moved, at the end of
@@ -57,6 +69,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -105,6 +118,20 @@ class LogManager {
   // Writes the recovery point checkpoint when a point moved since the last write
   // (log.flush.offset.checkpoint.interval.ms). False on I/O error (logged).
   bool checkpoint_recovery_points();
+
+  // DeleteRecords: one partition's request and answer.
+  struct RecordDeletion {
+    PartitionLog* log = nullptr;
+    int64_t offset = 0;  // PartitionLog::kHighWatermark: up to the high watermark
+    protocol::ErrorCode error = protocol::ErrorCode::NONE;
+    int64_t low_watermark = -1;  // the log start offset after it (NONE only)
+  };
+  // Moves each log's start offset up (PartitionLog::increment_log_start_offset, whose errors
+  // each one may answer), writes the log start offset checkpoint once for all of them, and
+  // only then deletes the segments entirely below the new log start offsets. When the
+  // checkpoint cannot be written (logged), the moves are taken back and each partition that
+  // moved answers KAFKA_STORAGE_ERROR.
+  void delete_records(std::span<RecordDeletion> deletions);
 
   // Kafka's errors: INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS,
   // INVALID_PARTITIONS, INVALID_CONFIG, KAFKA_STORAGE_ERROR. A zero or
@@ -178,6 +205,11 @@ class LogManager {
   bool write_checkpoint();
   // Changes whenever the file would: the version of the topic map and the sum of the points.
   std::pair<uint64_t, int64_t> fingerprint() const;
+  std::string log_start_checkpoint_path() const;
+  // Writes every log's checkpointed log start offset (PartitionLog::checkpointed_log_start_offset)
+  // into the log start offset checkpoint, unless it holds them already. False on I/O error
+  // (logged).
+  bool write_log_start_checkpoint();
 
   std::string log_dir_;
   LogConfig defaults_;
@@ -191,6 +223,9 @@ class LogManager {
   std::string checkpointed_text_;
   std::set<std::string> checkpointed_topics_;
   std::pair<uint64_t, int64_t> checkpoint_fingerprint_{UINT64_MAX, 0};
+  // The log start offset checkpoint as written last, and the topics it names.
+  std::string log_start_text_;
+  std::set<std::string> log_start_topics_;
   uint64_t topics_version_ = 0;  // bumped by every finished topic change
   bool closed_ = true;           // until load() succeeds
 };

@@ -19,17 +19,6 @@ using protocol::BatchHeader;
 using protocol::ErrorCode;
 
 namespace {
-constexpr const char* kLogStartFile = "log-start-offset";
-
-// The decimal offset in `path`, or nullopt when it is absent or not a number.
-std::optional<int64_t> read_offset_file(const std::string& path) {
-  std::string text;
-  if (!io::read_file(path, &text)) return std::nullopt;
-  char* end = nullptr;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  if (end == text.c_str() || v < 0) return std::nullopt;
-  return static_cast<int64_t>(v);
-}
 // Batches larger than this are not read into memory to find a record by
 // timestamp (the batch's own offset is answered instead).
 constexpr size_t kMaxBatchReadForTimestamp = 64u << 20;
@@ -84,8 +73,23 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::st
   }
   int64_t leo = log->log_end_offset();
   log->log_start_offset_ = log->segments_.front()->base_offset();
-  if (auto v = read_offset_file(dir + "/" + kLogStartFile); v && *v > log->log_start_offset_)
-    log->log_start_offset_ = std::min(*v, leo);
+  if (auto v = checkpointed.log_start_offset; v && *v > log->log_start_offset_) {
+    if (*v > leo) {
+      // The log ends below its checkpointed start (what a DeleteRecords up to the high
+      // watermark left was not on disk yet at a power loss): as Kafka, start over, empty, at
+      // the checkpointed offset, so that no offset handed out before is handed out again.
+      io::log_line(dir + ": log end offset " + std::to_string(leo) +
+                   " is below the checkpointed log start offset " + std::to_string(*v) +
+                   "; starting the log over at " + std::to_string(*v));
+      if (!log->start_over_at(*v, error)) {
+        log->segments_.clear();
+        log->closed_ = true;
+        return nullptr;
+      }
+      leo = *v;
+    }
+    log->log_start_offset_ = *v;
+  }
   // A single replica: everything in the log is committed.
   log->high_watermark_ = leo;
   // What survived an unclean shutdown was read back from the page cache, which a power loss
@@ -555,34 +559,60 @@ int PartitionLog::apply_retention(int64_t now_ms) {
       }
     }
   }
-  while (segments_.size() > 1 && segments_[1]->base_offset() <= log_start_offset_) {
-    delete_oldest_segment();
-    ++deleted;
-  }
+  deleted += delete_segments_below_log_start();
   if (deleted > 0)
     io::log_line(dir_ + ": retention deleted " + std::to_string(deleted) +
                  " segment(s), log start offset " + std::to_string(log_start_offset_));
   return deleted;
 }
 
-bool PartitionLog::write_log_start_offset() {
-  std::string err;
-  if (!io::write_file_atomic(dir_ + "/" + kLogStartFile, std::to_string(log_start_offset_) + "\n",
-                             &err)) {
-    io::log_line(err);
-    return false;
+int PartitionLog::delete_segments_below_log_start() {
+  int deleted = 0;
+  while (segments_.size() > 1 && segments_[1]->base_offset() <= log_start_offset_) {
+    const std::string path = segments_.front()->log_path();
+    if (!delete_oldest_segment()) io::log_line("cannot delete every file of segment " + path);
+    ++deleted;
   }
-  return true;
+  return deleted;
 }
 
-ErrorCode PartitionLog::delete_records(int64_t offset) {
+ErrorCode PartitionLog::increment_log_start_offset(int64_t offset, int64_t* previous) {
+  *previous = log_start_offset_;
+  if (closed_ || offline_) return ErrorCode::KAFKA_STORAGE_ERROR;
+  if (config_.cleanup_compact && !config_.cleanup_delete) return ErrorCode::POLICY_VIOLATION;
+  if (offset == kHighWatermark) offset = high_watermark_;
   if (offset < 0 || offset > high_watermark_) return ErrorCode::OFFSET_OUT_OF_RANGE;
   if (offset <= log_start_offset_) return ErrorCode::NONE;
   log_start_offset_ = offset;
-  if (!write_log_start_offset()) return ErrorCode::KAFKA_STORAGE_ERROR;
-  while (segments_.size() > 1 && segments_[1]->base_offset() <= log_start_offset_)
-    delete_oldest_segment();
   return ErrorCode::NONE;
+}
+
+void PartitionLog::set_log_start_offset_back(int64_t previous) {
+  log_start_offset_ = std::min(log_start_offset_, previous);
+}
+
+std::optional<int64_t> PartitionLog::checkpointed_log_start_offset() const {
+  if (segments_.empty() || log_start_offset_ <= segments_.front()->base_offset())
+    return std::nullopt;
+  return log_start_offset_;
+}
+
+void PartitionLog::lower_log_start_offset(int64_t offset) {
+  const bool was_checkpointed = checkpointed_log_start_offset().has_value();
+  log_start_offset_ = offset;
+  if (was_checkpointed && log_start_offset_lowered_) log_start_offset_lowered_();
+}
+
+bool PartitionLog::start_over_at(int64_t offset, std::string* error) {
+  // The new segment is opened before the old ones go, so that a failure leaves the log as it
+  // was (never without a segment).
+  auto seg = Segment::open(dir_, offset, segment_options(), true, clock_->now_ms(), error);
+  if (!seg) return false;
+  for (auto& old : segments_)
+    if (!old->remove()) io::log_line("cannot delete every file of segment " + old->log_path());
+  segments_.clear();
+  segments_.push_back(std::move(seg));
+  return true;
 }
 
 bool PartitionLog::truncate_to(int64_t offset) {
@@ -594,25 +624,16 @@ bool PartitionLog::truncate_to(int64_t offset) {
     segments_.pop_back();
   }
   if (segments_.back()->base_offset() > offset) {
-    // Nothing below `offset` is left: start over, empty, at `offset`. The new segment is opened
-    // before the old one goes, so that a failure leaves the log as it was (never without one).
+    // Nothing below `offset` is left: start over, empty, at `offset`.
     std::string err;
-    auto seg = Segment::open(dir_, offset, segment_options(), true, clock_->now_ms(), &err);
-    if (!seg) {
+    if (!start_over_at(offset, &err)) {
       io::log_line(err);
       return false;
     }
-    ok = segments_.back()->remove() && ok;
-    segments_.pop_back();
-    segments_.push_back(std::move(seg));
-    log_start_offset_ = offset;
-    ok = write_log_start_offset() && ok;
+    lower_log_start_offset(offset);
   } else {
     ok = active().truncate_to(offset) && ok;
-    if (log_start_offset_ > offset) {
-      log_start_offset_ = offset;
-      ok = write_log_start_offset() && ok;
-    }
+    if (log_start_offset_ > offset) lower_log_start_offset(offset);
   }
   int64_t leo = log_end_offset();
   high_watermark_ = std::min(high_watermark_, leo);

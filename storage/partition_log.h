@@ -4,10 +4,6 @@
 // Other files in the directory:
 //   partition.metadata   "version: 0\ntopic_id: <base64 topic id>\n" (Kafka's
 //                        format; written by LogManager, atomically)
-//   log-start-offset     "<decimal offset>\n": written (atomically) only when
-//                        delete_records moves the log start offset inside a
-//                        segment; otherwise the log start offset is the first
-//                        segment's base offset.
 //   <offset>.snapshot    producer state as of that offset (producer_state.h),
 //                        written when a segment rolls (at the new segment's
 //                        base) and at close() (not at close_unsynced(): the log
@@ -24,8 +20,14 @@
 // at or after the replay start are dropped and rebuilt by the replay, so the
 // log stays the truth and a snapshot only saves work. truncate_to() deletes
 // the snapshots above the new log end and reloads the same way. Deleting
-// segments (retention, delete_records) drops their `.txnindex` but keeps the
+// segments (retention, DeleteRecords) drops their `.txnindex` but keeps the
 // producers, which leave only by expire_producers().
+//
+// The log start offset: the first segment's base offset, or above it when
+// DeleteRecords moved it inside that segment (increment_log_start_offset()).
+// The log keeps no file of its own for it: the log manager keeps every
+// partition's in one checkpoint file per log directory, as Kafka keeps
+// `log-start-offset-checkpoint` (log_manager.h), and hands it back to open().
 //
 // The recovery point: every offset below it is known to be on disk (fdatasync).
 // It moves when a rolled segment has been flushed and at every flush(); the log
@@ -131,6 +133,9 @@ class PartitionLog {
     // `clean_shutdown` and it is valid for the log end offset (else the snapshots and the log
     // are read as usual).
     std::optional<std::string> producer_snapshot;
+    // The log start offset, when DeleteRecords moved it above the first segment's base offset
+    // (never below that base; above the log end offset it is the log end offset).
+    std::optional<int64_t> log_start_offset;
   };
   // Opens (creating the directory if needed) and recovers the log in `dir`.
   // `clean_shutdown` skips CRC checks of the last segment.
@@ -245,9 +250,28 @@ class PartitionLog {
   // offset, never the active one; advances the log start offset. Returns the
   // number of segments deleted.
   int apply_retention(int64_t now_ms);
-  // Moves the log start offset up to `offset` (<= high watermark) and
-  // deletes the segments entirely below it. OFFSET_OUT_OF_RANGE when beyond.
-  protocol::ErrorCode delete_records(int64_t offset);
+  // DeleteRecords on this partition (Kafka's Partition.deleteRecordsOnLeader and
+  // UnifiedLog.maybeIncrementLogStartOffset): moves the log start offset up to `offset`
+  // (kHighWatermark: the high watermark), in memory only; the caller persists it (the log
+  // manager's checkpoint) and then calls delete_segments_below_log_start(). A smaller offset
+  // leaves it where it is (NONE). `*previous` is the log start offset before, for
+  // set_log_start_offset_back(). Errors, as Kafka: KAFKA_STORAGE_ERROR (closed or offline),
+  // POLICY_VIOLATION (cleanup.policy compact without delete), OFFSET_OUT_OF_RANGE (negative,
+  // or above the high watermark).
+  static constexpr int64_t kHighWatermark = -1;
+  protocol::ErrorCode increment_log_start_offset(int64_t offset, int64_t* previous);
+  // Takes back a move whose persisting failed.
+  void set_log_start_offset_back(int64_t previous);
+  // Deletes the segments entirely below the log start offset (never the active one). Returns
+  // how many; a file that could not be removed is logged (the log has let go of it).
+  int delete_segments_below_log_start();
+  // What the log start offset checkpoint holds for this log: the log start offset when it is
+  // above the first segment's base offset (Kafka writes only those), else nullopt.
+  std::optional<int64_t> checkpointed_log_start_offset() const;
+  // What to call when a truncation moves the log start offset below the checkpointed one.
+  void set_log_start_offset_lowered(std::function<void()> f) {
+    log_start_offset_lowered_ = std::move(f);
+  }
   // Removes every batch at or after `offset` (the whole batch holding it).
   bool truncate_to(int64_t offset);
 
@@ -318,7 +342,11 @@ class PartitionLog {
   TimestampOffset exact_timestamp_offset(const Segment& seg, const BatchPosition& batch,
                                          int64_t target_ts) const;
   SegmentOptions segment_options() const;
-  bool write_log_start_offset();
+  // A truncation moved the log start offset down to `offset`.
+  void lower_log_start_offset(int64_t offset);
+  // Replaces every segment with one new, empty segment at `offset` (the caller sets the log
+  // start offset). False, with the log as it was, when the new segment cannot be created.
+  bool start_over_at(int64_t offset, std::string* error);
   // Flushes the segments below `up_to` that may hold unflushed data (in the background when a
   // runner is set), then moves the recovery point to `up_to`.
   void flush_rolled(int64_t up_to);
@@ -360,6 +388,7 @@ class PartitionLog {
   int64_t recovery_point_ = 0;                // every offset below it has been flushed
   int64_t checkpointed_recovery_point_ = -1;  // as the log manager's checkpoint holds it
   std::function<void()> recovery_point_lowered_;
+  std::function<void()> log_start_offset_lowered_;
   BackgroundRunner runner_;
   // Background flushes check it before touching the log; it dies with the log.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);

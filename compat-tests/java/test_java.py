@@ -78,8 +78,6 @@ EXPECTED_TO_FAIL = {
     # Kafka: the new value is set and described
     "api_incrementalAlterConfigs": ("IncrementalAlterConfigs (key 44) is not implemented", UNSUPPORTED),
     "api_alterConfigs": ("AlterConfigs (key 33) is not implemented", UNSUPPORTED),
-    # Kafka: low watermark 2
-    "api_deleteRecords": ("DeleteRecords (key 21) is not implemented", UNSUPPORTED),
     # Kafka: one log dir; the replica's log dir
     "api_describeLogDirs": ("DescribeLogDirs (key 35) is not implemented", UNSUPPORTED),
     "api_describeReplicaLogDirs": ("DescribeLogDirs (key 35) is not implemented", UNSUPPORTED),

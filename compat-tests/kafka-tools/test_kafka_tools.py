@@ -65,10 +65,6 @@ EXPECTED_TO_FAIL = {
         "IncrementalAlterConfigs (API key 44)", 1,
         # ConfigCommand's own words for an UnsupportedVersionException
         "The INCREMENTAL_ALTER_CONFIGS API is not supported by the cluster."),
-    "kafka-delete-records": (
-        "DeleteRecords (API key 21)", 0,  # the tool reports the error per partition
-        "error: org.apache.kafka.common.errors.UnsupportedVersionException: "
-        "The node does not support DELETE_RECORDS"),
     "kafka-log-dirs --describe": (
         "DescribeLogDirs (API key 35)", 1,
         "UnsupportedVersionException: The node does not support DESCRIBE_LOG_DIRS"),

@@ -630,15 +630,15 @@ def scenario_transactions(cl, key):
 MISSING_APIS = {
     "ck": [("alter_configs", "AlterConfigs (33)"), ("incremental_alter_configs", "IncrementalAlterConfigs (44)"),
            ("describe_acls", "DescribeAcls (29)"), ("create_acls", "CreateAcls (30)"),
-           ("delete_acls", "DeleteAcls (31)"), ("delete_records", "DeleteRecords (21)"),
+           ("delete_acls", "DeleteAcls (31)"),
            ("elect_leaders", "ElectLeaders (43)"),
            ("describe_user_scram_credentials", "DescribeUserScramCredentials (50)")],
     "kp": [("alter_configs", "AlterConfigs (33)"), ("describe_acls", "DescribeAcls (29)"),
-           ("delete_records", "DeleteRecords (21)"), ("describe_log_dirs", "DescribeLogDirs (35)"),
+           ("describe_log_dirs", "DescribeLogDirs (35)"),
            ("elect_leaders", "ElectLeaders (43)"),
            ("describe_user_scram_credentials", "DescribeUserScramCredentials (50)"),
            ("list_partition_reassignments", "ListPartitionReassignments (46)")],
-    "aio": [("alter_configs", "AlterConfigs (33)"), ("delete_records", "DeleteRecords (21)")],
+    "aio": [("alter_configs", "AlterConfigs (33)")],
 }
 MISSING_BOUND = 15.0  # seconds within which a missing API must be reported
 
@@ -659,8 +659,6 @@ def ck_missing_call(admin, call, topic):
     elif call == "delete_acls":
         fs = admin.delete_acls([A.AclBindingFilter(A.ResourceType.TOPIC, topic, A.ResourcePatternType.LITERAL,
                                                    None, None, A.AclOperation.ANY, A.AclPermissionType.ANY)])
-    elif call == "delete_records":
-        fs = admin.delete_records([TopicPartition(topic, 0, 1)])
     elif call == "elect_leaders":
         fs = {"f": admin.elect_leaders(confluent_kafka.ElectionType.PREFERRED, [TopicPartition(topic, 0)])}
     elif call == "describe_user_scram_credentials":
@@ -808,8 +806,6 @@ def kp_missing_call(admin, call, topic):
         admin.describe_acls(A.ACLFilter(principal=None, host="*", operation=A.ACLOperation.ANY,
                                         permission_type=A.ACLPermissionType.ANY,
                                         resource_pattern=A.ResourcePattern(A.ResourceType.TOPIC, topic)))
-    elif call == "delete_records":
-        admin.delete_records({KpTP(topic, 0): 1})
     elif call == "describe_log_dirs":
         admin.describe_log_dirs()
     elif call == "elect_leaders":
@@ -861,11 +857,8 @@ def scenario_admin_aio(cl, key):
             for call, api in ([] if AGAINST_KAFKA else MISSING_APIS[key]):
                 t0 = time.monotonic()
                 try:
-                    if call == "alter_configs":
-                        await admin.alter_configs([AioConfigResource(AioConfigResourceType.TOPIC, topic,
-                                                                    configs={"retention.ms": "1000"})])
-                    else:
-                        await admin.delete_records({AioTP(topic, 0): A.RecordsToDelete(before_offset=1)})
+                    await admin.alter_configs([AioConfigResource(AioConfigResourceType.TOPIC, topic,
+                                                                configs={"retention.ms": "1000"})])
                 except Exception as e:
                     dt = time.monotonic() - t0
                     check(isinstance(e, (aiokafka.errors.IncompatibleBrokerVersion,

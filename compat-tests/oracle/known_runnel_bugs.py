@@ -71,6 +71,11 @@ KNOWN_BUGS = [
      "field": ["*Partitions.HighWatermark", "*Partitions.LastStableOffset", "*Partitions.LogStartOffset"],
      "why": "a partition answered with an error (OFFSET_OUT_OF_RANGE): Kafka sends HighWatermark, "
             "LastStableOffset and LogStartOffset -1, Runnel the partition's real values"},
+    {"scenario": "delete_records", "api": "Fetch",
+     "field": ["*Partitions.HighWatermark", "*Partitions.LastStableOffset", "*Partitions.LogStartOffset"],
+     "why": "the same as in fetch: a Fetch below the log start offset that DeleteRecords moved is answered "
+            "OFFSET_OUT_OF_RANGE by both; Kafka sends HighWatermark, LastStableOffset and LogStartOffset -1, "
+            "Runnel the partition's real values"},
     {"scenario": "fetch", "api": "Fetch", "field": "*Partitions.AbortedTransactions",
      "why": "a partition answered with an error (unknown topic or partition): Kafka sends "
             "AbortedTransactions [] (v4-v11), Runnel null"},
@@ -89,7 +94,6 @@ KNOWN_BUGS = [
 
 MISSING_APIS = {
     17: "SaslHandshake",
-    21: "DeleteRecords",
     23: "OffsetForLeaderEpoch",
     27: "WriteTxnMarkers",
     29: "DescribeAcls",

@@ -47,7 +47,7 @@ K = {}  # what the steps share: msgs, kafka, runnel, oracle, ranges, ts
 PRODUCE, FETCH, LIST_OFFSETS, METADATA = 0, 1, 2, 3
 OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR, JOIN_GROUP = 8, 9, 10, 11
 HEARTBEAT, LEAVE_GROUP, SYNC_GROUP, DESCRIBE_GROUPS, LIST_GROUPS = 12, 13, 14, 15, 16
-API_VERSIONS, CREATE_TOPICS, DELETE_TOPICS, INIT_PRODUCER_ID = 18, 19, 20, 22
+API_VERSIONS, CREATE_TOPICS, DELETE_TOPICS, DELETE_RECORDS, INIT_PRODUCER_ID = 18, 19, 20, 21, 22
 ADD_PARTITIONS_TO_TXN, ADD_OFFSETS_TO_TXN, END_TXN, TXN_OFFSET_COMMIT = 24, 25, 26, 28
 DESCRIBE_CONFIGS, CREATE_PARTITIONS, DELETE_GROUPS, OFFSET_DELETE = 32, 37, 42, 47
 DESCRIBE_CLUSTER, DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS = 60, 61, 65, 66
@@ -517,6 +517,40 @@ def scenario_list_offsets(sc):
                 ask(sc, LIST_OFFSETS, v, {"ReplicaId": -1, "TimeoutMs": 1000, "Topics": [
                     {"Name": "lo", "Partitions": [{"PartitionIndex": 0, "Timestamp": -1,
                                                    "CurrentLeaderEpoch": epoch}]}]})
+
+
+def scenario_delete_records(sc):
+    """DeleteRecords on a fresh topic per version (8 records in two batches): an offset inside
+    a batch, a smaller one (the log start stays), one beyond the high watermark, -2, -1 (the
+    high watermark), a partition named twice, a missing partition and topic, an internal topic,
+    a compacted topic, no topics; then what ListOffsets and Fetch see of the new log start."""
+    create_topic("dr-compact", 1, {"cleanup.policy": "compact"})
+    _ready_coordinator("dr-group", 0)  # __consumer_offsets exists on both
+
+    def body(*topics):
+        return {"Topics": [{"Name": t, "Partitions": [{"PartitionIndex": p, "Offset": off} for p, off in parts]}
+                           for t, parts in topics], "TimeoutMs": 10000}
+    for v in common(DELETE_RECORDS):
+        topic = "dr-v%d" % v
+        create_topic(topic, 2)
+        produce_records(topic, 0, [(None, b"r%d" % i, []) for i in range(5)])
+        produce_records(topic, 0, [(None, b"s%d" % i, []) for i in range(3)])
+        ask(sc, DELETE_RECORDS, v, body((topic, [(0, 3), (1, 0)])))
+        ask(sc, DELETE_RECORDS, v, body((topic, [(0, 2)])))
+        ask(sc, DELETE_RECORDS, v, body((topic, [(0, 9), (1, -2)])))
+        lo = max(common(LIST_OFFSETS))
+        ask(sc, LIST_OFFSETS, lo, {"ReplicaId": -1, "TimeoutMs": 1000, "Topics": [
+            {"Name": topic, "Partitions": [{"PartitionIndex": 0, "Timestamp": -2}]}]})
+        fv = max(common(FETCH))
+        for offset in (2, 3, 5):
+            ask(sc, FETCH, fv, per_side(lambda s, offset=offset: _fetch_body(fv, s, topic, [(0, offset)])))
+        ask(sc, DELETE_RECORDS, v, body((topic, [(0, 6), (1, 0), (0, 4)])))
+        ask(sc, DELETE_RECORDS, v, body((topic, [(0, -1), (7, 0)]), (topic + "-missing", [(0, 0)])))
+        ask(sc, LIST_OFFSETS, lo, {"ReplicaId": -1, "TimeoutMs": 1000, "Topics": [
+            {"Name": topic, "Partitions": [{"PartitionIndex": 0, "Timestamp": -2}]}]})
+        ask(sc, FETCH, fv, per_side(lambda s: _fetch_body(fv, s, topic, [(0, 8)])))
+        ask(sc, DELETE_RECORDS, v, body(("__consumer_offsets", [(0, 0)]), ("dr-compact", [(0, 0)])))
+        ask(sc, DELETE_RECORDS, v, body())
 
 
 def _ready_coordinator(key, key_type):
@@ -1209,6 +1243,7 @@ SCENARIOS = [
     ("produce_timestamps", scenario_produce_timestamps, 30),
     ("fetch", scenario_fetch, 60),
     ("list_offsets", scenario_list_offsets, 60),
+    ("delete_records", scenario_delete_records, 90),
     ("find_coordinator", scenario_find_coordinator, 90),
     ("join_group", scenario_join_group, 90),
     ("sync_group", scenario_sync_group, 90),

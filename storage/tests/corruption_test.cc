@@ -40,8 +40,9 @@ class CorruptionTest : public ::testing::Test {
   // would hand it back).
   std::unique_ptr<PartitionLog> open(bool clean) {
     std::string err;
-    auto log = PartitionLog::open(pdir(), "t", 0, config, clock, clean, &rec, &err,
-                                  {.recovery_point = recovery_point, .producer_snapshot = {}});
+    auto log = PartitionLog::open(
+        pdir(), "t", 0, config, clock, clean, &rec, &err,
+        {.recovery_point = recovery_point, .producer_snapshot = {}, .log_start_offset = {}});
     EXPECT_TRUE(log) << err;
     return log;
   }

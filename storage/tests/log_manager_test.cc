@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 
 #include "protocol/records/record_batch.h"
@@ -412,6 +413,145 @@ TEST_F(LogManagerTest, FailedSyncAtCloseLeavesAnUncleanShutdown) {
   auto m = open();
   EXPECT_TRUE(m->recovery_results().at("t-0").crc_checked);
   EXPECT_EQ(m->get("t", 0)->log_end_offset(), 2);
+}
+
+}  // namespace
+}  // namespace runnel::storage
+
+namespace runnel::storage {
+namespace {
+
+class LogStartCheckpointTest : public LogManagerTest {
+ protected:
+  std::unique_ptr<LogManager> open_small() {
+    LogConfig defaults;
+    defaults.segment_bytes = 200;  // two batches of 2 records each
+    auto m = std::make_unique<LogManager>(std::vector<std::string>{dir.path() + "/logs"}, defaults,
+                                          clock);
+    std::string err;
+    EXPECT_TRUE(m->load(&err)) << err;
+    return m;
+  }
+  void fill(LogManager& m, const std::string& topic, int batches) {
+    for (int i = 0; i < batches; ++i) {
+      auto b = make_batch(2, clock.now_ms());
+      ASSERT_EQ(m.get(topic, 0)->append(b, 0, clock.now_ms()).error, ErrorCode::NONE);
+    }
+  }
+  LogManager::RecordDeletion delete_one(LogManager& m, const std::string& topic, int64_t offset) {
+    LogManager::RecordDeletion d{m.get(topic, 0), offset};
+    m.delete_records(std::span<LogManager::RecordDeletion>(&d, 1));
+    return d;
+  }
+  std::string file_text() {
+    std::string text;
+    std::ifstream in(path);
+    std::getline(in, text, '\0');
+    return text;
+  }
+  std::string path = dir.path() + "/logs/log-start-offset-checkpoint";
+};
+
+TEST_F(LogStartCheckpointTest, DeleteRecordsWritesTheCheckpointAndARestartKeepsIt) {
+  {
+    auto m = open_small();
+    ASSERT_TRUE(m->create_topic("t", 2, {}).ok());
+    fill(*m, "t", 5);                // offsets 0-9
+    EXPECT_FALSE(fs::exists(path));  // nothing moved yet: no file
+    PartitionLog* log = m->get("t", 0);
+    const size_t segments = log->segment_count();
+    auto d = delete_one(*m, "t", 5);
+    EXPECT_EQ(d.error, ErrorCode::NONE);
+    EXPECT_EQ(d.low_watermark, 5);
+    EXPECT_LT(log->segment_count(), segments);
+    EXPECT_LE(log->segment_base_offsets().front(), 5);
+    // Kafka's layout, written before the answer.
+    EXPECT_EQ(file_text(), "0\n1\nt 0 5\n");
+    EXPECT_EQ(delete_one(*m, "t", 11).error, ErrorCode::OFFSET_OUT_OF_RANGE);
+    EXPECT_EQ(delete_one(*m, "t", 2).low_watermark, 5);
+    EXPECT_TRUE(m->close());
+  }
+  {
+    auto m = open_small();
+    EXPECT_EQ(m->get("t", 0)->log_start_offset(), 5);
+    EXPECT_EQ(m->get("t", 0)->read(4, 1 << 20, true).error, ErrorCode::OFFSET_OUT_OF_RANGE);
+    EXPECT_EQ(m->get("t", 1)->log_start_offset(), 0);
+    EXPECT_EQ(delete_one(*m, "t", 7).low_watermark, 7);
+  }
+  // After a crash too (the destructor closed; without the marker the start recovers).
+  fs::remove(dir.path() + "/logs/.runnel-cleanshutdown");
+  auto m = open_small();
+  EXPECT_EQ(m->get("t", 0)->log_start_offset(), 7);
+  EXPECT_EQ(m->get("t", 0)->log_end_offset(), 10);
+  // Up to the high watermark: nothing is left, the segments below it go.
+  auto d = delete_one(*m, "t", PartitionLog::kHighWatermark);
+  EXPECT_EQ(d.low_watermark, 10);
+  EXPECT_EQ(m->get("t", 0)->segment_count(), 1u);
+}
+
+TEST_F(LogStartCheckpointTest, ATopicDeletedAndCreatedAgainStartsAtZero) {
+  {
+    auto m = open_small();
+    ASSERT_TRUE(m->create_topic("t", 1, {}).ok());
+    fill(*m, "t", 3);
+    ASSERT_EQ(delete_one(*m, "t", 3).low_watermark, 3);
+    ASSERT_TRUE(m->delete_topic("t").ok());
+    EXPECT_EQ(file_text(), "0\n0\n");
+    ASSERT_TRUE(m->create_topic("t", 1, {}).ok());
+    fill(*m, "t", 3);
+  }
+  auto m = open_small();
+  EXPECT_EQ(m->get("t", 0)->log_start_offset(), 0);
+}
+
+TEST_F(LogStartCheckpointTest, ATruncationBelowItRewritesTheCheckpoint) {
+  auto m = open_small();
+  ASSERT_TRUE(m->create_topic("t", 1, {}).ok());
+  fill(*m, "t", 1);  // offsets 0-1, one segment
+  ASSERT_EQ(delete_one(*m, "t", 1).low_watermark, 1);
+  EXPECT_EQ(file_text(), "0\n1\nt 0 1\n");
+  ASSERT_TRUE(m->get("t", 0)->truncate_to(0));
+  EXPECT_EQ(m->get("t", 0)->log_start_offset(), 0);
+  EXPECT_EQ(file_text(), "0\n0\n");
+}
+
+TEST_F(LogStartCheckpointTest, AFailedWriteRefusesTheDeletionAndMovesNothing) {
+  auto m = open_small();
+  ASSERT_TRUE(m->create_topic("t", 1, {}).ok());
+  fill(*m, "t", 5);
+  const auto segments = m->get("t", 0)->segment_base_offsets();
+  for (sys::Op op : {sys::Op::open, sys::Op::write, sys::Op::sync, sys::Op::rename}) {
+    sys::FaultPlan plan;
+    plan.ops = sys::op_bit(op);
+    plan.match = [](sys::Op, std::string_view p) {
+      return p.find("log-start-offset-checkpoint") != std::string_view::npos;
+    };
+    plan.fail_at = 1;
+    plan.fail_count = UINT64_MAX;
+    plan.error = EIO;
+    sys::set_fault_plan(&plan);
+    auto d = delete_one(*m, "t", 5);
+    sys::set_fault_plan(nullptr);
+    EXPECT_GT(plan.failed, 0u) << sys::op_name(op);
+    EXPECT_EQ(d.error, ErrorCode::KAFKA_STORAGE_ERROR) << sys::op_name(op);
+    EXPECT_EQ(d.low_watermark, -1);
+    EXPECT_EQ(m->get("t", 0)->log_start_offset(), 0);
+    EXPECT_EQ(m->get("t", 0)->segment_base_offsets(), segments);
+  }
+  EXPECT_EQ(delete_one(*m, "t", 5).low_watermark, 5);
+  m->close();
+  EXPECT_EQ(open_small()->get("t", 0)->log_start_offset(), 5);
+}
+
+TEST_F(LogStartCheckpointTest, AnUnreadableCheckpointIsIgnored) {
+  {
+    auto m = open_small();
+    ASSERT_TRUE(m->create_topic("t", 1, {}).ok());
+    fill(*m, "t", 5);
+  }
+  std::ofstream(path) << "0\n2\nt 0 5\n";  // one entry short
+  auto m = open_small();
+  EXPECT_EQ(m->get("t", 0)->log_start_offset(), 0);
 }
 
 }  // namespace

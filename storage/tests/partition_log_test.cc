@@ -324,14 +324,52 @@ TEST_F(PartitionLogTest, TruncateAndDeleteRecords) {
   EXPECT_EQ(log->high_watermark(), 6);
   EXPECT_EQ(log->latest_epoch(), 2);
   EXPECT_EQ(append(*log, 1, clock.now_ms()).base_offset, 6);
-  EXPECT_EQ(log->delete_records(3), ErrorCode::NONE);
+  int64_t previous = -1;
+  EXPECT_EQ(log->increment_log_start_offset(3, &previous), ErrorCode::NONE);
+  EXPECT_EQ(previous, 0);
   EXPECT_EQ(log->log_start_offset(), 3);
-  EXPECT_EQ(log->delete_records(100), ErrorCode::OFFSET_OUT_OF_RANGE);
+  EXPECT_EQ(log->checkpointed_log_start_offset(), 3);
+  EXPECT_EQ(log->increment_log_start_offset(100, &previous), ErrorCode::OFFSET_OUT_OF_RANGE);
+  EXPECT_EQ(log->increment_log_start_offset(-2, &previous), ErrorCode::OFFSET_OUT_OF_RANGE);
+  EXPECT_EQ(log->increment_log_start_offset(2, &previous), ErrorCode::NONE);  // stays
+  EXPECT_EQ(log->log_start_offset(), 3);
+  EXPECT_EQ(log->read(2, 1 << 20, true).error, ErrorCode::OFFSET_OUT_OF_RANGE);
   log->close();
   log.reset();
-  auto again = open(config, true);
+  // The log keeps no file of it: the log manager's checkpoint hands it back.
+  EXPECT_EQ(open(config, true)->log_start_offset(), 0);
+  std::string err;
+  PartitionLog::Checkpointed kept;
+  kept.log_start_offset = 3;
+  auto again =
+      PartitionLog::open(dir.path() + "/t-0", "t", 0, config, clock, true, &rec, &err, kept);
+  ASSERT_TRUE(again) << err;
   EXPECT_EQ(again->log_start_offset(), 3);
   EXPECT_EQ(again->log_end_offset(), 7);
+  // A truncation below it moves it down and says so.
+  int lowered = 0;
+  again->set_log_start_offset_lowered([&] { ++lowered; });
+  EXPECT_TRUE(again->truncate_to(2));
+  EXPECT_EQ(again->log_start_offset(), 2);
+  EXPECT_EQ(lowered, 1);
+}
+
+TEST_F(PartitionLogTest, ACheckpointedStartAboveTheLogEndStartsTheLogOverThere) {
+  {
+    auto log = open(config);
+    for (int i = 0; i < 3; ++i) append(*log, 2, clock.now_ms());
+    log->close();
+  }
+  std::string err;
+  PartitionLog::Checkpointed kept;
+  kept.log_start_offset = 20;
+  auto log =
+      PartitionLog::open(dir.path() + "/t-0", "t", 0, config, clock, false, &rec, &err, kept);
+  ASSERT_TRUE(log) << err;
+  EXPECT_EQ(log->log_start_offset(), 20);
+  EXPECT_EQ(log->log_end_offset(), 20);
+  EXPECT_EQ(log->segment_base_offsets(), (std::vector<int64_t>{20}));
+  EXPECT_EQ(append(*log, 1, clock.now_ms()).base_offset, 20);
 }
 
 }  // namespace

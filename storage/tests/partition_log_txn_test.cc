@@ -351,7 +351,10 @@ TEST_F(PartitionLogTxnTest, ExpireProducersAndDeletedSegments) {
   ASSERT_EQ(append(*log, pbatch(3, 0, 0, 1, true, 5000)).error, ErrorCode::NONE);
   ASSERT_GT(log->segment_count(), 1u);
   ASSERT_TRUE(fs::exists(path() + "/00000000000000000000.txnindex"));
-  ASSERT_EQ(log->delete_records(log->segment_base_offsets()[1]), ErrorCode::NONE);
+  int64_t previous = 0;
+  ASSERT_EQ(log->increment_log_start_offset(log->segment_base_offsets()[1], &previous),
+            ErrorCode::NONE);
+  EXPECT_EQ(log->delete_segments_below_log_start(), 1);
   EXPECT_FALSE(fs::exists(path() + "/00000000000000000000.txnindex"));
   EXPECT_EQ(log->producers().size(), 3u);  // kept until they expire
   EXPECT_EQ(log->expire_producers(1999, 1000), 0u);

@@ -12,6 +12,7 @@ import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.FeatureUpdate;
 import org.apache.kafka.clients.admin.NewPartitionReassignment;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
 import org.apache.kafka.clients.admin.ScramMechanism;
@@ -76,7 +77,20 @@ final class Unsupported {
     m.put("api_deleteRecords", withAdmin("delrec", (a, ctx, tp, node) -> {
       long low = a.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(2))).lowWatermarks().get(tp).get().lowWatermark();
       check(low == 2, "low watermark after deleteRecords(2): %d", low);
-      return "low watermark 2";
+      long earliest = a.listOffsets(Map.of(tp, OffsetSpec.earliest())).partitionResult(tp).get().offset();
+      check(earliest == 2, "earliest offset after deleteRecords(2): %d", earliest);
+      // A consumer at an offset below the log start: OFFSET_OUT_OF_RANGE, auto.offset.reset=earliest.
+      try (var c = ctx.consumer(ctx.consumerProps("api-delrec-consumer", null))) {
+        c.assign(List.of(tp));
+        c.seek(tp, 0);
+        List<Long> offsets = new java.util.ArrayList<>();
+        long deadline = System.currentTimeMillis() + 15000;
+        while (offsets.isEmpty() && System.currentTimeMillis() < deadline) {
+          c.poll(java.time.Duration.ofMillis(200)).forEach(r -> offsets.add(r.offset()));
+        }
+        check(offsets.equals(List.of(2L)), "offsets read from 0 after deleteRecords(2): %s", offsets);
+      }
+      return "low watermark 2, earliest 2, a consumer at 0 reset to 2";
     }));
     m.put("api_describeLogDirs", withAdmin("logdirs", (a, ctx, tp, node) -> {
       var dirs = a.describeLogDirs(List.of(node)).allDescriptions().get().get(node);
