@@ -366,7 +366,6 @@ def plt_missing(topic):
              "DescribeAcls (29)"),
             ("deleteRecords", {"topics": [{"name": topic, "partitions": [{"partition": 0, "offset": "1n"}]}]},
              "DeleteRecords (21)"),
-            ("describeLogDirs", {"topics": [{"name": topic, "partitions": [0]}]}, "DescribeLogDirs (35)"),
             ("describeClientQuotas", {"components": []}, "DescribeClientQuotas (48)")]
 
 

@@ -631,13 +631,10 @@ MISSING_APIS = {
     "ck": [("alter_configs", "AlterConfigs (33)"), ("incremental_alter_configs", "IncrementalAlterConfigs (44)"),
            ("describe_acls", "DescribeAcls (29)"), ("create_acls", "CreateAcls (30)"),
            ("delete_acls", "DeleteAcls (31)"), ("delete_records", "DeleteRecords (21)"),
-           ("elect_leaders", "ElectLeaders (43)"),
            ("describe_user_scram_credentials", "DescribeUserScramCredentials (50)")],
     "kp": [("alter_configs", "AlterConfigs (33)"), ("describe_acls", "DescribeAcls (29)"),
-           ("delete_records", "DeleteRecords (21)"), ("describe_log_dirs", "DescribeLogDirs (35)"),
-           ("elect_leaders", "ElectLeaders (43)"),
-           ("describe_user_scram_credentials", "DescribeUserScramCredentials (50)"),
-           ("list_partition_reassignments", "ListPartitionReassignments (46)")],
+           ("delete_records", "DeleteRecords (21)"),
+           ("describe_user_scram_credentials", "DescribeUserScramCredentials (50)")],
     "aio": [("alter_configs", "AlterConfigs (33)"), ("delete_records", "DeleteRecords (21)")],
 }
 MISSING_BOUND = 15.0  # seconds within which a missing API must be reported
@@ -661,8 +658,6 @@ def ck_missing_call(admin, call, topic):
                                                    None, None, A.AclOperation.ANY, A.AclPermissionType.ANY)])
     elif call == "delete_records":
         fs = admin.delete_records([TopicPartition(topic, 0, 1)])
-    elif call == "elect_leaders":
-        fs = {"f": admin.elect_leaders(confluent_kafka.ElectionType.PREFERRED, [TopicPartition(topic, 0)])}
     elif call == "describe_user_scram_credentials":
         fs = {"f": admin.describe_user_scram_credentials()}
     for f in fs.values():
@@ -810,14 +805,8 @@ def kp_missing_call(admin, call, topic):
                                         resource_pattern=A.ResourcePattern(A.ResourceType.TOPIC, topic)))
     elif call == "delete_records":
         admin.delete_records({KpTP(topic, 0): 1})
-    elif call == "describe_log_dirs":
-        admin.describe_log_dirs()
-    elif call == "elect_leaders":
-        admin.elect_leaders(0, {KpTP(topic, 0)})
     elif call == "describe_user_scram_credentials":
         admin.describe_user_scram_credentials()
-    elif call == "list_partition_reassignments":
-        admin.list_partition_reassignments()
 
 
 def kp_is_missing_api(e):
