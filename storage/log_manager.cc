@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <sstream>
 #include <system_error>
@@ -712,6 +714,34 @@ PartitionLog* LogManager::get(const std::string& topic, int32_t partition) const
       static_cast<size_t>(partition) >= it->second.partitions.size())
     return nullptr;
   return it->second.partitions[partition].get();
+}
+
+namespace {
+
+// blocks * block size, or INT64_MAX past int64 (Kafka's adjustForLargeFileSystems).
+int64_t bytes_of(uint64_t blocks, uint64_t block_size) {
+  if (block_size != 0 && blocks > static_cast<uint64_t>(INT64_MAX) / block_size) return INT64_MAX;
+  return static_cast<int64_t>(blocks * block_size);
+}
+
+}  // namespace
+
+bool LogManager::disk_space(DiskSpace* out, std::error_code& ec) const {
+  struct statvfs st {};
+  if (sys::statvfs(log_dir_, &st) != 0) {
+    ec = std::error_code(errno, std::generic_category());
+    return false;
+  }
+  out->total_bytes = bytes_of(st.f_blocks, st.f_frsize);
+  out->usable_bytes = bytes_of(st.f_bavail, st.f_frsize);
+  return true;
+}
+
+bool LogManager::any_log_offline() const {
+  for (const auto& [name, t] : topics_)
+    for (const auto& p : t.partitions)
+      if (p && p->offline()) return true;
+  return false;
 }
 
 const TopicInfo* LogManager::topic(const std::string& name) const {

@@ -71,6 +71,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "protocol/errors.h"
@@ -108,6 +109,19 @@ class LogManager {
   bool load(std::string* error);
 
   const std::string& log_dir() const { return log_dir_; }
+
+  // The file system that holds the log directory, as Kafka's DescribeLogDirs reports it (Java's
+  // FileStore): its size and the bytes a writer without privileges may still use (statvfs's
+  // f_blocks and f_bavail in f_frsize units; a size past int64 reads INT64_MAX, as Kafka
+  // adjusts it). False, with `ec` set, when statvfs fails.
+  struct DiskSpace {
+    int64_t total_bytes = -1;
+    int64_t usable_bytes = -1;
+  };
+  bool disk_space(DiskSpace* out, std::error_code& ec) const;
+  // True when a partition log is offline (a failed fsync, or a refused append that could not be
+  // cut back out): Kafka takes the whole log directory offline then.
+  bool any_log_offline() const;
   const LogConfig& defaults() const { return defaults_; }
   // Applies to topics without an override for the changed keys.
   void set_defaults(const LogConfig& defaults);

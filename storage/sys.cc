@@ -168,6 +168,11 @@ int fstat(int fd, struct stat* st) {
   return ::fstat(fd, st);
 }
 
+int statvfs(const std::string& path, struct statvfs* out) {
+  if (int e = on_path(Op::stat, path)) return fail(e);
+  return ::statvfs(path.c_str(), out);
+}
+
 bool exists(const std::string& path, std::error_code& ec) {
   if (int e = on_path(Op::stat, path)) {
     ec = std::error_code(e, std::generic_category());

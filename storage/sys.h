@@ -13,6 +13,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -36,7 +37,7 @@ enum class Op : uint8_t {
   mkdir,     // creating directories
   rmtree,    // removing a directory with everything in it
   list,      // listing a directory
-  stat,      // fstat(2), stat(2) of a path (existence checks)
+  stat,      // fstat(2), stat(2) of a path (existence checks), statvfs(2)
 };
 constexpr int kOpCount = 11;
 constexpr uint32_t op_bit(Op op) { return 1u << static_cast<unsigned>(op); }
@@ -87,6 +88,8 @@ int ftruncate(int fd, off_t length);
 int rename(const std::string& from, const std::string& to);
 int unlink(const std::string& path);
 int fstat(int fd, struct stat* st);
+// statvfs(2) of the file system that holds `path`.
+int statvfs(const std::string& path, struct statvfs* out);
 
 // True when `path` exists; false with `ec` set when that cannot be told.
 bool exists(const std::string& path, std::error_code& ec);

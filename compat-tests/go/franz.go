@@ -1166,11 +1166,6 @@ func fzAdminTransactions(ctx context.Context, e *env) error {
 
 // The admin calls of kadm whose Kafka API Runnel does not implement yet (see missing.go).
 func fzMissing(e *env) []unsupported {
-	ts := func(topic string) kadm.TopicsSet {
-		var s kadm.TopicsSet
-		s.Add(topic, 0)
-		return s
-	}
 	var adm *kadm.Client
 	get := func() *kadm.Client {
 		if adm == nil {
@@ -1231,27 +1226,6 @@ func fzMissing(e *env) []unsupported {
 			if err == nil && len(r) > 0 {
 				err = r[0].Err
 			}
-			return err
-		}},
-		{"DescribeLogDirs (35)", "kadm DescribeAllLogDirs", missingLogDirs, func(ctx context.Context) error {
-			_, err := get().DescribeAllLogDirs(ctx, ts(e.name("t")))
-			return err
-		}},
-		{"ElectLeaders (43)", "kadm ElectLeaders", missingReplication, func(ctx context.Context) error {
-			r, err := get().ElectLeaders(ctx, kadm.ElectPreferredReplica, ts(e.name("t")))
-			if err == nil {
-				for _, ps := range r {
-					for _, p := range ps {
-						if err == nil {
-							err = p.Err
-						}
-					}
-				}
-			}
-			return err
-		}},
-		{"ListPartitionReassignments (46)", "kadm ListPartitionReassignments", missingReplication, func(ctx context.Context) error {
-			_, err := get().ListPartitionReassignments(ctx, ts(e.name("t")))
 			return err
 		}},
 		{"DescribeClientQuotas (48)", "kadm DescribeClientQuotas", missingQuotas, func(ctx context.Context) error {

@@ -735,21 +735,6 @@ func kgMissing(e *env) []unsupported {
 			}
 			return err
 		}},
-		{"ElectLeaders (43)", "Client.ElectLeaders", missingReplication, func(ctx context.Context) error {
-			r, err := cl.ElectLeaders(ctx, &kafka.ElectLeadersRequest{Topic: topic, Partitions: []int{0}})
-			if err == nil {
-				err = r.Error
-			}
-			return err
-		}},
-		{"ListPartitionReassignments (46)", "Client.ListPartitionReassignments", missingReplication, func(ctx context.Context) error {
-			r, err := cl.ListPartitionReassignments(ctx, &kafka.ListPartitionReassignmentsRequest{
-				Topics: map[string]kafka.ListPartitionReassignmentsRequestTopic{topic: {PartitionIndexes: []int{0}}}})
-			if err == nil {
-				err = r.Error
-			}
-			return err
-		}},
 		{"DescribeClientQuotas (48)", "Client.DescribeClientQuotas", missingQuotas, func(ctx context.Context) error {
 			r, err := cl.DescribeClientQuotas(ctx, &kafka.DescribeClientQuotasRequest{})
 			if err == nil {

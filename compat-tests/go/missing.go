@@ -21,8 +21,6 @@ const (
 	missingDeleteRecords        = "Runnel does not implement DeleteRecords"
 	missingOffsetForLeaderEpoch = "Runnel does not implement OffsetForLeaderEpoch (one node, no replication)"
 	missingACLs                 = "Runnel has no authorizer: DescribeAcls/CreateAcls/DeleteAcls are not implemented"
-	missingLogDirs              = "Runnel does not implement DescribeLogDirs"
-	missingReplication          = "Runnel has no replication: ElectLeaders and partition reassignments are not implemented"
 	missingQuotas               = "Runnel has no client quotas: DescribeClientQuotas/AlterClientQuotas are not implemented"
 	missingSASL                 = "Runnel has no SASL: the SCRAM credential APIs are not implemented"
 )

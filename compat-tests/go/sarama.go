@@ -961,22 +961,6 @@ func srMissing(e *env) []unsupported {
 			return get().CreateACL(sarama.Resource{ResourceType: sarama.AclResourceTopic, ResourceName: topic, ResourcePatternType: sarama.AclPatternLiteral},
 				sarama.Acl{Principal: "User:x", Host: "*", Operation: sarama.AclOperationRead, PermissionType: sarama.AclPermissionAllow})
 		}},
-		{"DescribeLogDirs (35)", "ClusterAdmin.DescribeLogDirs", missingLogDirs, func(ctx context.Context) error {
-			brokers, _, err := get().DescribeCluster()
-			if err != nil {
-				return err
-			}
-			_, err = get().DescribeLogDirs([]int32{brokers[0].ID()})
-			return err
-		}},
-		{"ElectLeaders (43)", "ClusterAdmin.ElectLeaders", missingReplication, func(ctx context.Context) error {
-			_, err := get().ElectLeaders(sarama.PreferredElection, map[string][]int32{topic: {0}})
-			return err
-		}},
-		{"ListPartitionReassignments (46)", "ClusterAdmin.ListPartitionReassignments", missingReplication, func(ctx context.Context) error {
-			_, err := get().ListPartitionReassignments(topic, []int32{0})
-			return err
-		}},
 		{"DescribeClientQuotas (48)", "ClusterAdmin.DescribeClientQuotas", missingQuotas, func(ctx context.Context) error {
 			_, err := get().DescribeClientQuotas(nil, false)
 			return err

@@ -61,8 +61,7 @@ SUITE = "go"
 # The scenarios go-compat must offer for each client (it is asked with `go-compat list`).
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 MISSING = ["incrementalalterconfigs", "alterconfigs", "deleterecords", "offsetforleaderepoch",
-           "describeacls", "createacls", "describelogdirs", "electleaders",
-           "listpartitionreassignments", "describeclientquotas", "describeuserscramcredentials"]
+           "describeacls", "createacls", "describeclientquotas", "describeuserscramcredentials"]
 SCENARIOS = {
     "franz-go": ["produce_" + c for c in CODECS] + [
         "consume_assign", "group_commit_resume", "group_rebalance_default", "group_rebalance_range",
@@ -79,7 +78,7 @@ SCENARIOS = {
         "consume_assign", "group_commit_resume", "group_rebalance_default", "admin_topics",
         "admin_configs", "admin_groups_offsets"] +
         ["missing_api_" + m for m in MISSING
-         if m not in ("deleterecords", "offsetforleaderepoch", "describelogdirs")],
+         if m not in ("deleterecords", "offsetforleaderepoch")],
 }
 
 # (client, scenario) -> (why it fails today, a text its failure note must contain). A scenario

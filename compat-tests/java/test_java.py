@@ -78,9 +78,6 @@ EXPECTED_TO_FAIL = {
     # Kafka: the new value is set and described
     "api_incrementalAlterConfigs": ("IncrementalAlterConfigs (key 44) is not implemented", UNSUPPORTED),
     "api_alterConfigs": ("AlterConfigs (key 33) is not implemented", UNSUPPORTED),
-    # Kafka: one log dir; the replica's log dir
-    "api_describeLogDirs": ("DescribeLogDirs (key 35) is not implemented", UNSUPPORTED),
-    "api_describeReplicaLogDirs": ("DescribeLogDirs (key 35) is not implemented", UNSUPPORTED),
     # Kafka without an authorizer: SecurityDisabledException
     "api_createAcls": ("CreateAcls (key 30) is not implemented", UNSUPPORTED),
     "api_describeAcls": ("DescribeAcls (key 29) is not implemented", UNSUPPORTED),
@@ -89,12 +86,6 @@ EXPECTED_TO_FAIL = {
     "api_describeUserScramCredentials": ("DescribeUserScramCredentials (key 50) is not implemented",
                                          UNSUPPORTED),
     "api_alterUserScramCredentials": ("AlterUserScramCredentials (key 51) is not implemented", UNSUPPORTED),
-    # Kafka: the preferred leader is already the leader (no error)
-    "api_electLeaders": ("ElectLeaders (key 43) is not implemented", UNSUPPORTED),
-    # Kafka: no reassignment; a reassignment to the same replica is accepted
-    "api_listPartitionReassignments": ("ListPartitionReassignments (key 46) is not implemented", UNSUPPORTED),
-    "api_alterPartitionReassignments": ("AlterPartitionReassignments (key 45) is not implemented",
-                                        UNSUPPORTED),
     # Kafka: the quota entities; the quota is set
     "api_describeClientQuotas": ("DescribeClientQuotas (key 48) is not implemented", UNSUPPORTED),
     "api_alterClientQuotas": ("AlterClientQuotas (key 49) is not implemented", UNSUPPORTED),

@@ -65,9 +65,6 @@ EXPECTED_TO_FAIL = {
         "IncrementalAlterConfigs (API key 44)", 1,
         # ConfigCommand's own words for an UnsupportedVersionException
         "The INCREMENTAL_ALTER_CONFIGS API is not supported by the cluster."),
-    "kafka-log-dirs --describe": (
-        "DescribeLogDirs (API key 35)", 1,
-        "UnsupportedVersionException: The node does not support DESCRIBE_LOG_DIRS"),
     "kafka-metadata-quorum describe": (
         "DescribeQuorum (API key 55)", 1,
         "UnsupportedVersionException: The node does not support DESCRIBE_QUORUM"),
@@ -667,6 +664,14 @@ def test_log_dirs():
     doc = json.loads(out.strip().splitlines()[-1])
     parts = {p["partition"] for b in doc["brokers"] for d in b["logDirs"] for p in d["partitions"]}
     expect_eq(parts, {"%s-%d" % (TOPIC, p) for p in range(state["partitions"])}, "partitions in the log dirs")
+    # One broker with one log dir, no error; no partition is a future log, and the topic's
+    # records take some bytes.
+    expect_eq([len(b["logDirs"]) for b in doc["brokers"]], [1], "log dirs per broker")
+    d = doc["brokers"][0]["logDirs"][0]
+    expect_eq(d["error"], None, "log dir error")
+    for p in d["partitions"]:
+        check(p["size"] >= 0 and p["offsetLag"] == 0 and p["isFuture"] is False, "partition %r" % p)
+    check(sum(p["size"] for p in d["partitions"]) > 0, "sizes of the partitions: %r" % d["partitions"])
 
 
 def test_metadata_quorum():

@@ -363,7 +363,6 @@ def plt_missing(topic):
             ("describeAcls", {"filter": {"resourceType": 1, "resourceName": None, "resourcePatternType": 1,
                                          "principal": None, "host": None, "operation": 1, "permissionType": 1}},
              "DescribeAcls (29)"),
-            ("describeLogDirs", {"topics": [{"name": topic, "partitions": [0]}]}, "DescribeLogDirs (35)"),
             ("describeClientQuotas", {"components": []}, "DescribeClientQuotas (48)")]
 
 

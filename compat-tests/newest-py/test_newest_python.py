@@ -631,13 +631,9 @@ MISSING_APIS = {
     "ck": [("alter_configs", "AlterConfigs (33)"), ("incremental_alter_configs", "IncrementalAlterConfigs (44)"),
            ("describe_acls", "DescribeAcls (29)"), ("create_acls", "CreateAcls (30)"),
            ("delete_acls", "DeleteAcls (31)"),
-           ("elect_leaders", "ElectLeaders (43)"),
            ("describe_user_scram_credentials", "DescribeUserScramCredentials (50)")],
     "kp": [("alter_configs", "AlterConfigs (33)"), ("describe_acls", "DescribeAcls (29)"),
-           ("describe_log_dirs", "DescribeLogDirs (35)"),
-           ("elect_leaders", "ElectLeaders (43)"),
-           ("describe_user_scram_credentials", "DescribeUserScramCredentials (50)"),
-           ("list_partition_reassignments", "ListPartitionReassignments (46)")],
+           ("describe_user_scram_credentials", "DescribeUserScramCredentials (50)")],
     "aio": [("alter_configs", "AlterConfigs (33)")],
 }
 MISSING_BOUND = 15.0  # seconds within which a missing API must be reported
@@ -659,8 +655,6 @@ def ck_missing_call(admin, call, topic):
     elif call == "delete_acls":
         fs = admin.delete_acls([A.AclBindingFilter(A.ResourceType.TOPIC, topic, A.ResourcePatternType.LITERAL,
                                                    None, None, A.AclOperation.ANY, A.AclPermissionType.ANY)])
-    elif call == "elect_leaders":
-        fs = {"f": admin.elect_leaders(confluent_kafka.ElectionType.PREFERRED, [TopicPartition(topic, 0)])}
     elif call == "describe_user_scram_credentials":
         fs = {"f": admin.describe_user_scram_credentials()}
     for f in fs.values():
@@ -806,14 +800,8 @@ def kp_missing_call(admin, call, topic):
         admin.describe_acls(A.ACLFilter(principal=None, host="*", operation=A.ACLOperation.ANY,
                                         permission_type=A.ACLPermissionType.ANY,
                                         resource_pattern=A.ResourcePattern(A.ResourceType.TOPIC, topic)))
-    elif call == "describe_log_dirs":
-        admin.describe_log_dirs()
-    elif call == "elect_leaders":
-        admin.elect_leaders(0, {KpTP(topic, 0)})
     elif call == "describe_user_scram_credentials":
         admin.describe_user_scram_credentials()
-    elif call == "list_partition_reassignments":
-        admin.list_partition_reassignments()
 
 
 def kp_is_missing_api(e):

@@ -13,6 +13,7 @@ it further. Its "rule" then decides whether the two values may differ that way:
     own_port     each broker names its own port
     time         a wall-clock time: both positive, or the same
     set_or_null  free text (Kafka's error messages): any text or none
+    nonnegative  a size or count each broker measures for itself: both zero or more
 
 Every other difference fails the scenario, unless known_runnel_bugs.KNOWN_BUGS lists it.
 """
@@ -58,6 +59,18 @@ EXPECTED = [
      "why": "the producers' batches carry the same timestamps; kept for when they do not"},
     # Ports: each broker listens on its own free port; hosts are both 127.0.0.1.
     {"api": "*", "field": "*Port", "rule": "own_port", "why": "each broker's own listener port"},
+    # Log directories: each broker has its own, on whatever file system the run puts it, and
+    # its internal topics' partitions hold each broker's own records (member ids, timestamps).
+    # The partitions of the same records compare exactly (describe_log_dirs); the listing of
+    # every partition (describe_log_dirs_all) has every scenario's topics, some of which hold
+    # records one broker refused (known_runnel_bugs.py), so there the sizes need only be sizes.
+    {"api": "DescribeLogDirs", "field": "Results*.LogDir", "rule": "any",
+     "why": "each broker's own log directory"},
+    {"api": "DescribeLogDirs", "field": ["Results*.TotalBytes", "Results*.UsableBytes"],
+     "rule": "nonnegative", "why": "the file system each log directory is on, and its free space now"},
+    {"api": "DescribeLogDirs", "scenario": "describe_log_dirs_all",
+     "field": "Results*.Topics*.Partitions*.PartitionSize", "rule": "nonnegative",
+     "why": "partitions of every scenario, internal topics too (see above)"},
     # Free text.
     {"api": "*", "field": "*ErrorMessage", "rule": "set_or_null",
      "why": "error messages are free text; clients show them, never parse them"},
@@ -74,4 +87,5 @@ OLD_VERSIONS_KEPT = {
     "CreateTopics": (0, 1),
     "DeleteTopics": (0, 0),
     "DescribeConfigs": (0, 0),
+    "DescribeLogDirs": (0, 0),  # v1's layout (v1 only changed the throttling)
 }

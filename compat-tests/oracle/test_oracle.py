@@ -52,6 +52,7 @@ ADD_PARTITIONS_TO_TXN, ADD_OFFSETS_TO_TXN, END_TXN, TXN_OFFSET_COMMIT = 24, 25, 
 DESCRIBE_CONFIGS, CREATE_PARTITIONS, DELETE_GROUPS, OFFSET_DELETE = 32, 37, 42, 47
 DESCRIBE_CLUSTER, DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS = 60, 61, 65, 66
 UPDATE_FEATURES = 57
+DESCRIBE_LOG_DIRS, ELECT_LEADERS, ALTER_PARTITION_REASSIGNMENTS, LIST_PARTITION_REASSIGNMENTS = 35, 43, 45, 46
 DESCRIBE_TOPIC_PARTITIONS = 75
 
 
@@ -839,6 +840,95 @@ def scenario_describe_topic_partitions(sc):
         ask(sc, DESCRIBE_TOPIC_PARTITIONS, v, body(["dtp-a", ""], 10, ("", 0)))
 
 
+def scenario_describe_log_dirs(sc):
+    """The log directory with named partitions (sizes of the same records compared exactly),
+    unknown topics and partitions (left out), names repeated, and nothing named."""
+    create_topic("dld-a", 3)
+    create_topic("dld-b", 1)
+    produce_records("dld-a", 1, [(b"k1", b"v1", []), (None, b"v2", [("h", b"1")])])
+    produce_records("dld-a", 1, [(b"k3", b"v3" * 100, [])])
+    produce_records("dld-b", 0, [(None, b"x", [])])
+
+    def body(topics):
+        return {"Topics": None if topics is None else [{"Topic": n, "Partitions": p} for n, p in topics]}
+    for v in common(DESCRIBE_LOG_DIRS):
+        ask(sc, DESCRIBE_LOG_DIRS, v, body([("dld-a", [0, 1, 2]), ("dld-b", [0])]))
+        ask(sc, DESCRIBE_LOG_DIRS, v, body([("dld-b", [0, 0, 4, -1]), ("dld-missing", [0]), ("dld-a", [1]),
+                                            ("dld-a", [1, 2]), ("", [0]), ("dld-a", [])]))
+        ask(sc, DESCRIBE_LOG_DIRS, v, body([("dld-missing", [0])]))
+        ask(sc, DESCRIBE_LOG_DIRS, v, body([]))
+
+
+def scenario_describe_log_dirs_all(sc):
+    """Every partition of the log directory: the topics of every scenario so far."""
+    for v in common(DESCRIBE_LOG_DIRS):
+        ask(sc, DESCRIBE_LOG_DIRS, v, {"Topics": None})
+
+
+def scenario_elect_leaders(sc):
+    """Preferred and unclean elections on one broker (never needed), unknown topics and
+    partitions, every partition (null), and the requests refused as a whole."""
+    create_topic("el-a", 2)
+
+    def body(topics, etype=0, timeout=30000):
+        return {"TopicPartitions": None if topics is None else
+                [{"Topic": n, "Partitions": p} for n, p in topics],
+                "ElectionType": etype, "TimeoutMs": timeout}
+    named = [("el-a", [0, 1, 5, 0, -1]), ("el-missing", [0]), ("el-a", [1]), ("", [0]), ("el-a", [])]
+    for v in common(ELECT_LEADERS):
+        for etype in ((0, 1) if v >= 1 else (0,)):
+            ask(sc, ELECT_LEADERS, v, body(named, etype))
+        ask(sc, ELECT_LEADERS, v, body([]))
+        ask(sc, ELECT_LEADERS, v, body(None))
+        ask(sc, ELECT_LEADERS, v, body([("el-a", [0])], 0, 0))
+        ask(sc, ELECT_LEADERS, v, body([("el-a", [0]), ("el-missing", [2])], 0, -1))
+        ask(sc, ELECT_LEADERS, v, body(None, 0, 0))
+        ask(sc, ELECT_LEADERS, v, body([], 0, 0))
+        if v >= 1:
+            ask(sc, ELECT_LEADERS, v, body(named, 7))
+            ask(sc, ELECT_LEADERS, v, body(None, -1))
+            ask(sc, ELECT_LEADERS, v, body([("el-a", [0])], 7, 0))
+
+
+def scenario_partition_reassignments(sc):
+    """AlterPartitionReassignments to this broker (accepted), to another one, to invalid replica
+    lists, cancelled when none is in progress, for unknown topics and partitions, with the
+    deadline passed; ListPartitionReassignments before and after (none in progress)."""
+    create_topic("pr-a", 2)
+    node = 1  # both brokers are node 1 (kafka_peer.py; Runnel's default node.id)
+
+    def part(i, replicas):
+        return {"PartitionIndex": i, "Replicas": replicas}
+
+    def alter(topics, timeout=30000, allow_rf=True):
+        return {"TimeoutMs": timeout, "AllowReplicationFactorChange": allow_rf,
+                "Topics": [{"Name": n, "Partitions": ps} for n, ps in topics]}
+
+    def listing(topics, timeout=30000):
+        return {"TimeoutMs": timeout, "Topics": None if topics is None else
+                [{"Name": n, "PartitionIndexes": p} for n, p in topics]}
+    for v in common(LIST_PARTITION_REASSIGNMENTS):
+        ask(sc, LIST_PARTITION_REASSIGNMENTS, v, listing(None))
+        ask(sc, LIST_PARTITION_REASSIGNMENTS, v, listing([("pr-a", [0, 1, 9]), ("pr-missing", [0])]))
+    mixed = [("pr-a", [part(0, [node]), part(1, None), part(0, [node + 1]), part(1, [node + 1, node, node]),
+                       part(1, [node, -1]), part(0, []), part(1, [node, node + 1]), part(5, [node]),
+                       part(-1, None)]),
+             ("pr-missing", [part(0, [node]), part(1, None)]),
+             ("pr-a", [part(1, [node])]), ("", [part(0, None)]), ("pr-b", [])]
+    for v in common(ALTER_PARTITION_REASSIGNMENTS):
+        for allow_rf in ((True, False) if v >= 1 else (True,)):
+            ask(sc, ALTER_PARTITION_REASSIGNMENTS, v, alter(mixed, allow_rf=allow_rf))
+        ask(sc, ALTER_PARTITION_REASSIGNMENTS, v, alter([("pr-a", [part(0, None), part(1, None)])]))
+        ask(sc, ALTER_PARTITION_REASSIGNMENTS, v, alter([]))
+        ask(sc, ALTER_PARTITION_REASSIGNMENTS, v, alter([], 0, False))
+        ask(sc, ALTER_PARTITION_REASSIGNMENTS, v, alter([("pr-a", [part(0, [node]), part(1, [node + 1])])], 0, False))
+        ask(sc, ALTER_PARTITION_REASSIGNMENTS, v, alter([("pr-missing", [part(0, None)])], -1))
+    for v in common(LIST_PARTITION_REASSIGNMENTS):
+        ask(sc, LIST_PARTITION_REASSIGNMENTS, v, listing(None))
+        ask(sc, LIST_PARTITION_REASSIGNMENTS, v, listing([("pr-a", [0, 1])], 0))
+        ask(sc, LIST_PARTITION_REASSIGNMENTS, v, listing([]))
+
+
 def txn_producer(tid):
     """Setup: the transaction coordinator of tid ready on both brokers and a producer id and
     epoch for tid from each (Kafka loads a __transaction_state partition after FindCoordinator
@@ -1199,6 +1289,7 @@ _OLD_BODIES = {
     CREATE_TOPICS: {"Topics": []},
     DELETE_TOPICS: {"TopicNames": []},
     DESCRIBE_CONFIGS: {"Resources": []},
+    DESCRIBE_LOG_DIRS: {"Topics": []},
 }
 
 
@@ -1253,6 +1344,9 @@ SCENARIOS = [
     ("groups_admin", scenario_groups_admin, 60),
     ("describe_cluster", scenario_describe_cluster, 30),
     ("describe_topic_partitions", scenario_describe_topic_partitions, 60),
+    ("describe_log_dirs", scenario_describe_log_dirs, 60),
+    ("elect_leaders", scenario_elect_leaders, 60),
+    ("partition_reassignments", scenario_partition_reassignments, 60),
     ("idempotent_produce", scenario_idempotent_produce, 60),
     ("transactions", scenario_transactions, 120),
     ("transactions_v2", scenario_transactions_v2, 90),
@@ -1260,6 +1354,7 @@ SCENARIOS = [
     ("versions_out_of_range", scenario_versions_out_of_range, 120),
     ("old_versions", scenario_old_versions, 60),
     ("missing_apis", scenario_missing_apis, 60),
+    ("describe_log_dirs_all", scenario_describe_log_dirs_all, 30),
     ("metadata_all", scenario_metadata_all, 30),
 ]
 
