@@ -107,6 +107,7 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir, std::st
   log->last_flush_ms_ = clock.now_ms();
   if (leo > log->log_start_offset_)
     log->latest_epoch_ = log->epoch_for_offset(leo - 1).value_or(-1);
+  log->load_leader_epoch_cache();
   // After a clean close the state it left describes the log as it is: nothing to replay.
   recovery->producer_state_kept =
       clean_shutdown && checkpointed.producer_snapshot &&
@@ -310,6 +311,7 @@ AppendResult PartitionLog::append_impl(protocol::ValidatedBatches& batches, int3
     return take_back("its flush failed");
   }
   latest_epoch_ = leader_epoch;
+  if (epoch_cache_.assign(leader_epoch, base)) write_leader_epoch_cache();
   if (has_producers) producer_state_.commit(std::move(update));
   // A single replica: the high watermark follows the log end offset.
   high_watermark_ = log_end_offset();
@@ -573,6 +575,7 @@ int PartitionLog::delete_segments_below_log_start() {
     if (!delete_oldest_segment()) io::log_line("cannot delete every file of segment " + path);
     ++deleted;
   }
+  truncate_leader_epoch_cache_front();
   return deleted;
 }
 
@@ -642,6 +645,10 @@ bool PartitionLog::truncate_to(int64_t offset) {
   if (recovery_point_ < checkpointed_recovery_point_ && recovery_point_lowered_)
     recovery_point_lowered_();
   latest_epoch_ = leo > log_start_offset_ ? epoch_for_offset(leo - 1).value_or(-1) : -1;
+  bool epochs_changed = epoch_cache_.truncate_from_end(leo);
+  epochs_changed = epoch_cache_.truncate_from_start(log_start_offset_) || epochs_changed;
+  epochs_changed = assign_leader_epoch() || epochs_changed;
+  if (epochs_changed) write_leader_epoch_cache();
   // Snapshots above the new end are stale; rebuild from the newest one left.
   load_producer_state();
   return ok;
@@ -811,6 +818,59 @@ void PartitionLog::replay_producer_state(int64_t from_offset) {
       }
     }
   }
+}
+
+void PartitionLog::load_leader_epoch_cache() {
+  const int64_t leo = log_end_offset();
+  bool present = false;
+  std::string err;
+  auto entries = LeaderEpochCache::read(dir_, &present, &err);
+  bool changed = false;
+  if (entries) {
+    epoch_cache_ = LeaderEpochCache(std::move(*entries));
+    changed = epoch_cache_.truncate_from_end(leo);
+    changed = epoch_cache_.truncate_from_start(log_start_offset_) || changed;
+  }
+  // The newest epoch must be the last batch's: a file that says otherwise missed a change.
+  const bool stale = leo > log_start_offset_ && epoch_cache_.latest_epoch() != latest_epoch_;
+  if (!entries || stale) {
+    if (!err.empty()) io::log_line(err + "; rebuilding the leader epoch cache from the log");
+    rebuild_leader_epoch_cache();
+    changed = true;
+  }
+  changed = assign_leader_epoch() || changed;
+  if (changed) write_leader_epoch_cache();
+}
+
+void PartitionLog::rebuild_leader_epoch_cache() {
+  epoch_cache_ = LeaderEpochCache();
+  for (size_t i = segment_index_for(log_start_offset_); i < segments_.size(); ++i) {
+    Segment& seg = *segments_[i];
+    auto first = seg.find_batch(std::max(log_start_offset_, seg.base_offset()));
+    if (!first) continue;
+    uint64_t pos = first->position;
+    for (std::optional<BatchHeader> h = first->header; h; h = seg.read_header(pos)) {
+      pos += h->total_size();
+      epoch_cache_.assign(h->partition_leader_epoch, std::max(h->base_offset, log_start_offset_));
+    }
+  }
+}
+
+bool PartitionLog::assign_leader_epoch() {
+  const int32_t epoch = std::max(0, latest_epoch_);
+  if (epoch_cache_.latest_epoch() >= epoch) return false;
+  return epoch_cache_.assign(epoch, log_end_offset());
+}
+
+void PartitionLog::truncate_leader_epoch_cache_front() {
+  if (epoch_cache_.truncate_from_start(log_start_offset_)) write_leader_epoch_cache();
+}
+
+void PartitionLog::write_leader_epoch_cache() {
+  std::string err;
+  if (!epoch_cache_.write(dir_, &err))
+    io::log_line(dir_ + ": writing the leader epoch cache failed (" + err +
+                 "); the next start-up rebuilds it from the log");
 }
 
 bool PartitionLog::remove_all() {

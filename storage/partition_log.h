@@ -29,6 +29,18 @@
 // partition's in one checkpoint file per log directory, as Kafka keeps
 // `log-start-offset-checkpoint` (log_manager.h), and hands it back to open().
 //
+// The leader epoch cache (leader_epoch_cache.h, file `leader-epoch-checkpoint`): the first
+// offset of every leader epoch in the log. An append whose batches start a new epoch adds it;
+// truncate_to() drops the epochs that start at or after the new end; moving the log start
+// (retention, DeleteRecords) moves the first epoch's start with it (Kafka's truncateFromStart).
+// At open the file is checked against the log: a missing or malformed one, or one whose newest
+// epoch is not the last batch's, is rebuilt from the batches' partitionLeaderEpoch; epochs
+// beyond the log's ends are cut. A leader's epoch is in the cache even before anything was
+// written at it (Kafka assigns it when the replica becomes leader): open() records the epoch
+// the log is led at (the last batch's, never below 0) at the log end offset when it is new.
+// The file is only a copy of what the log says, so a write that fails is logged and the cache
+// in memory goes on; the next open checks the file again.
+//
 // The recovery point: every offset below it is known to be on disk (fdatasync).
 // It moves when a rolled segment has been flushed and at every flush(); the log
 // manager keeps it for all partitions in one checkpoint file per log directory
@@ -57,6 +69,7 @@
 #include "protocol/records/validated_batches.h"
 #include "storage/clock.h"
 #include "storage/file_handle.h"
+#include "storage/leader_epoch_cache.h"
 #include "storage/log_config.h"
 #include "storage/producer_state.h"
 #include "storage/recovery.h"
@@ -242,6 +255,13 @@ class PartitionLog {
   std::optional<int32_t> epoch_for_offset(int64_t offset) const;
   // Epoch of the last appended batch (-1 when the log is empty).
   int32_t latest_epoch() const { return latest_epoch_; }
+  // The first offset of each leader epoch (leader_epoch_cache.h).
+  const LeaderEpochCache& leader_epoch_cache() const { return epoch_cache_; }
+  // OffsetForLeaderEpoch (Kafka's UnifiedLog.endOffsetForEpoch): the largest epoch at or below
+  // `requested` and where it ended (LeaderEpochCache::end_offset_for with the log end offset).
+  EpochEntry end_offset_for_epoch(int32_t requested) const {
+    return epoch_cache_.end_offset_for(requested, log_end_offset());
+  }
 
   // Rolls when the active segment is non-empty and segment.ms has passed
   // (called from a timer so that idle partitions roll too). True if rolled.
@@ -371,6 +391,16 @@ class PartitionLog {
   void load_producer_state();
   void replay_producer_state(int64_t from_offset);
   bool write_producer_snapshot(int64_t offset);
+  // Reads the leader epoch cache at open and checks it against the log (see the top).
+  void load_leader_epoch_cache();
+  void rebuild_leader_epoch_cache();
+  // The epoch the log is led at (the last batch's, never below 0) starts at the log end offset
+  // when the cache does not know it yet. True when the cache changed.
+  bool assign_leader_epoch();
+  // The log start offset moved up: the first epoch starts there now.
+  void truncate_leader_epoch_cache_front();
+  // Writes the cache's file; a failure is logged (see the top).
+  void write_leader_epoch_cache();
 
   std::string dir_;
   std::string topic_;
@@ -382,6 +412,7 @@ class PartitionLog {
   int64_t log_start_offset_ = 0;
   int64_t high_watermark_ = 0;
   int32_t latest_epoch_ = -1;
+  LeaderEpochCache epoch_cache_;
   int64_t unflushed_messages_ = 0;
   int64_t last_flush_ms_ = 0;
   uint64_t flush_count_ = 0;
