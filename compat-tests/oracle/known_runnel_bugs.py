@@ -94,7 +94,6 @@ KNOWN_BUGS = [
 
 MISSING_APIS = {
     17: "SaslHandshake",
-    23: "OffsetForLeaderEpoch",
     27: "WriteTxnMarkers",
     29: "DescribeAcls",
     30: "CreateAcls",

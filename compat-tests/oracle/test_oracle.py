@@ -54,6 +54,7 @@ DESCRIBE_CLUSTER, DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS =
 UPDATE_FEATURES = 57
 DESCRIBE_LOG_DIRS, ELECT_LEADERS, ALTER_PARTITION_REASSIGNMENTS, LIST_PARTITION_REASSIGNMENTS = 35, 43, 45, 46
 DESCRIBE_TOPIC_PARTITIONS = 75
+OFFSET_FOR_LEADER_EPOCH = 23
 
 
 def kafka_clients_jar():
@@ -552,6 +553,45 @@ def scenario_delete_records(sc):
         ask(sc, FETCH, fv, per_side(lambda s: _fetch_body(fv, s, topic, [(0, 8)])))
         ask(sc, DELETE_RECORDS, v, body(("__consumer_offsets", [(0, 0)]), ("dr-compact", [(0, 0)])))
         ask(sc, DELETE_RECORDS, v, body())
+
+
+def scenario_offset_for_leader_epoch(sc):
+    """OffsetForLeaderEpoch per version: a partition with two batches and an empty one, asked
+    for the current epoch, a larger one, UNDEFINED_EPOCH and one below every epoch; current
+    leader epochs equal, older-unknown and newer (v2+); replica ids of a consumer and of a
+    follower (v3+); an unknown partition and topic, a partition named twice, no topics; then a
+    partition whose log start DeleteRecords moved."""
+    create_topic("ofle", 2)
+    produce_records("ofle", 0, [(None, b"a", []), (None, b"b", [])])
+    produce_records("ofle", 0, [(None, b"c", [])])
+    create_topic("ofle-dr", 1)
+    produce_records("ofle-dr", 0, [(None, b"r%d" % i, []) for i in range(4)])
+    produce_records("ofle-dr", 0, [(None, b"s%d" % i, []) for i in range(2)])
+    dv = max(common(DELETE_RECORDS))
+    o().both(DELETE_RECORDS, dv, {"Topics": [{"Name": "ofle-dr", "Partitions": [
+        {"PartitionIndex": 0, "Offset": 5}]}], "TimeoutMs": 10000})
+
+    def body(v, topics, replica_id=-1):
+        b = {"Topics": [{"Topic": t, "Partitions": [
+            dict({"Partition": p, "LeaderEpoch": e}, **({"CurrentLeaderEpoch": c} if v >= 2 else {}))
+            for p, e, c in parts]} for t, parts in topics]}
+        if v >= 3:
+            b["ReplicaId"] = replica_id
+        return b
+    for v in common(OFFSET_FOR_LEADER_EPOCH):
+        for epoch in (0, 1, 7, -1, -5):
+            ask(sc, OFFSET_FOR_LEADER_EPOCH, v, body(v, [("ofle", [(0, epoch, -1), (1, epoch, -1)])]))
+        ask(sc, OFFSET_FOR_LEADER_EPOCH, v, body(v, [("ofle", [(9, 0, -1)]), ("ofle-missing", [(0, 0, -1)])]))
+        ask(sc, OFFSET_FOR_LEADER_EPOCH, v, body(v, [("ofle", [(0, 0, -1), (0, 0, -1)])]))
+        ask(sc, OFFSET_FOR_LEADER_EPOCH, v, body(v, []))
+        for epoch in (0, -5, 3):
+            ask(sc, OFFSET_FOR_LEADER_EPOCH, v, body(v, [("ofle-dr", [(0, epoch, -1)])]))
+        if v >= 2:
+            for current in (0, 4, -1, -3):
+                ask(sc, OFFSET_FOR_LEADER_EPOCH, v, body(v, [("ofle", [(0, 0, current), (1, 2, current)])]))
+        if v >= 3:
+            for replica in (1, 0, 3000, -2):
+                ask(sc, OFFSET_FOR_LEADER_EPOCH, v, body(v, [("ofle", [(0, 0, 0)])], replica))
 
 
 def _ready_coordinator(key, key_type):
@@ -1335,6 +1375,7 @@ SCENARIOS = [
     ("fetch", scenario_fetch, 60),
     ("list_offsets", scenario_list_offsets, 60),
     ("delete_records", scenario_delete_records, 90),
+    ("offset_for_leader_epoch", scenario_offset_for_leader_epoch, 90),
     ("find_coordinator", scenario_find_coordinator, 90),
     ("join_group", scenario_join_group, 90),
     ("sync_group", scenario_sync_group, 90),
