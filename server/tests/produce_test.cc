@@ -161,7 +161,9 @@ TEST(Produce, TimestampOutsideAcceptedRangeIsInvalid) {
 // records of a batch for a timestamp.
 TEST(Produce, TimestampSumPastInt64MaxWraps) {
   DataPlane dp;
-  dp.create_topic("t", 1, {{"message.timestamp.before.max.ms", "1000"}});
+  dp.create_topic("t", 1,
+                  {{"message.timestamp.before.max.ms", "1000"},
+                   {"message.timestamp.after.max.ms", "9223372036854775807"}});
   protocol::RecordBatchBuilder b;
   b.add(0, std::nullopt, std::nullopt);
   b.add(2, std::nullopt, std::nullopt);  // lands past INT64_MAX: wraps to INT64_MIN
