@@ -49,12 +49,6 @@ KNOWN_BUGS = [
             "three keys, broker 7, broker x, resource type 99): Kafka 4.4 answers INVALID_REQUEST (42) "
             "with no configs for every one of them, Runnel answers each as Kafka does when it is asked "
             "alone (which resource makes Kafka refuse the whole request is not isolated yet)"},
-    {"scenario": "produce_timestamps", "api": "Produce",
-     "field": ["Responses.PartitionResponses.ErrorCode", "Responses.PartitionResponses.BaseOffset",
-               "Responses.PartitionResponses.RecordErrors*"],
-     "why": "the same default seen in a Produce: a record 90 minutes in the future is refused by Kafka "
-            "4.4 with INVALID_TIMESTAMP (32) and a RecordErrors entry; Runnel appends it (offset 0), so "
-            "the next batches' base offsets are one higher too"},
     # -- Metadata --
     {"scenario": "metadata", "api": "Metadata", "field": "Topics.ErrorCode",
      "why": "a Metadata request that auto-creates a topic: Kafka 4.4 answers UNKNOWN_TOPIC_OR_PARTITION (3) "
