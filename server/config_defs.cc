@@ -105,7 +105,7 @@ constexpr std::array kDefs = {
     topic(def("log.index.size.max.bytes", T::kInt, "10485760", 4), "segment.index.bytes"),
     topic(def("log.message.downconversion.enable", T::kBool, "true"),
           "message.downconversion.enable"),
-    topic(def("log.message.timestamp.after.max.ms", T::kLong, kLongMaxText, 0),
+    topic(def("log.message.timestamp.after.max.ms", T::kLong, "3600000", 0),
           "message.timestamp.after.max.ms"),
     topic(def("log.message.timestamp.before.max.ms", T::kLong, kLongMaxText, 0),
           "message.timestamp.before.max.ms"),

@@ -33,7 +33,7 @@ struct LogConfig {
   int32_t max_message_bytes = 1048588;             // max.message.bytes
   TimestampType message_timestamp_type = TimestampType::create_time;  // message.timestamp.type
   int64_t message_timestamp_before_max_ms = kNever;  // message.timestamp.before.max.ms
-  int64_t message_timestamp_after_max_ms = kNever;   // message.timestamp.after.max.ms
+  int64_t message_timestamp_after_max_ms = 3600000;  // message.timestamp.after.max.ms (Kafka 4.x)
   bool cleanup_delete = true;                        // cleanup.policy contains "delete"
   bool cleanup_compact = false;  // cleanup.policy contains "compact" (not implemented yet)
   int64_t delete_retention_ms = 24LL * 3600 * 1000;  // delete.retention.ms

@@ -57,6 +57,16 @@ EXPECTED = [
      "why": "when each broker started the transaction"},
     {"api": "DescribeProducers", "field": "*LastTimestamp", "rule": "time",
      "why": "the producers' batches carry the same timestamps; kept for when they do not"},
+    # LogAppendTime topics: each broker stamps a batch with its own clock when it appends it.
+    {"api": "Produce", "scenario": "produce_log_append_time",
+     "field": "Responses.PartitionResponses.LogAppendTimeMs", "rule": "time",
+     "why": "the append time of each broker's own clock"},
+    {"api": "ListOffsets", "scenario": "produce_log_append_time",
+     "field": "Topics.Partitions.Timestamp", "rule": "time",
+     "why": "the append time of each broker's own clock"},
+    {"api": "Fetch", "scenario": "produce_log_append_time",
+     "field": ["Responses.Partitions.Records.MaxTimestamp", "Responses.Partitions.Records.Crc"],
+     "rule": "any", "why": "the append time of each broker's own clock, and so the batch CRC"},
     # Ports: each broker listens on its own free port; hosts are both 127.0.0.1.
     {"api": "*", "field": "*Port", "rule": "own_port", "why": "each broker's own listener port"},
     # Log directories: each broker has its own, on whatever file system the run puts it, and

@@ -31,10 +31,6 @@ KNOWN_BUGS = [
             "local.retention.{bytes,ms}, max.decompressed.message.bytes, remote.* which Runnel lacks; "
             "Runnel lists message.downconversion.enable and message.timestamp.difference.max.ms, "
             "which Kafka 4.0 removed"},
-    {"scenario": "create_topics", "api": "CreateTopics",
-     "field": "*Configs[Name=message.timestamp.after.max.ms].Value",
-     "why": "message.timestamp.after.max.ms defaults to 3600000 in Kafka 4.x (KIP-1030); Runnel says "
-            "9223372036854775807"},
     {"scenario": "describe_configs", "api": "DescribeConfigs",
      "field": ["*Configs[Name=compression.gzip.level]", "*Configs[Name=compression.lz4.level]",
                "*Configs[Name=compression.zstd.level]", "*Configs[Name=errors.deadletterqueue.group.enable]",
@@ -44,9 +40,6 @@ KNOWN_BUGS = [
                "*Configs[Name=remote.*]", "*Configs[Name=message.downconversion.enable]",
                "*Configs[Name=message.timestamp.difference.max.ms]"],
      "why": "the same topic config set as in create_topics"},
-    {"scenario": "describe_configs", "api": "DescribeConfigs",
-     "field": "*Configs[Name=message.timestamp.after.max.ms].Value",
-     "why": "message.timestamp.after.max.ms default, as in create_topics"},
     {"scenario": "create_topics", "api": "CreateTopics", "field": "Topics[Name=ct7-validate].TopicId",
      "why": "CreateTopics v7 with validateOnly: Kafka answers a (random) TopicId, Runnel the zero UUID"},
     {"scenario": "describe_configs", "api": "DescribeConfigs",
@@ -56,12 +49,6 @@ KNOWN_BUGS = [
             "three keys, broker 7, broker x, resource type 99): Kafka 4.4 answers INVALID_REQUEST (42) "
             "with no configs for every one of them, Runnel answers each as Kafka does when it is asked "
             "alone (which resource makes Kafka refuse the whole request is not isolated yet)"},
-    {"scenario": "produce_timestamps", "api": "Produce",
-     "field": ["Responses.PartitionResponses.ErrorCode", "Responses.PartitionResponses.BaseOffset",
-               "Responses.PartitionResponses.RecordErrors*"],
-     "why": "the same default seen in a Produce: a record 90 minutes in the future is refused by Kafka "
-            "4.4 with INVALID_TIMESTAMP (32) and a RecordErrors entry; Runnel appends it (offset 0), so "
-            "the next batches' base offsets are one higher too"},
     # -- Metadata --
     {"scenario": "metadata", "api": "Metadata", "field": "Topics.ErrorCode",
      "why": "a Metadata request that auto-creates a topic: Kafka 4.4 answers UNKNOWN_TOPIC_OR_PARTITION (3) "

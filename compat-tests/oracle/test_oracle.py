@@ -425,6 +425,64 @@ def scenario_produce_timestamps(sc):
             {"Name": "pts", "PartitionData": [{"Index": 0, "Records": records.batch([(None, b"t", [])], stamp)}]}]})
 
 
+def _produce_one(sc, v, topic, batch, partition=0):
+    return ask(sc, PRODUCE, v, {"Acks": -1, "TimeoutMs": 10000, "TopicData": [
+        {"Name": topic, "PartitionData": [{"Index": partition, "Records": batch}]}]})
+
+
+def scenario_produce_log_append_time(sc):
+    """message.timestamp.type=LogAppendTime: each broker stamps the batch with its own clock
+    (the batch's timestamp type bit and max timestamp; the records keep their deltas) and
+    answers LogAppendTimeMs; ListOffsets by timestamp and Fetch see the stamped batches. A
+    batch the producer marked LogAppendTime is refused with a record error."""
+    create_topic("plat", 1, {"message.timestamp.type": "LogAppendTime"})
+    recs = [(b"k%d" % i, b"v%d" % i, []) for i in range(3)]
+    for v in common(PRODUCE):
+        _produce_one(sc, v, "plat", records.batch(recs, K["ts"] - 365 * 24 * 3600 * 1000))
+    _produce_one(sc, max(common(PRODUCE)), "plat", records.batch(recs, K["ts"], gzip=True))
+    v = max(common(PRODUCE))
+    _produce_one(sc, v, "plat", records.batch(recs, K["ts"], attributes_extra=0x08))
+    _produce_one(sc, v, "plat", records.batch(recs, K["ts"], attributes_extra=0x08, gzip=True))
+    lv = max(common(LIST_OFFSETS))
+    for stamp in (-3, -1, K["ts"] - 365 * 24 * 3600 * 1000, K["ts"] - 60000, K["ts"] + 3600 * 1000):
+        ask(sc, LIST_OFFSETS, lv, {"ReplicaId": -1, "IsolationLevel": 0, "TimeoutMs": 1000, "Topics": [
+            {"Name": "plat", "Partitions": [{"PartitionIndex": 0, "Timestamp": stamp}]}]})
+    fv = max(common(FETCH))
+    ask(sc, FETCH, fv, per_side(lambda side: _fetch_body(fv, side, "plat", [(0, 0)])))
+
+
+def scenario_produce_record_errors(sc):
+    """Records Kafka refuses one by one (KIP-467: RecordErrors with each one's batch index, and
+    an ErrorMessage): records without a key on a compacted topic (INVALID_RECORD), CreateTime
+    timestamps outside a topic's message.timestamp.{before,after}.max.ms (INVALID_TIMESTAMP),
+    a producer's LogAppendTime batch on a CreateTime topic (checked at its max timestamp); and
+    a batch over the topic's max.message.bytes (MESSAGE_TOO_LARGE)."""
+    create_topic("pre-compact", 1, {"cleanup.policy": "compact"})
+    create_topic("pre-ts", 1, {"message.timestamp.before.max.ms": "600000",
+                               "message.timestamp.after.max.ms": "600000"})
+    create_topic("pre-size", 1, {"max.message.bytes": "200"})
+    hour = 3600 * 1000
+    keyless = [(b"k0", b"v", []), (None, b"v", []), (b"k2", None, []), (None, None, [])]
+    for v in common(PRODUCE):
+        _produce_one(sc, v, "pre-compact", records.batch(keyless, K["ts"]))
+        _produce_one(sc, v, "pre-ts", records.batch([(None, b"old", [])], K["ts"] - hour))
+        _produce_one(sc, v, "pre-ts", records.batch([(None, b"new", [])], K["ts"] + hour))
+    v = max(common(PRODUCE))
+    _produce_one(sc, v, "pre-compact", records.batch(keyless, K["ts"], gzip=True))
+    _produce_one(sc, v, "pre-compact", records.batch([(b"k", b"v", []), (b"k", None, [])], K["ts"]))
+    _produce_one(sc, v, "pre-compact", records.batch([(None, b"v", [])], K["ts"] + 2 * hour))
+    _produce_one(sc, v, "pre-ts", records.batch([(None, b"r%d" % i, []) for i in range(4)], K["ts"]))
+    _produce_one(sc, v, "pre-ts", records.batch([(None, b"lat", [])], K["ts"] - hour, attributes_extra=0x08))
+    _produce_one(sc, v, "pre-ts", records.batch([(None, b"lat", [])], K["ts"], attributes_extra=0x08))
+    for vv in common(PRODUCE):
+        _produce_one(sc, vv, "pre-size", records.batch([(None, b"x" * 300, [])], K["ts"]))
+    _produce_one(sc, v, "pre-size", records.batch([(None, b"x" * 50, [])], K["ts"]))
+    lv = max(common(LIST_OFFSETS))
+    for topic in ("pre-compact", "pre-ts", "pre-size"):
+        ask(sc, LIST_OFFSETS, lv, {"ReplicaId": -1, "IsolationLevel": 0, "TimeoutMs": 1000, "Topics": [
+            {"Name": topic, "Partitions": [{"PartitionIndex": 0, "Timestamp": -1}]}]})
+
+
 def _fetch_body(v, side, topic, partitions, session=(0, -1), isolation=0, max_wait=0):
     parts = [{"Partition": p, "FetchOffset": off, "PartitionMaxBytes": 1 << 20} for p, off in partitions]
     t = {"Topic": topic, "Partitions": parts}
@@ -1372,6 +1430,8 @@ SCENARIOS = [
     ("describe_configs", scenario_describe_configs, 60),
     ("produce", scenario_produce, 60),
     ("produce_timestamps", scenario_produce_timestamps, 30),
+    ("produce_log_append_time", scenario_produce_log_append_time, 60),
+    ("produce_record_errors", scenario_produce_record_errors, 60),
     ("fetch", scenario_fetch, 60),
     ("list_offsets", scenario_list_offsets, 60),
     ("delete_records", scenario_delete_records, 90),

@@ -13,8 +13,11 @@
 //   every  CRC-32C, sizes and record framing (CORRUPT_MESSAGE / INVALID_RECORD,
 //          nothing written for that partition); a batch (or legacy entry)
 //          larger than max.message.bytes is MESSAGE_TOO_LARGE, one larger
-//          than segment.bytes RECORD_LIST_TOO_LARGE; CreateTime timestamps
-//          outside message.timestamp.before/after.max.ms are INVALID_TIMESTAMP.
+//          than segment.bytes RECORD_LIST_TOO_LARGE.
+//   every  per record (check_records): CreateTime timestamps outside
+//          message.timestamp.before/after.max.ms are INVALID_TIMESTAMP, records
+//          without a key on a compacted topic INVALID_RECORD; from v8 the answer
+//          names each refused record (KIP-467 record_errors).
 //
 // Producer ids: batches with a producer id are checked against the
 // partition's producer state by PartitionLog::append (epoch, sequence, the
@@ -62,6 +65,7 @@ struct Prepared {
   // (appended in place, the log writes their base offsets) or `converted`.
   protocol::ValidatedBatches batches;
   protocol::Bytes converted;  // up-converted legacy entries, or a copy
+  std::vector<protocol::ProduceResponse::BatchIndexAndErrorMessage> record_errors;  // KIP-467
 };
 
 Prepared fail(ErrorCode e, std::string message = {}) {
@@ -71,31 +75,112 @@ Prepared fail(ErrorCode e, std::string message = {}) {
   return p;
 }
 
-// Checks CreateTime timestamps against message.timestamp.before/after.max.ms.
-ErrorCode check_timestamps(const protocol::ValidatedBatch& batch, const storage::LogConfig& config,
-                           int64_t now_ms) {
-  if (config.message_timestamp_type != storage::TimestampType::create_time) return ErrorCode::NONE;
-  if (config.message_timestamp_before_max_ms == storage::LogConfig::kNever &&
+using RecordError = protocol::ProduceResponse::BatchIndexAndErrorMessage;
+
+// a + b and a - b with Java's long arithmetic (wrapping), as Kafka computes the bounds.
+int64_t wrapping_add(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+int64_t wrapping_sub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+
+// The record checks of Kafka's LogValidator.validateRecord, per record of a v2 batch (KIP-467):
+// a record without a key on a compacted topic is INVALID_RECORD; a CreateTime topic refuses a
+// record timestamp outside [now - message.timestamp.before.max.ms, now +
+// message.timestamp.after.max.ms], and a batch the producer marked LogAppendTime, with
+// INVALID_TIMESTAMP. Every record is checked; each refused one is a record error naming its
+// index in the batch, with Kafka's texts. The partition's error and message follow Kafka's
+// LogValidator.processRecordErrors.
+Prepared check_records(const protocol::ValidatedBatch& batch, const storage::LogConfig& config,
+                       const std::string& topic_partition, int64_t now_ms) {
+  const protocol::BatchHeader& h = batch.header;
+  const bool create_time = config.message_timestamp_type == storage::TimestampType::create_time;
+  // Without a key check or a timestamp to check, the records need not be read (as Kafka's
+  // checks would find nothing).
+  if (!config.cleanup_compact && !h.log_append_time() && create_time &&
+      config.message_timestamp_before_max_ms == storage::LogConfig::kNever &&
       config.message_timestamp_after_max_ms == storage::LogConfig::kNever)
-    return ErrorCode::NONE;
-  auto view = protocol::RecordBatchView::open(batch.bytes, batch.header);
-  if (!view) return ErrorCode::CORRUPT_MESSAGE;
+    return {};
+  ErrorCode err = ErrorCode::NONE;
+  auto view =
+      protocol::RecordBatchView::open(batch.bytes, h, protocol::kDefaultMaxUncompressedBatch, &err);
+  if (!view) return fail(err == ErrorCode::NONE ? ErrorCode::CORRUPT_MESSAGE : err);
+  // Kafka reads a compressed batch it keeps as it came with its key- and value-skipping
+  // iterator, whose records print as PartialDefaultRecord.
+  const std::string record_name =
+      h.compression() != protocol::Compression::none && config.compression_type == "producer"
+          ? "PartialDefaultRecord"
+          : "DefaultRecord";
+  std::vector<RecordError> errors;
+  bool invalid_timestamp = false;
   auto cursor = view->cursor();
   protocol::Record rec;
-  while (cursor.next(rec)) {
-    int64_t ts = view->header().record_timestamp(rec.timestamp_delta);
-    if (ts < 0) continue;  // no timestamp
-    if ((now_ms - ts) > config.message_timestamp_before_max_ms ||
-        (ts - now_ms) > config.message_timestamp_after_max_ms)
-      return ErrorCode::INVALID_TIMESTAMP;
+  for (int32_t index = 0; cursor.next(rec); ++index) {
+    // A LogAppendTime batch's records all carry its max timestamp (Kafka's record.timestamp()).
+    const int64_t ts =
+        h.log_append_time() ? h.max_timestamp : h.record_timestamp(rec.timestamp_delta);
+    if (config.cleanup_compact && !rec.key) {
+      errors.push_back({index,
+                        "Compacted topic cannot accept message without key in topic partition " +
+                            topic_partition,
+                        {}});
+    } else if (create_time && ts != -1) {
+      // Kafka's recordHasInvalidTimestamp, with its wrapping long arithmetic.
+      const int64_t diff = wrapping_sub(now_ms, ts);
+      if (diff > config.message_timestamp_before_max_ms ||
+          wrapping_sub(0, diff) > config.message_timestamp_after_max_ms) {
+        invalid_timestamp = true;
+        errors.push_back(
+            {index,
+             "Timestamp " + std::to_string(ts) + " of message with offset " +
+                 std::to_string(h.base_offset + rec.offset_delta) +
+                 " is out of range. The timestamp should be within [" +
+                 std::to_string(wrapping_sub(now_ms, config.message_timestamp_before_max_ms)) +
+                 ", " +
+                 std::to_string(wrapping_add(now_ms, config.message_timestamp_after_max_ms)) + "]",
+             {}});
+      }
+    } else if (h.log_append_time()) {
+      invalid_timestamp = true;
+      errors.push_back({index,
+                        "Invalid timestamp type in message " + record_name +
+                            "(offset=" + std::to_string(h.base_offset + rec.offset_delta) +
+                            ", timestamp=" + std::to_string(ts) +
+                            ", key=" + std::to_string(rec.key ? rec.key->size() : 0) +
+                            " bytes, value=" + std::to_string(rec.value ? rec.value->size() : 0) +
+                            " bytes). Producer should not set timestamp type to LogAppendTime.",
+                        {}});
+    }
   }
-  return cursor.ok() ? ErrorCode::NONE : ErrorCode::CORRUPT_MESSAGE;
+  if (!cursor.ok()) return fail(ErrorCode::CORRUPT_MESSAGE);
+  if (errors.empty()) return {};
+  Prepared p;
+  if (invalid_timestamp) {
+    p = fail(ErrorCode::INVALID_TIMESTAMP,
+             "One or more records have been rejected due to invalid timestamp");
+  } else {
+    // Kafka 4.4's text: the count, then at most the first three as Java prints a List of
+    // RecordError.
+    std::string first;
+    for (size_t i = 0; i < errors.size() && i < 3; ++i)
+      first += (i ? ", " : "") + std::string("RecordError(batchIndex=") +
+               std::to_string(errors[i].batch_index) + ", message='" +
+               errors[i].batch_index_error_message.value_or("null") + "')";
+    p = fail(ErrorCode::INVALID_RECORD,
+             "One or more records have been rejected due to " + std::to_string(errors.size()) +
+                 " record errors in total, and only showing the first three errors at most: [" +
+                 first + "]");
+  }
+  p.record_errors = std::move(errors);
+  return p;
 }
 
 // `writable` is the records' bytes in the request frame (empty when they are
 // not there: then they are copied).
 Prepared prepare(const protocol::Records& records, std::span<uint8_t> writable, int16_t version,
-                 const storage::LogConfig& config, int64_t now_ms) {
+                 const storage::LogConfig& config, const std::string& topic_partition,
+                 int64_t now_ms) {
   auto bytes = records.inline_bytes;
   if (records.is_null || bytes.empty())
     return fail(ErrorCode::INVALID_RECORD,
@@ -162,9 +247,8 @@ Prepared prepare(const protocol::Records& records, std::span<uint8_t> writable, 
     return fail(ErrorCode::RECORD_LIST_TOO_LARGE);
   // Every v2 batch is validated; legacy ones were built by up_convert.
   for (const auto& b : out.batches.batches()) {
-    auto err = check_timestamps(b, config, now_ms);
-    if (err != ErrorCode::NONE)
-      return fail(err, "a record timestamp is outside the topic's accepted range");
+    Prepared refused = check_records(b, config, topic_partition, now_ms);
+    if (refused.error != ErrorCode::NONE) return refused;
   }
   return out;
 }
@@ -210,7 +294,8 @@ PartitionResponse produce_partition(Broker& broker, const std::string& topic, in
     return r;
   }
   int64_t now_ms = broker.clock.now_ms();
-  Prepared p = prepare(records, writable, version, log->config(), now_ms);
+  Prepared p = prepare(records, writable, version, log->config(),
+                       topic + "-" + std::to_string(partition), now_ms);
   if (p.error == ErrorCode::NONE)
     p = check_transaction(broker, topic, partition, version, transactional_id, std::move(p));
   if (p.error == ErrorCode::NONE) {
@@ -225,6 +310,11 @@ PartitionResponse produce_partition(Broker& broker, const std::string& topic, in
   }
   r.error_code = p.error;
   if (p.error != ErrorCode::NONE && !p.message.empty()) r.error_message = std::move(p.message);
+  if (!p.record_errors.empty()) {
+    // Kafka answers a RecordValidationException with the partition's log start offset.
+    r.record_errors = std::move(p.record_errors);
+    r.log_start_offset = log->log_start_offset();
+  }
   return r;
 }
 

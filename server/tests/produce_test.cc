@@ -156,12 +156,122 @@ TEST(Produce, TimestampOutsideAcceptedRangeIsInvalid) {
   EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1, now - 10))).error_code, ErrorCode::NONE);
 }
 
+// Kafka 4.x refuses a record more than message.timestamp.after.max.ms (an hour by default)
+// ahead of the broker's clock; LogAppendTime topics check nothing.
+TEST(Produce, DefaultRefusesTimestampsMoreThanAnHourAhead) {
+  DataPlane dp;
+  dp.create_topic("t", 1);
+  dp.create_topic("lat", 1, {{"message.timestamp.type", "LogAppendTime"}});
+  const int64_t now = dp.clock().now_ms();
+  EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1, now + 3'600'001))).error_code,
+            ErrorCode::INVALID_TIMESTAMP);
+  EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1, now + 3'600'000))).error_code,
+            ErrorCode::NONE);
+  EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1, 0))).error_code, ErrorCode::NONE);
+  EXPECT_EQ(only(dp.produce(9, "lat", 0, make_batch(1, now + 7'200'000))).error_code,
+            ErrorCode::NONE);
+  dp.clock().set(now + 1000);  // the bound moves with the clock
+  EXPECT_EQ(only(dp.produce(9, "t", 0, make_batch(1, now + 3'600'001))).error_code,
+            ErrorCode::NONE);
+}
+
+// KIP-467: every refused record is named by its index in the batch, with Kafka's texts; the
+// partition answers its log start offset and writes nothing.
+TEST(Produce, RefusedTimestampsAreRecordErrors) {
+  DataPlane dp;
+  dp.create_topic(
+      "t", 1,
+      {{"message.timestamp.before.max.ms", "1000"}, {"message.timestamp.after.max.ms", "2000"}});
+  const int64_t now = dp.clock().now_ms();
+  protocol::RecordBatchBuilder b;
+  b.add(now, std::nullopt, std::nullopt);
+  b.add(now - 1001, std::nullopt, std::nullopt);
+  b.add(now + 2000, std::nullopt, std::nullopt);
+  b.add(now + 2001, std::nullopt, std::nullopt);
+  b.add(-1, std::nullopt, std::nullopt);  // no timestamp: not checked
+  auto r = only(dp.produce(9, "t", 0, b.build()));
+  EXPECT_EQ(r.error_code, ErrorCode::INVALID_TIMESTAMP);
+  EXPECT_EQ(r.error_message, "One or more records have been rejected due to invalid timestamp");
+  EXPECT_EQ(r.base_offset, -1);
+  EXPECT_EQ(r.log_start_offset, 0);
+  const std::string range = " is out of range. The timestamp should be within [" +
+                            std::to_string(now - 1000) + ", " + std::to_string(now + 2000) + "]";
+  ASSERT_EQ(r.record_errors.size(), 2u);
+  EXPECT_EQ(r.record_errors[0].batch_index, 1);
+  EXPECT_EQ(r.record_errors[0].batch_index_error_message,
+            "Timestamp " + std::to_string(now - 1001) + " of message with offset 1" + range);
+  EXPECT_EQ(r.record_errors[1].batch_index, 3);
+  EXPECT_EQ(r.record_errors[1].batch_index_error_message,
+            "Timestamp " + std::to_string(now + 2001) + " of message with offset 3" + range);
+  EXPECT_EQ(dp.logs().get("t", 0)->log_end_offset(), 0);
+  // Produce v7 has no record errors: the same refusal, without them on the wire.
+  EXPECT_EQ(only(dp.produce(7, "t", 0, b.build())).error_code, ErrorCode::INVALID_TIMESTAMP);
+}
+
+TEST(Produce, CompactedTopicRefusesRecordsWithoutKey) {
+  DataPlane dp;
+  dp.create_topic("c", 2, {{"cleanup.policy", "compact"}});
+  const int64_t now = dp.clock().now_ms();
+  const uint8_t key[] = {'k'};
+  protocol::RecordBatchBuilder b(protocol::Compression::gzip);
+  b.add(now, std::span<const uint8_t>(key), std::nullopt);
+  b.add(now, std::nullopt, std::nullopt);
+  b.add(now, std::nullopt, std::span<const uint8_t>(key));
+  auto r = only(dp.produce(9, "c", 1, b.build()));
+  EXPECT_EQ(r.error_code, ErrorCode::INVALID_RECORD);
+  const std::string msg =
+      "Compacted topic cannot accept message without key in topic partition c-1";
+  EXPECT_EQ(r.error_message,
+            "One or more records have been rejected due to 2 record errors in total, and only "
+            "showing the first three errors at most: [RecordError(batchIndex=1, message='" +
+                msg + "'), RecordError(batchIndex=2, message='" + msg + "')]");
+  ASSERT_EQ(r.record_errors.size(), 2u);
+  EXPECT_EQ(r.record_errors[0].batch_index, 1);
+  EXPECT_EQ(r.record_errors[0].batch_index_error_message, msg);
+  EXPECT_EQ(r.record_errors[1].batch_index, 2);
+  EXPECT_EQ(dp.logs().get("c", 1)->log_end_offset(), 0);
+  protocol::RecordBatchBuilder keyed;
+  keyed.add(now, std::span<const uint8_t>(key), std::nullopt);  // a tombstone has a key
+  EXPECT_EQ(only(dp.produce(9, "c", 1, keyed.build())).error_code, ErrorCode::NONE);
+  // A key error comes before a timestamp error of the same record: INVALID_RECORD.
+  protocol::RecordBatchBuilder both;
+  both.add(now + 7'200'000, std::nullopt, std::nullopt);
+  EXPECT_EQ(only(dp.produce(9, "c", 0, both.build())).error_code, ErrorCode::INVALID_RECORD);
+}
+
+// A producer may not mark its batch LogAppendTime (Kafka's LogValidator.validateTimestamp):
+// on a LogAppendTime topic every record is refused; on a CreateTime topic the records carry the
+// batch's max timestamp and are checked like any.
+TEST(Produce, ProducerMarkedLogAppendTimeIsRefused) {
+  DataPlane dp;
+  dp.create_topic("lat", 1, {{"message.timestamp.type", "LogAppendTime"}});
+  dp.create_topic("ct", 1);
+  const int64_t now = dp.clock().now_ms();
+  const uint8_t value[] = {'v', 'v'};
+  protocol::RecordBatchBuilder b;
+  b.log_append_time(now).add(now, std::nullopt, std::span<const uint8_t>(value));
+  auto r = only(dp.produce(9, "lat", 0, b.build()));
+  EXPECT_EQ(r.error_code, ErrorCode::INVALID_TIMESTAMP);
+  ASSERT_EQ(r.record_errors.size(), 1u);
+  EXPECT_EQ(
+      r.record_errors[0].batch_index_error_message,
+      "Invalid timestamp type in message DefaultRecord(offset=0, timestamp=" + std::to_string(now) +
+          ", key=0 bytes, value=2 bytes). Producer should not set timestamp type to "
+          "LogAppendTime.");
+  EXPECT_EQ(only(dp.produce(9, "ct", 0, b.build())).error_code, ErrorCode::NONE);
+  protocol::RecordBatchBuilder ahead;
+  ahead.log_append_time(now + 7'200'000).add(now, std::nullopt, std::nullopt);
+  EXPECT_EQ(only(dp.produce(9, "ct", 0, ahead.build())).error_code, ErrorCode::INVALID_TIMESTAMP);
+}
+
 // Base timestamp + delta past INT64_MAX (a crafted batch) wraps like Kafka's long
 // arithmetic, both when produce checks timestamps and when ListOffsets scans the
 // records of a batch for a timestamp.
 TEST(Produce, TimestampSumPastInt64MaxWraps) {
   DataPlane dp;
-  dp.create_topic("t", 1, {{"message.timestamp.before.max.ms", "1000"}});
+  dp.create_topic("t", 1,
+                  {{"message.timestamp.before.max.ms", "1000"},
+                   {"message.timestamp.after.max.ms", "9223372036854775807"}});
   protocol::RecordBatchBuilder b;
   b.add(0, std::nullopt, std::nullopt);
   b.add(2, std::nullopt, std::nullopt);  // lands past INT64_MAX: wraps to INT64_MIN
