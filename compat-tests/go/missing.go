@@ -17,11 +17,10 @@ import (
 const missingAPITimeout = 10 * time.Second
 
 const (
-	missingAlterConfigs  = "Runnel does not implement AlterConfigs/IncrementalAlterConfigs: topic configs are set at creation only"
-	missingDeleteRecords = "Runnel does not implement DeleteRecords"
-	missingACLs          = "Runnel has no authorizer: DescribeAcls/CreateAcls/DeleteAcls are not implemented"
-	missingQuotas        = "Runnel has no client quotas: DescribeClientQuotas/AlterClientQuotas are not implemented"
-	missingSASL          = "Runnel has no SASL: the SCRAM credential APIs are not implemented"
+	missingAlterConfigs = "Runnel does not implement AlterConfigs/IncrementalAlterConfigs: topic configs are set at creation only"
+	missingACLs         = "Runnel has no authorizer: DescribeAcls/CreateAcls/DeleteAcls are not implemented"
+	missingQuotas       = "Runnel has no client quotas: DescribeClientQuotas/AlterClientQuotas are not implemented"
+	missingSASL         = "Runnel has no SASL: the SCRAM credential APIs are not implemented"
 )
 
 type unsupported struct {

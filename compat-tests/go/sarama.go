@@ -32,6 +32,7 @@ func init() {
 		scenario{"admin_topics", 60 * time.Second, srAdminTopics},
 		scenario{"admin_configs", 60 * time.Second, srAdminConfigs},
 		scenario{"admin_groups_offsets", 60 * time.Second, srAdminGroupsOffsets},
+		scenario{"admin_delete_records", 60 * time.Second, srAdminDeleteRecords},
 	)
 	s = append(s, missingScenarios("sr", srMissing)...)
 	register("sarama", "github.com/IBM/sarama", "sr", s)
@@ -852,6 +853,44 @@ func srAdminConfigs(ctx context.Context, e *env) error {
 	return nil
 }
 
+// ClusterAdmin.DeleteRecords: of 5 records, those below offset 2 go and the oldest offset is 2;
+// an offset beyond the high watermark is refused with OFFSET_OUT_OF_RANGE, as Kafka answers.
+func srAdminDeleteRecords(ctx context.Context, e *env) error {
+	adm, err := srAdmin(e)
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	topic := e.name("t")
+	if err := srCreateTopic(e, topic, 1); err != nil {
+		return err
+	}
+	p, err := srProducer(e, nil)
+	if err != nil {
+		return err
+	}
+	_, err = srProduce(p, topic, "delr", 0, 5)
+	p.Close()
+	if err != nil {
+		return err
+	}
+	if err := adm.DeleteRecords(topic, map[int32]int64{0: 2}); err != nil {
+		return fmt.Errorf("DeleteRecords to offset 2: %w", err)
+	}
+	cl, err := sarama.NewClient([]string{e.bootstrap}, srConfig())
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if o, err := cl.GetOffset(topic, 0, sarama.OffsetOldest); err != nil || o != 2 {
+		return fmt.Errorf("oldest offset after DeleteRecords: %v, want 2, got %d", err, o)
+	}
+	if err := adm.DeleteRecords(topic, map[int32]int64{0: 10}); !errors.Is(err, sarama.ErrOffsetOutOfRange) {
+		return fmt.Errorf("DeleteRecords beyond the high watermark: want ErrOffsetOutOfRange, got %v", err)
+	}
+	return nil
+}
+
 func srAdminGroupsOffsets(ctx context.Context, e *env) error {
 	adm, err := srAdmin(e)
 	if err != nil {
@@ -948,9 +987,6 @@ func srMissing(e *env) []unsupported {
 		}},
 		{"AlterConfigs (33)", "ClusterAdmin.AlterConfig", missingAlterConfigs, func(ctx context.Context) error {
 			return get().AlterConfig(sarama.TopicResource, topic, map[string]*string{"retention.ms": &v}, false)
-		}},
-		{"DeleteRecords (21)", "ClusterAdmin.DeleteRecords", missingDeleteRecords, func(ctx context.Context) error {
-			return get().DeleteRecords(topic, map[int32]int64{0: 0})
 		}},
 		{"DescribeAcls (29)", "ClusterAdmin.ListAcls", missingACLs, func(ctx context.Context) error {
 			_, err := get().ListAcls(sarama.AclFilter{ResourceType: sarama.AclResourceAny, Operation: sarama.AclOperationAny,

@@ -60,24 +60,26 @@ SUITE = "go"
 
 # The scenarios go-compat must offer for each client (it is asked with `go-compat list`).
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
-MISSING = ["incrementalalterconfigs", "alterconfigs", "deleterecords", "describeacls", "createacls",
+MISSING = ["incrementalalterconfigs", "alterconfigs", "describeacls", "createacls",
            "describeclientquotas", "describeuserscramcredentials"]
 SCENARIOS = {
     "franz-go": ["produce_" + c for c in CODECS] + [
         "consume_assign", "group_commit_resume", "group_rebalance_default", "group_rebalance_range",
         "group_rebalance_roundrobin", "group_rebalance_sticky", "group_server_side_balancer",
         "group_consumer_protocol", "group_static_member", "idempotent_producer", "txn_commit_abort", "txn_group_transact_session", "admin_topics", "admin_configs",
-        "admin_groups", "admin_offsets", "admin_offset_for_leader_epoch", "admin_transactions",
+        "admin_groups", "admin_offsets", "admin_offset_for_leader_epoch", "admin_delete_records",
+        "admin_transactions",
         "admin_list_transactions_unknown_state"] + ["missing_api_" + m for m in MISSING],
     "sarama": ["produce_" + c for c in CODECS] + [
         "consume_assign", "group_commit_resume", "group_rebalance_range", "group_rebalance_roundrobin",
         "group_rebalance_sticky", "idempotent_producer", "txn_commit_abort",
-        "txn_consume_transform_produce", "admin_topics", "admin_configs", "admin_groups_offsets"] +
+        "txn_consume_transform_produce", "admin_topics", "admin_configs", "admin_groups_offsets",
+        "admin_delete_records"] +
         ["missing_api_" + m for m in MISSING],
     "kafka-go": ["produce_" + c for c in CODECS] + [
         "consume_assign", "group_commit_resume", "group_rebalance_default", "admin_topics",
         "admin_configs", "admin_groups_offsets"] +
-        ["missing_api_" + m for m in MISSING if m != "deleterecords"],
+        ["missing_api_" + m for m in MISSING],
 }
 
 # (client, scenario) -> (why it fails today, a text its failure note must contain). A scenario
