@@ -96,6 +96,7 @@ OLD_VERSIONS_KEPT = {
     "OffsetFetch": (0, 0),
     "CreateTopics": (0, 1),
     "DeleteTopics": (0, 0),
+    "OffsetForLeaderEpoch": (0, 1),  # v0-1 (Kafka 4.x: 2+)
     "DescribeConfigs": (0, 0),
     "DescribeLogDirs": (0, 0),  # v1's layout (v1 only changed the throttling)
 }
