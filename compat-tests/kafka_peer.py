@@ -102,7 +102,10 @@ class KafkaPeer:
         self.heap = heap
         self.overrides = dict(overrides or {})
         self.proc = None
-        self.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # As Kafka's Uuid.randomUuid(): an id starting with '-' would be read as an option.
+        self.cluster_id = "-"
+        while self.cluster_id.startswith("-"):
+            self.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         self.formatted = False
         self.started_at = None
         self.ready_seconds = None

@@ -64,7 +64,9 @@ Uuid Uuid::random() {
     }
     u.bytes[6] = static_cast<uint8_t>((u.bytes[6] & 0x0f) | 0x40);
     u.bytes[8] = static_cast<uint8_t>((u.bytes[8] & 0x3f) | 0x80);
-  } while (u.is_zero());
+    // Kafka's Uuid.randomUuid() draws again when the text would start with '-' (the first six
+    // bits all but the last set): tools would read such an id as an option.
+  } while (u.is_zero() || (u.bytes[0] >> 2) == 62);
   return u;
 }
 

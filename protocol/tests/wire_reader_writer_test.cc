@@ -188,5 +188,15 @@ TEST(Wire, CompactStringsLongerThan32767BytesAreRejected) {
   }
 }
 
+// As Kafka's Uuid.randomUuid(): never the zero id, and never a text starting with '-', which
+// tools would take for an option (one draw in 64 would without the check).
+TEST(Wire, RandomUuidsNeverStartWithADash) {
+  for (int i = 0; i < 20000; ++i) {
+    const Uuid u = Uuid::random();
+    ASSERT_FALSE(u.is_zero());
+    ASSERT_NE(u.to_string().front(), '-') << u.to_string();
+  }
+}
+
 }  // namespace
 }  // namespace runnel::protocol

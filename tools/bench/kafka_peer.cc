@@ -140,16 +140,21 @@ std::string random_cluster_id() {
   static const char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::random_device rd;
-  unsigned char b[18] = {};
-  for (int i = 0; i < 16; ++i) b[i] = static_cast<unsigned char>(rd());
   std::string out;
-  for (int i = 0; i < 18; i += 3) {
-    const unsigned v = (unsigned{b[i]} << 16) | (unsigned{b[i + 1]} << 8) | b[i + 2];
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
+  // As Kafka's Uuid.randomUuid(): an id starting with '-' would be read as an option of
+  // kafka-storage, so it is drawn again.
+  do {
+    unsigned char b[18] = {};
+    for (int i = 0; i < 16; ++i) b[i] = static_cast<unsigned char>(rd());
+    out.clear();
+    for (int i = 0; i < 18; i += 3) {
+      const unsigned v = (unsigned{b[i]} << 16) | (unsigned{b[i + 1]} << 8) | b[i + 2];
+      out += kAlphabet[(v >> 18) & 63];
+      out += kAlphabet[(v >> 12) & 63];
+      out += kAlphabet[(v >> 6) & 63];
+      out += kAlphabet[v & 63];
+    }
+  } while (out[0] == '-');
   return out.substr(0, 22);  // 128 bits: 21 full characters and 2 bits of the 22nd
 }
 
