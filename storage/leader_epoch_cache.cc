@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "storage/checkpoint_text.h"
 #include "storage/io_util.h"
 
 namespace runnel::storage {
@@ -12,21 +13,8 @@ namespace {
 // A partition has few epochs; anything this large is not a checkpoint.
 constexpr size_t kMaxFileBytes = 16u << 20;
 
-bool next_line(std::string_view text, size_t* pos, std::string_view* line) {
-  if (*pos >= text.size()) return false;
-  size_t end = text.find('\n', *pos);
-  if (end == std::string_view::npos) end = text.size();
-  *line = text.substr(*pos, end - *pos);
-  *pos = end + 1;
-  return true;
-}
-
-template <typename T>
-bool parse_number(std::string_view s, T* out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
+using checkpoint_text::next_line;
+using checkpoint_text::parse_number;
 
 }  // namespace
 
